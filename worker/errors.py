@@ -1,0 +1,66 @@
+"""The project's exception hierarchy.
+
+Two families matter to the worker loop:
+
+* ``InputError`` subclasses describe something wrong with what a unit sent.  They are
+  caught per mail and turned into a held application with a reason; they never stop
+  the loop.
+* ``InfrastructureError`` subclasses mean the worker itself cannot go on (database
+  down, mailbox unreachable, pool exhausted).  They stop the pass; the mail stays in
+  the inbox and is picked up again next time.
+"""
+
+from __future__ import annotations
+
+
+class WorkerError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigError(WorkerError):
+    """Raised at start-up when a config file or value is invalid; names the key."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"config {key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+class InputError(WorkerError):
+    """A unit's input cannot be used; carries a Chinese detail for the reply."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class FormUnreadable(InputError):
+    """Raised when an attachment is corrupt, encrypted, too large or not a form."""
+
+
+class MailUnreadable(InputError):
+    """Raised when a mail is too large or too malformed to parse."""
+
+
+class PaymentFileError(WorkerError):
+    """Raised when a payment export as a whole cannot be read (not per bad row)."""
+
+
+class InfrastructureError(WorkerError):
+    """Raised when an outside system fails; stops the pass, the mail is retried."""
+
+
+class MailboxError(InfrastructureError):
+    """Raised when the mailbox cannot be reached, selected or written to."""
+
+
+class StorageError(InfrastructureError):
+    """Raised when the database is unreachable or the schema is not current."""
+
+
+class PoolExhausted(InfrastructureError):
+    """Raised when no invoice number or waybill is left in the configured range."""
+
+
+class SmtpError(InfrastructureError):
+    """Raised when outgoing mail cannot be handed to the SMTP server."""

@@ -1,0 +1,77 @@
+"""Normalising what people type into forms, mails and payment exports."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+_SPACES = re.compile(r"[\s\u3000\u00a0]+")
+_AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?")
+_LABEL_JUNK = re.compile(r"[\s\u3000\u00a0*＊:：()（）\[\]【】]")
+
+
+def normalize(value: object) -> str:
+    """Full-width digits/letters/colons to ASCII (NFKC), trimmed; None -> ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = unicodedata.normalize("NFKC", str(value))
+    return text.strip()
+
+
+def squash(value: object) -> str:
+    """``normalize`` and drop all whitespace (for ID numbers, order numbers, phones)."""
+    return _SPACES.sub("", normalize(value))
+
+
+def label_key(value: object) -> str:
+    """A cell reduced to compare against a label: no spaces, colons, stars, brackets."""
+    return _LABEL_JUNK.sub("", normalize(value))
+
+
+def parse_amount(value: object) -> Decimal | None:
+    """``150``, ``150.0``, ``'150.00'``, ``'150元'``, ``'￥150'``, ``'1,500'`` -> Decimal."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value).quantize(Decimal("0.01"))
+    if isinstance(value, float):
+        return Decimal(repr(value)).quantize(Decimal("0.01"))
+    text = squash(value).replace(",", "").lstrip("¥￥").removeprefix("RMB")
+    match = _AMOUNT.match(text)
+    if not match:
+        return None
+    rest = text[match.end():]
+    if rest not in ("", "元", "元整", "圆", "圆整", "CNY", "RMB"):
+        return None
+    try:
+        return Decimal(match.group(0)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+
+
+def parse_int(value: object) -> int | None:
+    """``3``, ``3.0``, ``'3人'``, ``'2018年'``, ``'2018年度'`` -> int."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    text = squash(value)
+    for suffix in ("年度", "人", "年", "名", "张", "个"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+            break
+    if text.endswith(".0"):
+        text = text[:-2]
+    return int(text) if text.isdigit() else None
+
+
+def money(value: Decimal) -> str:
+    """Decimal -> ``'150.00'`` (the export's and the replies' amount format)."""
+    return f"{value.quantize(Decimal('0.01'))}"
