@@ -1,0 +1,249 @@
+"""The schema. Migrations in ``worker/db/migrations`` create exactly these tables.
+
+Integrity rules live in the database, not only in code:
+``mails.message_id`` is unique (a mail is processed once, whatever workers race),
+``invoice_items.order_no`` is unique (an order is invoiced once), invoice numbers are
+unique per code and come from the ``counters`` row in the issuing transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from worker.db.types import Money, UtcDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Counter(Base):
+    """Gap-free sequences (invoice numbers, waybills): updated in the issuing transaction."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Payment(Base):
+    """One order from the training platform's export; a later export overwrites it."""
+
+    __tablename__ = "payments"
+    order_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_number: Mapped[str] = mapped_column(String(32), index=True)
+    year: Mapped[int | None] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    method: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(255))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PaymentImport(Base):
+    """Audit of each import: file, counts, per-row problems (for the console)."""
+
+    __tablename__ = "payment_imports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[str] = mapped_column(Text, default="")
+
+
+class Mail(Base):
+    """One outcome row per mail: deduplicates by Message-ID and audits where it went."""
+
+    __tablename__ = "mails"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(900), unique=True)
+    mailbox: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[str | None] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    sender_name: Mapped[str] = mapped_column(String(255), default="")
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    date: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    references: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    folder: Mapped[str | None] = mapped_column(String(255))
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    moved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    applications: Mapped[list[Application]] = relationship(
+        back_populates="mail", order_by="Application.position", cascade="all, delete-orphan"
+    )
+
+
+class Application(Base):
+    """One form attachment (or the one attachment-less application of a mail)."""
+
+    __tablename__ = "applications"
+    __table_args__ = (UniqueConstraint("mail_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mail_id: Mapped[int] = mapped_column(ForeignKey("mails.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    attachment: Mapped[str | None] = mapped_column(String(500))
+    attachment_path: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    unit: Mapped[str] = mapped_column(String(255), default="")
+    district: Mapped[str] = mapped_column(String(32), default="")
+    invoice_type: Mapped[str] = mapped_column(String(32), default="")
+    buyer_name: Mapped[str] = mapped_column(String(255), default="")
+    tax_id: Mapped[str] = mapped_column(String(64), default="")
+    address_phone: Mapped[str] = mapped_column(String(500), default="")
+    bank_account: Mapped[str] = mapped_column(String(500), default="")
+    issue_mode: Mapped[str] = mapped_column(String(16), default="")
+    contact: Mapped[str] = mapped_column(String(100), default="")
+    contact_phone: Mapped[str] = mapped_column(String(64), default="")
+    recipient_name: Mapped[str] = mapped_column(String(100), default="")
+    recipient_phone: Mapped[str] = mapped_column(String(64), default="")
+    recipient_address: Mapped[str] = mapped_column(String(500), default="")
+    total_count: Mapped[int | None] = mapped_column(Integer)
+    total_amount: Mapped[Decimal | None] = mapped_column(Money)
+    header_json: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    mail: Mapped[Mail] = relationship(back_populates="applications")
+    lines: Mapped[list[ApplicationLine]] = relationship(
+        back_populates="application", order_by="ApplicationLine.position",
+        cascade="all, delete-orphan",
+    )
+    reasons: Mapped[list[Reason]] = relationship(
+        back_populates="application", order_by="Reason.id", cascade="all, delete-orphan"
+    )
+    invoices: Mapped[list[Invoice]] = relationship(
+        back_populates="application", order_by="Invoice.number"
+    )
+    shipment: Mapped[Shipment | None] = relationship(back_populates="application")
+
+
+class ApplicationLine(Base):
+    __tablename__ = "application_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    row: Mapped[int | None] = mapped_column(Integer)
+    seq: Mapped[int | None] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    id_number: Mapped[str] = mapped_column(String(64), default="", index=True)
+    order_no: Mapped[str] = mapped_column(String(64), default="", index=True)
+    year: Mapped[int | None] = mapped_column(Integer)
+    year_raw: Mapped[str] = mapped_column(String(64), default="")
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    amount_raw: Mapped[str] = mapped_column(String(64), default="")
+    dropped: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    application: Mapped[Application] = relationship(back_populates="lines")
+
+
+class Reason(Base):
+    __tablename__ = "reasons"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    line: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    application: Mapped[Application] = relationship(back_populates="reasons")
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("code", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(16))
+    invoice_type: Mapped[str] = mapped_column(String(32))
+    buyer_name: Mapped[str] = mapped_column(String(255))
+    tax_id: Mapped[str] = mapped_column(String(64))
+    address_phone: Mapped[str] = mapped_column(String(500), default="")
+    bank_account: Mapped[str] = mapped_column(String(500), default="")
+    amount: Mapped[Decimal] = mapped_column(Money)     # total incl. tax
+    net: Mapped[Decimal] = mapped_column(Money)        # total excl. tax
+    tax: Mapped[Decimal] = mapped_column(Money)
+    tax_rate: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    pdf_path: Mapped[str | None] = mapped_column(String(500))
+
+    application: Mapped[Application] = relationship(back_populates="invoices")
+    items: Mapped[list[InvoiceItem]] = relationship(
+        back_populates="invoice", order_by="InvoiceItem.position", cascade="all, delete-orphan"
+    )
+
+
+class InvoiceItem(Base):
+    """One paid order on an invoice; ``order_no`` unique: never invoiced twice."""
+
+    __tablename__ = "invoice_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    order_no: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_number: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    net: Mapped[Decimal] = mapped_column(Money)
+    tax: Mapped[Decimal] = mapped_column(Money)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="items")
+
+
+class Manifest(Base):
+    __tablename__ = "manifests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    parcels: Mapped[int] = mapped_column(Integer, default=0)
+    postage_total: Mapped[Decimal] = mapped_column(Money, default=0)
+    xlsx_path: Mapped[str | None] = mapped_column(String(500))
+    pdf_path: Mapped[str | None] = mapped_column(String(500))
+    emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Shipment(Base):
+    """One parcel per accepted application; on exactly one manifest once picked up."""
+
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    waybill: Mapped[str] = mapped_column(String(64), unique=True)
+    recipient: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(500))
+    district: Mapped[str] = mapped_column(String(32))
+    pieces: Mapped[int] = mapped_column(Integer, default=1)
+    invoices: Mapped[int] = mapped_column(Integer, default=0)
+    weight_grams: Mapped[int] = mapped_column(Integer)
+    postage_due: Mapped[Decimal] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    label_pdf: Mapped[str | None] = mapped_column(String(500))
+    manifest_id: Mapped[int | None] = mapped_column(ForeignKey("manifests.id"), index=True)
+
+    application: Mapped[Application] = relationship(back_populates="shipment")
+
+
+Index("ix_applications_district_status", Application.district, Application.status)
