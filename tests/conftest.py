@@ -1,0 +1,6 @@
+from __future__ import annotations
+
+pytest_plugins = [
+    "tests.fixtures.dovecot",
+    "tests.fixtures.db",
+]

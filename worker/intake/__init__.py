@@ -1,0 +1,133 @@
+"""One pass over the mailbox: fetch, parse, decide, commit, then move.
+
+Failures are contained to one mail (it is held with INTERNAL_ERROR and the pass goes
+on); an InfrastructureError (database, mailbox) stops the pass and the mail stays in
+the inbox for the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.config import Config
+from worker.db.models import Mail
+from worker.db.types import utcnow
+from worker.errors import InfrastructureError, InputError, StorageError
+from worker.intake.analyse import AppDraft, analyse
+from worker.intake.record import Outcome, find_mail, record
+from worker.mailbox import Mailbox, MailRef
+from worker.message import ParsedMail, parse_headers_only, parse_message
+from worker.status import MailStatus
+from worker.validation import Code, Draft, Reason
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PassSummary:
+    seen: int = 0
+    processed: int = 0
+    duplicates: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    mail_ids: list[int] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> None:
+        self.processed += 1
+        self.mail_ids.append(outcome.mail_id)
+        if outcome.duplicate:
+            self.duplicates += 1
+        key = str(outcome.status)
+        self.by_status[key] = self.by_status.get(key, 0) + 1
+
+
+def run_pass(mailbox: Mailbox, sessions: sessionmaker[Session], config: Config) -> PassSummary:
+    summary = PassSummary()
+    for ref in mailbox.pending():
+        summary.seen += 1
+        outcome = handle(mailbox, ref, sessions, config)
+        summary.count(outcome)
+    return summary
+
+
+def folder_for(status: MailStatus | str, config: Config) -> str:
+    if status in (MailStatus.HELD, MailStatus.FAILED):
+        return config.mailbox.exceptions_folder
+    return config.mailbox.processed_folder
+
+
+def handle(mailbox: Mailbox, ref: MailRef, sessions: sessionmaker[Session],
+           config: Config) -> Outcome:
+    """Process one mail end to end; the move happens only after the commit."""
+    try:
+        if ref.message_id:
+            with sessions() as session:
+                known = find_mail(session, ref.message_id.strip())
+                if known is not None:
+                    outcome = Outcome(known.id, MailStatus(known.status), duplicate=True)
+                    _move(mailbox, ref, outcome, sessions, config)
+                    return outcome
+        raw = mailbox.fetch(ref, max_bytes=config.mailbox.max_mail_bytes)
+        mail, drafts, error = _understand(raw, ref, config)
+        outcome = record(sessions, config, mailbox.label, ref, mail, drafts, error=error)
+    except OperationalError as e:
+        raise StorageError(f"database unavailable: {e.orig or e}") from e
+    except SQLAlchemyError as e:
+        raise StorageError(f"database error: {e}") from e
+    _move(mailbox, ref, outcome, sessions, config)
+    log.info("mail %s: %s%s", ref.uid, outcome.status, " (duplicate)" if outcome.duplicate else "")
+    return outcome
+
+
+def _understand(raw: bytes, ref: MailRef, config: Config,
+                ) -> tuple[ParsedMail, list[AppDraft], str | None]:
+    """Parse and analyse; anything unexpected becomes this mail's error, not the pass's."""
+    too_large = ref.size is not None and ref.size > config.mailbox.max_mail_bytes
+    too_large = too_large or len(raw) > config.mailbox.max_mail_bytes
+    try:
+        if too_large:
+            mail = parse_headers_only(raw)
+            mb = (ref.size or len(raw)) / 1024 / 1024
+            limit = config.mailbox.max_mail_bytes / 1024 / 1024
+            detail = f"邮件过大（约 {mb:.0f} MB，上限 {limit:.0f} MB），未能读取附件"
+            if mail.auto_reason:
+                return mail, [AppDraft(None, Draft(mail_date=mail.date), ignored=True)], None
+            return mail, [AppDraft(None, Draft(mail_date=mail.date),
+                                   reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])], None
+        mail = parse_message(raw, own_addresses=_own_addresses(config))
+    except InputError as e:
+        mail = parse_headers_only(raw[:65536])
+        return mail, [AppDraft(None, Draft(mail_date=mail.date),
+                               reasons=[Reason(Code.FORM_UNREADABLE, None, e.detail)])], None
+    except InfrastructureError:
+        raise
+    except Exception:  # contain a bug to this one mail
+        log.exception("mail %s could not be parsed", ref.uid)
+        mail = parse_headers_only(raw[:65536])
+        return mail, [AppDraft(None, Draft(mail_date=mail.date))], traceback.format_exc()
+    try:
+        return mail, analyse(mail, config), None
+    except InfrastructureError:
+        raise
+    except Exception:
+        log.exception("mail %s could not be analysed", ref.uid)
+        return mail, [AppDraft(None, Draft(mail_date=mail.date))], traceback.format_exc()
+
+
+def _own_addresses(config: Config) -> tuple[str, ...]:
+    return tuple({config.smtp.sender.lower(), config.programme.mailbox_address.lower()})
+
+
+def _move(mailbox: Mailbox, ref: MailRef, outcome: Outcome, sessions: sessionmaker[Session],
+          config: Config) -> None:
+    folder = folder_for(outcome.status, config)
+    mailbox.move(ref, folder)
+    with sessions.begin() as session:
+        row = session.get(Mail, outcome.mail_id)
+        if row is not None and row.folder is None:
+            row.folder = folder
+            row.moved_at = utcnow()

@@ -1,0 +1,124 @@
+"""From a parsed mail to application drafts: no storage, no network.
+
+One draft per form attachment; a mail without a usable form gives one draft with
+``attachment`` None and the reason why (NO_FORM, UNSUPPORTED_ATTACHMENT, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from worker.config import Config
+from worker.errors import FormUnreadable
+from worker.form import FormLimits, ParsedForm, classify_attachment, read_form
+from worker.message import Attachment, ParsedMail
+from worker.recipient import Recipient, merge, parse_recipient
+from worker.validation import Code, Draft, Line, Reason
+from worker.validation import normalize as norm
+
+
+@dataclass
+class AppDraft:
+    """One application-to-be: the draft the checks see plus what storage keeps."""
+
+    attachment: Attachment | None
+    draft: Draft
+    header: dict[str, str] = field(default_factory=dict)
+    reasons: list[Reason] = field(default_factory=list)   # found before the checks
+    has_form: bool = False
+    ignored: bool = False
+
+
+def form_limits(config: Config) -> FormLimits:
+    lim = config.limits
+    return FormLimits(
+        max_bytes=lim.max_attachment_bytes,
+        max_uncompressed=lim.max_uncompressed_bytes,
+        max_rows=lim.max_rows,
+        max_lines=lim.max_lines,
+    )
+
+
+def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
+    body_recipient = parse_recipient(mail.text or "")
+    if mail.auto_reason:
+        return [AppDraft(None, Draft(mail_date=mail.date), ignored=True)]
+    forms: list[Attachment] = []
+    unsupported: list[str] = []
+    for att in mail.attachments:
+        kind = classify_attachment(att.filename, att.content_type, att.data)
+        if kind == "form":
+            forms.append(att)
+        elif kind == "unsupported":
+            unsupported.append(att.filename or att.content_type)
+    if forms:
+        limits = form_limits(config)
+        return [_from_form(att, mail, body_recipient, limits) for att in forms]
+
+    draft = _draft({}, None, mail, body_recipient)
+    if unsupported or mail.large_attachment_links:
+        parts = [f"附件 {name}" for name in unsupported]
+        parts += ["超大附件（云附件）链接" for _ in mail.large_attachment_links[:1]]
+        reason = Reason(Code.UNSUPPORTED_ATTACHMENT, None,
+                        "、".join(parts) + " 不是 Excel 申请表")
+    else:
+        reason = Reason(Code.NO_FORM, None, "邮件没有 Excel 附件")
+    return [AppDraft(None, draft, reasons=[reason])]
+
+
+def _from_form(att: Attachment, mail: ParsedMail, body: Recipient,
+               limits: FormLimits) -> AppDraft:
+    try:
+        form = read_form(att.filename, att.data, limits)
+    except FormUnreadable as e:
+        draft = _draft({}, None, mail, body)
+        return AppDraft(att, draft, reasons=[Reason(Code.FORM_UNREADABLE, None, e.detail)])
+    return AppDraft(att, _draft(form.header, form, mail, body), header=dict(form.header),
+                    has_form=True)
+
+
+def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
+           body: Recipient) -> Draft:
+    get = header.get
+    form_recipient = Recipient(get("recipient") or None, get("recipient_phone") or None,
+                               get("recipient_address") or None)
+    who = merge(body, form_recipient)
+    raw_type = get("invoice_type", "")
+    raw_mode = get("issue_mode", "")
+    district_raw = get("district", "")
+    unit = get("unit", "")
+    draft = Draft(
+        unit=unit,
+        district=norm.district(district_raw) or district_raw,
+        invoice_type=str(norm.invoice_type(raw_type) or raw_type),
+        buyer_name=get("buyer_name", "") or unit,
+        tax_id=get("tax_id", "").replace(" ", "").upper(),
+        address_phone=get("address_phone", ""),
+        bank_account=get("bank_account", ""),
+        issue_mode=str(norm.issue_mode(raw_mode) or raw_mode),
+        contact=get("contact", ""),
+        contact_phone=get("contact_phone", ""),
+        recipient_name=who.name or "",
+        recipient_phone=who.phone or "",
+        recipient_address=who.address or "",
+        mail_date=mail.date,
+        raw_invoice_type=raw_type,
+        raw_issue_mode=raw_mode,
+    )
+    if form is not None:
+        draft.lines = [
+            Line(position=i, seq=fl.seq, name=fl.name, id_number=fl.id_number,
+                 order_no=fl.order_no, year=fl.year, amount=fl.amount,
+                 year_raw=fl.year_raw, amount_raw=fl.amount_raw, row=fl.row)
+            for i, fl in enumerate(form.lines, start=1)
+        ]
+        draft.total_count = form.total_count
+        draft.total_amount = form.total_amount
+    return draft
+
+
+def safe_suffix(filename: str | None) -> str:
+    """A storage suffix from a whitelist: never a path from the mail."""
+    suffix = PurePath(filename or "").suffix.lower()
+    return suffix if suffix in (".xlsx", ".xls", ".xlsm", ".et") else ".bin"

@@ -1,0 +1,82 @@
+"""Checking and deciding one stored application, in the caller's transaction.
+
+The worker and the console's re-check/approve share this, so an application is
+judged and issued the same way whoever triggers it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from worker.config import Config
+from worker.db.models import Application, Invoice, InvoiceItem, Payment, Reason as ReasonRow
+from worker.db.types import utcnow
+from worker.issuing import issue
+from worker.status import ApplicationStatus
+from worker.validation import Draft, Line, Lookups, PaymentRecord, Reason, check_application
+from worker.validation.checks import check_deadline, check_recipient
+
+
+def draft_of(app: Application) -> Draft:
+    return Draft(
+        unit=app.unit, district=app.district, invoice_type=app.invoice_type,
+        buyer_name=app.buyer_name, tax_id=app.tax_id, address_phone=app.address_phone,
+        bank_account=app.bank_account, issue_mode=app.issue_mode, contact=app.contact,
+        contact_phone=app.contact_phone, recipient_name=app.recipient_name,
+        recipient_phone=app.recipient_phone, recipient_address=app.recipient_address,
+        lines=[
+            Line(position=line.position, seq=line.seq, name=line.name,
+                 id_number=line.id_number, order_no=line.order_no, year=line.year,
+                 amount=line.amount, year_raw=line.year_raw, amount_raw=line.amount_raw,
+                 row=line.row)
+            for line in app.lines if not line.dropped
+        ],
+        total_count=app.total_count, total_amount=app.total_amount,
+        mail_date=app.mail.date, raw_invoice_type=app.invoice_type,
+        raw_issue_mode=app.issue_mode,
+    )
+
+
+def lookups_for(session: Session, orders: list[str]) -> Lookups:
+    orders = sorted({o for o in orders if o})
+    payments: dict[str, PaymentRecord] = {}
+    invoiced: dict[str, str] = {}
+    for i in range(0, len(orders), 500):
+        chunk = orders[i:i + 500]
+        for p in session.scalars(select(Payment).where(Payment.order_no.in_(chunk))):
+            payments[p.order_no] = PaymentRecord(p.order_no, p.name, p.id_number, p.year,
+                                                 p.amount, p.paid_at, p.method, p.status)
+        rows = session.execute(
+            select(InvoiceItem.order_no, Invoice.number)
+            .join(Invoice, InvoiceItem.invoice_id == Invoice.id)
+            .where(InvoiceItem.order_no.in_(chunk))
+        )
+        invoiced.update({order: number for order, number in rows})
+    return Lookups(payments=payments, invoiced=invoiced)
+
+
+def set_reasons(app: Application, reasons: list[Reason]) -> None:
+    app.reasons = [ReasonRow(code=str(r.code), line=r.line, detail=r.detail) for r in reasons]
+
+
+def decide(session: Session, app: Application, config: Config,
+           *, pre_reasons: list[Reason] | None = None) -> ApplicationStatus:
+    """Run every check; accept and issue, or hold with all reasons."""
+    draft = draft_of(app)
+    if pre_reasons:
+        # No usable form: what else the unit should know before sending again.
+        reasons = list(pre_reasons) + check_deadline(draft, config.programme) \
+            + check_recipient(draft)
+    else:
+        session.flush()  # earlier applications of this mail count as invoiced
+        lookups = lookups_for(session, [line.order_no for line in draft.lines])
+        reasons = check_application(draft, config.programme, lookups)
+    set_reasons(app, reasons)
+    app.updated_at = utcnow()
+    if reasons:
+        app.status = ApplicationStatus.HELD
+    else:
+        app.status = ApplicationStatus.ACCEPTED
+        issue(session, app, config)
+    return ApplicationStatus(app.status)

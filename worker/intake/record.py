@@ -1,0 +1,140 @@
+"""Storing one mail's outcome: the mail row, its applications, checks and issuing,
+all in one transaction. Only after it commits may the mail be moved."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.config import Config
+from worker.db.models import Application, ApplicationLine, Mail
+from worker.intake.analyse import AppDraft, safe_suffix
+from worker.intake.decide import decide, set_reasons
+from worker.mailbox import MailRef
+from worker.message import ParsedMail
+from worker.status import ApplicationStatus, MailStatus
+from worker.validation import Code, Reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    mail_id: int
+    status: MailStatus
+    duplicate: bool = False
+
+
+def store_attachment(output_dir: Path, data: bytes, filename: str | None) -> str:
+    """Content-addressed copy of an attachment; the path never comes from the mail."""
+    digest = hashlib.sha256(data).hexdigest()
+    rel = Path("attachments") / digest[:2] / f"{digest}{safe_suffix(filename)}"
+    target = output_dir / rel
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return rel.as_posix()
+
+
+def mail_status(apps: list[Application], failed: bool) -> MailStatus:
+    if failed:
+        return MailStatus.FAILED
+    statuses = {a.status for a in apps}
+    if statuses <= {ApplicationStatus.IGNORED}:
+        return MailStatus.IGNORED
+    if ApplicationStatus.HELD in statuses:
+        return MailStatus.HELD
+    return MailStatus.ACCEPTED
+
+
+def find_mail(session: Session, message_id: str) -> Mail | None:
+    return session.scalars(select(Mail).where(Mail.message_id == message_id)).one_or_none()
+
+
+def record(sessions: sessionmaker[Session], config: Config, mailbox: str, ref: MailRef,
+           mail: ParsedMail, drafts: list[AppDraft], *, error: str | None = None) -> Outcome:
+    """Store and decide; a unique-constraint race (another worker, same mail or same
+    order) is retried once, when the checks see what the other worker committed."""
+    for attempt in (1, 2):
+        try:
+            with sessions.begin() as session:
+                existing = find_mail(session, mail.message_id)
+                if existing is not None:
+                    return Outcome(existing.id, MailStatus(existing.status), duplicate=True)
+                return _record(session, config, mailbox, ref, mail, drafts, error)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: ParsedMail,
+            drafts: list[AppDraft], error: str | None) -> Outcome:
+    row = Mail(
+        message_id=mail.message_id, mailbox=mailbox, uidvalidity=ref.uidvalidity, uid=ref.uid,
+        sender=mail.sender[:320], sender_name=mail.sender_name[:255],
+        reply_to=(mail.reply_to or None) and mail.reply_to[:320], subject=mail.subject,
+        date=mail.date, references=" ".join(mail.references), body_text=mail.text or "",
+        status=MailStatus.HELD, error=error,
+    )
+    session.add(row)
+    session.flush()  # the unique Message-ID claims the mail before any issuing
+    apps: list[Application] = []
+    for position, d in enumerate(drafts):
+        app = _application(config, row, position, d)
+        session.add(app)
+        apps.append(app)
+        if d.ignored:
+            app.status = ApplicationStatus.IGNORED
+        elif error is not None:
+            app.status = ApplicationStatus.HELD
+            set_reasons(app, [Reason(Code.INTERNAL_ERROR, None, "系统处理出错，已转人工处理")])
+        else:
+            decide(session, app, config, pre_reasons=None if d.has_form else d.reasons)
+    row.status = mail_status(apps, error is not None)
+    session.flush()
+    return Outcome(row.id, MailStatus(row.status))
+
+
+def _application(config: Config, mail: Mail, position: int, d: AppDraft) -> Application:
+    draft = d.draft
+    att = d.attachment
+    return Application(
+        mail=mail, position=position,
+        attachment=att.filename if att else None,
+        attachment_path=store_attachment(config.output_dir, att.data, att.filename) if att else None,
+        status=ApplicationStatus.HELD,
+        unit=draft.unit[:255], district=draft.district[:32], invoice_type=draft.invoice_type[:32],
+        buyer_name=draft.buyer_name[:255], tax_id=draft.tax_id[:64],
+        address_phone=draft.address_phone[:500], bank_account=draft.bank_account[:500],
+        issue_mode=draft.issue_mode[:16], contact=draft.contact[:100],
+        contact_phone=draft.contact_phone[:64], recipient_name=draft.recipient_name[:100],
+        recipient_phone=draft.recipient_phone[:64],
+        recipient_address=draft.recipient_address[:500],
+        total_count=_small(draft.total_count), total_amount=_sane(draft.total_amount),
+        header_json=json.dumps(d.header, ensure_ascii=False),
+        lines=[
+            ApplicationLine(position=line.position, row=line.row, seq=_small(line.seq),
+                            name=line.name[:100], id_number=line.id_number[:64],
+                            order_no=line.order_no[:64], year=_small(line.year),
+                            year_raw=line.year_raw[:64], amount=_sane(line.amount),
+                            amount_raw=line.amount_raw[:64])
+            for line in draft.lines
+        ],
+    )
+
+
+def _small(value: int | None) -> int | None:
+    """Numbers typed into a form that no column could hold become 'unreadable'."""
+    return value if value is not None and -1_000_000 < value < 1_000_000 else None
+
+
+def _sane(value: Decimal | None) -> Decimal | None:
+    return value if value is not None and abs(value) < Decimal("1000000000") else None

@@ -1,0 +1,88 @@
+"""How an accepted application becomes invoices: pure arithmetic, no storage.
+
+Prices include tax: per line, amount = round(price / (1 + rate), 2) and tax = price -
+amount. 合并开具 packs trainees in form order into invoices under the per-invoice
+limit, never splitting one trainee's lines; 每人一张 gives each trainee their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from worker.status import IssueMode
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    order_no: str
+    name: str
+    id_number: str
+    year: int
+    amount: Decimal   # incl. tax
+    net: Decimal
+    tax: Decimal
+
+
+@dataclass
+class PlannedInvoice:
+    items: list[PlannedItem] = field(default_factory=list)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((i.amount for i in self.items), Decimal("0.00"))
+
+    @property
+    def net(self) -> Decimal:
+        return sum((i.net for i in self.items), Decimal("0.00"))
+
+    @property
+    def tax(self) -> Decimal:
+        return sum((i.tax for i in self.items), Decimal("0.00"))
+
+
+def split_tax(price: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
+    net = (price / (1 + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return net, price - net
+
+
+def plan_invoices(
+    lines: list[tuple[str, str, str, int, Decimal]],
+    mode: IssueMode,
+    limit: Decimal,
+    rate: Decimal,
+) -> list[PlannedInvoice]:
+    """``lines`` are (order_no, name, id_number, year, price) in form order."""
+    trainees: dict[str, list[PlannedItem]] = {}
+    for order_no, name, id_number, year, price in lines:
+        net, tax = split_tax(price, rate)
+        key = id_number.upper() or f"order:{order_no}"
+        trainees.setdefault(key, []).append(
+            PlannedItem(order_no, name, id_number.upper(), year, price, net, tax)
+        )
+    groups = list(trainees.values())
+    if mode is IssueMode.PER_PERSON:
+        return [PlannedInvoice(list(items)) for items in groups]
+    invoices: list[PlannedInvoice] = []
+    current = PlannedInvoice()
+    for items in groups:
+        subtotal = sum((i.amount for i in items), Decimal("0"))
+        if current.items and current.amount + subtotal > limit:
+            invoices.append(current)
+            current = PlannedInvoice()
+        current.items.extend(items)
+    if current.items:
+        invoices.append(current)
+    return invoices
+
+
+def parcel_weight(invoices: int, envelope_grams: int, invoice_grams: int) -> int:
+    return envelope_grams + invoices * invoice_grams
+
+
+def postage(weight_grams: int, first_kg: Decimal, extra_kg: Decimal) -> Decimal:
+    """Courier tariff: the first kilogram, then each started kilogram."""
+    extra = max(0, -(-weight_grams // 1000) - 1)
+    return (first_kg + extra_kg * extra).quantize(CENT)

@@ -1,0 +1,10 @@
+"""Checks of an application against the rules and the payment records."""
+
+from __future__ import annotations
+
+from worker.validation.checks import check_application
+from worker.validation.model import Draft, Line, Lookups, PaymentRecord
+from worker.validation.reasons import REASONS, Code, Reason, explain
+
+__all__ = ["REASONS", "Code", "Draft", "Line", "Lookups", "PaymentRecord", "Reason",
+           "check_application", "explain"]

@@ -1,0 +1,179 @@
+"""The checks of SPEC §3 as plain functions returning reasons; never raising for a
+unit's mistake. ``check_application`` runs them all and returns every reason."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from decimal import Decimal
+
+from stdnum.cn import ric, uscc
+
+from worker.config import ProgrammeConfig
+from worker.payments import CARD, REFUNDED
+from worker.recipient import is_valid_phone
+from worker.status import InvoiceType
+from worker.text import money
+from worker.validation import normalize
+from worker.validation.model import Draft, Line, Lookups
+from worker.validation.reasons import Code, Reason
+
+REQUIRED = {
+    "unit": "单位名称",
+    "district": "所属区",
+    "tax_id": "纳税人识别号",
+    "contact": "经办人",
+    "contact_phone": "经办人电话",
+}
+
+
+def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
+    reasons: list[Reason] = []
+    reasons += check_deadline(draft, programme)
+    reasons += check_header(draft, programme)
+    reasons += check_recipient(draft)
+    reasons += check_totals(draft)
+    reasons += check_lines(draft, programme, lookups)
+    return reasons
+
+
+def check_deadline(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
+    if draft.mail_date and draft.mail_date > programme.request_deadline:
+        local = draft.mail_date.astimezone(programme.request_deadline.tzinfo)
+        return [Reason(Code.PAST_DEADLINE, None,
+                       f"邮件发送时间 {local:%Y-%m-%d %H:%M}，截止时间 "
+                       f"{programme.request_deadline:%Y-%m-%d %H:%M}")]
+    return []
+
+
+def check_header(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
+    reasons: list[Reason] = []
+    missing = [label for key, label in REQUIRED.items() if not getattr(draft, key).strip()]
+    if normalize.invoice_type(draft.raw_invoice_type) is None:
+        missing.append(f"发票类型（“{draft.raw_invoice_type}”无法识别，请填写增值税普通发票或增值税专用发票）")
+    if normalize.issue_mode(draft.raw_issue_mode) is None:
+        missing.append(f"开票方式（“{draft.raw_issue_mode}”无法识别，请填写合并开具或每人一张）")
+    if not draft.lines:
+        missing.append("学员明细（表中没有学员）")
+    if missing:
+        reasons.append(Reason(Code.FORM_INCOMPLETE, None, "缺少或无法识别：" + "、".join(missing)))
+
+    if draft.district.strip():
+        name = normalize.district(draft.district)
+        if name is None:
+            reasons.append(Reason(Code.UNKNOWN_DISTRICT, None, f"所属区填写为“{draft.district}”"))
+        elif name in programme.urban_districts or name not in programme.suburban_districts:
+            reasons.append(Reason(Code.NOT_SUBURBAN_DISTRICT, None,
+                                  f"{name}属于市内六区，须到学院现场开具发票"))
+
+    if draft.tax_id.strip() and not uscc.is_valid(draft.tax_id.strip().upper()):
+        reasons.append(Reason(Code.INVALID_TAX_ID, None,
+                              f"“{draft.tax_id}”不是有效的 18 位统一社会信用代码"))
+
+    if normalize.invoice_type(draft.raw_invoice_type) is InvoiceType.SPECIAL:
+        lacking = [label for label, value in (("地址电话", draft.address_phone),
+                                              ("开户行及账号", draft.bank_account))
+                   if not value.strip()]
+        if lacking:
+            reasons.append(Reason(Code.SPECIAL_INVOICE_INCOMPLETE, None,
+                                  "缺少：" + "、".join(lacking)))
+    return reasons
+
+
+def check_recipient(draft: Draft) -> list[Reason]:
+    missing = [label for label, value in (("收件人", draft.recipient_name),
+                                          ("收件电话", draft.recipient_phone),
+                                          ("收件地址", draft.recipient_address))
+               if not value.strip()]
+    reasons: list[Reason] = []
+    if missing:
+        reasons.append(Reason(Code.MISSING_RECIPIENT, None,
+                              "邮件正文和申请表中都没有找到：" + "、".join(missing)))
+    if draft.recipient_phone.strip() and not is_valid_phone(draft.recipient_phone):
+        reasons.append(Reason(Code.INVALID_PHONE, None,
+                              f"收件电话“{draft.recipient_phone}”不是有效的手机或固定电话号码"))
+    return reasons
+
+
+def check_totals(draft: Draft) -> list[Reason]:
+    problems: list[str] = []
+    if draft.total_count is not None and draft.total_count != len(draft.lines):
+        problems.append(f"合计人数 {draft.total_count}，明细 {len(draft.lines)} 行")
+    if draft.total_amount is not None:
+        amounts = [line.amount for line in draft.lines if line.amount is not None]
+        total = sum(amounts, Decimal("0"))
+        if draft.total_amount != total or len(amounts) != len(draft.lines):
+            problems.append(f"合计金额 {money(draft.total_amount)} 元，明细合计 {money(total)} 元")
+    return [Reason(Code.TOTAL_MISMATCH, None, "；".join(problems))] if problems else []
+
+
+def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
+    reasons: list[Reason] = []
+    seen: dict[str, Line] = {}
+    counts = Tally(line.order_no for line in draft.lines if line.order_no)
+    for line in draft.lines:
+        if line.order_no and counts[line.order_no] > 1 and line.order_no in seen:
+            first = seen[line.order_no]
+            reasons.append(Reason(Code.DUPLICATE_LINE, line.ref,
+                                  f"订单号 {line.order_no} 与第 {first.ref} 行重复"))
+            continue
+        seen.setdefault(line.order_no, line)
+        reasons += check_line(line, programme, lookups)
+    return reasons
+
+
+def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
+    reasons: list[Reason] = []
+    who = line.name or "（未填姓名）"
+    id_number = line.id_number.strip().upper()
+    if not ric.is_valid(id_number):
+        shown = line.id_number or "（未填写）"
+        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref, f"{who} 的身份证号 {shown} 无效"))
+
+    fee = programme.fees.get(line.year) if line.year is not None else None
+    if line.year is None or fee is None:
+        years = "、".join(str(y) for y in sorted(programme.fees))
+        reasons.append(Reason(Code.FEE_MISMATCH, line.ref,
+                              f"培训年度“{line.year_raw or line.year or ''}”不在收费标准内（{years}）"))
+    elif line.amount is None or line.amount != fee:
+        written = money(line.amount) if line.amount is not None else (line.amount_raw or "未填写")
+        reasons.append(Reason(Code.FEE_MISMATCH, line.ref,
+                              f"{line.year} 年度应为 {money(fee)} 元，表中为 {written}"))
+
+    if not line.order_no:
+        reasons.append(Reason(Code.PAYMENT_NOT_FOUND, line.ref, f"{who} 未填写订单号"))
+        return reasons
+    invoice_no = lookups.invoiced.get(line.order_no)
+    if invoice_no:
+        reasons.append(Reason(Code.ALREADY_INVOICED, line.ref,
+                              f"订单号 {line.order_no} 已开具发票（发票号码 {invoice_no}）"))
+    payment = lookups.payments.get(line.order_no)
+    if payment is None:
+        reasons.append(Reason(Code.PAYMENT_NOT_FOUND, line.ref,
+                              f"订单号 {line.order_no}（{who}）没有缴费记录"))
+        return reasons
+    if payment.status == REFUNDED:
+        reasons.append(Reason(Code.PAYMENT_REFUNDED, line.ref, f"订单号 {line.order_no} 已退款"))
+    if payment.method == CARD:
+        reasons.append(Reason(Code.STUDY_CARD, line.ref,
+                              f"订单号 {line.order_no} 为学习卡支付"))
+    differ = []
+    if payment.name != line.name:
+        differ.append(f"姓名（表中“{line.name}”，缴费记录“{payment.name}”）")
+    if payment.id_number.upper() != id_number:
+        differ.append(f"身份证号（表中 {line.id_number or '未填写'}，缴费记录 {payment.id_number}）")
+    if payment.year != line.year:
+        differ.append(f"培训年度（表中 {line.year_raw or line.year}，缴费记录 {payment.year}）")
+    if line.amount is None or payment.amount != line.amount:
+        shown = money(line.amount) if line.amount is not None else (line.amount_raw or "未填写")
+        differ.append(f"金额（表中 {shown}，缴费记录 {money(payment.amount)}）")
+    if differ:
+        reasons.append(Reason(Code.PAYMENT_MISMATCH, line.ref,
+                              f"订单号 {line.order_no}：" + "；".join(differ)))
+    if payment.paid_at is None or not (
+        programme.payment_window_start <= payment.paid_at <= programme.payment_window_end
+    ):
+        when = (f"{payment.paid_at.astimezone(programme.payment_window_start.tzinfo):%Y-%m-%d %H:%M}"
+                if payment.paid_at else "无支付时间")
+        reasons.append(Reason(Code.PAID_OUTSIDE_WINDOW, line.ref,
+                              f"订单号 {line.order_no} 支付时间 {when}"))
+    return reasons

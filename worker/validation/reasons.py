@@ -1,0 +1,172 @@
+"""The one reason table: codes, their Chinese titles and what the unit should do.
+
+Replies, the console and the export all read this table, so a reason reads the same
+everywhere. Checks only produce (code, line, detail); the words live here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    NOT_SUBURBAN_DISTRICT = "NOT_SUBURBAN_DISTRICT"
+    UNKNOWN_DISTRICT = "UNKNOWN_DISTRICT"
+    NO_FORM = "NO_FORM"
+    UNSUPPORTED_ATTACHMENT = "UNSUPPORTED_ATTACHMENT"
+    FORM_UNREADABLE = "FORM_UNREADABLE"
+    FORM_INCOMPLETE = "FORM_INCOMPLETE"
+    MISSING_RECIPIENT = "MISSING_RECIPIENT"
+    INVALID_PHONE = "INVALID_PHONE"
+    INVALID_TAX_ID = "INVALID_TAX_ID"
+    SPECIAL_INVOICE_INCOMPLETE = "SPECIAL_INVOICE_INCOMPLETE"
+    INVALID_ID_NUMBER = "INVALID_ID_NUMBER"
+    PAYMENT_NOT_FOUND = "PAYMENT_NOT_FOUND"
+    PAYMENT_MISMATCH = "PAYMENT_MISMATCH"
+    PAYMENT_REFUNDED = "PAYMENT_REFUNDED"
+    STUDY_CARD = "STUDY_CARD"
+    PAID_OUTSIDE_WINDOW = "PAID_OUTSIDE_WINDOW"
+    FEE_MISMATCH = "FEE_MISMATCH"
+    ALREADY_INVOICED = "ALREADY_INVOICED"
+    DUPLICATE_LINE = "DUPLICATE_LINE"
+    TOTAL_MISMATCH = "TOTAL_MISMATCH"
+    PAST_DEADLINE = "PAST_DEADLINE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One finding: stable code, the trainee's 序号 it concerns (or None), a detail."""
+
+    code: Code
+    line: int | None
+    detail: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": str(self.code), "line": self.line, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class ReasonText:
+    title: str   # what is wrong, in plain words
+    advice: str  # what the unit should do about it
+
+
+REASONS: dict[Code, ReasonText] = {
+    Code.NOT_SUBURBAN_DISTRICT: ReasonText(
+        "市内六区单位不能通过邮件申请开具发票",
+        "请参训人员按规定时间携带申请表到{in_person_address}办理；20人以上请提前电话预约（{contact_phone}）。",
+    ),
+    Code.UNKNOWN_DISTRICT: ReasonText(
+        "“所属区”不是天津市的区",
+        "请在申请表“所属区”一栏填写单位所在的区（如：武清区），然后重新发送。",
+    ),
+    Code.NO_FORM: ReasonText(
+        "邮件中没有找到发票申请表附件",
+        "请将填写完整的《线上缴费发票申请表》（Excel 文件，.xlsx 或 .xls）作为附件重新发送。",
+    ),
+    Code.UNSUPPORTED_ATTACHMENT: ReasonText(
+        "附件格式无法处理",
+        "请使用 Excel 格式（.xlsx 或 .xls）的申请表，直接作为普通附件发送，"
+        "不要使用 Word、PDF、图片、压缩包或“超大附件”链接。",
+    ),
+    Code.FORM_UNREADABLE: ReasonText(
+        "申请表无法读取",
+        "请确认文件没有损坏、没有设置密码，并使用学院提供的申请表模板填写后重新发送。",
+    ),
+    Code.FORM_INCOMPLETE: ReasonText(
+        "申请表填写不完整",
+        "请补全申请表中缺少的项目后重新发送。",
+    ),
+    Code.MISSING_RECIPIENT: ReasonText(
+        "缺少收件信息",
+        "请在邮件正文中写明收件人姓名、联系电话和收件地址，例如：“收件人：张三 电话：13800000000 "
+        "地址：天津市武清区……”。",
+    ),
+    Code.INVALID_PHONE: ReasonText(
+        "收件电话不是有效的电话号码",
+        "请填写 11 位手机号码或带区号的固定电话（如 022-23391756），以便快递员联系。",
+    ),
+    Code.INVALID_TAX_ID: ReasonText(
+        "纳税人识别号不正确",
+        "请核对 18 位统一社会信用代码（可在营业执照或事业单位法人证书上查到）后重新发送。",
+    ),
+    Code.SPECIAL_INVOICE_INCOMPLETE: ReasonText(
+        "开具增值税专用发票缺少必填信息",
+        "专用发票须填写购买方“地址电话”和“开户行及账号”，请补全后重新发送；如不需要专用发票，请将发票类型改为增值税普通发票。",
+    ),
+    Code.INVALID_ID_NUMBER: ReasonText(
+        "身份证号不正确",
+        "请核对该学员的 18 位身份证号（最后一位可以是 X）。",
+    ),
+    Code.PAYMENT_NOT_FOUND: ReasonText(
+        "在培训平台的缴费记录中找不到该订单号",
+        "请核对订单号（可在培训网“我的订单”中查看）；如刚刚缴费，请稍后重新发送。",
+    ),
+    Code.PAYMENT_MISMATCH: ReasonText(
+        "申请表中的信息与缴费记录不一致",
+        "请按培训平台的缴费记录更正该行后重新发送。",
+    ),
+    Code.PAYMENT_REFUNDED: ReasonText(
+        "该订单已退款，不能开具发票",
+        "请从申请表中删除该学员后重新发送。",
+    ),
+    Code.STUDY_CARD: ReasonText(
+        "该订单使用学习卡支付，不能通过邮件开票",
+        "学习卡的发票请到{card_window}办理；请从申请表中删除该学员后重新发送。",
+    ),
+    Code.PAID_OUTSIDE_WINDOW: ReasonText(
+        "该订单不在线上缴费时间内支付",
+        "线上缴费时间为{window}，请联系学院（{contact_phone}）核实。",
+    ),
+    Code.FEE_MISMATCH: ReasonText(
+        "金额与该培训年度的收费标准不符",
+        "收费标准：{fees}。请核对该行的培训年度和金额。",
+    ),
+    Code.ALREADY_INVOICED: ReasonText(
+        "该订单已经开具过发票",
+        "同一订单只能开具一次发票，请从申请表中删除该学员后重新发送。",
+    ),
+    Code.DUPLICATE_LINE: ReasonText(
+        "同一订单在申请表中重复填写",
+        "请删除重复的行后重新发送。",
+    ),
+    Code.TOTAL_MISMATCH: ReasonText(
+        "合计人数或金额与明细不符",
+        "请核对合计行（或删除合计行）后重新发送。",
+    ),
+    Code.PAST_DEADLINE: ReasonText(
+        "已超过邮件申请开具发票的截止时间",
+        "请联系学院（{contact_phone}）咨询办理方式。",
+    ),
+    Code.INTERNAL_ERROR: ReasonText(
+        "系统处理该邮件时出错",
+        "工作人员会人工处理，无需重新发送。",
+    ),
+}
+
+
+def explain(code: str, programme: object) -> ReasonText:
+    """Title and advice with the programme's facts (addresses, fees, window) filled in."""
+    text = REASONS.get(Code(code)) if code in Code.__members__ else None
+    if text is None:
+        return ReasonText(code, "")
+    facts = {
+        "in_person_address": getattr(programme, "in_person_address", ""),
+        "card_window": getattr(programme, "card_window", ""),
+        "contact_phone": getattr(programme, "contact_phone", ""),
+        "window": _window(programme),
+        "fees": "；".join(
+            f"{year}年度 {fee} 元" for year, fee in sorted(getattr(programme, "fees", {}).items())
+        ),
+    }
+    return ReasonText(text.title, text.advice.format(**facts))
+
+
+def _window(programme: object) -> str:
+    start = getattr(programme, "payment_window_start", None)
+    end = getattr(programme, "payment_window_end", None)
+    if start is None or end is None:
+        return ""
+    return f"{start:%Y年%m月%d日}至{end:%Y年%m月%d日}"
