@@ -58,7 +58,7 @@ def test_bad_rows_are_reported_with_line_and_good_rows_load() -> None:
 
 def test_a_file_without_the_columns_is_refused() -> None:
     with pytest.raises(PaymentFileError, match="订单号"):
-        read_payment_file("x.csv", "a,b\n1,2\n".encode(), TZ)
+        read_payment_file("x.csv", b"a,b\n1,2\n", TZ)
     with pytest.raises(PaymentFileError, match="missing columns"):
         read_payment_file("x.csv", "订单号,姓名\n1,2\n".encode(), TZ)
     with pytest.raises(PaymentFileError):

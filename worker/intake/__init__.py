@@ -64,13 +64,10 @@ def handle(mailbox: Mailbox, ref: MailRef, sessions: sessionmaker[Session],
            config: Config) -> Outcome:
     """Process one mail end to end; the move happens only after the commit."""
     try:
-        if ref.message_id:
-            with sessions() as session:
-                known = find_mail(session, ref.message_id.strip())
-                if known is not None:
-                    outcome = Outcome(known.id, MailStatus(known.status), duplicate=True)
-                    _move(mailbox, ref, outcome, sessions, config)
-                    return outcome
+        known = _known(sessions, ref.message_id)
+        if known is not None:
+            _move(mailbox, ref, known, sessions, config)
+            return known
         raw = mailbox.fetch(ref, max_bytes=config.mailbox.max_mail_bytes)
         mail, drafts, error = _understand(raw, ref, config)
         outcome = record(sessions, config, mailbox.label, ref, mail, drafts, error=error)
@@ -81,6 +78,15 @@ def handle(mailbox: Mailbox, ref: MailRef, sessions: sessionmaker[Session],
     _move(mailbox, ref, outcome, sessions, config)
     log.info("mail %s: %s%s", ref.uid, outcome.status, " (duplicate)" if outcome.duplicate else "")
     return outcome
+
+
+def _known(sessions: sessionmaker[Session], message_id: str | None) -> Outcome | None:
+    """A mail whose outcome is already committed (a crash before its move): only move it."""
+    if not message_id:
+        return None
+    with sessions() as session:
+        row = find_mail(session, message_id.strip())
+        return None if row is None else Outcome(row.id, MailStatus(row.status), duplicate=True)
 
 
 def _understand(raw: bytes, ref: MailRef, config: Config,

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.config import Config
-from worker.db.models import Application, Invoice, InvoiceItem, Payment, Reason as ReasonRow
+from worker.db.models import Application, Invoice, InvoiceItem, Payment
+from worker.db.models import Reason as ReasonRow
 from worker.db.types import utcnow
 from worker.issuing import issue
 from worker.status import ApplicationStatus

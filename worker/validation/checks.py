@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections import Counter as Tally
 from decimal import Decimal
 
-from stdnum.cn import ric, uscc
-
 from worker.config import ProgrammeConfig
 from worker.payments import CARD, REFUNDED
 from worker.recipient import is_valid_phone
 from worker.status import InvoiceType
 from worker.text import money
 from worker.validation import normalize
+from worker.validation.ids import is_valid_id_number, is_valid_tax_id
 from worker.validation.model import Draft, Line, Lookups
 from worker.validation.reasons import Code, Reason
 
@@ -65,7 +64,7 @@ def check_header(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
             reasons.append(Reason(Code.NOT_SUBURBAN_DISTRICT, None,
                                   f"{name}属于市内六区，须到学院现场开具发票"))
 
-    if draft.tax_id.strip() and not uscc.is_valid(draft.tax_id.strip().upper()):
+    if draft.tax_id.strip() and not is_valid_tax_id(draft.tax_id):
         reasons.append(Reason(Code.INVALID_TAX_ID, None,
                               f"“{draft.tax_id}”不是有效的 18 位统一社会信用代码"))
 
@@ -125,7 +124,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups) -> list
     reasons: list[Reason] = []
     who = line.name or "（未填姓名）"
     id_number = line.id_number.strip().upper()
-    if not ric.is_valid(id_number):
+    if not is_valid_id_number(id_number):
         shown = line.id_number or "（未填写）"
         reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref, f"{who} 的身份证号 {shown} 无效"))
 

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from worker.issuing.plan import plan_invoices, postage, split_tax
+from worker.status import IssueMode
+
+RATE = Decimal("0.03")
+
+
+def lines(n: int, price: str = "150.00", per_person: int = 1) -> list[tuple[str, str, str, int, Decimal]]:
+    out = []
+    for i in range(n):
+        for j in range(per_person):
+            out.append((f"O{i:04d}-{j}", f"学员{i}", f"ID{i:04d}", 2018 - j, Decimal(price)))
+    return out
+
+
+def test_tax_is_split_per_line_and_adds_up() -> None:
+    assert split_tax(Decimal("150.00"), RATE) == (Decimal("145.63"), Decimal("4.37"))
+    assert split_tax(Decimal("160.00"), RATE) == (Decimal("155.34"), Decimal("4.66"))
+    assert split_tax(Decimal("150.00"), Decimal("0.06")) == (Decimal("141.51"), Decimal("8.49"))
+
+
+def test_combined_stays_one_invoice_under_the_limit() -> None:
+    (inv,) = plan_invoices(lines(66), IssueMode.COMBINED, Decimal("10000"), RATE)
+    assert inv.amount == Decimal("9900.00")
+    assert inv.net + inv.tax == inv.amount
+
+
+def test_combined_splits_at_trainee_boundaries() -> None:
+    # 40 trainees each paying 2018 and a make-up year: 300.00 per trainee.
+    planned = plan_invoices(lines(40, per_person=2), IssueMode.COMBINED, Decimal("10000"), RATE)
+    assert [len(p.items) for p in planned] == [66, 14]
+    assert all(p.amount <= Decimal("10000") for p in planned)
+    for p in planned:  # nobody's lines are spread over two invoices
+        ids = [i.id_number for i in p.items]
+        assert len(ids) % 2 == 0 and ids[::2] == ids[1::2]
+    assert sum((p.amount for p in planned), Decimal(0)) == Decimal("12000.00")
+
+
+def test_exactly_at_the_limit_is_not_split() -> None:
+    planned = plan_invoices(lines(50, price="200.00"), IssueMode.COMBINED, Decimal("10000"), RATE)
+    assert len(planned) == 1
+
+
+def test_per_person_gives_one_invoice_per_trainee() -> None:
+    planned = plan_invoices(lines(3, per_person=2), IssueMode.PER_PERSON, Decimal("10000"), RATE)
+    assert [len(p.items) for p in planned] == [2, 2, 2]
+    assert [p.amount for p in planned] == [Decimal("300.00")] * 3
+
+
+def test_postage_first_kg_then_each_started_kg() -> None:
+    assert postage(80, Decimal("12"), Decimal("2")) == Decimal("12.00")
+    assert postage(1000, Decimal("12"), Decimal("2")) == Decimal("12.00")
+    assert postage(1001, Decimal("12"), Decimal("2")) == Decimal("14.00")
+    assert postage(2500, Decimal("12"), Decimal("2")) == Decimal("16.00")

@@ -1,0 +1,172 @@
+"""Every reason code of SPEC §3 from the checks themselves (no mail, no storage)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from worker.config import load_config
+from worker.samples import id_number, tax_id
+from worker.validation import Code, Draft, Line, Lookups, PaymentRecord, check_application
+from worker.validation import normalize as norm
+from worker.validation.reasons import REASONS, explain
+
+TZ = ZoneInfo("Asia/Shanghai")
+PROGRAMME = load_config().programme
+TAX_ID = tax_id("91120222MA05JGUY2")
+IDS = [id_number("120101", "19800101", 1), "", id_number("120101", "19900303", 3)]
+IDS[1] = next(i for n in range(2, 60) if (i := id_number("120101", "19850202", n)).endswith("X"))
+BAD_TAX_ID = TAX_ID[:-1] + ("0" if TAX_ID[-1] != "0" else "1")
+
+
+def pay(order: str, name: str, idn: str, year: int = 2018, amount: str = "150.00", **kw: object,
+        ) -> PaymentRecord:
+    base = dict(order_no=order, name=name, id_number=idn, year=year, amount=Decimal(amount),
+                paid_at=datetime(2018, 5, 1, 10, tzinfo=TZ), method="在线支付", status="已支付")
+    base.update(kw)
+    return PaymentRecord(**base)  # type: ignore[arg-type]
+
+
+def good_draft() -> tuple[Draft, dict[str, PaymentRecord]]:
+    lines = [
+        Line(1, 1, "张堃", IDS[0], "A001", 2018, Decimal("150.00")),
+        Line(2, 2, "李喆", IDS[1].lower(), "A002", 2015, Decimal("160.00")),
+        Line(3, 3, "王镕", IDS[2], "A003", 2016, Decimal("150.00")),
+    ]
+    draft = Draft(unit="天津市武清区某某有限公司", district="武清区", tax_id=TAX_ID, contact="赵玥",
+                  contact_phone="13800000000", recipient_name="赵玥",
+                  recipient_phone="13800000000", recipient_address="天津市武清区雍阳西道1号",
+                  lines=lines, total_count=3, total_amount=Decimal("460.00"),
+                  mail_date=datetime(2018, 6, 1, 9, tzinfo=TZ))
+    payments = {
+        "A001": pay("A001", "张堃", IDS[0]),
+        "A002": pay("A002", "李喆", IDS[1], 2015, "160.00"),
+        "A003": pay("A003", "王镕", IDS[2], 2016),
+    }
+    return draft, payments
+
+
+def codes(draft: Draft, payments: dict[str, PaymentRecord], invoiced: dict[str, str] | None = None,
+          ) -> list[tuple[str, int | None]]:
+    reasons = check_application(draft, PROGRAMME, Lookups(payments, invoiced or {}))
+    return [(str(r.code), r.line) for r in reasons]
+
+
+def test_a_good_application_has_no_reasons() -> None:
+    draft, payments = good_draft()
+    assert codes(draft, payments) == []
+
+
+def test_every_reason_code_has_words() -> None:
+    for code in Code:
+        text = explain(code, PROGRAMME)
+        assert text.title and text.advice and "{" not in text.advice, code
+    assert set(REASONS) == set(Code)
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"district": "和平区"}, [("NOT_SUBURBAN_DISTRICT", None)]),
+    ({"district": "朝阳区"}, [("UNKNOWN_DISTRICT", None)]),
+    ({"unit": "", "contact_phone": " "}, [("FORM_INCOMPLETE", None)]),
+    ({"recipient_address": ""}, [("MISSING_RECIPIENT", None)]),
+    ({"recipient_phone": "1380000"}, [("INVALID_PHONE", None)]),
+    ({"tax_id": BAD_TAX_ID}, [("INVALID_TAX_ID", None)]),
+    ({"tax_id": "1234567890"}, [("INVALID_TAX_ID", None)]),
+    ({"raw_invoice_type": "增值税专用发票", "address_phone": "天津市 022-1"},
+     [("SPECIAL_INVOICE_INCOMPLETE", None)]),
+    ({"total_count": 4}, [("TOTAL_MISMATCH", None)]),
+    ({"total_amount": Decimal("450.00")}, [("TOTAL_MISMATCH", None)]),
+    ({"mail_date": datetime(2019, 1, 1, 0, 0, 1, tzinfo=TZ)}, [("PAST_DEADLINE", None)]),
+    ({"raw_invoice_type": "收据"}, [("FORM_INCOMPLETE", None)]),
+    ({"lines": [], "total_count": None, "total_amount": None}, [("FORM_INCOMPLETE", None)]),
+])
+def test_header_reasons(change: dict[str, object], expected: list[tuple[str, None]]) -> None:
+    draft, payments = good_draft()
+    assert codes(replace(draft, **change), payments) == expected
+
+
+def test_deadline_is_inclusive_in_shanghai_time() -> None:
+    draft, payments = good_draft()
+    on_time = datetime(2018, 12, 31, 23, 59, 59, tzinfo=TZ)
+    assert codes(replace(draft, mail_date=on_time), payments) == []
+
+
+def test_form_incomplete_names_every_missing_field() -> None:
+    draft, payments = good_draft()
+    reasons = check_application(replace(draft, unit="", tax_id="", contact=""), PROGRAMME,
+                                Lookups(payments, {}))
+    detail = next(r.detail for r in reasons if r.code == Code.FORM_INCOMPLETE)
+    for label in ("单位名称", "纳税人识别号", "经办人"):
+        assert label in detail
+
+
+def line_case(index: int, *, line: dict[str, object] | None = None,
+              payment: dict[str, object] | None = None, drop_payment: bool = False,
+              ) -> list[tuple[str, int | None]]:
+    draft, payments = good_draft()
+    lines = list(draft.lines)
+    if line:
+        lines[index] = replace(lines[index], **line)
+    order = draft.lines[index].order_no
+    if payment:
+        payments[order] = replace(payments[order], **payment)
+    if drop_payment:
+        del payments[order]
+    total = sum((x.amount or Decimal(0) for x in lines), Decimal(0))
+    return codes(replace(draft, lines=lines, total_amount=total), payments)
+
+
+def test_line_reasons_cite_the_trainee_seq() -> None:
+    assert line_case(0, line={"id_number": IDS[0][:-1] + ("0" if IDS[0][-1] != "0" else "1")}) == [
+        ("INVALID_ID_NUMBER", 1), ("PAYMENT_MISMATCH", 1)]
+    assert line_case(1, drop_payment=True) == [("PAYMENT_NOT_FOUND", 2)]
+    assert line_case(2, payment={"status": "已退款"}) == [("PAYMENT_REFUNDED", 3)]
+    assert line_case(2, payment={"method": "学习卡"}) == [("STUDY_CARD", 3)]
+    assert line_case(0, payment={"paid_at": datetime(2018, 12, 1, 0, 0, tzinfo=TZ)}) == [
+        ("PAID_OUTSIDE_WINDOW", 1)]
+    assert line_case(0, payment={"paid_at": datetime(2018, 2, 28, 23, 59, tzinfo=TZ)}) == [
+        ("PAID_OUTSIDE_WINDOW", 1)]
+    assert line_case(0, line={"amount": Decimal("160.00")},
+                     payment={"amount": Decimal("160.00")}) == [("FEE_MISMATCH", 1)]
+    assert line_case(0, line={"year": 2013, "year_raw": "2013"},
+                     payment={"year": 2013}) == [("FEE_MISMATCH", 1)]
+
+
+def test_payment_mismatch_says_which_fields_differ() -> None:
+    draft, payments = good_draft()
+    payments["A001"] = replace(payments["A001"], name="张坤", year=2017)
+    reasons = check_application(draft, PROGRAMME, Lookups(payments, {}))
+    (mismatch,) = [r for r in reasons if r.code == Code.PAYMENT_MISMATCH]
+    assert mismatch.line == 1
+    assert "姓名" in mismatch.detail and "培训年度" in mismatch.detail
+    assert "金额" not in mismatch.detail
+
+
+def test_already_invoiced_and_duplicate_lines() -> None:
+    draft, payments = good_draft()
+    assert codes(draft, payments, {"A002": "00000007"}) == [("ALREADY_INVOICED", 2)]
+    dup = replace(draft.lines[0], position=4, seq=4)
+    twice = replace(draft, lines=[*draft.lines, dup], total_count=4, total_amount=Decimal("610"))
+    assert codes(twice, payments) == [("DUPLICATE_LINE", 4)]
+
+
+def test_all_reasons_are_collected_not_only_the_first() -> None:
+    draft, payments = good_draft()
+    bad = replace(draft, district="南开区", tax_id="123", recipient_phone="abc", total_count=9)
+    del payments["A003"]
+    found = {c for c, _ in codes(bad, payments, {"A001": "00000001"})}
+    assert found == {"NOT_SUBURBAN_DISTRICT", "INVALID_TAX_ID", "INVALID_PHONE",
+                     "TOTAL_MISMATCH", "PAYMENT_NOT_FOUND", "ALREADY_INVOICED"}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("武清", "武清区"), ("武清区", "武清区"), ("天津市武清区", "武清区"), ("滨海", "滨海新区"),
+    ("塘沽", "滨海新区"), ("蓟县", "蓟州区"), ("ｗｕ", None), ("北京市朝阳区", None), ("和平", "和平区"),
+    ("静 海", "静海区"),
+])
+def test_district_names(raw: str, expected: str | None) -> None:
+    assert norm.district(raw) == expected
