@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +34,11 @@ class App:
         mb = self.config.mailbox
         return open_mailbox(mb.url, mb.password(), ca_file=mb.ca_file, timeout=mb.timeout_seconds)
 
-    def run_once(self) -> PassSummary:
+    def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> PassSummary:
         check_schema(self.engine)
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         with self.open_mailbox() as mailbox:
-            return run_pass(mailbox, self.sessions, self.config)
+            return run_pass(mailbox, self.sessions, self.config, should_stop)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -95,8 +95,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "run":
             if args.once:
                 summary = app.run_once()
-                print(json.dumps({"mails": summary.processed, "by_status": summary.by_status},
-                                 ensure_ascii=False))
+                print(json.dumps({"mails": summary.processed, "already_done": summary.duplicates,
+                                  "by_status": summary.by_status}, ensure_ascii=False))
                 return 0
             from worker.scheduler import run_forever
 

@@ -1,10 +1,12 @@
 """``run``: the scheduled worker. One poll at a time, missed runs coalesced, and a
-clean stop on SIGTERM/SIGINT (the pass in progress finishes its current mail)."""
+clean stop on SIGTERM/SIGINT: the pass in progress finishes its current mail, commits
+and moves it, and leaves the rest for next time."""
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
 from datetime import datetime
 from types import FrameType
 
@@ -17,31 +19,33 @@ from worker.errors import InfrastructureError
 log = logging.getLogger(__name__)
 
 
-def poll(app: App) -> None:
+def poll(app: App, stopping: threading.Event) -> None:
     try:
-        summary = app.run_once()
+        summary = app.run_once(should_stop=stopping.is_set)
     except InfrastructureError as e:
         log.error("pass stopped, will retry at the next poll: %s", e)
         return
     log.info("pass done: %d mails, %s", summary.processed, summary.by_status)
 
 
-def build_scheduler(app: App) -> BlockingScheduler:
+def build_scheduler(app: App, stopping: threading.Event) -> BlockingScheduler:
     tz = app.config.schedule.timezone
     scheduler = BlockingScheduler(timezone=tz)
     scheduler.add_job(
         poll, IntervalTrigger(minutes=app.config.schedule.poll_minutes, timezone=tz),
-        args=[app], id="poll", max_instances=1, coalesce=True,
+        args=[app, stopping], id="poll", max_instances=1, coalesce=True,
         next_run_time=datetime.now(tz), misfire_grace_time=None,
     )
     return scheduler
 
 
 def run_forever(app: App) -> None:
-    scheduler = build_scheduler(app)
+    stopping = threading.Event()
+    scheduler = build_scheduler(app, stopping)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %d: stopping after the current job", signum)
+        log.info("signal %d: stopping after the current mail", signum)
+        stopping.set()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -19,8 +20,8 @@ from worker.db.models import Mail
 from worker.db.types import utcnow
 from worker.errors import InfrastructureError, InputError, StorageError
 from worker.intake.analyse import AppDraft, analyse
-from worker.intake.record import Outcome, find_mail, record
-from worker.mailbox import Mailbox, MailRef
+from worker.intake.record import Outcome, find_mail, folder_for, record
+from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
 from worker.status import MailStatus
 from worker.validation import Code, Draft, Reason
@@ -45,19 +46,21 @@ class PassSummary:
         self.by_status[key] = self.by_status.get(key, 0) + 1
 
 
-def run_pass(mailbox: Mailbox, sessions: sessionmaker[Session], config: Config) -> PassSummary:
+def run_pass(mailbox: Mailbox, sessions: sessionmaker[Session], config: Config,
+             should_stop: Callable[[], bool] = lambda: False) -> PassSummary:
     summary = PassSummary()
     for ref in mailbox.pending():
+        if should_stop():
+            log.info("stop requested: leaving the rest of the inbox for the next pass")
+            break
         summary.seen += 1
-        outcome = handle(mailbox, ref, sessions, config)
+        try:
+            outcome = handle(mailbox, ref, sessions, config)
+        except MailGone:
+            log.info("mail %s was taken by another worker", ref.uid)
+            continue
         summary.count(outcome)
     return summary
-
-
-def folder_for(status: MailStatus | str, config: Config) -> str:
-    if status in (MailStatus.HELD, MailStatus.FAILED):
-        return config.mailbox.exceptions_folder
-    return config.mailbox.processed_folder
 
 
 def handle(mailbox: Mailbox, ref: MailRef, sessions: sessionmaker[Session],
@@ -134,6 +137,5 @@ def _move(mailbox: Mailbox, ref: MailRef, outcome: Outcome, sessions: sessionmak
     mailbox.move(ref, folder)
     with sessions.begin() as session:
         row = session.get(Mail, outcome.mail_id)
-        if row is not None and row.folder is None:
-            row.folder = folder
+        if row is not None and row.moved_at is None:
             row.moved_at = utcnow()

@@ -54,6 +54,13 @@ def mail_status(apps: list[Application], failed: bool) -> MailStatus:
     return MailStatus.ACCEPTED
 
 
+def folder_for(status: MailStatus | str, config: Config) -> str:
+    """Held and failed mail goes where staff look; the rest is filed as processed."""
+    if status in (MailStatus.HELD, MailStatus.FAILED):
+        return config.mailbox.exceptions_folder
+    return config.mailbox.processed_folder
+
+
 def find_mail(session: Session, message_id: str) -> Mail | None:
     return session.scalars(select(Mail).where(Mail.message_id == message_id)).one_or_none()
 
@@ -99,6 +106,7 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
         else:
             decide(session, app, config, pre_reasons=None if d.has_form else d.reasons)
     row.status = mail_status(apps, error is not None)
+    row.folder = folder_for(row.status, config)  # decided with the outcome; moved_at after
     session.flush()
     return Outcome(row.id, MailStatus(row.status))
 
