@@ -7,6 +7,7 @@ the inbox for the next one.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -95,11 +96,12 @@ def _known(sessions: sessionmaker[Session], message_id: str | None) -> Outcome |
 def _understand(raw: bytes, ref: MailRef, config: Config,
                 ) -> tuple[ParsedMail, list[AppDraft], str | None]:
     """Parse and analyse; anything unexpected becomes this mail's error, not the pass's."""
+    own = _own_addresses(config)
     too_large = ref.size is not None and ref.size > config.mailbox.max_mail_bytes
     too_large = too_large or len(raw) > config.mailbox.max_mail_bytes
     try:
         if too_large:
-            mail = parse_headers_only(raw)
+            mail = _headers_or_blank(raw, own)
             mb = (ref.size or len(raw)) / 1024 / 1024
             limit = config.mailbox.max_mail_bytes / 1024 / 1024
             detail = f"邮件过大（约 {mb:.0f} MB，上限 {limit:.0f} MB），未能读取附件"
@@ -107,16 +109,16 @@ def _understand(raw: bytes, ref: MailRef, config: Config,
                 return mail, [AppDraft(None, Draft(mail_date=mail.date), ignored=True)], None
             return mail, [AppDraft(None, Draft(mail_date=mail.date),
                                    reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])], None
-        mail = parse_message(raw, own_addresses=_own_addresses(config))
+        mail = parse_message(raw, own_addresses=own)
     except InputError as e:
-        mail = parse_headers_only(raw[:65536])
+        mail = _headers_or_blank(raw, own)
         return mail, [AppDraft(None, Draft(mail_date=mail.date),
                                reasons=[Reason(Code.FORM_UNREADABLE, None, e.detail)])], None
     except InfrastructureError:
         raise
     except Exception:  # contain a bug to this one mail
         log.exception("mail %s could not be parsed", ref.uid)
-        mail = parse_headers_only(raw[:65536])
+        mail = _headers_or_blank(raw, own)
         return mail, [AppDraft(None, Draft(mail_date=mail.date))], traceback.format_exc()
     try:
         return mail, analyse(mail, config), None
@@ -125,6 +127,17 @@ def _understand(raw: bytes, ref: MailRef, config: Config,
     except Exception:
         log.exception("mail %s could not be analysed", ref.uid)
         return mail, [AppDraft(None, Draft(mail_date=mail.date))], traceback.format_exc()
+
+
+def _headers_or_blank(raw: bytes, own: tuple[str, ...]) -> ParsedMail:
+    """The envelope for the outcome row, even of bytes that are no mail at all."""
+    try:
+        return parse_headers_only(raw, own_addresses=own)
+    except InputError:
+        digest = hashlib.sha256(raw).hexdigest()
+        return ParsedMail(message_id=f"<{digest}@invoice-worker.local>", subject="", sender="",
+                          sender_name="", reply_to=None, date=None, in_reply_to=None,
+                          references=[], text="", html=None)
 
 
 def _own_addresses(config: Config) -> tuple[str, ...]:

@@ -47,6 +47,8 @@ def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
     forms: list[Attachment] = []
     unsupported: list[str] = []
     for att in mail.attachments:
+        if att.inline:
+            continue  # a logo in the signature, not something the unit attached
         kind = classify_attachment(att.filename, att.content_type, att.data)
         if kind == "form":
             forms.append(att)

@@ -1,0 +1,577 @@
+"""worker.message: real-world mails from Chinese clients, built in code."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from tests.builders.mail import (
+    XLS,
+    XLSX,
+    build_auto_reply,
+    build_bounce,
+    build_mail,
+    encode_word_b,
+    multipart,
+    text_part,
+)
+from worker.errors import MailUnreadable
+from worker.message import (
+    SHANGHAI,
+    decode_bytes,
+    decode_words,
+    html_to_text,
+    parse_headers_only,
+    parse_message,
+    parse_params,
+)
+
+FORM = "线上缴费发票申请表.xlsx"
+RARE = "堃喆镕玥"
+GB18030_ONLY = "𠀀"  # four bytes in GB18030, not in GBK
+
+
+def head(**headers: str) -> bytes:
+    return b"".join(f"{k.replace('_', '-')}: {v}\r\n".encode() for k, v in headers.items())
+
+
+# ----------------------------------------------------------------------- bodies
+
+
+@pytest.mark.parametrize("encoding", ["base64", "quoted-printable", "8bit"])
+@pytest.mark.parametrize("charset", ["gb2312", "GB2312", "gbk", "x-gbk", "cp936", "gb18030"])
+def test_gb_bodies_decode_as_gb18030(charset: str, encoding: str) -> None:
+    body = f"收件人：{RARE}\n电话：13800000000"
+    mail = parse_message(build_mail(body=body, charset=charset, body_encoding=encoding))
+    assert mail.text == body
+
+
+def test_four_byte_gb18030_character_in_gb18030_body() -> None:
+    body = f"收件人：张{GB18030_ONLY}"
+    mail = parse_message(build_mail(body=body, charset="gb18030"))
+    assert mail.text == body
+
+
+def test_gb2312_label_on_gb18030_bytes_still_decodes() -> None:
+    body = f"收件人：{RARE}{GB18030_ONLY}"
+    assert parse_message(build_mail(body=body, charset="gb2312")).text == body
+
+
+def test_utf8_body() -> None:
+    body = f"收件人：{RARE}{GB18030_ONLY}"
+    assert parse_message(build_mail(body=body, charset="utf-8")).text == body
+
+
+@pytest.mark.parametrize("actual", ["gb18030", "utf-8"])
+def test_unknown_charset_label_falls_back(actual: str) -> None:
+    raw = head(From="a@163.com", Subject="x") + (
+        b"Content-Type: text/plain; charset=x-no-such-charset\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + "收件人：张三".encode(actual)
+    )
+    assert parse_message(raw).text == "收件人：张三"
+
+
+def test_mislabelled_utf8_body_labelled_ascii() -> None:
+    raw = head(From="a@163.com", Subject="x") + (
+        b"Content-Type: text/plain; charset=us-ascii\r\n\r\n" + "张三".encode()
+    )
+    assert parse_message(raw).text == "张三"
+
+
+def test_undecodable_bytes_are_replaced_not_raised() -> None:
+    raw = head(From="a@163.com", Subject="x") + (
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + b"ok \xff\xfe\x80\x81 end"
+    )
+    assert parse_message(raw).text.startswith("ok ")
+
+
+def test_decode_bytes_order() -> None:
+    assert decode_bytes("张三".encode("gbk"), "gb2312") == "张三"
+    assert decode_bytes("张三".encode(), "gb2312") == "张三"  # wrong label, valid UTF-8
+    assert decode_bytes("张三".encode("gbk"), None) == "张三"
+    assert decode_bytes("张三".encode("gbk"), "utf-8") == "张三"
+    # Valid UTF-8 only by accident (Latin letters): GBK after all.
+    assert decode_bytes("莽".encode("gbk"), "gbk") == "莽"
+    assert decode_bytes("é".encode(), "iso-8859-1") == "Ã©"  # labels other than GB are trusted
+
+
+def test_html_only_body_becomes_text() -> None:
+    markup = (
+        "<html><head><title>标题</title><style>p{color:red}</style>"
+        "<script>alert('x')</script></head><body>"
+        "<div>您好&nbsp;老师</div><p>收件人：张三<br>电话：13800000000</p>"
+        "<table><tr><td>地址：</td><td>天津市武清区&amp;某路1号</td></tr></table>"
+        "<ul><li>一</li><li>二</li></ul></body></html>"
+    )
+    mail = parse_message(build_mail(body=None, html=markup, charset="gb2312"))
+    lines = mail.text.splitlines()
+    assert "您好 老师" in lines
+    assert "收件人：张三" in lines and "电话：13800000000" in lines
+    assert "地址： 天津市武清区&某路1号" in lines
+    assert "一" in lines and "二" in lines
+    assert "alert" not in mail.text and "color" not in mail.text and "标题" not in mail.text
+    assert mail.html is not None and "<div>" in mail.html
+
+
+def test_plain_part_preferred_over_html() -> None:
+    mail = parse_message(build_mail(body="纯文本", html="<p>网页</p>"))
+    assert mail.text == "纯文本"
+    assert mail.html == "<p>网页</p>"
+
+
+def test_empty_plain_part_falls_back_to_html() -> None:
+    mail = parse_message(build_mail(body="", html="<p>网页</p>"))
+    assert mail.text == "网页"
+
+
+def test_html_blockquote_lines_are_marked_quoted() -> None:
+    text = html_to_text("<p>新</p><blockquote><div>旧一</div>旧二<br>旧三</blockquote>")
+    assert text.splitlines() == ["新", "", "> 旧一", "> 旧二", "> 旧三"]
+
+
+def test_html_unclosed_tags_do_not_lose_text() -> None:
+    assert html_to_text("<div>前文<script>x" + "<" * 1000) == "前文"
+    assert html_to_text("<p>a</p><style>unclosed") == "a"
+    assert html_to_text("前 < 后文") == "前 < 后文"
+
+
+# ------------------------------------------------------------------ attachments
+
+STYLES = ["rfc2231", "rfc2231-cont", "rfc2047-b", "rfc2047-q", "raw-gbk", "raw-utf8",
+          "outlook", "name-only"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("charset", ["utf-8", "gbk", "gb2312", "gb18030"])
+def test_attachment_filename_styles(style: str, charset: str) -> None:
+    name = f"发票申请表（{RARE}）.xls"
+    raw = build_mail(attachments=[(name, b"\xd0\xcf\x11\xe0data", XLS)],
+                     filename_style=style, filename_charset=charset)
+    (attachment,) = parse_message(raw).attachments
+    assert attachment.filename == name
+    assert attachment.content_type == XLS
+    assert attachment.data == b"\xd0\xcf\x11\xe0data"
+
+
+@pytest.mark.parametrize("style", ["rfc2231", "rfc2047-b", "raw-gbk"])
+def test_four_byte_character_in_filename(style: str) -> None:
+    name = f"申请表{GB18030_ONLY}.xlsx"
+    raw = build_mail(attachments=[(name, b"PK")], filename_style=style,
+                     filename_charset="gb18030")
+    assert parse_message(raw).attachments[0].filename == name
+
+
+def test_rfc2231_single_and_continuations() -> None:
+    _, params = parse_params(
+        "attachment; filename*=utf-8''%E7%94%B3%E8%AF%B7%E8%A1%A8.xlsx"
+    )
+    assert params["filename"] == "申请表.xlsx"
+    _, params = parse_params(
+        "attachment;\r\n filename*0*=gbk'zh-cn'%C9%EA%C7;\r\n filename*1*=%EB%B1%ED;"
+        "\r\n filename*2=.xls"
+    )
+    assert params["filename"] == "申请表.xls"
+
+
+def test_rfc2231_wins_over_plain_parameter() -> None:
+    _, params = parse_params("attachment; filename=\"bad.xls\"; filename*=utf-8''%E8%A1%A8.xls")
+    assert params["filename"] == "表.xls"
+
+
+def test_rfc2231_continuations_out_of_order_and_quoted() -> None:
+    _, params = parse_params(
+        "attachment; filename*1*=%A8.xls; filename*0*=\"utf-8''%E8%A1\""
+    )
+    assert params["filename"] == "表.xls"
+
+
+def test_encoded_words_split_inside_a_character() -> None:
+    data = "申请表.xls".encode("gbk")
+    first, second = base64.b64encode(data[:3]).decode(), base64.b64encode(data[3:]).decode()
+    value = f'attachment; filename="=?gbk?B?{first}?=\r\n =?gbk?B?{second}?="'
+    assert parse_params(value)[1]["filename"] == "申请表.xls"
+
+
+def test_decode_words_mixed_text_and_charsets() -> None:
+    text = "回复：" + encode_word_b("发票", "gb2312") + " 和 =?utf-8?Q?=E7=94=B3_x?="
+    assert decode_words(text) == "回复：发票 和 申 x"
+    assert decode_words("=?broken") == "=?broken"
+    assert decode_words("=?no-such?B?5byg5LiJ?=") == "张三"
+
+
+def test_name_on_content_type_only_and_octet_stream() -> None:
+    raw = build_mail(attachments=[("申请表.xls", b"x", "application/octet-stream")],
+                     filename_style="name-only")
+    (attachment,) = parse_message(raw).attachments
+    assert attachment.filename == "申请表.xls"
+    assert attachment.content_type == "application/octet-stream"
+
+
+@pytest.mark.parametrize("ctype", [XLS, XLSX])
+def test_spreadsheet_without_any_name_is_an_attachment(ctype: str) -> None:
+    raw = head(From="a@163.com", Subject="x", MIME_Version="1.0") + multipart("mixed", [
+        text_part("正文"),
+        f"Content-Type: {ctype}\r\nContent-Transfer-Encoding: base64\r\n\r\nUEs=".encode(),
+    ])
+    (attachment,) = parse_message(raw).attachments
+    assert attachment.filename is None
+    assert attachment.content_type == ctype
+    assert attachment.data == b"PK"
+
+
+def test_disposition_attachment_without_name() -> None:
+    raw = build_mail(attachments=[(None, b"data", "application/pdf")])
+    (attachment,) = parse_message(raw).attachments
+    assert attachment.filename is None and attachment.content_type == "application/pdf"
+
+
+def test_content_type_is_lower_case() -> None:
+    raw = build_mail(attachments=[("a.xls", b"x", "Application/VND.MS-Excel")])
+    assert parse_message(raw).attachments[0].content_type == XLS
+
+
+def test_windows_path_in_filename_is_dropped() -> None:
+    raw = build_mail(attachments=[("C:\\Users\\张三\\申请表.xls", b"x", XLS)],
+                     filename_style="raw-gbk")
+    assert parse_message(raw).attachments[0].filename == "申请表.xls"
+
+
+def test_several_attachments_in_order() -> None:
+    files = [("一.xlsx", b"1", XLSX), ("二.xls", b"2", XLS), ("说明.pdf", b"3", "application/pdf")]
+    mail = parse_message(build_mail(attachments=files, filename_style="rfc2047-b"))
+    assert [(a.filename, a.data) for a in mail.attachments] == [
+        ("一.xlsx", b"1"), ("二.xls", b"2"), ("说明.pdf", b"3")]
+    assert mail.text.startswith("您好")
+
+
+def test_forwarded_message_attachments_and_body() -> None:
+    original = build_mail(subject="发票申请", body="收件人：赵六\n电话：13700000000",
+                          attachments=[(FORM, b"PK-original", XLSX)], charset="gbk")
+    raw = build_mail(subject="转发：发票申请", body="请处理附件中的申请。",
+                     attachments=[("另一张.xls", b"xls", XLS)], forwarded=[original])
+    mail = parse_message(raw)
+    assert [a.filename for a in mail.attachments] == ["另一张.xls", FORM]
+    assert mail.attachments[1].data == b"PK-original"
+    own, _, forwarded = mail.text.partition("-----原始邮件-----")
+    assert own.strip() == "请处理附件中的申请。"
+    assert "收件人：赵六" in forwarded
+    assert mail.subject == "转发：发票申请"
+
+
+def test_base64_encoded_forwarded_message() -> None:
+    original = build_mail(body="原文", attachments=[(FORM, b"PK-original", XLSX)])
+    mail = parse_message(build_mail(body="转发", forwarded=[original],
+                                    forwarded_encoding="base64"))
+    assert [(a.filename, a.data) for a in mail.attachments] == [(FORM, b"PK-original")]
+    assert mail.text.endswith("原文")
+
+
+def test_image_attachment_is_not_inline() -> None:
+    raw = build_mail(attachments=[("照片.jpg", b"\xff\xd8", "image/jpeg")])
+    (attachment,) = parse_message(raw).attachments
+    assert not attachment.inline and attachment.content_type == "image/jpeg"
+
+
+def test_inline_image_is_marked_inline() -> None:
+    image = (b"Content-Type: image/png; name=\"logo.png\"\r\nContent-ID: <logo@x>\r\n"
+             b"Content-Disposition: inline; filename=\"logo.png\"\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\niVBORw==")
+    raw = head(From="a@163.com", Subject="x") + multipart("related", [
+        text_part("<p>hi</p>", "html"), image])
+    (attachment,) = parse_message(raw).attachments
+    assert attachment.inline and attachment.filename == "logo.png"
+
+
+# ---------------------------------------------------------------------- headers
+
+
+def test_headers_decoded() -> None:
+    raw = build_mail(subject=f"发票申请（{RARE}）", sender=f"{RARE} <Unit.Name@163.COM>",
+                     reply_to="经办人 <Reply@QQ.com>", charset="gb2312",
+                     in_reply_to="<prev@163.com>", references=["<a@x>", "<b@y>"])
+    mail = parse_message(raw)
+    assert mail.subject == f"发票申请（{RARE}）"
+    assert mail.sender == "unit.name@163.com"
+    assert mail.sender_name == RARE
+    assert mail.reply_to == "reply@qq.com"
+    assert mail.in_reply_to == "<prev@163.com>"
+    assert mail.references == ["<a@x>", "<b@y>"]
+    assert mail.date == datetime(2018, 11, 1, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+    assert mail.header_count == len([line for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+                                     if not line.startswith((b" ", b"\t"))])
+
+
+@pytest.mark.parametrize("style", ["raw", "rfc2047-q", "rfc2047-b"])
+def test_subject_and_sender_styles(style: str) -> None:
+    raw = build_mail(subject="发票 申请", sender="张三 <a@163.com>", header_style=style,
+                     charset="gbk")
+    mail = parse_message(raw)
+    assert mail.subject == "发票 申请"
+    assert mail.sender_name == "张三"
+
+
+def test_message_id_as_written_without_folding() -> None:
+    raw = build_mail(message_id="\r\n <Abc.123@163.com>")
+    assert parse_message(raw).message_id == "<Abc.123@163.com>"
+
+
+def test_missing_message_id_is_synthesized_and_stable() -> None:
+    raw = build_mail(message_id=None)
+    mail = parse_message(raw)
+    assert mail.message_id == f"<{hashlib.sha256(raw).hexdigest()}@invoice-worker.local>"
+    assert parse_message(raw).message_id == mail.message_id
+    assert parse_message(build_mail(message_id=None, body="别的")).message_id != mail.message_id
+
+
+def test_missing_date_is_none() -> None:
+    assert parse_message(build_mail(date=None)).date is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("Thu, 1 Nov 2018 10:00:00 +0800",
+     datetime(2018, 11, 1, 10, 0, tzinfo=timezone(timedelta(hours=8)))),
+    ("Thu, 1 Nov 2018 02:00:00 GMT", datetime(2018, 11, 1, 2, 0, tzinfo=UTC)),
+    ("Thu, 1 Nov 2018 02:00:00 -0000", datetime(2018, 11, 1, 2, 0, tzinfo=UTC)),
+    ("1 Nov 2018 10:00:00", datetime(2018, 11, 1, 10, 0, tzinfo=SHANGHAI)),
+    ("Thu, 1 Nov 2018 10:00:00 CST", datetime(2018, 11, 1, 10, 0, tzinfo=SHANGHAI)),
+    ("Thu, 1 Nov 2018 10:00:00 +0800 (CST)", datetime(2018, 11, 1, 10, 0, tzinfo=SHANGHAI)),
+    ("Thu,  1 Nov 2018 \r\n 10:00:00 +0000", datetime(2018, 11, 1, 10, 0, tzinfo=UTC)),
+    ("2018-11-01 10:00:00", datetime(2018, 11, 1, 10, 0, tzinfo=SHANGHAI)),
+    ("not a date", None),
+    ("Thu, 45 Nov 2018 10:00:00 +0800", None),
+    ("", None),
+])
+def test_dates(value: str, expected: datetime | None) -> None:
+    date = parse_message(build_mail(date=value)).date
+    assert date == expected
+    if date is not None:
+        assert date.tzinfo is not None
+
+
+def test_sender_without_display_name_and_broken_from() -> None:
+    assert parse_message(build_mail(sender="Unit@163.com")).sender == "unit@163.com"
+    mail = parse_message(build_mail(sender="张三 <unit@163.com", header_style="raw"))
+    assert mail.sender == "unit@163.com"
+    mail = parse_message(build_mail(sender="no address at all"))
+    assert mail.sender == ""
+
+
+# -------------------------------------------------------------------- auto mail
+
+AUTO_HEADERS = [
+    ("Auto-Submitted", "auto-replied"),
+    ("Auto-Submitted", "auto-generated"),
+    ("Auto-Submitted", "Auto-Replied; owner-email=x@y"),
+    ("X-Autoreply", "yes"),
+    ("X-Autorespond", "1"),
+    ("Precedence", "auto_reply"),
+    ("Precedence", "bulk"),
+    ("Precedence", "Junk"),
+    ("Precedence", "list"),
+]
+
+
+def test_null_return_path_is_auto() -> None:
+    assert parse_message(build_mail(extra_headers=[("Return-Path", "<>")])).auto_reason
+    raw = build_mail(extra_headers=[("Return-Path", "<unit@163.com>")])
+    assert parse_message(raw).auto_reason is None
+
+
+@pytest.mark.parametrize(("name", "value"), AUTO_HEADERS)
+def test_auto_headers(name: str, value: str) -> None:
+    mail = parse_message(build_mail(extra_headers=[(name, value)]))
+    assert mail.auto_reason is not None
+
+
+@pytest.mark.parametrize(("name", "value"), [("Auto-Submitted", "no"),
+                                             ("Precedence", "first-class"),
+                                             ("X-Auto-Response-Suppress", "All")])
+def test_headers_that_are_not_auto(name: str, value: str) -> None:
+    assert parse_message(build_mail(extra_headers=[(name, value)])).auto_reason is None
+
+
+@pytest.mark.parametrize("sender", ["MAILER-DAEMON@163.com", "mailer-daemon@qq.com",
+                                    "Postmaster <postmaster@example.com>",
+                                    "Mail Delivery System <Mailer-Daemon@x.org>"])
+def test_daemon_senders(sender: str) -> None:
+    assert parse_message(build_mail(sender=sender)).auto_reason is not None
+
+
+@pytest.mark.parametrize("subject", [
+    "自动回复: 线上缴费发票申请", "自动回复：发票", "自动答复: 发票申请", "Auto Reply: x",
+    "Auto-Reply: x", "Automatic reply: 发票申请", "Out of Office: x", "退信", "系统退信",
+    "Undeliverable: 发票申请", "Delivery Status Notification (Failure)",
+    "Undelivered Mail Returned to Sender",
+])
+def test_auto_subjects(subject: str) -> None:
+    assert parse_message(build_mail(subject=subject)).auto_reason is not None
+
+
+@pytest.mark.parametrize("subject", ["Re: 线上缴费发票申请", "回复：线上缴费发票申请",
+                                     "RE: 回复: 发票申请补充", "答复: 发票", "转发：申请表"])
+def test_human_replies_are_not_auto(subject: str) -> None:
+    assert parse_message(build_mail(subject=subject)).auto_reason is None
+
+
+def test_bounce_multipart_report() -> None:
+    mail = parse_message(build_bounce(sender="bounce-handler@163.com", subject="notice"))
+    assert mail.auto_reason is not None and "report" in mail.auto_reason
+
+
+def test_bounce_builder_and_auto_reply_builder() -> None:
+    assert parse_message(build_bounce()).auto_reason is not None
+    assert parse_message(build_auto_reply()).auto_reason is not None
+    plain = build_auto_reply(extra_headers=())
+    assert parse_message(plain).auto_reason is not None  # subject alone says so
+
+
+def test_own_address_is_auto() -> None:
+    raw = build_mail(sender="学院 <XY23391756@163.com>", subject="回复：线上缴费发票申请")
+    assert parse_message(raw, own_addresses=["xy23391756@163.com"]).auto_reason is not None
+    assert parse_message(raw).auto_reason is None
+
+
+def test_plain_application_is_not_auto() -> None:
+    assert parse_message(build_mail(attachments=[(FORM, b"PK")])).auto_reason is None
+
+
+# ---------------------------------------------------------------- large links
+
+
+def test_163_large_attachment_link_in_html() -> None:
+    url = ("https://mail.163.com/large-attachment-download/index.html"
+           "?p=X&amp;file=Y")
+    markup = (f'<div>从网易163邮箱发来的超大附件</div><a href="{url}">申请表.xlsx</a>'
+              '<a href="https://www.163.com/">网易</a>')
+    mail = parse_message(build_mail(body=None, html=markup))
+    assert mail.large_attachment_links == [
+        "https://mail.163.com/large-attachment-download/index.html?p=X&file=Y"]
+
+
+@pytest.mark.parametrize("url", [
+    "https://wx.mail.qq.com/ftn/download?func=3&k=abc",
+    "http://mail.qq.com/cgi-bin/ftnExs_download?k=abc&t=exs_ftn_download",
+    "https://dashi.163.com/html/cloud-attachment-download/?identity=abc",
+])
+def test_known_large_attachment_hosts_in_text(url: str) -> None:
+    mail = parse_message(build_mail(body=f"申请表太大，链接：{url}。谢谢"))
+    assert mail.large_attachment_links == [url]
+
+
+def test_marker_text_catches_unknown_link() -> None:
+    body = "从QQ邮箱发来的超大附件\n申请表.xlsx (2M, 2018年12月1日 10:00 到期)\nhttps://ftn.example.cn/d?k=1"
+    mail = parse_message(build_mail(body=body))
+    assert mail.large_attachment_links == ["https://ftn.example.cn/d?k=1"]
+
+
+def test_custom_patterns_and_no_false_positives() -> None:
+    raw = build_mail(body="见 https://pan.example.com/s/abc 以及 https://www.tjzg.org/")
+    assert parse_message(raw).large_attachment_links == []
+    mail = parse_message(raw, large_attachment_patterns=[r"pan\.example\.com"])
+    assert mail.large_attachment_links == ["https://pan.example.com/s/abc"]
+
+
+# ------------------------------------------------------------ robustness/limits
+
+
+def test_ten_thousand_headers() -> None:
+    extra = [(f"X-Filler-{i}", f"value {i}") for i in range(10_000)]
+    raw = build_mail(extra_headers=extra, attachments=[(FORM, b"PK", XLSX)])
+    mail = parse_message(raw)
+    assert mail.header_count >= 10_000
+    assert [a.filename for a in mail.attachments] == [FORM]
+    assert parse_headers_only(raw.split(b"\r\n\r\n")[0]).header_count == mail.header_count
+
+
+def test_huge_body_and_long_header() -> None:
+    body = "收件人：张三\n" + "很长的正文。" * 500_000
+    raw = build_mail(body=body, subject="长" * 50_000, attachments=[(FORM, b"PK")])
+    mail = parse_message(raw)
+    assert mail.text.startswith("收件人：张三") and len(mail.text) == len(body)
+    assert mail.subject == "长" * 50_000
+
+
+def test_deep_nesting_falls_back_to_headers() -> None:
+    inner = text_part("hi")
+    for _ in range(3000):
+        inner = multipart("mixed", [inner])
+    mail = parse_message(head(From="a@163.com", Subject="deep") + inner)
+    assert mail.subject == "deep"
+
+
+@pytest.mark.parametrize("raw", [b"", b"   \r\n\r\n", b"\x00\x01 binary garbage \xff",
+                                 b"<html><body>not a mail</body></html>"])
+def test_not_a_mail(raw: bytes) -> None:
+    with pytest.raises(MailUnreadable):
+        parse_message(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    # missing closing boundary, broken base64, unterminated quotes
+    head(From="a@163.com", Subject="x") + (
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"1cXI/Q=\r\n--b\r\nContent-Type: application/vnd.ms-excel; name=\"\xc9\xea.xls\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n!!!notbase64"
+    ),
+    # garbage content-type and 8-bit garbage in headers
+    b"From: \xff\xfe <a@163.com>\r\nSubject: \xc9\xea\xc7\xeb\r\nContent-Type: ;;;===\r\n"
+    b"Content-Transfer-Encoding: \xff\r\nDate: \xff\r\n\r\nbody",
+    # multipart without boundary
+    b"From: a@163.com\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\nhello",
+    # header-only
+    b"From: a@163.com\r\nSubject: only headers",
+    # bare LF line ends
+    b"From: a@163.com\nSubject: =?gb2312?B?1cXI/Q==?=\n\nbody\n",
+    # rfc2231 with unknown charset and bad percent escapes
+    head(From="a@163.com") + b"Content-Type: application/vnd.ms-excel; "
+    b"name*=x-bogus''%ZZ%E8%A1%A8.xls\r\n\r\nxx",
+])
+def test_malformed_mail_is_best_effort(raw: bytes) -> None:
+    mail = parse_message(raw)
+    assert mail.sender == "a@163.com"
+    assert mail.message_id.endswith("@invoice-worker.local>")
+
+
+def test_malformed_parts_still_found() -> None:
+    raw = head(From="a@163.com", Subject="x") + (
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"1cXI/Q\r\n--b\r\nContent-Type: application/vnd.ms-excel; name=\"\xc9\xea.xls\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nUEs"
+    )
+    mail = parse_message(raw)
+    assert mail.text == "张三"
+    (attachment,) = mail.attachments
+    assert attachment.filename == "申.xls" and attachment.data == b"PK"
+
+
+def test_bare_lf_mail() -> None:
+    mail = parse_message(b"From: a@163.com\nSubject: =?gb2312?B?1cXI/Q==?=\n\nbody\n")
+    assert mail.subject == "张三" and mail.text == "body"
+
+
+def test_leading_blank_lines_tolerated() -> None:
+    assert parse_message(b"\r\n\r\nFrom: a@163.com\r\n\r\nhi").sender == "a@163.com"
+
+
+def test_headers_only() -> None:
+    raw = build_mail(subject="自动回复：发票", attachments=[(FORM, b"PK")])
+    header_block = raw.split(b"\r\n\r\n")[0] + b"\r\n\r\n"
+    mail = parse_headers_only(header_block)
+    assert mail.subject == "自动回复：发票"
+    assert mail.attachments == [] and mail.text == "" and mail.html is None
+    assert mail.auto_reason is not None
+    assert mail.message_id == parse_message(raw).message_id
+    with pytest.raises(MailUnreadable):
+        parse_headers_only(b"")
+
+
+def test_headers_only_on_a_whole_mail() -> None:
+    raw = build_mail(message_id=None, attachments=[(FORM, b"PK" * 100_000)])
+    mail = parse_headers_only(raw)
+    assert mail.sender == "unit@163.com" and mail.attachments == []
+    assert mail.message_id == parse_message(raw).message_id

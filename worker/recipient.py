@@ -1,0 +1,440 @@
+"""Find the parcel recipient (name, phone, address) a unit wrote in its mail body.
+
+People write this freely: spaced-out labels, mixed colons, several fields on a line, or
+an unlabelled ``张三，13800000000，天津市…`` under a heading.  The unit's new text wins
+over quoted earlier mail, explicit 收件… labels win over generic ones, and anything
+written about someone else (经办人, 发件人 …) is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from worker.text import squash
+
+NAME, PHONE, ADDRESS = "name", "phone", "address"
+_CONTEXT, _OTHER, _STOP = "context", "other", "stop"
+_MISSING_NAMES = {NAME: "收件人", PHONE: "收件电话", ADDRESS: "收件地址"}
+
+# (label, kind, strength): strength 2 = explicitly about the recipient, 1 = generic.
+_LABELS: list[tuple[str, str, int]] = [
+    *((label, NAME, 2) for label in (
+        "收件人姓名", "收件人名字", "收货人姓名", "收件人", "收货人", "收件姓名")),
+    *((label, PHONE, 2) for label in (
+        "收件人联系电话", "收件人联系方式", "收件人手机号码", "收件人手机号", "收件人手机",
+        "收件人电话", "收货人电话", "收货人手机", "收件电话", "收件手机", "收货电话")),
+    *((label, ADDRESS, 2) for label in (
+        "收件人地址", "收货人地址", "收件地址", "收货地址", "邮寄地址", "寄送地址", "快递地址",
+        "邮寄至", "寄送至", "寄至")),
+    *((label, _CONTEXT, 2) for label in (
+        "收件人信息", "收件信息", "收货信息", "邮寄信息", "寄送信息", "快递信息")),
+    *((label, NAME, 1) for label in ("联系人姓名", "联系人", "姓名")),
+    *((label, PHONE, 1) for label in (
+        "联系人电话", "联系人手机", "联系电话", "联系手机", "手机号码", "手机号", "电话号码",
+        "联系方式", "手机", "电话")),
+    *((label, ADDRESS, 1) for label in ("通讯地址", "联系地址", "详细地址", "地址")),
+    *((label, _OTHER, 0) for label in (
+        "经办人电话", "经办人姓名", "经办人", "发件人", "寄件人", "填表人", "负责人",
+        "开票人", "审核人", "申请人")),
+    *((label, _STOP, 0) for label in (
+        "地址电话", "地址及电话", "单位地址", "单位电话", "单位名称", "邮政编码", "邮编",
+        "纳税人识别号", "税号", "开户行", "备注", "身份证号", "邮箱", "传真", "日期")),
+]
+_LABEL_INFO = {label: (kind, strength) for label, kind, strength in _LABELS}
+_LABEL_RE = re.compile(
+    "|".join(
+        r"\s*".join(map(re.escape, label))
+        for label in sorted(_LABEL_INFO, key=len, reverse=True)
+    )
+)
+_SPACE = re.compile(r"\s+")
+
+# Length-preserving full-width -> ASCII, so match offsets index the original line.
+_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xA0: 0x20}
+_SEPARATORS = " \t,;、。.|/()[]<>\"'!?:【】《》“”‘’"
+_TRIM = " \t,;、。.|/:-—"
+_ADDRESS_HINT = re.compile(r"[省市区县镇乡村路街道巷号楼室弄栋座园]")
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_NAME_LIKE = re.compile(rf"[{_CJK}·•]{{2,8}}|[A-Za-z][A-Za-z .'-]{{1,29}}")
+_NOT_NAMES = ("您好", "你好", "谢谢", "发票", "附件", "申请", "单位", "公司", "如下", "信息",
+              "老师", "收件", "地址", "电话", "邮寄", "快递")
+_PHONE_RUN = re.compile(
+    r"[+(]?\d[\d\s\-()]{5,}\d(?:\s*(?:转|ext\.?|分机|-)\s*\d{1,6})?", re.IGNORECASE
+)
+
+_QUOTE_SEPARATOR = re.compile(
+    r"^[-_=*\s]*(原始邮件|原邮件|回复的原邮件|转发的邮件|转发邮件|邮件原文|"
+    r"original message|original|forwarded message)[-_=*\s]*$",
+    re.IGNORECASE,
+)
+_WROTE = re.compile(r"^(在.{0,80}写道|on .{0,120} wrote)\s*[:：]?\s*$", re.IGNORECASE)
+_MAIL_HEADER = re.compile(
+    r"^(发件人|收件人|抄送|密送|发送时间|发送日期|日期|时间|主题|from|to|cc|sent|date|subject)"
+    r"\s*[:：]",
+    re.IGNORECASE,
+)
+_MAX_CHARS = 100_000  # recipient details sit at the top; don't scan megabytes of quotes
+
+
+@dataclass
+class Recipient:
+    """Who the parcel goes to; a field is None when nobody wrote it."""
+
+    name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+    def missing(self) -> list[str]:
+        """Chinese names of the missing fields, for the MISSING_RECIPIENT detail."""
+        return [label for key, label in _MISSING_NAMES.items() if not getattr(self, key)]
+
+
+def merge(body: Recipient, form: Recipient) -> Recipient:
+    """Field by field: what the mail body says wins, the form fills the gaps."""
+    return Recipient(
+        name=body.name or form.name,
+        phone=body.phone or form.phone,
+        address=body.address or form.address,
+    )
+
+
+# ---------------------------------------------------------------------------- phones
+
+
+def normalize_phone(raw: str | None) -> str | None:
+    """Canonical ``13800000000`` / ``022-23391756`` / ``022-23391756-123``, else None.
+
+    Mainland mobiles (optional +86/0086/86) and landlines with an area code; a bare
+    8-digit number is a Tianjin landline (022), which is what Tianjin units write.
+    """
+    if raw is None:
+        return None
+    text = squash(raw).lower().replace("—", "-").replace("–", "-")
+    main, ext = _split_extension(text)
+    if main is None or not re.fullmatch(r"[\d\-+().]+", main):
+        return None
+    main, country = re.subn(r"^\(?(?:\+|00)86\)?-?", "", main)
+    if "+" in main:
+        return None
+    digits = re.sub(r"\D", "", main)
+    if not ext and not country and re.fullmatch(r"861[3-9]\d{9}", digits):
+        return digits[2:]
+    if re.fullmatch(r"1[3-9]\d{9}", digits):
+        return digits if not ext else None
+    tokens = [t for t in re.split(r"[-().]+", main) if t]
+    if country and tokens and not tokens[0].startswith("0"):
+        tokens[0] = "0" + tokens[0]
+    return _landline(tokens, ext)
+
+
+def _split_extension(text: str) -> tuple[str | None, str | None]:
+    parts = re.split(r"转|ext\.?|分机|#|x", text, maxsplit=1)
+    if len(parts) == 1:
+        return text.strip("-"), None
+    main, ext = parts[0].strip("-"), parts[1].strip("-:.")
+    return (main, ext) if re.fullmatch(r"\d{1,6}", ext) else (None, None)
+
+
+def _landline(tokens: list[str], ext: str | None) -> str | None:
+    if not tokens or not all(t.isdigit() for t in tokens):
+        return None
+    if tokens[0].startswith("0"):
+        if len(tokens) == 1:
+            head = tokens[0]
+            size = 3 if head[1:2] in ("1", "2") else 4
+            area, rest = head[:size], [head[size:]]
+        else:
+            area, rest = tokens[0], tokens[1:]
+    else:
+        area, rest = "022", tokens
+    number = ""
+    while rest and len(number) < 7:
+        number += rest.pop(0)
+    if rest:
+        if ext is not None or len(rest) > 1:
+            return None
+        ext = rest[0]
+    if not re.fullmatch(r"0[1-9]\d{1,2}", area) or not re.fullmatch(r"[2-9]\d{6,7}", number):
+        return None
+    if ext is not None and not re.fullmatch(r"\d{1,6}", ext):
+        return None
+    if area == "022" and len(number) != 8:
+        return None
+    return f"{area}-{number}" + (f"-{ext}" if ext else "")
+
+
+def is_valid_phone(raw: str | None) -> bool:
+    """True when ``normalize_phone`` accepts it."""
+    return normalize_phone(raw) is not None
+
+
+# ------------------------------------------------------------------------- sections
+
+
+def _split_quoted(text: str) -> tuple[list[str], list[str]]:
+    """(the unit's new lines, quoted lines); quoted mail-header blocks are dropped."""
+    lines = text[:_MAX_CHARS].splitlines()
+    new: list[str] = []
+    quoted: list[str] = []
+    in_quote = header_block = seen_header = False
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith((">", "＞")):
+            stripped = stripped.lstrip(">＞ \t")
+            target_is_quote = True
+        else:
+            target_is_quote = in_quote
+        if _starts_quote(stripped, lines, index):
+            in_quote = target_is_quote = header_block = True
+            if not _MAIL_HEADER.match(stripped):
+                continue
+        if not target_is_quote:
+            new.append(line)
+            continue
+        if header_block:
+            if _MAIL_HEADER.match(stripped):
+                seen_header = True
+                continue
+            if stripped or seen_header:
+                header_block = seen_header = False
+        quoted.append(stripped)
+    return new, quoted
+
+
+def _starts_quote(stripped: str, lines: list[str], index: int) -> bool:
+    if _QUOTE_SEPARATOR.match(stripped) and re.search(r"--|==|__", stripped):
+        return True
+    if _WROTE.match(stripped) or re.fullmatch(r"_{10,}", stripped):
+        return True
+    if re.match(r"^(发件人|from)\s*[:：]", stripped, re.IGNORECASE):
+        following = lines[index + 1: index + 6]
+        return any(_MAIL_HEADER.match(line.strip().lstrip(">＞ ")) for line in following)
+    return False
+
+
+# ---------------------------------------------------------------------------- lines
+
+
+@dataclass
+class _Found:
+    value: str
+    strength: int
+    order: int
+
+
+class _Scanner:
+    """Walks lines keeping context: whose details are we reading right now?"""
+
+    def __init__(self) -> None:
+        self.found: dict[str, _Found] = {}
+        self.context = "neutral"  # "recipient" | "other" | "neutral"
+        self.heading = False  # just saw 收件信息 / an empty 收件人: unlabelled lines count
+        self.order = 0
+
+    def put(self, kind: str, value: str | None, strength: int) -> None:
+        if not value:
+            return
+        self.order += 1
+        best = self.found.get(kind)
+        if best is None or strength > best.strength:
+            self.found[kind] = _Found(value, strength, self.order)
+
+    def line(self, original: str) -> None:
+        mapped = original.translate(_HALF)
+        if not mapped.strip():
+            self.heading = False
+            return
+        if mapped.strip() == "--":
+            self.context, self.heading = "other", False
+            return
+        labels = _labels(mapped)
+        if not labels:
+            self.unlabelled(original, mapped)
+            return
+        first = labels[0][0]
+        if first > 0 and mapped[:first].strip(_TRIM):
+            self.unlabelled(original[:first], mapped[:first])
+        self.heading = False
+        for position, (_, end, label) in enumerate(labels):
+            stop = labels[position + 1][0] if position + 1 < len(labels) else len(mapped)
+            self.labelled(label, original[end:stop], mapped[end:stop])
+
+    def labelled(self, label: str, value: str, mapped: str) -> None:
+        kind, strength = _LABEL_INFO[label]
+        if kind == _OTHER:
+            self.context = "other"
+            return
+        if kind == _STOP or (label == "姓名" and self.context != "recipient"):
+            return
+        if strength == 2 or kind == NAME:
+            self.context = "recipient"
+        elif self.context == "other":
+            return
+        if kind == _CONTEXT:
+            self.heading = True
+            self.unlabelled(value, mapped)
+        elif kind == NAME:
+            name, rest, rest_mapped = _name_value(value, mapped)
+            if name is None and not value.strip(_TRIM):
+                self.heading = True
+            self.put(NAME, name, strength)
+            if rest.strip(_TRIM):
+                self.unlabelled(rest, rest_mapped, (PHONE, ADDRESS), strength)
+        elif kind == PHONE:
+            self.put(PHONE, _phone_value(value), strength)
+        else:
+            guess = _guess(value, mapped)
+            if guess.get(PHONE) and guess.get(ADDRESS):
+                # 地址：天津市…1号 张三 13800000000 - the address stops at the phone.
+                for key in (ADDRESS, NAME, PHONE):
+                    self.put(key, guess.get(key), strength)
+                return
+            address = value.strip(_TRIM + "：，；").strip()
+            if address and "@" not in address:
+                self.put(ADDRESS, address, strength)
+
+    def unlabelled(
+        self,
+        original: str,
+        mapped: str,
+        fields: tuple[str, ...] = (NAME, PHONE, ADDRESS),
+        strength: int | None = None,
+    ) -> None:
+        """``张三，13800000000，天津市…``: under a heading, after a label, or complete."""
+        if self.context == "other":
+            return
+        guess = _guess(original, mapped)
+        if strength is None:
+            if self.heading:
+                strength = 2
+            elif guess.get(PHONE) and guess.get(ADDRESS):
+                strength = 1
+            else:
+                return
+        for kind in fields:
+            self.put(kind, guess.get(kind), strength)
+
+    def result(self) -> Recipient:
+        return Recipient(**{kind: found.value for kind, found in self.found.items()})
+
+
+def _labels(mapped: str) -> list[tuple[int, int, str]]:
+    """Label matches that really are labels: (start, value start, label)."""
+    result = []
+    for match in _LABEL_RE.finditer(mapped):
+        label = _SPACE.sub("", match.group(0))
+        kind = _LABEL_INFO[label][0]
+        start, end = match.span()
+        colon = re.match(r"\s*[:：]", mapped[end:])
+        if colon:
+            result.append((start, end + colon.end(), label))
+            continue
+        before = mapped[start - 1] if start else " "
+        if before not in _SEPARATORS and not before.isspace():
+            continue
+        after = mapped[end:]
+        if (
+            kind in (_OTHER, _STOP, _CONTEXT)
+            or (kind == PHONE and re.match(r"\s*[+(\d]", after))
+            or (kind in (NAME, ADDRESS) and re.match(r"\s+\S", after))
+            or (kind == NAME and re.match(rf"[{_CJK}]{{2,4}}(?:$|[\s,;、]|\d)", after))
+            or (kind == ADDRESS and re.match(r"\S{0,8}?[省市区县]", after))
+        ):
+            result.append((start, end, label))
+    return result
+
+
+def _name_value(value: str, mapped: str) -> tuple[str | None, str, str]:
+    """(name, rest of the value, rest mapped): a name ends at a comma or before digits."""
+    lead = len(mapped) - len(mapped.lstrip(_TRIM))
+    match = re.match(r"[^,;、|/\d+]+", mapped[lead:])
+    if match is None:
+        return None, value[lead:], mapped[lead:]
+    raw = match.group(0)
+    cut = lead + len(raw)
+    parts = raw.split()
+    if len(parts) > 1 and re.fullmatch(rf"[{_CJK}·]{{2,}}", parts[0]):
+        cut = lead + raw.index(parts[0]) + len(parts[0])
+    return _clean_name(value[lead:cut]), value[cut:], mapped[cut:]
+
+
+def _clean_name(text: str) -> str | None:
+    name = text.strip(_TRIM + "：，；").strip()
+    name = re.sub(r"[(（]?收[)）]?$", "", name).strip()
+    if not name or "@" in name or "<" in name or len(name) > 30:
+        return None
+    return name
+
+
+def _phone_value(value: str) -> str | None:
+    """The phone as written: the first phone-like run, or the first valid one in it."""
+    mapped = value.translate(_HALF)
+    match = _PHONE_RUN.search(mapped)
+    if match is None:
+        return None
+    start, end = match.span()
+    raw = value[start:end].strip()
+    if normalize_phone(raw) is None:
+        for token in re.finditer(r"[^\s/]+", mapped[start:end]):
+            if normalize_phone(token.group(0)):
+                return value[start + token.start(): start + token.end()].strip()
+    return raw
+
+
+def _guess(original: str, mapped: str) -> dict[str, str]:
+    """Split ``张三 13800000000 天津市…`` (any order) into name / phone / address."""
+    guess: dict[str, str] = {}
+    phone_span = None
+    for match in _PHONE_RUN.finditer(mapped):
+        if normalize_phone(match.group(0)):
+            phone_span = match.span()
+            guess[PHONE] = original[match.start(): match.end()].strip()
+            break
+    if phone_span is None:
+        chunks = [(original, mapped)]
+    else:
+        chunks = [(original[: phone_span[0]], mapped[: phone_span[0]]),
+                  (original[phone_span[1]:], mapped[phone_span[1]:])]
+    for chunk, chunk_mapped in chunks:
+        _guess_chunk(chunk, chunk_mapped, guess)
+    return guess
+
+
+def _guess_chunk(original: str, mapped: str, guess: dict[str, str]) -> None:
+    pieces = [(m.start(), m.end()) for m in re.finditer(r"[^\s,;、|/]+", mapped)]
+    for position, (start, end) in enumerate(pieces):
+        piece = mapped[start:end].strip(_TRIM)
+        if ADDRESS not in guess and _looks_like_address(piece):
+            # An address runs to the end of its chunk unless a name follows it.
+            last = pieces[-1]
+            stop = last[0] if (len(pieces) > position + 1 and
+                               _looks_like_name(mapped[last[0]:last[1]])) else len(mapped)
+            guess[ADDRESS] = original[start:stop].strip(_TRIM + "，；")
+            if NAME not in guess and stop < len(mapped):
+                guess[NAME] = original[last[0]:last[1]].strip(_TRIM)
+            return
+        if NAME not in guess and _looks_like_name(piece):
+            guess[NAME] = original[start:end].strip(_TRIM)
+
+
+def _looks_like_address(piece: str) -> bool:
+    return len(piece) >= 5 and (len(_ADDRESS_HINT.findall(piece)) >= 2 or "天津" in piece)
+
+
+def _looks_like_name(piece: str) -> bool:
+    piece = piece.strip(_TRIM)
+    return bool(_NAME_LIKE.fullmatch(piece)) and not any(w in piece for w in _NOT_NAMES) \
+        and not _looks_like_address(piece)
+
+
+def parse_recipient(text: str) -> Recipient:
+    """The recipient from a mail body; the new text first, quoted mail fills gaps."""
+    new_lines, quoted_lines = _split_quoted(text or "")
+    result = Recipient()
+    for lines in (new_lines, quoted_lines):
+        scanner = _Scanner()
+        for line in lines:
+            scanner.line(line)
+        result = merge(result, scanner.result())
+    return result
