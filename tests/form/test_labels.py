@@ -1,0 +1,106 @@
+"""Label matching: decorations are ignored, but near-misses are not confused."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.form import HEADER_FIELDS
+from worker.form.labels import column_key, header_key, is_note_text, is_total_text, split_label
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "单位名称",
+        "*单位名称",
+        "单位名称*",
+        "单位名称：",
+        "单位名称:",
+        " 单 位 名 称 ",
+        "＊单位名称：",
+        "单位名称\u3000",
+    ],
+)
+def test_decorated_labels_match(text: str) -> None:
+    assert header_key(text) == "unit"
+
+
+def test_every_declared_label_matches_its_key() -> None:
+    for key, labels in HEADER_FIELDS.items():
+        for label in labels:
+            assert header_key(label) == key, label
+
+
+def test_contact_phone_is_not_contact() -> None:
+    assert header_key("经办人电话") == "contact_phone"
+    assert header_key("经办人联系电话：") == "contact_phone"
+    assert header_key("经办人") == "contact"
+    assert split_label("经办人电话：13800000000") == ("contact_phone", "13800000000")
+    assert split_label("经办人：张三") == ("contact", "张三")
+
+
+def test_recipient_phone_is_not_recipient() -> None:
+    assert header_key("收件人电话") == "recipient_phone"
+    assert header_key("收件人地址") == "recipient_address"
+    assert header_key("收件人") == "recipient"
+
+
+def test_bracketed_hint_is_ignored() -> None:
+    assert header_key("纳税人识别号（统一社会信用代码）") == "tax_id"
+    assert header_key("开票方式(合并开具/每人一张)") == "issue_mode"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("单位名称：某某公司", ("unit", "某某公司")),
+        ("单位名称:某某公司", ("unit", "某某公司")),
+        ("*所属区： 武清区 ", ("district", "武清区")),
+        ("所属区：", ("district", None)),  # value is to the right
+        ("所属区", ("district", None)),
+        ("所属区 武清区", ("district", "武清区")),
+        (
+            "地址电话：天津市武清区1号 022-12345678",
+            ("address_phone", "天津市武清区1号 022-12345678"),
+        ),
+    ],
+)
+def test_split_label(text: str, expected: tuple[str, str | None]) -> None:
+    assert split_label(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["天津市武清区某某有限公司", "2. 发票类型：可选", "单位名称某某", "", "经办人员"]
+)
+def test_non_labels(text: str) -> None:
+    assert split_label(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("金额（元）", "amount"),
+        ("金额(元)", "amount"),
+        ("金额", "amount"),
+        ("缴费金额", "amount"),
+        ("身份证号码", "id_number"),
+        ("订单编号", "order_no"),
+        (" 姓 名 ", "name"),
+        ("序号", "seq"),
+        ("培训年度", "year"),
+        ("备注", None),
+    ],
+)
+def test_column_keys(text: str, key: str | None) -> None:
+    assert column_key(text) == key
+
+
+def test_total_and_note_words() -> None:
+    assert is_total_text("合计")
+    assert is_total_text("合 计：")
+    assert is_total_text("总计3人")
+    assert not is_total_text("合同")
+    assert is_note_text("注：请用 Excel 填写")
+    assert is_note_text("填表说明：")
+    assert is_note_text("说明")
+    assert not is_note_text("注销")

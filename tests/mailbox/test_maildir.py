@@ -1,0 +1,211 @@
+"""The Maildir backend: the embedded default inbox."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+from pathlib import Path
+
+import pytest
+
+from worker.errors import ConfigError, MailboxError
+from worker.mailbox import MaildirMailbox, MailGone, MailRef, open_mailbox
+
+
+def mail(n: int, *, body: bytes = b"hello\r\n", extra: bytes = b"") -> bytes:
+    return (
+        b"From: unit%d@example.cn\r\nSubject: =?utf-8?b?5Y+R56Wo55Sz6K+3?=\r\n" % n
+        + b"Message-ID:\r\n <mail-%d@example.cn>\r\n" % n
+        + extra
+        + b"\r\n"
+        + body
+    )
+
+
+def deliver(root: Path, raw: bytes, *, mtime: float | None = None, seen: bool = False) -> str:
+    """Write a mail byte for byte as an MDA does (new/), or as a mail client left it (cur/)."""
+    global _serial
+    _serial += 1
+    for sub in ("tmp", "new", "cur"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    key = f"{int(mtime or 1_700_000_000)}.M{_serial}P{os.getpid()}.test"
+    path = root / "cur" / f"{key}:2,S" if seen else root / "new" / key
+    path.write_bytes(raw)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return key
+
+
+_serial = 0
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(p for sub in ("new", "cur") for p in (root / sub).iterdir())
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "mail"
+
+
+def test_open_creates_the_maildir_and_labels_it_by_absolute_path(root: Path) -> None:
+    with open_mailbox(f"maildir:{root}") as box:
+        assert isinstance(box, MaildirMailbox)
+        assert box.label == f"maildir:{root}"
+        assert box.pending() == []
+    assert {p.name for p in root.iterdir()} == {"new", "cur", "tmp"}
+
+
+def test_relative_url_is_resolved_against_the_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with open_mailbox("maildir:var/mail") as box:
+        assert box.label == f"maildir:{tmp_path / 'var' / 'mail'}"
+    assert (tmp_path / "var" / "mail" / "new").is_dir()
+    with open_mailbox(f"maildir://{tmp_path / 'other'}") as box:
+        assert box.label == f"maildir:{tmp_path / 'other'}"
+
+
+@pytest.mark.parametrize("url", ["maildir:", "maildir://host/path", "pop3://x@y/", "var/mail"])
+def test_bad_urls_are_config_errors(url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        open_mailbox(url)
+    assert info.value.key == "mailbox.url"
+
+
+def test_existing_directory_without_subdirs_is_completed(root: Path) -> None:
+    root.mkdir()
+    with open_mailbox(f"maildir:{root}") as box:
+        assert box.pending() == []
+
+
+def test_unusable_path_is_a_mailbox_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(MailboxError):
+        open_mailbox(f"maildir:{blocker}/mail")
+
+
+def test_pending_lists_new_and_cur_by_delivery_time_then_key(root: Path) -> None:
+    late = deliver(root, mail(1), mtime=3_000)
+    early_seen = deliver(root, mail(2), mtime=1_000, seen=True)
+    same_a = deliver(root, mail(3), mtime=2_000)
+    same_b = deliver(root, mail(4), mtime=2_000)
+    with MaildirMailbox(root) as box:
+        refs = box.pending()
+    assert [r.uid for r in refs] == [early_seen, *sorted([same_a, same_b]), late]
+    first = refs[0]
+    assert first.uidvalidity is None
+    assert first.size == len(mail(2))
+    assert first.message_id == "<mail-2@example.cn>"  # unfolded
+
+
+def test_pending_without_message_id(root: Path) -> None:
+    deliver(root, b"Subject: none\r\n\r\nbody\r\n")
+    with MaildirMailbox(root) as box:
+        assert box.pending()[0].message_id is None
+
+
+def test_fetch_returns_the_bytes_exactly_as_stored(root: Path) -> None:
+    raw = mail(1, body=b"\xd6\xd0\xce\xc4 gbk bytes\nbare LF\r\n\r\ntrailing")
+    deliver(root, raw, seen=True)
+    with MaildirMailbox(root) as box:
+        (ref,) = box.pending()
+        assert box.fetch(ref) == raw
+        assert box.fetch(ref, max_bytes=len(raw)) == raw
+
+
+def test_fetch_over_max_bytes_returns_only_the_header_section(root: Path) -> None:
+    raw = mail(1, body=b"x" * 100_000)
+    deliver(root, raw)
+    with MaildirMailbox(root) as box:
+        (ref,) = box.pending()
+        head = box.fetch(ref, max_bytes=10_000)
+    assert head == raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+
+
+def test_fetch_of_a_vanished_mail_raises_mail_gone(root: Path) -> None:
+    with MaildirMailbox(root) as box:
+        with pytest.raises(MailGone):
+            box.fetch(MailRef("1700000000.M1P1.nowhere", None, None, None))
+        assert issubclass(MailGone, MailboxError)
+
+
+def test_move_creates_the_folder_and_keeps_bytes_flags_and_time(root: Path) -> None:
+    raw = mail(1)
+    key = deliver(root, raw, mtime=1_234, seen=True)
+    deliver(root, mail(2))
+    with MaildirMailbox(root) as box:
+        ref = box.pending()[0]
+        box.move(ref, "Processed")
+        assert [r.message_id for r in box.pending()] == ["<mail-2@example.cn>"]
+    folder = root / ".Processed"
+    assert (folder / "maildirfolder").exists()
+    (moved,) = files(folder)
+    assert moved.parent.name == "cur"
+    assert moved.name.startswith(key) and moved.name.endswith(":2,S")
+    assert moved.read_bytes() == raw
+    assert moved.stat().st_mtime == 1_234
+    assert list((folder / "tmp").iterdir()) == []
+    assert mailbox.Maildir(root).list_folders() == ["Processed"]
+
+
+def test_move_into_an_existing_folder_matches_case_insensitively(root: Path) -> None:
+    mailbox.Maildir(root, create=True).add_folder("processed")
+    deliver(root, mail(1))
+    with MaildirMailbox(root) as box:
+        box.move(box.pending()[0], "PROCESSED")
+    assert sorted(mailbox.Maildir(root).list_folders()) == ["processed"]
+    assert len(files(root / ".processed")) == 1
+
+
+def test_move_of_an_already_moved_mail_is_harmless(root: Path) -> None:
+    deliver(root, mail(1))
+    with MaildirMailbox(root) as first, MaildirMailbox(root) as second:
+        (ref,) = first.pending()
+        assert second.pending() == [ref]
+        first.move(ref, "Processed")
+        second.move(ref, "Processed")
+        second.move(ref, "Exceptions")
+    assert len(files(root / ".Processed")) == 1
+    assert files(root) == []
+
+
+def test_a_crash_between_copy_and_remove_leaves_two_copies_and_a_rerun_one(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deliver(root, mail(1))
+    with MaildirMailbox(root) as box:
+        (ref,) = box.pending()
+
+        def crash(path: str) -> None:
+            raise OSError("power cut")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "remove", crash)
+            with pytest.raises(MailboxError):
+                box.move(ref, "Processed")
+        assert len(files(root)) == 1
+        assert len(files(root / ".Processed")) == 1
+        box.move(ref, "Processed")
+    assert files(root) == []
+    assert len(files(root / ".Processed")) == 1
+
+
+def test_chinese_folder_names_round_trip_as_modified_utf7(root: Path) -> None:
+    deliver(root, mail(1))
+    deliver(root, mail(2))
+    with MaildirMailbox(root) as box:
+        first, second = box.pending()
+        box.move(first, "已处理")
+        box.move(second, "已处理/异常")
+    # Maildir++ names as Dovecot writes them: modified UTF-7, '.' for hierarchy
+    assert sorted(mailbox.Maildir(root).list_folders()) == ["&XfJZBHQG-", "&XfJZBHQG-.&XwJeOA-"]
+    assert len(files(root / ".&XfJZBHQG-")) == 1
+    assert len(files(root / ".&XfJZBHQG-.&XwJeOA-")) == 1
+
+
+@pytest.mark.parametrize("folder", ["", "INBOX", "a//b"])
+def test_invalid_folder_names_are_refused(root: Path, folder: str) -> None:
+    deliver(root, mail(1))
+    with MaildirMailbox(root) as box, pytest.raises(ValueError):
+        box.move(box.pending()[0], folder)

@@ -1,0 +1,117 @@
+"""Cell values as text, and finding header fields by their labels anywhere on a sheet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from worker.form.labels import split_label
+from worker.text import normalize, parse_amount, parse_int
+
+Row = tuple[object, ...]
+
+
+@dataclass
+class Sheet:
+    """One worksheet's values as read (bounded by FormLimits), whatever the file format."""
+
+    title: str
+    rows: list[Row]  # rows[0] is spreadsheet row 1; trailing empty cells trimmed
+    truncated: bool = False  # there were rows beyond max_rows that were not read
+    hidden: bool = False
+
+
+def trim(row: Sequence[object]) -> Row:
+    """Drop trailing empty cells so blank rows compare as ``()`` cheaply."""
+    end = len(row)
+    while end and (row[end - 1] is None or row[end - 1] == ""):
+        end -= 1
+    return tuple(row[:end])
+
+
+def cell_text(value: object) -> str:
+    """A cell as the text a person sees: numbers without '.0', dates as ISO dates."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))  # 1.2010119900307e17 keeps the digits it still has
+        return repr(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return normalize(value)
+
+
+def number_or_none(value: object) -> object:
+    """Dates, booleans and non-finite floats are never amounts, years or counts."""
+    if isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def cell_amount(value: object) -> Decimal | None:
+    """``parse_amount`` that tolerates whatever a spreadsheet library hands back."""
+    return parse_amount(number_or_none(value))
+
+
+def cell_int(value: object) -> int | None:
+    """``parse_int`` that tolerates whatever a spreadsheet library hands back."""
+    return parse_int(number_or_none(value))
+
+
+def header_value(text: str) -> str:
+    """A header value with line breaks and runs of spaces collapsed to one space."""
+    return " ".join(text.split())
+
+
+def _label_at(value: object) -> tuple[str, str | None] | None:
+    """Only text cells can be labels (a number is never ``单位名称``)."""
+    return split_label(value) if isinstance(value, str) else None
+
+
+def find_header(rows: Iterable[tuple[int, Row]]) -> dict[str, str]:
+    """Header fields by label: inline text after the label, else the next cell to the right.
+
+    The value search stops at a cell that is itself a label, so an empty value next to
+    ``所属区`` is '' rather than the text ``所属区``.  The first non-empty value of a
+    label wins; a label seen only with empty values maps to ''.
+    """
+    header: dict[str, str] = {}
+    for _, row in rows:
+        for col, value in enumerate(row):
+            found = _label_at(value)
+            if found is None:
+                continue
+            key, inline = found
+            text = inline or _value_right_of(row, col)
+            if key not in header or (not header[key] and text):
+                header[key] = header_value(text)
+    return header
+
+
+def _value_right_of(row: Row, col: int) -> str:
+    for value in row[col + 1 :]:
+        text = cell_text(value)
+        if not text:
+            continue
+        if _label_at(value) is not None:
+            return ""
+        return text
+    return ""

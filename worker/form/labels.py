@@ -1,0 +1,126 @@
+"""The labels units write on the form, and matching a cell against them.
+
+Units retype, reorder and decorate labels (``*单位名称：``, ``单 位 名 称``,
+``纳税人识别号（统一社会信用代码）``), so every comparison goes through
+``label_key`` and, failing that, ``label_key`` with bracketed hints removed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from worker.text import label_key, normalize
+
+#: Canonical header key -> labels accepted for it (first one is what the blank form prints).
+HEADER_FIELDS: dict[str, tuple[str, ...]] = {
+    "unit": ("单位名称", "单位", "工作单位"),
+    "district": ("所属区", "所属区县", "区县", "所在区"),
+    "invoice_type": ("发票类型", "发票种类"),
+    "buyer_name": ("发票抬头", "抬头", "购买方名称"),
+    "tax_id": (
+        "纳税人识别号",
+        "统一社会信用代码",
+        "税号",
+        "纳税人识别号/统一社会信用代码",
+    ),
+    "address_phone": ("地址电话", "地址、电话", "地址及电话"),
+    "bank_account": ("开户行及账号", "开户行及帐号", "开户银行及账号"),
+    "issue_mode": ("开票方式",),
+    "contact": ("经办人",),
+    "contact_phone": ("经办人电话", "经办人联系电话"),
+    "recipient": ("收件人",),
+    "recipient_phone": ("收件电话", "收件人电话"),
+    "recipient_address": ("收件地址", "收件人地址", "邮寄地址"),
+}
+
+#: Canonical trainee-table column -> header texts accepted for it.
+LINE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "seq": ("序号", "序"),
+    "name": ("姓名", "学员姓名"),
+    "id_number": ("身份证号", "身份证号码", "身份证", "公民身份号码", "证件号码"),
+    "order_no": ("订单号", "订单编号", "订单号码"),
+    "year": ("培训年度", "年度", "培训年份"),
+    "amount": ("金额（元）", "金额", "金额(元)", "缴费金额", "缴费金额（元）", "金额元"),
+}
+
+#: Columns a trainee header row must have (序号 is optional).
+REQUIRED_COLUMNS: tuple[str, ...] = ("name", "id_number", "order_no", "year", "amount")
+
+#: What a column is called in messages to units.
+COLUMN_TITLES: dict[str, str] = {
+    "seq": "序号",
+    "name": "姓名",
+    "id_number": "身份证号",
+    "order_no": "订单号",
+    "year": "培训年度",
+    "amount": "金额（元）",
+}
+
+_BRACKETED = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
+_TOTAL_WORDS = ("合计", "总计")
+_NOTE = re.compile(r"^[*※]?\s*(?:填表说明|说明|注意事项|注意|备注|注)\s*(?:[:、.]|\d|$)")
+
+_HEADER_INDEX: dict[str, str] = {
+    label_key(label): key for key, labels in HEADER_FIELDS.items() for label in labels
+}
+_COLUMN_INDEX: dict[str, str] = {
+    label_key(label): key for key, labels in LINE_COLUMNS.items() for label in labels
+}
+
+
+def _lookup(text: str, index: dict[str, str]) -> str | None:
+    """Exact match first, then the same text with bracketed hints dropped."""
+    key = label_key(text)
+    if not key:
+        return None
+    if key in index:
+        return index[key]
+    stripped = label_key(_BRACKETED.sub("", normalize(text)))
+    return index.get(stripped) if stripped else None
+
+
+def header_key(text: str) -> str | None:
+    """The header field a whole cell names (``'*单位名称：'`` -> ``'unit'``), if any."""
+    return _lookup(text, _HEADER_INDEX)
+
+
+def column_key(text: str) -> str | None:
+    """The trainee column a header cell names (``'金额(元)'`` -> ``'amount'``), if any."""
+    return _lookup(text, _COLUMN_INDEX)
+
+
+def split_label(text: str) -> tuple[str, str | None] | None:
+    """Read a cell as a header label, with the value it carries inline if any.
+
+    Returns ``(key, None)`` for a bare label (value is to the right), ``(key, value)``
+    for ``单位名称：某某公司`` (value may be '' for ``单位名称：``), None otherwise.
+    Exact matching keeps ``经办人电话`` from being read as ``经办人``.
+    """
+    text = normalize(text)
+    if not text:
+        return None
+    key = header_key(text)
+    if key is not None:
+        return key, None
+    if ":" in text:  # NFKC turned '：' into ':'
+        left, right = text.split(":", 1)
+        key = header_key(left)
+        if key is not None:
+            return key, right.strip()
+    parts = text.split(None, 1)
+    if len(parts) == 2:
+        key = header_key(parts[0])
+        if key is not None:
+            return key, parts[1].strip()
+    return None
+
+
+def is_total_text(text: str) -> bool:
+    """Whether a cell opens the 合计 row (``合计``, ``合 计：``, ``总计``)."""
+    key = label_key(text)
+    return key.startswith(_TOTAL_WORDS)
+
+
+def is_note_text(text: str) -> bool:
+    """Whether a cell starts a note under the table (``注：``, ``说明``)."""
+    return bool(_NOTE.match(normalize(text)))

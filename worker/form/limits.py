@@ -1,0 +1,48 @@
+"""Bounds on what an attachment may cost us before it is rejected as FORM_UNREADABLE.
+
+A mailbox is an open door: one crafted spreadsheet must not exhaust memory or time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from worker.errors import FormUnreadable
+
+
+@dataclass(frozen=True)
+class FormLimits:
+    """Size limits; the defaults are far above any real application form."""
+
+    max_bytes: int = 10 * 1024 * 1024  # attachment size
+    max_uncompressed: int = 50 * 1024 * 1024  # xlsx: total uncompressed size of the zip
+    max_ratio: int = 200  # xlsx: per-member compression ratio (zip bomb)
+    max_rows: int = 5000  # rows read per sheet
+    max_cols: int = 100  # columns read per row
+    max_sheets: int = 30
+    max_lines: int = 2000  # trainee lines
+    max_members: int = 1000  # xlsx: zip members
+    ratio_min_size: int = 1024 * 1024  # members smaller than this skip the ratio check
+
+
+DEFAULT_LIMITS = FormLimits()
+
+
+def describe_size(size: int) -> str:
+    """``10485760`` -> ``'10 MB'``; used in the user-facing limit messages."""
+    if size >= 1024 * 1024:
+        value, unit = size / (1024 * 1024), "MB"
+    elif size >= 1024:
+        value, unit = size / 1024, "KB"
+    else:
+        return f"{size} 字节"
+    text = f"{value:.1f}".removesuffix(".0")
+    return f"{text} {unit}"
+
+
+def check_size(data: bytes, limits: FormLimits) -> None:
+    """Reject an attachment over ``max_bytes`` before any parser sees it."""
+    if len(data) > limits.max_bytes:
+        raise FormUnreadable(f"附件过大（超过 {describe_size(limits.max_bytes)}）")
+    if not data:
+        raise FormUnreadable("附件无法打开：文件为空")

@@ -1,0 +1,36 @@
+"""What the parser hands to the rest of the worker: a form's header, lines and 合计."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass
+class FormLine:
+    """One trainee row, normalised but not validated (checks live elsewhere).
+
+    Raw texts are kept next to parsed numbers so replies can quote what the unit wrote.
+    """
+
+    row: int  # 1-based spreadsheet row, for messages
+    seq: int | None  # 序号 as written; None when blank or not a number
+    name: str
+    id_number: str  # squashed, lower-case x upper-cased
+    order_no: str  # squashed digit string (numbers typed as numbers lose their '.0')
+    year: int | None
+    year_raw: str
+    amount: Decimal | None
+    amount_raw: str
+
+
+@dataclass
+class ParsedForm:
+    """A form as found on the sheet that holds the trainee table."""
+
+    sheet: str
+    header: dict[str, str] = field(default_factory=dict)  # absent key = label absent
+    lines: list[FormLine] = field(default_factory=list)
+    total_count: int | None = None
+    total_amount: Decimal | None = None
+    has_total_row: bool = False

@@ -1,0 +1,117 @@
+"""``read_form``: from attachment bytes to a ParsedForm, or a FormUnreadable saying why."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from worker.errors import FormUnreadable
+from worker.form.cells import Row, Sheet, find_header
+from worker.form.limits import DEFAULT_LIMITS, FormLimits, check_size
+from worker.form.model import ParsedForm
+from worker.form.sniff import sniff
+from worker.form.table import (
+    Table,
+    TableHeader,
+    find_table_header,
+    missing_columns_detail,
+    parse_table,
+)
+from worker.form.xls import read_xls
+from worker.form.xlsx import CORRUPT, ENCRYPTED, read_xlsx
+from worker.text import normalize
+
+NO_FORM = "附件中没有找到申请表（缺少“序号 姓名 身份证号 订单号 培训年度 金额”表头）"
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".et", ".ett")
+
+_FORMAT_DETAILS = {
+    "encrypted": ENCRYPTED,
+    "xlsb": "附件是 .xlsb 格式，请用 Excel 另存为 .xlsx 后重新发送",
+    "ods": "附件是 OpenDocument 表格，请用 Excel 或 WPS 另存为 .xlsx 后重新发送",
+    "html": "附件不是真正的 Excel 文件（是网页格式），请用 Excel 打开后另存为 .xlsx 后重新发送",
+    "xml": "附件不是 Excel 工作簿（是 XML 格式），请用 Excel 打开后另存为 .xlsx 后重新发送",
+    "docx": "附件是 Word 文档，不是 Excel 申请表",
+    "doc": "附件是 Word 文档，不是 Excel 申请表",
+    "pdf": "附件是 PDF 文件，不是 Excel 申请表",
+    "image": "附件是图片，不是 Excel 申请表",
+}
+
+
+def suffix(filename: str | None) -> str:
+    """Lower-case extension of a mail attachment name ('' when absent)."""
+    name = normalize(filename or "").strip("\"' ")
+    return PurePath(name).suffix.lower() if name else ""
+
+
+def read_form(filename: str | None, data: bytes, limits: FormLimits = DEFAULT_LIMITS) -> ParsedForm:
+    """Parse an application form (.xlsx/.xlsm/.xls/.et), whatever it is named.
+
+    The format comes from the bytes, not the name.  Raises FormUnreadable with a
+    Chinese detail for anything that is not a readable form within ``limits``.
+    """
+    check_size(data, limits)
+    return build_form(read_sheets(filename, data, limits), limits)
+
+
+def read_sheets(filename: str | None, data: bytes, limits: FormLimits) -> list[Sheet]:
+    """Every sheet's bounded values, dispatching on the detected container format."""
+    kind = sniff(data)
+    if kind == "xlsx" or (kind == "zip" and suffix(filename) in SPREADSHEET_SUFFIXES):
+        return read_xlsx(data, limits)  # a damaged one fails there, with the cause chained
+    if kind in ("xls", "ole2"):
+        return read_xls(data, limits)
+    if kind in _FORMAT_DETAILS:
+        raise FormUnreadable(_FORMAT_DETAILS[kind])
+    if kind == "unknown" and suffix(filename) in (".xls", ".xlt", ".et"):
+        return read_xls(data, limits)  # BIFF2-4 files have no OLE2 wrapper
+    if suffix(filename) in SPREADSHEET_SUFFIXES:
+        raise FormUnreadable(CORRUPT)
+    if kind in ("zip", "archive"):
+        raise FormUnreadable("附件是压缩包，不是 Excel 申请表，请直接附上 .xlsx 或 .xls 文件")
+    raise FormUnreadable("附件不是 Excel 申请表（请使用 .xlsx 或 .xls 格式）")
+
+
+def _choose(sheets: list[Sheet], limits: FormLimits) -> tuple[Sheet, Table]:
+    """The sheet holding the trainee table: visible before hidden, filled before blank.
+
+    A workbook may keep the blank template next to the filled copy; the first table
+    with lines wins, else the first table found.
+    """
+    ordered = [s for s in sheets if not s.hidden] + [s for s in sheets if s.hidden]
+    first: tuple[Sheet, Table] | None = None
+    partial: TableHeader | None = None
+    for sheet in ordered:
+        header, near = find_table_header(sheet)
+        if header is not None:
+            table = parse_table(sheet, header, limits)
+            if table.lines:
+                return sheet, table
+            first = first or (sheet, table)
+        elif near is not None and (partial is None or len(near.missing) < len(partial.missing)):
+            partial = near
+    if first is not None:
+        return first
+    if partial is not None:
+        raise FormUnreadable(missing_columns_detail(partial))
+    raise FormUnreadable(NO_FORM)
+
+
+def build_form(sheets: list[Sheet], limits: FormLimits) -> ParsedForm:
+    """Find and parse the table, then read header labels around it (and on other sheets)."""
+    sheet, table = _choose(sheets, limits)
+    header = find_header(_rows_outside(sheet, table.used))
+    for other in sheets:
+        if other is not sheet:
+            for key, value in find_header(enumerate(other.rows)).items():
+                header.setdefault(key, value)  # labels kept on a separate sheet
+    return ParsedForm(
+        sheet=sheet.title,
+        header=header,
+        lines=table.lines,
+        total_count=table.total_count,
+        total_amount=table.total_amount,
+        has_total_row=table.has_total_row,
+    )
+
+
+def _rows_outside(sheet: Sheet, used: range) -> list[tuple[int, Row]]:
+    return [(i, row) for i, row in enumerate(sheet.rows) if i not in used]

@@ -1,0 +1,112 @@
+"""Telling file formats apart by their bytes, since mail clients mislabel attachments.
+
+Names and Content-Types lie (``申请表.dat``, ``application/octet-stream``); magic
+bytes and container directories do not.  Nothing here decompresses anything.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Literal
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+Format = Literal[
+    "xlsx", "xlsb", "ods", "docx", "pptx", "ofd", "zip",
+    "xls", "encrypted", "doc", "ppt", "ole2",
+    "pdf", "image", "archive", "html", "xml", "rtf", "unknown",
+]  # fmt: skip
+
+_IMAGE_MAGICS = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+)
+_ARCHIVE_MAGICS = (b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b", b"BZh")
+_OLE2_KINDS: tuple[tuple[str, Format], ...] = (
+    ("EncryptedPackage", "encrypted"),  # an encrypted OOXML file (any Office app)
+    ("Workbook", "xls"),
+    ("Book", "xls"),  # BIFF5
+    ("WordDocument", "doc"),  # .doc and WPS .wps
+    ("PowerPoint Document", "ppt"),
+)
+
+
+def zip_names(data: bytes) -> list[str] | None:
+    """Member names of a zip (central directory only), or None if it is not one."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return None
+
+
+def ole2_names(data: bytes) -> set[str]:
+    """Stream names of an OLE2 compound file; a byte search when the directory is broken."""
+    from xlrd.compdoc import CompDoc  # xlrd's reader is already a dependency
+
+    try:
+        doc = CompDoc(data, logfile=io.StringIO())
+        return {node.name for node in doc.dirlist}
+    except Exception:  # any failure means "look at the raw bytes"
+        return {name for name, _ in _OLE2_KINDS if name.encode("utf-16-le") in data}
+
+
+def _zip_format(data: bytes) -> Format:
+    names = zip_names(data)
+    if names is None:
+        return "zip"  # truncated or damaged; the reader reports it
+    lowered = {name.replace("\\", "/").lower() for name in names}
+    if "xl/workbook.xml" in lowered:
+        return "xlsx"
+    if "xl/workbook.bin" in lowered:
+        return "xlsb"
+    if "word/document.xml" in lowered:
+        return "docx"
+    if "ppt/presentation.xml" in lowered:
+        return "pptx"
+    if "content.xml" in lowered:
+        return "ods"  # OpenDocument (ods/odt): not our format either way
+    if "ofd.xml" in lowered:
+        return "ofd"  # Chinese e-invoice/document format
+    return "zip"
+
+
+def _ole2_format(data: bytes) -> Format:
+    names = ole2_names(data)
+    for name, kind in _OLE2_KINDS:
+        if name in names:
+            return kind
+    return "ole2"
+
+
+def _text_format(data: bytes) -> Format:
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<html", b"<!doctype html", b"<table", b"mime-version")):
+        return "html"  # "Excel" exports that are really web pages
+    if head.startswith(b"<?xml"):
+        return "xml"  # e.g. Excel 2003 XML spreadsheet
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    return "unknown"
+
+
+def sniff(data: bytes) -> Format:
+    """The container format of ``data`` from its first bytes (and zip/OLE2 directory)."""
+    if data.startswith(ZIP_MAGICS):
+        return _zip_format(data)
+    if data.startswith(OLE2_MAGIC):
+        return _ole2_format(data)
+    if data.startswith(b"%PDF"):
+        return "pdf"
+    if data.startswith(_IMAGE_MAGICS) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return "image"
+    if data.startswith(_ARCHIVE_MAGICS):
+        return "archive"
+    return _text_format(data)

@@ -1,0 +1,187 @@
+"""The trainee table: its header row, its lines and its 合计 row."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from worker.errors import FormUnreadable
+from worker.form.cells import Row, Sheet, cell_amount, cell_int, cell_text
+from worker.form.labels import (
+    COLUMN_TITLES,
+    REQUIRED_COLUMNS,
+    column_key,
+    is_note_text,
+    is_total_text,
+    split_label,
+)
+from worker.form.limits import FormLimits
+from worker.form.model import FormLine
+from worker.text import parse_amount, squash
+
+_TOTAL_PREFIX = re.compile(r"^(?:合计|总计)[:]?")
+_COUNT_IN_TEXT = re.compile(r"(?:共|人数[:]?)?(\d+)(?:人|名)|人数[:]?(\d+)")
+_AMOUNT_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)元|金额[:]?[¥￥]?(\d+(?:\.\d+)?)")
+_BARE_COUNT = re.compile(r"共?(\d+)")
+
+
+@dataclass
+class TableHeader:
+    """Where the trainee table's header row is and which column holds what."""
+
+    index: int  # 0-based row index in Sheet.rows
+    columns: dict[str, int]
+
+    @property
+    def missing(self) -> list[str]:
+        return [key for key in REQUIRED_COLUMNS if key not in self.columns]
+
+
+@dataclass
+class Table:
+    """The parsed table plus the row indexes it used (header search skips them)."""
+
+    lines: list[FormLine] = field(default_factory=list)
+    total_count: int | None = None
+    total_amount: Decimal | None = None
+    has_total_row: bool = False
+    used: range = range(0)
+
+
+def _columns(row: Row) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for col, value in enumerate(row):
+        if isinstance(value, str):
+            key = column_key(value)
+            if key is not None and key not in columns:
+                columns[key] = col
+    return columns
+
+
+def find_table_header(sheet: Sheet) -> tuple[TableHeader | None, TableHeader | None]:
+    """``(complete, best_partial)``: the first full header row, else the closest miss.
+
+    A partial header (姓名 plus at least two other columns) lets the error say which
+    columns are missing instead of "no form found".
+    """
+    partial: TableHeader | None = None
+    for index, row in enumerate(sheet.rows):
+        if len(row) < 3:
+            continue
+        columns = _columns(row)
+        if "name" not in columns:
+            continue
+        header = TableHeader(index, columns)
+        if not header.missing:
+            return header, None
+        found = len(REQUIRED_COLUMNS) - len(header.missing)
+        if found >= 3 and (partial is None or len(partial.missing) > len(header.missing)):
+            partial = header
+    return None, partial
+
+
+def _get(row: Row, col: int | None) -> object:
+    return row[col] if col is not None and col < len(row) else None
+
+
+def _line(row: Row, index: int, columns: dict[str, int]) -> FormLine:
+    year_value = _get(row, columns["year"])
+    amount_value = _get(row, columns["amount"])
+    return FormLine(
+        row=index + 1,
+        seq=cell_int(_get(row, columns.get("seq"))),
+        name=squash(cell_text(_get(row, columns["name"]))),
+        id_number=squash(cell_text(_get(row, columns["id_number"]))).upper(),
+        order_no=squash(cell_text(_get(row, columns["order_no"]))),
+        year=cell_int(year_value),
+        year_raw=cell_text(year_value),
+        amount=cell_amount(amount_value),
+        amount_raw=cell_text(amount_value),
+    )
+
+
+def _total(row: Row, amount_col: int) -> tuple[int | None, Decimal | None]:
+    """Count and amount from a 合计 row in any of the ways people write them."""
+    count: int | None = None
+    amount: Decimal | None = None
+    for col, value in enumerate(row):
+        text = squash(cell_text(value))
+        if not text:
+            continue
+        if col == amount_col and amount is None:
+            amount = cell_amount(value)
+            if amount is not None:
+                continue
+        labelled = is_total_text(text)
+        rest = _TOTAL_PREFIX.sub("", text) if labelled else text
+        count_match = _COUNT_IN_TEXT.search(rest)
+        amount_match = _AMOUNT_IN_TEXT.search(rest)
+        if count is None and count_match:
+            count = int(count_match.group(1) or count_match.group(2))
+        if amount is None and amount_match:
+            amount = parse_amount(amount_match.group(1) or amount_match.group(2))
+        if count_match or amount_match or labelled or not rest:
+            continue
+        bare = _BARE_COUNT.fullmatch(rest)
+        if bare and count is None:
+            count = int(bare.group(1))
+        elif not bare and amount is None:
+            amount = cell_amount(value)
+    return count, amount
+
+
+def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
+    """Lines until an empty row, a 合计/总计 row, a note, or a header label below the table.
+
+    Rows with only 序号 (or 备注) filled are the blank numbered rows of the template:
+    skipped, not lines.  After such a gap only a row with at least two filled trainee
+    cells counts as a line, so stray text under the table is not taken for a trainee.
+    """
+    columns = header.columns
+    data_cols = [columns[key] for key in REQUIRED_COLUMNS]
+    table = Table()
+    in_gap = False
+    ended = False
+    index = header.index
+    for index in range(header.index + 1, len(sheet.rows)):
+        row = sheet.rows[index]
+        first = next((text for text in map(cell_text, row) if text), "")
+        if not first:
+            ended = True
+            break
+        if is_total_text(first):
+            table.total_count, table.total_amount = _total(row, columns["amount"])
+            table.has_total_row = True
+            ended = True
+            break
+        if is_note_text(first) or split_label(first):
+            index -= 1
+            ended = True
+            break
+        filled = sum(1 for col in data_cols if cell_text(_get(row, col)))
+        if not filled:
+            in_gap = True
+            continue
+        if column_key(cell_text(_get(row, columns["name"]))) == "name":
+            continue  # the header repeated (e.g. on a second printed page)
+        if in_gap and filled < 2:
+            index -= 1
+            ended = True
+            break
+        in_gap = False
+        table.lines.append(_line(row, index, columns))
+        if len(table.lines) > limits.max_lines:
+            raise FormUnreadable(
+                f"申请表人数过多（超过 {limits.max_lines} 人），请分成几份申请表分别发送"
+            )
+    if not ended and sheet.truncated:
+        raise FormUnreadable(f"附件中的表格过大（超过 {limits.max_rows} 行）")
+    table.used = range(header.index, index + 1)
+    return table
+
+
+def missing_columns_detail(header: TableHeader) -> str:
+    """The user-facing detail for a trainee table that lacks columns."""
+    names = "".join(f"“{COLUMN_TITLES[key]}”" for key in header.missing)
+    return f"申请表的学员表格缺少{names}列，请使用标准申请表"

@@ -1,0 +1,82 @@
+"""What every mailbox backend offers the worker loop, and the few helpers they share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from typing import Protocol, Self
+
+from worker.errors import MailboxError
+
+_FOLDING = re.compile(r"\r?\n(?=[ \t])")
+
+
+@dataclass(frozen=True)
+class MailRef:
+    """Enough to find one mail again; cheap facts the caller may act on before fetching."""
+
+    uid: str
+    """IMAP UID as text, or the Maildir key."""
+    uidvalidity: int | None
+    """IMAP UIDVALIDITY the UID belongs to; None for Maildir."""
+    size: int | None
+    """RFC822.SIZE when known, so the caller can refuse to download a huge mail."""
+    message_id: str | None
+    """Message-ID header value as written (unfolded, trimmed) when cheaply known."""
+
+
+class MailGone(MailboxError):
+    """Raised by ``fetch`` when the mail left the inbox (another worker moved it)."""
+
+
+class Mailbox(Protocol):
+    """An inbox the worker polls; a context manager that closes itself.
+
+    Backends subclass this explicitly to inherit ``__enter__``/``__exit__``.
+    """
+
+    label: str
+    """Stable text naming the mailbox in audit rows, never containing a password."""
+
+    def pending(self) -> list[MailRef]:
+        """Mails currently in the inbox, oldest first."""
+        ...
+
+    def fetch(self, ref: MailRef, max_bytes: int | None = None) -> bytes:
+        """The raw mail; only its header section when it is larger than ``max_bytes``."""
+        ...
+
+    def move(self, ref: MailRef, folder: str) -> None:
+        """Move the mail to ``folder`` (created when missing); a vanished mail is no error."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; safe to call twice."""
+        ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def message_id_from_header(header: bytes) -> str | None:
+    """The Message-ID of a header block, unfolded and trimmed; None when absent or empty."""
+    value = BytesHeaderParser(policy=compat32).parsebytes(header).get("Message-ID")
+    if value is None:
+        return None
+    value = _FOLDING.sub("", str(value)).strip()
+    return value or None
+
+
+def folder_parts(folder: str) -> list[str]:
+    """Split a caller's folder name on ``/`` (our hierarchy separator) and check it."""
+    parts = [part.strip() for part in folder.split("/")]
+    if not all(parts):
+        raise ValueError(f"invalid folder name {folder!r}")
+    if len(parts) == 1 and parts[0].upper() == "INBOX":
+        raise ValueError("cannot move a mail into the inbox it is read from")
+    return parts

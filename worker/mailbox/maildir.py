@@ -1,0 +1,194 @@
+"""A local Maildir as the inbox: the embedded default for demos and tests.
+
+The inbox is ``new/`` + ``cur/``; folders are Maildir++ subfolders (``.Processed``) whose
+directory names are IMAP modified UTF-7, as Dovecot and Courier write them, so the same
+tree can later be served over IMAP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import mailbox
+import os
+import shutil
+from typing import BinaryIO
+
+from imapclient.imap_utf7 import decode as decode_utf7
+from imapclient.imap_utf7 import encode as encode_utf7
+
+from worker.errors import MailboxError
+from worker.mailbox.base import Mailbox, MailGone, MailRef, folder_parts, message_id_from_header
+
+logger = logging.getLogger(__name__)
+
+_INBOX_SUBDIRS = ("new", "cur")
+_HEADER_LIMIT = 256 * 1024
+"""Most header bytes read for a Message-ID; a mail without a blank line stops here."""
+
+
+class MaildirMailbox(Mailbox):
+    """Inbox in a Maildir; moves are copy-then-remove, so a crash leaves two copies, not none."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.path.abspath(path)
+        self.label = f"maildir:{self.path}"
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self._md = mailbox.Maildir(self.path, factory=None, create=True)
+            for sub in ("tmp", *_INBOX_SUBDIRS):
+                os.makedirs(os.path.join(self.path, sub), exist_ok=True)
+        except OSError as e:
+            raise MailboxError(f"{self.label}: cannot open or create the Maildir: {e}") from e
+
+    def pending(self) -> list[MailRef]:
+        """Inbox mails by delivery time (file mtime, as the stdlib reports it), then key."""
+        found: list[tuple[float, str, int, str]] = []
+        for path in self._inbox_files():
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue  # moved away (or new -> cur) while we listed
+            except OSError as e:
+                raise MailboxError(f"{self.label}: cannot read {path}: {e}") from e
+            found.append((st.st_mtime, self._key(path), st.st_size, path))
+        found.sort(key=lambda item: (item[0], item[1]))
+        refs = []
+        for _, key, size, path in found:
+            try:
+                with open(path, "rb") as f:
+                    message_id = message_id_from_header(_read_header(f, _HEADER_LIMIT))
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                raise MailboxError(f"{self.label}: cannot read {path}: {e}") from e
+            refs.append(MailRef(uid=key, uidvalidity=None, size=size, message_id=message_id))
+        return refs
+
+    def fetch(self, ref: MailRef, max_bytes: int | None = None) -> bytes:
+        """The file's bytes exactly as stored, or its header section when over ``max_bytes``."""
+        for _ in range(2):  # a second look in case a mail client renamed it new/ -> cur/
+            path = self._locate(ref.uid)
+            if path is None:
+                break
+            try:
+                with open(path, "rb") as f:
+                    if max_bytes is not None and os.fstat(f.fileno()).st_size > max_bytes:
+                        return _read_header(f, max(max_bytes, _HEADER_LIMIT))
+                    return f.read()
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                raise MailboxError(f"{self.label}: cannot read mail {ref.uid}: {e}") from e
+        raise MailGone(f"{self.label}: mail {ref.uid} is no longer in the inbox")
+
+    def move(self, ref: MailRef, folder: str) -> None:
+        """Copy into the folder (same file name, flags and mtime), then drop the inbox copy.
+
+        Re-running a move interrupted between the two steps overwrites the folder copy
+        with identical bytes, so the folder never ends up with duplicates.
+        """
+        target = self._folder_path(folder)
+        for _ in range(2):
+            source = self._locate(ref.uid)
+            if source is None:
+                break
+            sub = os.path.basename(os.path.dirname(source))
+            name = os.path.basename(source)
+            staged = os.path.join(target, "tmp", name)
+            try:
+                shutil.copy2(source, staged)
+                _fsync_file(staged)
+                os.replace(staged, os.path.join(target, sub, name))
+                _fsync_dir(os.path.join(target, sub))
+            except FileNotFoundError:
+                _remove_quietly(staged)
+                continue
+            except OSError as e:
+                _remove_quietly(staged)
+                raise MailboxError(f"{self.label}: cannot move mail {ref.uid}: {e}") from e
+            try:
+                os.remove(source)
+            except FileNotFoundError:
+                pass  # another worker finished the same move first
+            except OSError as e:
+                raise MailboxError(f"{self.label}: cannot remove mail {ref.uid}: {e}") from e
+            return
+        logger.info("%s: mail %s already left the inbox; nothing to move", self.label, ref.uid)
+
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its own files."""
+
+    def _key(self, path: str) -> str:
+        return os.path.basename(path).split(self._md.colon)[0]
+
+    def _inbox_files(self) -> list[str]:
+        paths = []
+        for sub in _INBOX_SUBDIRS:
+            directory = os.path.join(self.path, sub)
+            try:
+                with os.scandir(directory) as entries:
+                    paths.extend(
+                        entry.path for entry in entries if not entry.name.startswith(".") and entry.is_file()
+                    )
+            except OSError as e:
+                raise MailboxError(f"{self.label}: cannot list {directory}: {e}") from e
+        return paths
+
+    def _locate(self, key: str) -> str | None:
+        """The current path of the mail with this key (the stdlib's own rule for keys)."""
+        fresh = os.path.join(self.path, "new", key)
+        if os.path.isfile(fresh):
+            return fresh
+        for path in self._inbox_files():
+            if self._key(path) == key:
+                return path
+        return None
+
+    def _folder_path(self, folder: str) -> str:
+        """Path of the Maildir++ folder, matched case-insensitively, created when missing."""
+        wanted = ".".join(encode_utf7(part).decode("ascii") for part in folder_parts(folder))
+        try:
+            existing = {decode_utf7(name).casefold(): name for name in self._md.list_folders()}
+            name = existing.get(decode_utf7(wanted).casefold())
+            if name is None:
+                self._md.add_folder(wanted)
+                name = wanted
+            path = os.path.join(self.path, "." + name)
+            for sub in ("tmp", *_INBOX_SUBDIRS):
+                os.makedirs(os.path.join(path, sub), exist_ok=True)
+        except OSError as e:
+            raise MailboxError(f"{self.label}: cannot create folder {folder!r}: {e}") from e
+        return path
+
+
+def _read_header(f: BinaryIO, limit: int) -> bytes:
+    """The header section up to and including the blank line, at most ``limit`` bytes."""
+    lines = []
+    total = 0
+    while total < limit:
+        line = f.readline(limit - total)
+        lines.append(line)
+        total += len(line)
+        if line in (b"", b"\n", b"\r\n"):
+            break
+    return b"".join(lines)
+
+
+def _fsync_file(path: str) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: str) -> None:
+    """Make the rename durable before the inbox copy is removed."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)
