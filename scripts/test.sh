@@ -7,5 +7,5 @@ scripts/setup.sh test
 if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
 fi
-.venv/bin/ruff check worker tests bench
+.venv/bin/ruff check .
 exec .venv/bin/python -m pytest -q "$@"

@@ -127,6 +127,7 @@ class LimitsConfig:
     max_uncompressed_bytes: int
     max_rows: int
     max_lines: int
+    max_headers: int
 
 
 @dataclass(frozen=True)
@@ -384,6 +385,7 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
         max_uncompressed_bytes=lim.int("max_uncompressed_bytes", minimum=1024),
         max_rows=lim.int("max_rows", minimum=10),
         max_lines=lim.int("max_lines", minimum=1),
+        max_headers=lim.int("max_headers", minimum=50),
     )
 
     out = r.table("output")

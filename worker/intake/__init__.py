@@ -97,36 +97,35 @@ def _understand(raw: bytes, ref: MailRef, config: Config,
                 ) -> tuple[ParsedMail, list[AppDraft], str | None]:
     """Parse and analyse; anything unexpected becomes this mail's error, not the pass's."""
     own = _own_addresses(config)
-    too_large = ref.size is not None and ref.size > config.mailbox.max_mail_bytes
-    too_large = too_large or len(raw) > config.mailbox.max_mail_bytes
+    limit = config.mailbox.max_mail_bytes
+    size = max(ref.size or 0, len(raw))
     try:
-        if too_large:
+        if size > limit:
             mail = _headers_or_blank(raw, own)
-            mb = (ref.size or len(raw)) / 1024 / 1024
-            limit = config.mailbox.max_mail_bytes / 1024 / 1024
-            detail = f"邮件过大（约 {mb:.0f} MB，上限 {limit:.0f} MB），未能读取附件"
-            if mail.auto_reason:
-                return mail, [AppDraft(None, Draft(mail_date=mail.date), ignored=True)], None
-            return mail, [AppDraft(None, Draft(mail_date=mail.date),
-                                   reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])], None
+            return mail, _unreadable(mail, f"邮件过大（约 {size / 2**20:.0f} MB，上限 "
+                                           f"{limit / 2**20:.0f} MB），未能读取附件"), None
         mail = parse_message(raw, own_addresses=own)
+        if mail.header_count > config.limits.max_headers:
+            return mail, _unreadable(mail, f"邮件格式异常：共 {mail.header_count} 个邮件头"
+                                           f"（上限 {config.limits.max_headers}）"), None
+        return mail, analyse(mail, config), None
     except InputError as e:
         mail = _headers_or_blank(raw, own)
-        return mail, [AppDraft(None, Draft(mail_date=mail.date),
-                               reasons=[Reason(Code.FORM_UNREADABLE, None, e.detail)])], None
+        return mail, _unreadable(mail, e.detail), None
     except InfrastructureError:
         raise
     except Exception:  # contain a bug to this one mail
-        log.exception("mail %s could not be parsed", ref.uid)
+        log.exception("mail %s could not be read", ref.uid)
         mail = _headers_or_blank(raw, own)
         return mail, [AppDraft(None, Draft(mail_date=mail.date))], traceback.format_exc()
-    try:
-        return mail, analyse(mail, config), None
-    except InfrastructureError:
-        raise
-    except Exception:
-        log.exception("mail %s could not be analysed", ref.uid)
-        return mail, [AppDraft(None, Draft(mail_date=mail.date))], traceback.format_exc()
+
+
+def _unreadable(mail: ParsedMail, detail: str) -> list[AppDraft]:
+    """The one application of a mail that could not be read (ignored if machine-made)."""
+    if mail.auto_reason:
+        return [AppDraft(None, Draft(mail_date=mail.date), ignored=True)]
+    return [AppDraft(None, Draft(mail_date=mail.date),
+                     reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])]
 
 
 def _headers_or_blank(raw: bytes, own: tuple[str, ...]) -> ParsedMail:
