@@ -372,7 +372,10 @@ def _phone_value(value: str) -> str | None:
     mapped = value.translate(_HALF)
     match = _PHONE_RUN.search(mapped)
     if match is None:
-        return None
+        # Too short to be a phone, but written where the phone goes: keep it, so the
+        # unit hears "not a valid number" (INVALID_PHONE) rather than "missing".
+        short = re.search(r"[\d\-()+]*\d[\d\-()]*", mapped)
+        return value[short.start():short.end()].strip() if short else None
     start, end = match.span()
     raw = value[start:end].strip()
     if normalize_phone(raw) is None:

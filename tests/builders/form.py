@@ -251,7 +251,12 @@ def form_grid(
     ``total``: ``"auto"`` (合计 row with ``N人`` and the sum), ``None`` (no 合计 row),
     a string (one cell, e.g. ``"合计：3人 450元"``) or ``(count, amount)`` written in the
     姓名 and 金额 columns (``None`` leaves a cell empty).
-    ``blank_rows``: pre-numbered empty rows after the lines, as in the template.
+    ``blank_rows``: pre-numbered empty rows after the lines, as in the template (the
+    shuffled layout has no 序号 column, so there they are plain empty rows that end
+    the table before the 合计 row).
+    ``notes``: a 填表说明 block under the table.
+    The shuffled layout adds a cover sheet first, lists labels in a column, reorders
+    the table columns with alternative titles and adds 性别/备注 columns.
     ``layout``: one or more of standard/inline/shuffled/numbers/fullwidth (``"a+b"``).
     """
     layouts = _layouts(layout)

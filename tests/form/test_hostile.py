@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 
 import pytest
 
@@ -145,10 +146,16 @@ def test_billion_laughs_in_sheet(valid: bytes) -> None:
     assert unreadable(data).detail == "附件无法打开：文件含有不安全的 XML 内容"
 
 
-def test_doctype_hidden_behind_a_long_prolog_is_still_refused(valid: bytes) -> None:
-    """The pre-scan reads 64 KB; beyond that defusedxml inside openpyxl must catch it."""
-    sst = billion_laughs("sst").replace(b"\n<!DOCTYPE", b"\n<!--" + b"x" * 100_000 + b"-->\n<!DOCTYPE", 1)
-    error = unreadable(with_shared_strings(valid, sst))
+def test_doctype_hidden_deep_in_a_part(valid: bytes) -> None:
+    sst = billion_laughs("sst").replace(b"\n<!DOCTYPE", b"\n<!--" + b"x" * 3_000_000 + b"-->\n<!DOCTYPE", 1)
+    error = unreadable(with_shared_strings(valid, sst), max_ratio=10**6)  # past chunk 1
+    assert error.detail == "附件无法打开：文件含有不安全的 XML 内容"
+
+
+def test_defusedxml_is_the_second_line(valid: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even without our pre-scan, openpyxl (through defusedxml) refuses entity bombs."""
+    monkeypatch.setattr("worker.form.xlsx.scan_member", lambda *args: None)
+    error = unreadable(with_shared_strings(valid, billion_laughs("sst")))
     assert error.detail == "附件无法打开：文件含有不安全的 XML 内容"
     chain = []
     cause: BaseException | None = error
@@ -156,6 +163,32 @@ def test_doctype_hidden_behind_a_long_prolog_is_still_refused(valid: bytes) -> N
         chain.append(type(cause).__module__)
         cause = cause.__cause__
     assert any(module.startswith("defusedxml") for module in chain), chain
+
+
+def _append_row(cells: int) -> Callable[[bytes], bytes]:
+    """A row of ``cells`` cells with varied values (so the zip ratio stays ordinary)."""
+    row = b"".join(b"<c><v>%d</v></c>" % (i * 7919 % 100003) for i in range(cells))
+    return lambda xml: xml.replace(b"</sheetData>", b'<row r="900">' + row + b"</row></sheetData>")
+
+
+def test_row_wider_than_excel_allows(valid: bytes) -> None:
+    data = rewrite_xlsx(valid, {SHEET: _append_row(16_385)})
+    assert unreadable(data).detail == "附件无法打开：表格单元格数量异常"
+    assert read_form("a.xlsx", rewrite_xlsx(valid, {SHEET: _append_row(16_384)})).lines
+
+
+def test_too_many_cells_in_a_sheet(valid: bytes) -> None:
+    data = rewrite_xlsx(valid, {SHEET: _append_row(500)})
+    assert unreadable(data, max_cells=400).detail == "附件无法打开：表格单元格数量异常"
+
+
+def test_too_many_shared_strings(valid: bytes) -> None:
+    strings = b"".join(b"<si><t>s%d</t></si>" % i for i in range(50))
+    ns = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    sst = b'<?xml version="1.0"?><sst xmlns="' + ns + b'">' + strings + b"</sst>"
+    data = with_shared_strings(valid, sst)
+    assert read_form("a.xlsx", data).lines
+    assert unreadable(data, max_cells=49).detail == "附件无法打开：表格单元格数量异常"
 
 
 def test_sheet_claiming_a_million_rows(valid: bytes) -> None:

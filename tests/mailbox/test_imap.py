@@ -23,9 +23,9 @@ def raw_mail(n: int, body: bytes = b"hello\r\n") -> bytes:
     )
 
 
-def open_box(server: DovecotServer, url: str | None = None, **kwargs: object) -> ImapMailbox:
-    kwargs.setdefault("ca_file", server.ca_file)
-    box = open_mailbox(url or server.url(), server.password, timeout=10, **kwargs)  # type: ignore[arg-type]
+def open_box(server: DovecotServer, url: str | None = None, *, trust_test_ca: bool = True) -> ImapMailbox:
+    ca_file = server.ca_file if trust_test_ca else None
+    box = open_mailbox(url or server.url(), server.password, ca_file=ca_file, timeout=10)
     assert isinstance(box, ImapMailbox)
     return box
 
@@ -144,7 +144,7 @@ def test_certificates_are_verified(
 ) -> None:
     url = imap_account.url(scheme, host=host)
     with pytest.raises(MailboxError, match="CERTIFICATE_VERIFY_FAILED"):
-        open_box(imap_account, url, ca_file=imap_account.ca_file if ca else None)
+        open_box(imap_account, url, trust_test_ca=ca)
 
 
 def test_wrong_password_is_a_mailbox_error_without_the_password(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import mailbox
 import os
 from pathlib import Path
@@ -24,11 +25,9 @@ def mail(n: int, *, body: bytes = b"hello\r\n", extra: bytes = b"") -> bytes:
 
 def deliver(root: Path, raw: bytes, *, mtime: float | None = None, seen: bool = False) -> str:
     """Write a mail byte for byte as an MDA does (new/), or as a mail client left it (cur/)."""
-    global _serial
-    _serial += 1
     for sub in ("tmp", "new", "cur"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    key = f"{int(mtime or 1_700_000_000)}.M{_serial}P{os.getpid()}.test"
+    key = f"{int(mtime or 1_700_000_000)}.M{next(_serial)}P{os.getpid()}.test"
     path = root / "cur" / f"{key}:2,S" if seen else root / "new" / key
     path.write_bytes(raw)
     if mtime is not None:
@@ -36,7 +35,7 @@ def deliver(root: Path, raw: bytes, *, mtime: float | None = None, seen: bool = 
     return key
 
 
-_serial = 0
+_serial = itertools.count(1)
 
 
 def files(root: Path) -> list[Path]:

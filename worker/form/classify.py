@@ -19,9 +19,7 @@ AttachmentKind = Literal["form", "unsupported", "other"]
 #: Images this small are logos and signature pictures, not a photo of a form.
 INLINE_IMAGE_MAX = 20 * 1024
 
-FORM_SUFFIXES = frozenset(
-    {".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".xlsb", ".et", ".ett"}
-)
+FORM_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".xlsb", ".et", ".ett"})
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".webp"}
 )
@@ -68,9 +66,7 @@ _UNSUPPORTED_TYPES = frozenset(
 )
 _INLINE_NAME = re.compile(r"^(?:image\d|img\d|outlook-|~wrd|att\d|未命名|图片\d)")
 _FORM_FORMATS = frozenset({"xlsx", "xlsb", "xls"})
-_UNSUPPORTED_FORMATS = frozenset(
-    {"docx", "pptx", "ods", "ofd", "doc", "ppt", "pdf", "archive", "rtf"}
-)
+_UNSUPPORTED_FORMATS = frozenset({"docx", "pptx", "ods", "ofd", "doc", "ppt", "pdf", "archive", "rtf"})
 
 
 def classify_attachment(filename: str | None, content_type: str, data: bytes) -> AttachmentKind:
@@ -92,9 +88,7 @@ def classify_attachment(filename: str | None, content_type: str, data: bytes) ->
     return _by_name_or_type(filename, ext, content_type, data)
 
 
-def _by_name_or_type(
-    filename: str | None, ext: str, content_type: str, data: bytes
-) -> AttachmentKind:
+def _by_name_or_type(filename: str | None, ext: str, content_type: str, data: bytes) -> AttachmentKind:
     """No telling magic bytes: the name decides, then the Content-Type."""
     if ext in FORM_SUFFIXES:
         return "form"  # read_form explains what is wrong with it

@@ -23,6 +23,7 @@ class FormLimits:
     max_lines: int = 2000  # trainee lines
     max_members: int = 1000  # xlsx: zip members
     ratio_min_size: int = 1024 * 1024  # members smaller than this skip the ratio check
+    max_cells: int = 2_000_000  # xlsx: cells per sheet (within max_rows), shared strings
 
 
 DEFAULT_LIMITS = FormLimits()

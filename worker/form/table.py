@@ -172,9 +172,7 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
         in_gap = False
         table.lines.append(_line(row, index, columns))
         if len(table.lines) > limits.max_lines:
-            raise FormUnreadable(
-                f"申请表人数过多（超过 {limits.max_lines} 人），请分成几份申请表分别发送"
-            )
+            raise FormUnreadable(f"申请表人数过多（超过 {limits.max_lines} 人），请分成几份申请表分别发送")
     if not ended and sheet.truncated:
         raise FormUnreadable(f"附件中的表格过大（超过 {limits.max_rows} 行）")
     table.used = range(header.index, index + 1)

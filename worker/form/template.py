@@ -45,9 +45,7 @@ _NOTES = (
 )
 
 
-def write_blank_form(
-    path: str | Path, *, title: str = DEFAULT_TITLE, districts: Sequence[str] = ()
-) -> None:
+def write_blank_form(path: str | Path, *, title: str = DEFAULT_TITLE, districts: Sequence[str] = ()) -> None:
     """Write the blank form as .xlsx; ``districts`` (from config) adds a drop-down to 所属区."""
     from openpyxl import Workbook
 
@@ -62,9 +60,12 @@ def write_blank_form(
     ws["A1"].alignment = styles.center
     ws.row_dimensions[1].height = 36
     ws.merge_cells("A2:F2")
-    ws["A2"] = "（远郊区单位填写后作为邮件附件发送至学院发票邮箱；标 * 的为必填项）"
+    ws["A2"] = (
+        "（请填写完整后作为邮件附件发送至指定邮箱，并在邮件内写明收件人姓名、电话、地址；标 * 的为必填项）"
+    )
     ws["A2"].font = styles.small
     ws["A2"].alignment = styles.center
+    ws.row_dimensions[2].height = 30
 
     row = 3
     value_cells: dict[str, str] = {}

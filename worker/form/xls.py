@@ -17,7 +17,7 @@ def read_xls(data: bytes, limits: FormLimits) -> list[Sheet]:
 
     log = io.StringIO()  # xlrd writes warnings to stdout by default
     try:
-        book = xlrd.open_workbook(file_contents=data, on_demand=True, logfile=log)
+        book = xlrd.open_workbook(file_contents=data, on_demand=True, ragged_rows=True, logfile=log)
     except xlrd.XLRDError as e:
         if "encrypted" in str(e).lower():
             raise FormUnreadable(ENCRYPTED) from e
@@ -44,10 +44,7 @@ def _read_sheet(book: Any, index: int, limits: FormLimits) -> Sheet:
     sheet = book.sheet_by_index(index)
     nrows = min(sheet.nrows, limits.max_rows)
     ncols = min(sheet.ncols, limits.max_cols)
-    rows = [
-        _row(book, sheet.row_types(r, 0, ncols), sheet.row_values(r, 0, ncols))
-        for r in range(nrows)
-    ]
+    rows = [_row(book, sheet.row_types(r, 0, ncols), sheet.row_values(r, 0, ncols)) for r in range(nrows)]
     return Sheet(
         title=str(sheet.name),
         rows=rows,

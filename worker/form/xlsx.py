@@ -2,9 +2,10 @@
 
 openpyxl trusts the archive: a member that inflates to gigabytes, a DTD with nested
 entities, or a sheet that claims a million rows would all be read faithfully.  The zip
-directory is checked before openpyxl opens anything, XML members are refused if they
-carry a DOCTYPE (OOXML never does; defusedxml would also stop entity expansion), and
-rows and columns are read only up to the limits whatever the sheet claims.
+directory is checked before openpyxl opens anything, XML members are scanned (see
+``xmlscan``: no DOCTYPE, bounded cells and strings; defusedxml inside openpyxl is the
+second line), and rows and columns are read only up to the limits whatever the sheet
+claims.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from typing import Any
 from worker.errors import FormUnreadable
 from worker.form.cells import Sheet, trim
 from worker.form.limits import FormLimits, describe_size
+from worker.form.xmlscan import UNSAFE_XML, scan_member
 
 CORRUPT = "附件无法打开：文件已损坏"
 ENCRYPTED = "附件已加密，请取消密码后重新发送"
-UNSAFE_XML = "附件无法打开：文件含有不安全的 XML 内容"
-_PROLOG_BYTES = 64 * 1024
 
 
 def check_zip(data: bytes, limits: FormLimits) -> None:
@@ -40,27 +40,17 @@ def check_zip(data: bytes, limits: FormLimits) -> None:
                 raise FormUnreadable(ENCRYPTED)
             total += info.file_size
             if total > limits.max_uncompressed:
-                raise FormUnreadable(
-                    f"附件解压后过大（超过 {describe_size(limits.max_uncompressed)}）"
-                )
+                raise FormUnreadable(f"附件解压后过大（超过 {describe_size(limits.max_uncompressed)}）")
             if info.file_size >= limits.ratio_min_size and (
                 info.compress_size <= 0 or info.file_size / info.compress_size > limits.max_ratio
             ):
                 raise FormUnreadable("附件无法打开：文件压缩比异常（疑似压缩炸弹）")
         for info in infos:
             if info.filename.lower().endswith((".xml", ".rels", ".vml")):
-                _check_prolog(archive, info)
-
-
-def _check_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    try:
-        with archive.open(info) as member:
-            head = member.read(_PROLOG_BYTES)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
-        raise FormUnreadable(CORRUPT) from e
-    upper = head.upper()
-    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
-        raise FormUnreadable(UNSAFE_XML)
+                try:
+                    scan_member(archive, info, limits)
+                except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+                    raise FormUnreadable(CORRUPT) from e
 
 
 def _unreadable(error: Exception) -> FormUnreadable:

@@ -14,7 +14,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from imapclient import DELETED, IMAPClient
@@ -294,7 +294,7 @@ class ImapMailbox(Mailbox):
                 )
         return refs
 
-    def _fetch_item(self, client: IMAPClient, uid: int, item: str) -> object:
+    def _fetch_item(self, client: IMAPClient, uid: int, item: str) -> Any:
         """One data item of one mail; BODY sections are fetched with PEEK."""
         data = client.fetch([uid], [item.replace("BODY[", "BODY.PEEK[")]).get(uid)
         if data is None:

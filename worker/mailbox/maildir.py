@@ -34,10 +34,10 @@ class MaildirMailbox(Mailbox):
         self.path = os.path.abspath(path)
         self.label = f"maildir:{self.path}"
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            self._md = mailbox.Maildir(self.path, factory=None, create=True)
+            # makedirs first: the stdlib creates neither missing parents nor missing subdirs
             for sub in ("tmp", *_INBOX_SUBDIRS):
                 os.makedirs(os.path.join(self.path, sub), exist_ok=True)
+            self._md = mailbox.Maildir(self.path, factory=None, create=True)
         except OSError as e:
             raise MailboxError(f"{self.label}: cannot open or create the Maildir: {e}") from e
 

@@ -126,7 +126,13 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups) -> list
     id_number = line.id_number.strip().upper()
     if not is_valid_id_number(id_number):
         shown = line.id_number or "（未填写）"
-        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref, f"{who} 的身份证号 {shown} 无效"))
+        hint = ""
+        if id_number.isdigit() and len(id_number) == 18:
+            # Excel keeps 15 significant digits of a number: an ID typed into a number
+            # cell loses its last ones. Say so, or the unit retypes it the same way.
+            hint = "（如该列在 Excel 中是数字格式，末尾数字会丢失，请设为文本格式后重新填写）"
+        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref,
+                              f"{who} 的身份证号 {shown} 无效{hint}"))
 
     fee = programme.fees.get(line.year) if line.year is not None else None
     if line.year is None or fee is None:
