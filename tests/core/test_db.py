@@ -1,0 +1,35 @@
+"""Schema management: init-db creates, upgrades in place, and is idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
+
+from tests.fixtures.db import _reset_pg
+from worker.db import _alembic_config, check_schema, current_revision, init_db, make_engine
+from worker.errors import StorageError
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_upgrade_from_the_first_revision_keeps_data(backend: str, tmp_path: Path,
+                                                     request: pytest.FixtureRequest) -> None:
+    url = (f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite"
+           else request.getfixturevalue("pg_database"))
+    engine = make_engine(url)
+    if backend == "postgresql":
+        _reset_pg(engine)
+    command.upgrade(_alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO counters (name, next_value) VALUES ('invoice:X', 42)"))
+    with pytest.raises(StorageError, match="init-db"):
+        check_schema(engine)
+    head = init_db(engine)
+    assert head == current_revision(engine) and init_db(engine) == head
+    check_schema(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT next_value FROM counters")).scalar() == 42
+    assert {"staff", "audit_log", "outbox", "login_attempts"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
