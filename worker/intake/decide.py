@@ -15,7 +15,7 @@ from worker.db.models import Reason as ReasonRow
 from worker.db.types import utcnow
 from worker.issuing import issue
 from worker.status import ApplicationStatus
-from worker.validation import Draft, Line, Lookups, PaymentRecord, Reason, check_application
+from worker.validation import Code, Draft, Line, Lookups, PaymentRecord, Reason, check_application
 from worker.validation.checks import check_deadline, check_recipient
 
 
@@ -61,9 +61,20 @@ def set_reasons(app: Application, reasons: list[Reason]) -> None:
     app.reasons = [ReasonRow(code=str(r.code), line=r.line, detail=r.detail) for r in reasons]
 
 
+# What staff may knowingly accept (approve despite): facts about timing and totals.
+# Everything else would issue a wrong invoice or send a parcel nowhere: fix it first.
+WAIVABLE = frozenset({Code.PAST_DEADLINE, Code.PAID_OUTSIDE_WINDOW, Code.TOTAL_MISMATCH})
+
+
 def decide(session: Session, app: Application, config: Config,
-           *, pre_reasons: list[Reason] | None = None) -> ApplicationStatus:
-    """Run every check; accept and issue, or hold with all reasons."""
+           *, pre_reasons: list[Reason] | None = None,
+           waive: frozenset[Code] = frozenset()) -> ApplicationStatus:
+    """Run every check; accept and issue, or hold with all reasons.
+
+    ``waive`` (staff approval) lets listed WAIVABLE codes through; they stay out of
+    the stored reasons, and the audit log records that they were waived."""
+    if not waive <= WAIVABLE:
+        raise ValueError(f"cannot waive {sorted(waive - WAIVABLE)}")
     draft = draft_of(app)
     if pre_reasons:
         # No usable form: what else the unit should know before sending again.
@@ -73,6 +84,7 @@ def decide(session: Session, app: Application, config: Config,
         session.flush()  # earlier applications of this mail count as invoiced
         lookups = lookups_for(session, [line.order_no for line in draft.lines])
         reasons = check_application(draft, config.programme, lookups)
+    reasons = [r for r in reasons if r.code not in waive]
     set_reasons(app, reasons)
     app.updated_at = utcnow()
     if reasons:
