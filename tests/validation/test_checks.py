@@ -11,7 +11,7 @@ import pytest
 
 from worker.config import load_config
 from worker.samples import id_number, tax_id
-from worker.validation import Code, Draft, Line, Lookups, PaymentRecord, check_application
+from worker.validation import Code, Draft, Line, Lookups, PaymentRow, check_application
 from worker.validation import normalize as norm
 from worker.validation.reasons import REASONS, explain
 
@@ -24,14 +24,14 @@ BAD_TAX_ID = TAX_ID[:-1] + ("0" if TAX_ID[-1] != "0" else "1")
 
 
 def pay(order: str, name: str, idn: str, year: int = 2018, amount: str = "150.00", **kw: object,
-        ) -> PaymentRecord:
+        ) -> PaymentRow:
     base = dict(order_no=order, name=name, id_number=idn, year=year, amount=Decimal(amount),
                 paid_at=datetime(2018, 5, 1, 10, tzinfo=TZ), method="在线支付", status="已支付")
     base.update(kw)
-    return PaymentRecord(**base)  # type: ignore[arg-type]
+    return PaymentRow(**base)  # type: ignore[arg-type]
 
 
-def good_draft() -> tuple[Draft, dict[str, PaymentRecord]]:
+def good_draft() -> tuple[Draft, dict[str, PaymentRow]]:
     lines = [
         Line(1, 1, "张堃", IDS[0], "A001", 2018, Decimal("150.00")),
         Line(2, 2, "李喆", IDS[1].lower(), "A002", 2015, Decimal("160.00")),
@@ -50,7 +50,7 @@ def good_draft() -> tuple[Draft, dict[str, PaymentRecord]]:
     return draft, payments
 
 
-def codes(draft: Draft, payments: dict[str, PaymentRecord], invoiced: dict[str, str] | None = None,
+def codes(draft: Draft, payments: dict[str, PaymentRow], invoiced: dict[str, str] | None = None,
           ) -> list[tuple[str, int | None]]:
     reasons = check_application(draft, PROGRAMME, Lookups(payments, invoiced or {}))
     return [(str(r.code), r.line) for r in reasons]

@@ -15,7 +15,7 @@ from worker.db.models import Reason as ReasonRow
 from worker.db.types import utcnow
 from worker.issuing import issue
 from worker.status import ApplicationStatus
-from worker.validation import Code, Draft, Line, Lookups, PaymentRecord, Reason, check_application
+from worker.validation import Code, Draft, Line, Lookups, PaymentRow, Reason, check_application
 from worker.validation.checks import check_deadline, check_recipient
 
 
@@ -41,13 +41,13 @@ def draft_of(app: Application) -> Draft:
 
 def lookups_for(session: Session, orders: list[str]) -> Lookups:
     orders = sorted({o for o in orders if o})
-    payments: dict[str, PaymentRecord] = {}
+    payments: dict[str, PaymentRow] = {}
     invoiced: dict[str, str] = {}
     for i in range(0, len(orders), 500):
         chunk = orders[i:i + 500]
         for p in session.scalars(select(Payment).where(Payment.order_no.in_(chunk))):
-            payments[p.order_no] = PaymentRecord(p.order_no, p.name, p.id_number, p.year,
-                                                 p.amount, p.paid_at, p.method, p.status)
+            payments[p.order_no] = PaymentRow(p.order_no, p.name, p.id_number, p.year, p.amount,
+                                              p.paid_at, p.method, p.status)
         rows = session.execute(
             select(InvoiceItem.order_no, Invoice.number)
             .join(Invoice, InvoiceItem.invoice_id == Invoice.id)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from worker.payments import PaymentRow
+
 
 @dataclass
 class Line:
@@ -51,21 +53,9 @@ class Draft:
     raw_issue_mode: str = ""
 
 
-@dataclass(frozen=True)
-class PaymentRecord:
-    order_no: str
-    name: str
-    id_number: str
-    year: int | None
-    amount: Decimal
-    paid_at: datetime | None
-    method: str
-    status: str
-
-
 @dataclass
 class Lookups:
     """What the checks need from storage, loaded by the caller for this draft's orders."""
 
-    payments: Mapping[str, PaymentRecord]
+    payments: Mapping[str, PaymentRow]
     invoiced: Mapping[str, str]   # order_no -> invoice number it is already on
