@@ -41,8 +41,28 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "status": ("状态", "支付状态", "订单状态"),
 }
 _LOOKUP = {label_key(label): key for key, labels in COLUMNS.items() for label in labels}
-_STATUS = {"已支付": PAID, "支付成功": PAID, "已付款": PAID, "已退款": REFUNDED, "退款": REFUNDED}
-_METHOD = {"在线支付": ONLINE, "线上支付": ONLINE, "网上支付": ONLINE, "学习卡": CARD}
+# Exports name things more ways than the spec's two words; anything not recognised
+# is a bad row (reported), never guessed.
+_PAID_WORDS = ("已支付", "支付成功", "已付款", "付款成功", "交易成功", "已缴费", "缴费成功", "已完成")
+_REFUND_WORDS = ("退款", "退费")
+_ONLINE_WORDS = ("在线", "线上", "网上", "网银", "微信", "支付宝", "银联", "快捷支付")
+_CARD_WORDS = ("学习卡", "购卡", "充值卡")
+
+
+def _status(value: object) -> str | None:
+    text = squash(value)
+    if any(w in text for w in _REFUND_WORDS):
+        return REFUNDED
+    return PAID if text in _PAID_WORDS else None
+
+
+def _method(value: object) -> str | None:
+    text = squash(value)
+    if any(w in text for w in _CARD_WORDS):
+        return CARD
+    return ONLINE if any(w in text for w in _ONLINE_WORDS) else None
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
                  "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d%H%M%S")
 
@@ -87,7 +107,12 @@ def read_payment_file(
     name: str, data: bytes, tz: ZoneInfo
 ) -> tuple[list[PaymentRow], list[RowError]]:
     """Parse an export; raises PaymentFileError only when the file as a whole is unusable."""
-    table = _xlsx_rows(name, data) if data[:4] == b"PK\x03\x04" else _csv_rows(data)
+    if data[:4] == b"PK\x03\x04":
+        table = _xlsx_rows(name, data)
+    elif data[:8] == OLE2_MAGIC:
+        table = _xls_rows(name, data)
+    else:
+        table = _csv_rows(data)
     return _rows(name, table, tz)
 
 
@@ -123,6 +148,25 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
             yield lineno, list(row)
     finally:
         wb.close()
+
+
+def _xls_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
+    """Excel 97-2003 exports (some platform versions still write them)."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+        sheet = book.sheet_by_index(0)
+    except Exception as e:  # xlrd raises bare Exceptions for bad files
+        raise PaymentFileError(f"{name}: not a readable .xls file ({e})") from e
+    for r in range(sheet.nrows):
+        cells: list[object] = []
+        for cell in sheet.row(r):
+            if cell.ctype == xlrd.XL_CELL_DATE:
+                cells.append(xlrd.xldate_as_datetime(cell.value, book.datemode))
+            else:
+                cells.append(cell.value)
+        yield r + 1, cells
 
 
 def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
@@ -165,10 +209,10 @@ def _row(cells: list[object], columns: dict[str, int], tz: ZoneInfo,
     amount = parse_amount(cell("amount"))
     if amount is None:
         return None, f"金额 {normalize(cell('amount'))!r} is not an amount"
-    status = _STATUS.get(squash(cell("status")))
+    status = _status(cell("status"))
     if status is None:
         return None, f"状态 {normalize(cell('status'))!r} is not 已支付 or 已退款"
-    method = _METHOD.get(squash(cell("method")))
+    method = _method(cell("method"))
     if method is None:
         return None, f"支付方式 {normalize(cell('method'))!r} is not 在线支付 or 学习卡"
     raw_time = cell("paid_at")

@@ -45,3 +45,25 @@ def payments_xlsx(rows: list[Pay], *, title_row: str | None = "培训平台订�
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def payments_xls(rows: list[Pay]) -> bytes:
+    """An Excel 97-2003 export, with 支付时间 as a real date cell."""
+    from datetime import datetime
+
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("订单")
+    stamp = xlwt.easyxf(num_format_str="yyyy-mm-dd hh:mm:ss")
+    for c, label in enumerate(HEADER):
+        ws.write(0, c, label)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(astuple(row)):
+            if c == 5 and isinstance(value, str):
+                ws.write(r, c, datetime.fromisoformat(value), stamp)
+            else:
+                ws.write(r, c, value)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

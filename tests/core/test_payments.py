@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from tests.builders.payments import Pay, payments_csv, payments_xlsx
+from tests.builders.payments import Pay, payments_csv, payments_xls, payments_xlsx
 from worker.db import session_factory
 from worker.db.models import Payment
 from worker.errors import PaymentFileError
@@ -22,7 +22,7 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("variant", ["utf8", "bom", "gb18030", "tab", "xlsx"])
+@pytest.mark.parametrize("variant", ["utf8", "bom", "gb18030", "tab", "xlsx", "xls"])
 def test_reads_every_export_variant(variant: str) -> None:
     data = {
         "utf8": lambda: payments_csv(ROWS),
@@ -30,6 +30,8 @@ def test_reads_every_export_variant(variant: str) -> None:
         "gb18030": lambda: payments_csv(ROWS, encoding="gb18030"),
         "tab": lambda: payments_csv(ROWS, delimiter="\t"),
         "xlsx": lambda: payments_xlsx(ROWS),
+        "xls": lambda: payments_xls([Pay(**{**vars(r), "paid_at": "2018-04-01 08:00:00"})
+                                     if r.order_no.endswith("2") else r for r in ROWS]),
     }[variant]()
     rows, errors = read_payment_file("export", data, TZ)
     assert errors == []
@@ -91,3 +93,15 @@ def test_import_is_idempotent_and_a_later_export_records_a_refund(
         p = s.scalars(select(Payment).where(Payment.order_no == "201803010001")).one()
         assert p.status == "已退款"
         assert s.query(Payment).count() == 3
+
+
+@pytest.mark.parametrize(("method", "status", "expected"), [
+    ("微信支付", "支付成功", ("在线支付", "已支付")),
+    ("支付宝", "交易成功", ("在线支付", "已支付")),
+    ("学习卡", "已支付", ("学习卡", "已支付")),
+    ("在线支付", "退款成功", ("在线支付", "已退款")),
+])
+def test_platform_wording_variants(method: str, status: str, expected: tuple[str, str]) -> None:
+    rows, errors = read_payment_file("x.csv", payments_csv([
+        Pay("1", "张三", "120101198001010018", method=method, status=status)]), TZ)
+    assert errors == [] and (rows[0].method, rows[0].status) == expected
