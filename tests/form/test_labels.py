@@ -104,3 +104,12 @@ def test_total_and_note_words() -> None:
     assert is_note_text("填表说明：")
     assert is_note_text("说明")
     assert not is_note_text("注销")
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("经办人手机", "contact_phone"), ("经办人姓名", "contact"), ("收件人姓名", "recipient"),
+    ("快递收件地址", "recipient_address"), ("所在区县", "district"), ("收件人手机", "recipient_phone"),
+    ("开户行及银行账号", "bank_account"),
+])
+def test_wordings_units_use(text: str, key: str) -> None:
+    assert header_key(text) == key

@@ -14,23 +14,23 @@ from worker.text import label_key, normalize
 #: Canonical header key -> labels accepted for it (first one is what the blank form prints).
 HEADER_FIELDS: dict[str, tuple[str, ...]] = {
     "unit": ("单位名称", "单位", "工作单位"),
-    "district": ("所属区", "所属区县", "区县", "所在区"),
+    "district": ("所属区", "所属区县", "区县", "所在区", "所在区县", "所属区域", "区域"),
     "invoice_type": ("发票类型", "发票种类"),
-    "buyer_name": ("发票抬头", "抬头", "购买方名称"),
+    "buyer_name": ("发票抬头", "抬头", "购买方名称", "发票抬头名称", "开票名称"),
     "tax_id": (
         "纳税人识别号",
         "统一社会信用代码",
         "税号",
         "纳税人识别号/统一社会信用代码",
     ),
-    "address_phone": ("地址电话", "地址、电话", "地址及电话"),
-    "bank_account": ("开户行及账号", "开户行及帐号", "开户银行及账号"),
+    "address_phone": ("地址电话", "地址、电话", "地址及电话", "单位地址电话", "注册地址及电话"),
+    "bank_account": ("开户行及账号", "开户行及帐号", "开户银行及账号", "开户行及银行账号", "开户银行及帐号"),
     "issue_mode": ("开票方式",),
-    "contact": ("经办人",),
-    "contact_phone": ("经办人电话", "经办人联系电话"),
-    "recipient": ("收件人",),
-    "recipient_phone": ("收件电话", "收件人电话"),
-    "recipient_address": ("收件地址", "收件人地址", "邮寄地址"),
+    "contact": ("经办人", "经办人姓名"),
+    "contact_phone": ("经办人电话", "经办人联系电话", "经办人手机", "经办人联系方式", "经办人手机号"),
+    "recipient": ("收件人", "收件人姓名"),
+    "recipient_phone": ("收件电话", "收件人电话", "收件人手机", "收件人联系电话", "收件人联系方式"),
+    "recipient_address": ("收件地址", "收件人地址", "邮寄地址", "快递收件地址", "快递地址", "寄送地址"),
 }
 
 #: Canonical trainee-table column -> header texts accepted for it.
