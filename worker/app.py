@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config, load_config
 from worker.db import check_schema, make_engine, session_factory
+from worker.errors import InfrastructureError
 from worker.intake import PassSummary, run_pass
 from worker.mailbox import Mailbox, open_mailbox
+
+if TYPE_CHECKING:
+    from worker.replies import SendReport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary(PassSummary):
+    """A pass and its print batch (paths None: nothing pending, or rendering failed)."""
+
+    invoices_pdf: str | None = None
+    labels_pdf: str | None = None
+    render_error: str | None = None
 
 
 @dataclass
@@ -34,11 +52,52 @@ class App:
         mb = self.config.mailbox
         return open_mailbox(mb.url, mb.password(), ca_file=mb.ca_file, timeout=mb.timeout_seconds)
 
-    def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> PassSummary:
+    def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunSummary:
         check_schema(self.engine)
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         with self.open_mailbox() as mailbox:
-            return run_pass(mailbox, self.sessions, self.config, should_stop)
+            done = run_pass(mailbox, self.sessions, self.config, should_stop)
+        summary = RunSummary(**{f.name: getattr(done, f.name) for f in fields(PassSummary)})
+        if not should_stop():  # on SIGTERM, leave printing to the next run
+            self.print_pending(summary)
+        if not should_stop():  # likewise sending: the queued replies wait in the outbox
+            self.send_replies()
+        return summary
+
+    def send_replies(self, limit: int = 100) -> SendReport | None:
+        """Send due replies from the outbox. Never fails the run: an SMTP (or database)
+        problem leaves the rows queued for the next run or the scheduler's send job."""
+        from worker.mailer import Mailer
+        from worker.replies import send_due
+
+        try:
+            report = send_due(self.sessions, Mailer.from_config(self.config), limit=limit,
+                              retries=self.config.replies)
+        except InfrastructureError as e:
+            log.error("replies not sent, they stay queued: %s", e)
+            return None
+        except SQLAlchemyError as e:
+            log.error("replies not sent (database), they stay queued: %s", e)
+            return None
+        if report.sent or report.failed:
+            log.info("replies: %s", report.as_dict())
+        return report
+
+    def print_pending(self, summary: RunSummary) -> None:
+        """The print batch of everything issued and not yet printed (this pass's and any
+        a crash left behind). A failure here is the render step's only: the pass's
+        outcomes are committed, and the next run renders what is still pending."""
+        from worker.documents import RenderError, render_pending
+
+        try:
+            batch = render_pending(self.sessions, self.config)
+        except RenderError as e:
+            log.error("%s", e, exc_info=True)
+            summary.render_error = str(e)
+            return
+        if batch is not None:
+            summary.invoices_pdf = str(batch.invoices_pdf) if batch.invoices_pdf else None
+            summary.labels_pdf = str(batch.labels_pdf) if batch.labels_pdf else None
 
     def close(self) -> None:
         self.engine.dispose()

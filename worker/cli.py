@@ -30,10 +30,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="one pass, then exit")
     exp = sub.add_parser("export", help="print applications")
     exp.add_argument("--json", action="store_true", required=True, help="as JSON (SPEC §5)")
+    sub.add_parser("manifest", help="close out a pickup: write and mail the courier manifest")
+    sub.add_parser("send-replies", help="send the replies due in the outbox; print JSON counts")
     tpl = sub.add_parser("form-template", help="write a blank application form (.xlsx)")
     tpl.add_argument("path", metavar="PATH", type=Path)
     demo = sub.add_parser("demo", help="end to end on a local Maildir with sample mail")
     demo.add_argument("--dir", type=Path, default=Path("demo"), help="where the demo lives")
+    rep = sub.add_parser("reprint", help="render one application's invoices and label again")
+    rep.add_argument("application", metavar="APPLICATION",
+                     help="application id (申请编号), or a Message-ID for all of that mail's")
+    rep.add_argument("--out", type=Path, metavar="DIR",
+                     help="where to write the PDFs (default: OUTPUT_DIR/reprints)")
+    staff = sub.add_parser("staff", help="console accounts: staff add NAME")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    for name, text in (("add", "create a console account"), ("passwd", "set a new password")):
+        acct = staff_sub.add_parser(name, help=text)
+        acct.add_argument("name", metavar="NAME")
+        acct.add_argument("--password-env", metavar="VAR",
+                          help="read the password from this environment variable (else prompt)")
+    con = sub.add_parser("console", help="serve the staff web console")
+    con.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    con.add_argument("--port", type=int, default=8000, help="port (8000)")
     return parser
 
 
@@ -83,6 +100,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 0
         if args.command == "import-payments":
             return _import(app, args.files)
+        if args.command == "staff":
+            from worker.staff.cli import run as staff_command
+
+            return staff_command(app, args)
+        if args.command == "console":
+            from worker.console.serve import serve
+
+            return serve(app.config, args.host, args.port)
         if args.command == "export":
             from worker.export import export_applications
 
@@ -92,12 +117,21 @@ def _dispatch(args: argparse.Namespace) -> int:
             json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
             sys.stdout.write("\n")
             return 0
+        if args.command == "manifest":
+            return _manifest(app)
+        if args.command == "send-replies":
+            return _send_replies(app)
+        if args.command == "reprint":
+            return _reprint(app, args.application, args.out)
         if args.command == "run":
             if args.once:
                 summary = app.run_once()
                 print(json.dumps({"mails": summary.processed, "already_done": summary.duplicates,
-                                  "by_status": summary.by_status}, ensure_ascii=False))
-                return 0
+                                  "by_status": summary.by_status,
+                                  "invoices_pdf": summary.invoices_pdf,
+                                  "labels_pdf": summary.labels_pdf,
+                                  "render_error": summary.render_error}, ensure_ascii=False))
+                return 3 if summary.render_error else 0  # outcomes kept; printing retried
             from worker.scheduler import run_forever
 
             check_schema(app.engine)
@@ -106,6 +140,73 @@ def _dispatch(args: argparse.Namespace) -> int:
     finally:
         app.close()
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _manifest(app: object) -> int:
+    """SPEC §5: print the JSON even when mailing failed (the files exist); exit 3 then."""
+    from worker.app import App
+    from worker.db import check_schema
+    from worker.mailer import Mailer
+    from worker.manifest import close_out
+
+    assert isinstance(app, App)
+    check_schema(app.engine)
+    result = close_out(app.sessions, app.config, Mailer.from_config(app.config))
+    print(json.dumps(result.as_json(), ensure_ascii=False))
+    if result.error is not None:
+        print(f"invoice-worker: manifest(s) {', '.join(map(str, result.unsent))} written but "
+              f"not mailed to {app.config.courier.email}; the next `manifest` run sends them: "
+              f"{result.error}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _reprint(app: object, ref: str, out: Path | None) -> int:
+    """Print ``{"reprints": [{"application", "invoices_pdf", "labels_pdf"}], "skipped":
+    [{"application", "reason"}]}``; a mail's applications that issued nothing are skipped."""
+    from worker.app import App
+    from worker.db import check_schema
+    from worker.documents import NothingToPrint, applications_of, reprint
+
+    assert isinstance(app, App)
+    check_schema(app.engine)
+    ids = applications_of(app.sessions, ref)
+    if not ids:
+        print(f"invoice-worker: no application or mail {ref!r}", file=sys.stderr)
+        return 1
+    out_dir = (out or app.config.output_dir / "reprints").resolve()
+    done, skipped = [], []
+    for app_id in ids:
+        try:
+            invoices, labels = reprint(app.sessions, app.config, app_id, out_dir)
+        except NothingToPrint as e:
+            skipped.append({"application": app_id, "reason": str(e)})
+            continue
+        done.append({"application": app_id, "invoices_pdf": str(invoices),
+                     "labels_pdf": str(labels)})
+    print(json.dumps({"reprints": done, "skipped": skipped}, ensure_ascii=False))
+    for item in skipped:
+        print(f"invoice-worker: {item['reason']}", file=sys.stderr)
+    return 0 if done else 1
+
+
+def _send_replies(app: object) -> int:
+    """Counts as JSON; exit 3 when the SMTP server could not be reached (rows stay queued)."""
+    from worker.app import App
+    from worker.db import check_schema
+    from worker.mailer import Mailer
+    from worker.replies import send_due
+
+    assert isinstance(app, App)
+    check_schema(app.engine)
+    report = send_due(app.sessions, Mailer.from_config(app.config), limit=10_000,
+                      retries=app.config.replies)
+    print(json.dumps(report.as_dict(), ensure_ascii=False))
+    if report.stopped:
+        print(f"invoice-worker: sending stopped, the rest stays queued: {report.stopped}",
+              file=sys.stderr)
+        return 3
+    return 0
 
 
 def _import(app: object, files: list[Path]) -> int:

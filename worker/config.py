@@ -48,6 +48,7 @@ class SmtpConfig:
     url: str | None
     sender: str
     password_env: str
+    ca_file: str | None = None
 
     def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None
@@ -131,6 +132,17 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class RepliesConfig:
+    """Outbox retries: exponential backoff between attempts, capped; a message the
+    server keeps refusing is given up after ``max_attempts`` (an unreachable server
+    never makes a reply fail, it only delays it)."""
+
+    max_attempts: int
+    backoff_first_minutes: float
+    backoff_max_minutes: float
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig
     mailbox: MailboxConfig
@@ -142,6 +154,7 @@ class Config:
     seller: SellerConfig
     courier: CourierConfig
     limits: LimitsConfig
+    replies: RepliesConfig
     source: tuple[str, ...] = field(default=())
 
     @property
@@ -300,7 +313,11 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
     smtp_url = smtp_t.str("url", allow_empty=True) or None
     if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
         raise ConfigError("smtp.url", "must start with smtp:// or smtps://")
-    smtp = SmtpConfig(smtp_url, smtp_t.str("from"), smtp_t.str("password_env", allow_empty=True))
+    smtp_ca = smtp_t.str("ca_file", allow_empty=True) if "ca_file" in smtp_t.data else ""
+    if smtp_ca and not Path(smtp_ca).is_file():
+        raise ConfigError("smtp.ca_file", f"no such file: {smtp_ca}")
+    smtp = SmtpConfig(smtp_url, smtp_t.str("from"), smtp_t.str("password_env", allow_empty=True),
+                      smtp_ca or None)
 
     p = r.table("programme")
     fees_t = p.table("fees")
@@ -388,6 +405,15 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
         max_headers=lim.int("max_headers", minimum=50),
     )
 
+    rep = r.table("replies")
+    replies = RepliesConfig(
+        max_attempts=rep.int("max_attempts", minimum=1),
+        backoff_first_minutes=rep.number("backoff_first_minutes"),
+        backoff_max_minutes=rep.number("backoff_max_minutes"),
+    )
+    if replies.backoff_max_minutes < replies.backoff_first_minutes:
+        raise ConfigError("replies.backoff_max_minutes", "is below backoff_first_minutes")
+
     out = r.table("output")
     return Config(
         database=DatabaseConfig(url),
@@ -400,5 +426,6 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
         seller=seller,
         courier=courier,
         limits=limits,
+        replies=replies,
         source=sources,
     )

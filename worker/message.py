@@ -432,7 +432,12 @@ def _address(value: str | None) -> tuple[str, str]:
     if "@" not in addr:
         match = _ADDRESS.search(text[:_ADDRESS_SCAN])
         if match is None:
-            return header_text(text).strip('"\' '), ""
+            decoded = header_text(text)
+            # Some clients encode name AND address in one RFC 2047 word.
+            match = _ADDRESS.search(decoded[:_ADDRESS_SCAN])
+            if match is None:
+                return decoded.strip('"\' '), ""
+            text = decoded
         addr, name = match.group(0), text[: match.start()]
     name = decode_words(name).strip().strip("\"'<> ").strip()
     return name, addr.strip().lower()

@@ -11,10 +11,13 @@ from datetime import datetime
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.app import App
 from worker.errors import InfrastructureError
+from worker.mailer import Mailer
+from worker.manifest import close_out
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,25 @@ def poll(app: App, stopping: threading.Event) -> None:
     log.info("pass done: %d mails, %s", summary.processed, summary.by_status)
 
 
+def close_out_pickup(app: App, mailer: Mailer) -> None:
+    """The daily manifest; a mail failure is retried by the next close-out (or `manifest`)."""
+    try:
+        result = close_out(app.sessions, app.config, mailer)
+    except InfrastructureError as e:
+        log.error("manifest close-out failed, will retry at the next one: %s", e)
+        return
+    if result.error is not None:
+        log.error("manifest(s) %s not mailed, will retry: %s", list(result.unsent), result.error)
+    log.info("manifest close-out: %s", result.as_json())
+
+
+def send_replies(app: App, stopping: threading.Event) -> None:
+    """Every minute, apart from the polls: a reply waiting for SMTP to come back (or
+    for its backoff) goes out without waiting for new mail. Never raises."""
+    if not stopping.is_set():
+        app.send_replies()
+
+
 def build_scheduler(app: App, stopping: threading.Event) -> BlockingScheduler:
     tz = app.config.schedule.timezone
     scheduler = BlockingScheduler(timezone=tz)
@@ -35,6 +57,16 @@ def build_scheduler(app: App, stopping: threading.Event) -> BlockingScheduler:
         poll, IntervalTrigger(minutes=app.config.schedule.poll_minutes, timezone=tz),
         args=[app, stopping], id="poll", max_instances=1, coalesce=True,
         next_run_time=datetime.now(tz), misfire_grace_time=None,
+    )
+    at = app.config.schedule.manifest_time
+    scheduler.add_job(
+        close_out_pickup, CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
+        args=[app, Mailer.from_config(app.config)], id="manifest", max_instances=1,
+        coalesce=True, misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        send_replies, IntervalTrigger(minutes=1, timezone=tz), args=[app, stopping],
+        id="replies", max_instances=1, coalesce=True, misfire_grace_time=None,
     )
     return scheduler
 

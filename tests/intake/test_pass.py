@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tests.intake.conftest import World
@@ -38,8 +39,12 @@ def test_accepted_mail_is_issued_and_moved(world: World) -> None:
     assert app["status"] == "accepted" and app["reasons"] == []
     assert app["attachment"] == "申请表.xlsx"
     assert app["district"] == "武清区"
-    assert app["invoices"] == [{"number": "00000001", "code": "012001800111", "amount": "450.00",
-                                "orders": ["A00000", "A00001", "A00002"], "pdf": None}]
+    (invoice,) = app["invoices"]
+    assert {k: v for k, v in invoice.items() if k != "pdf"} == {
+        "number": "00000001", "code": "012001800111", "amount": "450.00",
+        "orders": ["A00000", "A00001", "A00002"]}
+    assert invoice["pdf"] and Path(invoice["pdf"]).is_file()  # the run's print batch
+    assert app["shipment"]["label_pdf"] and Path(app["shipment"]["label_pdf"]).is_file()
     ship = app["shipment"]
     assert ship["waybill"] == "SF1400000000001"
     assert (ship["recipient"], ship["phone"]) == ("赵玥", "13820000001")

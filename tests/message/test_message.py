@@ -575,3 +575,12 @@ def test_headers_only_on_a_whole_mail() -> None:
     mail = parse_headers_only(raw)
     assert mail.sender == "unit@163.com" and mail.attachments == []
     assert mail.message_id == parse_message(raw).message_id
+
+
+def test_name_and_address_encoded_together_in_one_word() -> None:
+    """Some webmail encodes the whole From (name and address) as one RFC 2047 word."""
+    from email.header import Header
+
+    raw = build_mail(sender=Header("赵玥 <zhaoyue@163.com>", "gbk").encode())
+    mail = parse_message(raw)
+    assert (mail.sender_name, mail.sender) == ("赵玥", "zhaoyue@163.com")

@@ -61,6 +61,19 @@ def set_reasons(app: Application, reasons: list[Reason]) -> None:
     app.reasons = [ReasonRow(code=str(r.code), line=r.line, detail=r.detail) for r in reasons]
 
 
+def evaluate(session: Session, app: Application, config: Config,
+             *, pre_reasons: list[Reason] | None = None) -> list[Reason]:
+    """Every reason the application has now, issuing nothing (the console's re-check)."""
+    draft = draft_of(app)
+    if pre_reasons:
+        # No usable form: what else the unit should know before sending again.
+        return list(pre_reasons) + check_deadline(draft, config.programme) \
+            + check_recipient(draft)
+    session.flush()  # earlier applications of this mail count as invoiced
+    lookups = lookups_for(session, [line.order_no for line in draft.lines])
+    return check_application(draft, config.programme, lookups)
+
+
 # What staff may knowingly accept (approve despite): facts about timing and totals.
 # Everything else would issue a wrong invoice or send a parcel nowhere: fix it first.
 WAIVABLE = frozenset({Code.PAST_DEADLINE, Code.PAID_OUTSIDE_WINDOW, Code.TOTAL_MISMATCH})
@@ -75,16 +88,8 @@ def decide(session: Session, app: Application, config: Config,
     the stored reasons, and the audit log records that they were waived."""
     if not waive <= WAIVABLE:
         raise ValueError(f"cannot waive {sorted(waive - WAIVABLE)}")
-    draft = draft_of(app)
-    if pre_reasons:
-        # No usable form: what else the unit should know before sending again.
-        reasons = list(pre_reasons) + check_deadline(draft, config.programme) \
-            + check_recipient(draft)
-    else:
-        session.flush()  # earlier applications of this mail count as invoiced
-        lookups = lookups_for(session, [line.order_no for line in draft.lines])
-        reasons = check_application(draft, config.programme, lookups)
-    reasons = [r for r in reasons if r.code not in waive]
+    reasons = [r for r in evaluate(session, app, config, pre_reasons=pre_reasons)
+               if r.code not in waive]
     set_reasons(app, reasons)
     app.updated_at = utcnow()
     if reasons:

@@ -19,6 +19,7 @@ from worker.intake.analyse import AppDraft, safe_suffix
 from worker.intake.decide import decide, set_reasons
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
+from worker.replies import queue_mail_reply
 from worker.status import ApplicationStatus, MailStatus
 from worker.validation import Code, Reason
 
@@ -108,6 +109,7 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
     row.status = mail_status(apps, error is not None)
     row.folder = folder_for(row.status, config)  # decided with the outcome; moved_at after
     session.flush()
+    queue_mail_reply(session, row, config)  # the reply commits with the outcome, or neither does
     return Outcome(row.id, MailStatus(row.status))
 
 

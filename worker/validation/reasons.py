@@ -55,8 +55,10 @@ class ReasonText:
 
 REASONS: dict[Code, ReasonText] = {
     Code.NOT_SUBURBAN_DISTRICT: ReasonText(
-        "市内六区单位不能通过邮件申请开具发票",
-        "请参训人员按规定时间携带申请表到{in_person_address}办理；20人以上请提前电话预约（{contact_phone}）。",
+        "市内六区的单位不能通过邮件申请开具发票",
+        "请参训人员按开票时间安排，携带填写完整的《线上缴费发票申请表》到{in_person_address}"
+        "现场办理，无需再发邮件；开票人数在 20 人以上的单位请提前电话预约（{contact_phone}），"
+        "避免现场排队。",
     ),
     Code.UNKNOWN_DISTRICT: ReasonText(
         "“所属区”不是天津市的区",
@@ -114,7 +116,8 @@ REASONS: dict[Code, ReasonText] = {
     ),
     Code.STUDY_CARD: ReasonText(
         "该订单使用学习卡支付，不能通过邮件开票",
-        "学习卡的发票请到{card_window}办理；请从申请表中删除该学员后重新发送。",
+        "学习卡缴费的发票不通过本邮箱开具，请该学员到{card_window}办理；"
+        "请从申请表中删除该学员，将其余学员的申请表重新发送。",
     ),
     Code.PAID_OUTSIDE_WINDOW: ReasonText(
         "该订单不在线上缴费时间内支付",

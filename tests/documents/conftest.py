@@ -1,0 +1,42 @@
+"""A whole installation per test (the intake tests' ``World``), plus a way to submit an
+application the way a unit would: pay the lines, mail the form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.builders.form import build_form_xlsx, default_header
+from tests.builders.mail import DEFAULT_BODY, build_mail
+from tests.builders.payments import Pay, payments_csv
+from tests.intake.conftest import World, make_world
+from worker.payments import read_payment_file, store_payments
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path: Path) -> Iterator[World]:
+    w = make_world(db_url, tmp_path)
+    yield w
+    w.app.close()
+
+
+def pay(world: World, lines: Sequence[dict[str, Any]]) -> None:
+    rows = [Pay(str(li["order_no"]), str(li["name"]), str(li["id_number"]), li["year"],
+                li["amount"]) for li in lines]
+    parsed, errors = read_payment_file("p.csv", payments_csv(rows), world.app.config.tz)
+    assert errors == []
+    with world.app.sessions.begin() as s:
+        store_payments(s, "p.csv", parsed, errors)
+
+
+def submit(world: World, lines: Sequence[dict[str, Any]], *, body: str = DEFAULT_BODY,
+           name: str = "发票申请表.xlsx", **header: str | None) -> bytes:
+    """Pay ``lines`` and deliver a mail with their form; returns the raw mail."""
+    pay(world, lines)
+    raw = build_mail(body=body, attachments=[(name, build_form_xlsx(default_header(**header),
+                                                                     list(lines)))])
+    world.deliver(raw)
+    return raw

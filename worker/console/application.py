@@ -1,0 +1,151 @@
+"""One application: the mail, the form's header and lines with each reason where it
+applies, the attachment, what was issued, its history, and the staff actions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.wrappers import Response
+
+from worker.console.db import actor, config, sessions
+from worker.console.files import send_stored
+from worker.db.models import Application, AuditEntry, Invoice
+from worker.db.models import Reason as ReasonRow
+from worker.intake.decide import WAIVABLE
+from worker.staff import actions
+from worker.staff.actions import EDITABLE, HEADER_FIELDS, RECIPIENT_FIELDS, ActionResult
+from worker.staff.audit import changes_of
+from worker.staff.errors import ActionRefused, NotFound
+from worker.validation import Code, normalize
+from worker.validation.checks import REQUIRED
+
+bp = Blueprint("application", __name__)
+
+FIELD_CODES: dict[str, tuple[str, ...]] = {
+    Code.UNKNOWN_DISTRICT: ("district",),
+    Code.NOT_SUBURBAN_DISTRICT: ("district",),
+    Code.INVALID_TAX_ID: ("tax_id",),
+    Code.SPECIAL_INVOICE_INCOMPLETE: ("invoice_type", "address_phone", "bank_account"),
+    Code.INVALID_PHONE: ("recipient_phone",),
+}
+
+
+def _fields_of(reason: ReasonRow, app: Application) -> tuple[str, ...]:
+    """Which header fields a reason is about, so it is shown next to them."""
+    if reason.code in FIELD_CODES:
+        return FIELD_CODES[reason.code]
+    if reason.code == Code.MISSING_RECIPIENT:
+        empty = tuple(f for f in RECIPIENT_FIELDS if not getattr(app, f).strip())
+        return empty or tuple(RECIPIENT_FIELDS)
+    if reason.code == Code.FORM_INCOMPLETE:
+        fields = [f for f in REQUIRED if not getattr(app, f).strip()]
+        if normalize.invoice_type(app.invoice_type) is None:
+            fields.append("invoice_type")
+        if normalize.issue_mode(app.issue_mode) is None:
+            fields.append("issue_mode")
+        return tuple(fields)
+    return ()
+
+
+def _placement(app: Application) -> tuple[dict[str, list[ReasonRow]], dict[int, list[ReasonRow]],
+                                         list[ReasonRow]]:
+    by_field: dict[str, list[ReasonRow]] = defaultdict(list)
+    by_line: dict[int, list[ReasonRow]] = defaultdict(list)
+    general: list[ReasonRow] = []
+    refs = {line.seq if line.seq is not None else line.position for line in app.lines}
+    for r in app.reasons:
+        fields = _fields_of(r, app)
+        for f in fields:
+            by_field[f].append(r)
+        if r.line is not None and r.line in refs:
+            by_line[r.line].append(r)
+        elif not fields:
+            general.append(r)
+    return by_field, by_line, general
+
+
+def _load(app_id: int, db: Session) -> Application:
+    app = db.scalars(select(Application).where(Application.id == app_id).options(
+        selectinload(Application.mail), selectinload(Application.lines),
+        selectinload(Application.reasons), selectinload(Application.shipment),
+        selectinload(Application.invoices).selectinload(Invoice.items))).one_or_none()
+    if app is None:
+        abort(404)
+    return app
+
+
+@bp.get("/applications/<int:app_id>")
+def show(app_id: int) -> str:
+    with sessions()() as db:
+        app = _load(app_id, db)
+        by_field, by_line, general = _placement(app)
+        history = db.scalars(select(AuditEntry).where(AuditEntry.application_id == app_id)
+                             .order_by(AuditEntry.id.desc())).all()
+        codes = {r.code for r in app.reasons}
+        return render_template(
+            "console/application.html", app=app, by_field=by_field, by_line=by_line,
+            general=general, history=[(e, changes_of(e)) for e in history],
+            header_fields=HEADER_FIELDS, recipient_fields=RECIPIENT_FIELDS,
+            waivable=sorted(c for c in codes if c in WAIVABLE),
+            blocking=sorted(c for c in codes if c not in WAIVABLE),
+        )
+
+
+def _act(app_id: int, action: Callable[[], ActionResult]) -> Response:
+    try:
+        result = action()
+    except NotFound:
+        abort(404)
+    except ActionRefused as e:
+        flash(str(e), "error")
+    else:
+        flash(result.message, "ok")
+        for warning in result.warnings:
+            flash(warning, "warn")
+    return redirect(url_for("application.show", app_id=app_id))
+
+
+@bp.post("/applications/<int:app_id>/correct")
+def correct(app_id: int) -> Response:
+    values = {f: request.form[f] for f in EDITABLE if f in request.form}
+    return _act(app_id, lambda: actions.correct_fields(
+        sessions(), config(), actor(), app_id, values, note=request.form.get("note", "")))
+
+
+@bp.post("/applications/<int:app_id>/lines/<int:line_id>")
+def line(app_id: int, line_id: int) -> Response:
+    dropped = request.form.get("dropped", "1") == "1"
+    return _act(app_id, lambda: actions.drop_line(
+        sessions(), config(), actor(), app_id, line_id, dropped=dropped))
+
+
+@bp.post("/applications/<int:app_id>/recheck")
+def recheck(app_id: int) -> Response:
+    return _act(app_id, lambda: actions.recheck(sessions(), config(), actor(), app_id))
+
+
+@bp.post("/applications/<int:app_id>/approve")
+def approve(app_id: int) -> Response:
+    waive = request.form.getlist("waive")
+    return _act(app_id, lambda: actions.approve(
+        sessions(), config(), actor(), app_id, waive=waive, note=request.form.get("note", "")))
+
+
+@bp.post("/applications/<int:app_id>/reject")
+def reject(app_id: int) -> Response:
+    return _act(app_id, lambda: actions.reject(
+        sessions(), config(), actor(), app_id, request.form.get("message", "")))
+
+
+@bp.get("/applications/<int:app_id>/attachment")
+def attachment(app_id: int) -> Response:
+    with sessions()() as db:
+        app = db.get(Application, app_id)
+        if app is None:
+            abort(404)
+        stored, name = app.attachment_path, app.attachment
+    return send_stored(stored, name=name, mimetype="application/octet-stream", inline=False)

@@ -1,0 +1,96 @@
+"""Template helpers: local times, amounts, the reason table's words, status names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+
+from worker.config import Config
+from worker.staff.actions import EDITABLE, STATUS_TEXT
+from worker.status import ApplicationStatus
+from worker.text import money
+from worker.validation import Code, explain
+
+ACTIONS = {
+    "correct": "修改", "drop_line": "删除学员行", "restore_line": "恢复学员行", "recheck": "重新检查",
+    "approve": "批准开具", "reject": "退回", "import_payments": "导入缴费记录", "render": "生成 PDF",
+    "reprint": "重印",
+}
+
+
+KEYS = {
+    **EDITABLE, "reasons": "原因", "status": "状态", "dropped": "删除", "waived": "确认忽略",
+    "invoices": "发票", "waybill": "运单", "line": "学员行", "file": "文件", "rows": "行数",
+    "inserted": "新增", "updated": "更新", "unchanged": "未变", "bad": "有问题的行",
+    "files": "文件", "pending_invoices": "待生成发票", "pending_labels": "待生成面单",
+}
+PAIRS = {*EDITABLE, "reasons", "status", "dropped", "pending_invoices", "pending_labels"}
+
+
+def change_lines(changes: dict[str, Any], programme: object) -> list[str]:
+    """An audit entry's changes as staff read them: 收件人：（空）→ 孙老师."""
+    def reason(code: str) -> str:
+        base, _, line = code.partition("@")
+        title = explain(base, programme).title if base in Code.__members__ else base
+        return title + (f"（第 {line} 行）" if line else "")
+
+    def show(key: str, value: Any) -> str:
+        if key in ("reasons", "waived") and isinstance(value, list):
+            return "、".join(reason(str(c)) for c in value) or "无"
+        if key == "status" and isinstance(value, str):
+            return status_text(value)
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        if isinstance(value, list):
+            return "、".join(str(v).rsplit("/", 1)[-1] for v in value) or "无"
+        return "（空）" if value in ("", None) else str(value)
+
+    out = []
+    for key, value in changes.items():
+        label = KEYS.get(key, key)
+        if key in PAIRS and isinstance(value, list) and len(value) == 2:
+            out.append(f"{label}：{show(key, value[0])} → {show(key, value[1])}")
+        else:
+            out.append(f"{label}：{show(key, value)}")
+    return out
+
+
+def status_text(value: str) -> str:
+    try:
+        return STATUS_TEXT[ApplicationStatus(value)]
+    except ValueError:
+        return value
+
+
+def install(app: Flask, config: Config) -> None:
+    tz = config.tz
+
+    def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(tz).strftime(fmt) if value else ""
+
+    def amount(value: Decimal | None) -> str:
+        return money(value) if value is not None else ""
+
+    def reason_title(code: str) -> str:
+        return explain(code, config.programme).title
+
+    def reason_advice(code: str) -> str:
+        return explain(code, config.programme).advice
+
+    def short_path(value: str) -> str:
+        """Batch folder and file name: every batch's file is called invoices.pdf."""
+        return "/".join(value.replace("\\", "/").rsplit("/", 2)[-2:])
+
+    app.jinja_env.filters.update(local=local, amount=amount, status_text=status_text,
+                                 reason_title=reason_title, reason_advice=reason_advice,
+                                 short_path=short_path,
+                                 changes=lambda c: change_lines(c, config.programme),
+                                 action_text=lambda a: ACTIONS.get(a, a))
+    app.jinja_env.globals.update(
+        STATUSES=[(s.value, STATUS_TEXT[s]) for s in ApplicationStatus],
+        ACTIONS=list(ACTIONS.items()),
+        CODES=[(c.value, explain(c, config.programme).title) for c in Code],
+    )

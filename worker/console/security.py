@@ -1,0 +1,88 @@
+"""Headers and secrets: what every response carries, and where the session key lives.
+
+The Content-Security-Policy allows nothing but this site's own stylesheet and images:
+no script at all (the console needs none), no inline styles, no framing, forms only
+to ourselves. Even if some text escaped autoescaping it could not run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, Response, render_template
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+KEY_FILE = ".console-secret"
+
+
+def secret_key(output_dir: Path) -> str:
+    """CONSOLE_SECRET_KEY, else a key made once and kept (0600) in the output folder,
+    shared by every gunicorn worker and surviving restarts (sessions stay valid)."""
+    env = os.environ.get("CONSOLE_SECRET_KEY", "")
+    if env:
+        return env
+    path = output_dir / KEY_FILE
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        tmp = output_dir / f"{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)  # atomic, and loses to a worker that made one first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable key; delete it to make a new one")
+    return key
+
+
+def _headers(response: Response) -> Response:
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h["X-Content-Type-Options"] = "nosniff"
+    h["X-Frame-Options"] = "DENY"
+    h["Referrer-Policy"] = "same-origin"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    if response.mimetype == "text/html":
+        h["Cache-Control"] = "no-store"  # pages hold ID numbers and phone numbers
+    return response
+
+
+def install(app: Flask) -> None:
+    app.after_request(_headers)
+    install_errors(app)
+    if os.environ.get("CONSOLE_BEHIND_PROXY", "") == "1":
+        # Behind one reverse proxy: take the client address (rate limiting, audit)
+        # and scheme from its X-Forwarded-* headers; never trust them otherwise.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+
+ERRORS = {
+    400: ("请求无效", "表单已失效或内容有误，请返回刷新页面后重试。"),
+    403: ("没有权限", "请先登录。"),
+    404: ("找不到", "没有这个页面或文件。"),
+    405: ("不支持的操作", "请从页面上的按钮操作。"),
+    413: ("文件过大", "上传的文件超过 20 MB。"),
+}
+
+
+def _error_page(e: HTTPException) -> tuple[str, int]:
+    code = e.code or 500
+    title, message = ERRORS.get(code, ("出错了", "请稍后再试。"))
+    if code == 400 and e.description and "令牌" in e.description:
+        message = e.description
+    return render_template("console/error.html", code=code, title=title, message=message), code
+
+
+def install_errors(app: Flask) -> None:
+    for code in ERRORS:
+        app.register_error_handler(code, _error_page)

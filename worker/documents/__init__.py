@@ -1,0 +1,21 @@
+"""Printed documents: invoices (A5 landscape) and courier labels (100 x 150 mm).
+
+``render_pending`` turns everything issued and not yet printed into one print batch
+(one invoices PDF, one labels PDF, parcel order); ``reprint`` renders one application's
+documents again on demand. Templates live in ``templates/``; the renderer may read
+only ``templates/assets/`` (see ``fetcher``).
+"""
+
+from __future__ import annotations
+
+from worker.documents.batch import (
+    Batch,
+    NothingToPrint,
+    RenderError,
+    applications_of,
+    render_pending,
+    reprint,
+)
+
+__all__ = ["Batch", "NothingToPrint", "RenderError", "applications_of", "render_pending",
+           "reprint"]

@@ -1,0 +1,263 @@
+"""Print batches: everything issued and not yet printed becomes one invoices PDF and
+one labels PDF, in parcel order, so staff stack invoice sheets and labels side by side.
+
+Pending means ``Invoice.pdf_path`` / ``Shipment.label_pdf`` is NULL on an accepted
+application, so a crash after issuing and before rendering is healed by the next run.
+Files are written first (atomically), then one transaction records their paths with a
+guarded ``UPDATE ... WHERE pdf_path IS NULL``: if another worker printed the same
+documents meanwhile, its paths stay and ours are dropped (and an unclaimed batch
+folder is removed).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from worker.config import Config
+from worker.db.models import Application, Invoice, Mail, Shipment
+from worker.documents.invoice import InvoiceView, invoice_view
+from worker.documents.label import LabelView, label_view
+from worker.documents.render import FetcherFactory, html, write_pdf
+from worker.errors import InfrastructureError, WorkerError
+from worker.status import ApplicationStatus
+
+log = logging.getLogger(__name__)
+
+CLAIM_CHUNK = 500  # ids per UPDATE ... IN (...): well under every backend's limit
+
+
+class RenderError(InfrastructureError):
+    """Raised when a batch cannot be rendered or recorded; the next run retries."""
+
+
+class NothingToPrint(WorkerError):
+    """Raised by ``reprint`` for an application that has no invoices to print."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    directory: Path
+    invoices_pdf: Path | None
+    labels_pdf: Path | None
+    invoices: int      # invoices recorded as printed in this batch
+    labels: int
+    pages: int         # invoice sheets plus list pages
+
+
+@dataclass(frozen=True)
+class AppDocuments:
+    """One application's pending documents, detached from the session."""
+
+    application_id: int
+    invoice_ids: tuple[int, ...]
+    invoices: tuple[InvoiceView, ...]
+    shipment_id: int | None
+    label: LabelView | None
+    keys: tuple[str, ...]      # code-number of each invoice, for the PDF identifier
+    issued_at: datetime | None
+
+
+def render_pending(sessions: sessionmaker[Session], config: Config, *,
+                   fetcher: FetcherFactory | None = None) -> Batch | None:
+    """Render every pending invoice and label as one batch; None if nothing is pending."""
+    try:
+        with sessions() as session:
+            docs = _pending(session, config)
+        if not docs:
+            return None
+        return _render_and_claim(sessions, config, docs, fetcher)
+    except RenderError:
+        raise
+    except Exception as e:  # weasyprint, fonts, disk, database: all this step's failure
+        raise RenderError(f"print batch not rendered, will retry next run: "
+                          f"{type(e).__name__}: {e}") from e
+
+
+def reprint(sessions: sessionmaker[Session], config: Config, application_id: int,
+            out_dir: Path, *, fetcher: FetcherFactory | None = None) -> tuple[Path, Path]:
+    """Render one application's invoices and label again, into ``out_dir``.
+
+    Made from the stored rows only, so the pages read exactly as in the batch, and
+    reprinting twice gives the same bytes. The recorded batch paths are not touched.
+    """
+    with sessions() as session:
+        app = session.scalars(_with_documents(select(Application))
+                              .where(Application.id == application_id)).one_or_none()
+        if app is None:
+            raise NothingToPrint(f"no application {application_id}")
+        if app.status != ApplicationStatus.ACCEPTED or not app.invoices or app.shipment is None:
+            raise NothingToPrint(f"application {application_id} is {app.status}: "
+                                 "nothing was issued for it")
+        doc = _documents(app, config, every=True)
+    assert doc.label is not None
+    stem = out_dir / f"application-{application_id}"
+    invoices = write_pdf(_invoices_html([doc]), stem.with_name(f"{stem.name}-invoices.pdf"),
+                         key=_key("invoices", doc.keys), fetcher=fetcher)
+    labels = write_pdf(_labels_html([doc]), stem.with_name(f"{stem.name}-label.pdf"),
+                       key=_key("labels", (doc.label.waybill,)), fetcher=fetcher)
+    return invoices.path, labels.path
+
+
+def applications_of(sessions: sessionmaker[Session], ref: str) -> list[int]:
+    """An application id (``12``, ``申请编号 12``) or a mail's Message-ID -> ids."""
+    digits = ref.replace("申请编号", "").strip()
+    if digits.isdigit():
+        return [int(digits)]
+    message_id = ref.strip()
+    if not message_id.startswith("<"):
+        message_id = f"<{message_id}>"
+    with sessions() as session:
+        return list(session.scalars(
+            select(Application.id).join(Mail)
+            .where(Mail.message_id.in_([ref.strip(), message_id]))
+            .order_by(Application.position)))
+
+
+# ------------------------------------------------------------------ loading
+
+
+def _with_documents(query):  # type: ignore[no-untyped-def]
+    return query.options(
+        selectinload(Application.invoices).selectinload(Invoice.items),
+        selectinload(Application.shipment),
+    )
+
+
+def _pending(session: Session, config: Config) -> list[AppDocuments]:
+    unprinted = select(Invoice.application_id).where(Invoice.pdf_path.is_(None))
+    unlabelled = select(Shipment.application_id).where(Shipment.label_pdf.is_(None))
+    apps = session.scalars(_with_documents(select(Application)).where(
+        Application.status == ApplicationStatus.ACCEPTED,
+        or_(Application.id.in_(unprinted), Application.id.in_(unlabelled)),
+    )).all()
+    # Parcel order: the order waybills were taken, i.e. the order the parcels were made.
+    apps = sorted(apps, key=lambda a: (a.shipment.id if a.shipment else 2**62, a.id))
+    return [_documents(app, config, every=False) for app in apps]
+
+
+def _documents(app: Application, config: Config, *, every: bool) -> AppDocuments:
+    invoices = [inv for inv in app.invoices if every or inv.pdf_path is None]
+    ship = app.shipment
+    label = ship is not None and (every or ship.label_pdf is None)
+    return AppDocuments(
+        application_id=app.id,
+        invoice_ids=tuple(inv.id for inv in invoices),
+        invoices=tuple(invoice_view(inv, app, config) for inv in invoices),
+        shipment_id=ship.id if label and ship else None,
+        label=label_view(ship, app, config) if label and ship else None,
+        keys=tuple(f"{inv.code}-{inv.number}" for inv in invoices),
+        issued_at=max((inv.issued_at for inv in app.invoices), default=None),
+    )
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _invoices_html(docs: Sequence[AppDocuments]) -> str:
+    views = [v for d in docs for v in d.invoices]
+    numbers = [v.number for v in views]
+    title = f"发票 {numbers[0]}–{numbers[-1]}" if numbers else "发票"
+    return html("invoices.html", invoices=views, title=title, created=_created(docs))
+
+
+def _labels_html(docs: Sequence[AppDocuments]) -> str:
+    labels = [d.label for d in docs if d.label is not None]
+    return html("labels.html", labels=labels, title=f"快递面单 {len(labels)} 件",
+                created=_created(docs))
+
+
+def _created(docs: Sequence[AppDocuments]) -> str:
+    """The documents' date is the latest issue among them: data, not the clock."""
+    moments = [d.issued_at for d in docs if d.issued_at is not None]
+    return max(moments).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moments else ""
+
+
+def _key(kind: str, parts: Iterable[str]) -> str:
+    return f"{kind}:{','.join(parts)}"
+
+
+def _batch_dir(config: Config, docs: Sequence[AppDocuments]) -> Path:
+    first = next((v.number for d in docs for v in d.invoices), None)
+    if first is None:
+        first = next(d.label.waybill for d in docs if d.label is not None)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    root = config.output_dir.resolve() / "batches"
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        path = root / (f"{stamp}-{first}" + (f"-{n}" if n > 1 else ""))
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise RenderError(f"no free batch folder name under {root}")
+
+
+def _render_and_claim(sessions: sessionmaker[Session], config: Config,
+                      docs: list[AppDocuments], fetcher: FetcherFactory | None) -> Batch | None:
+    directory = _batch_dir(config, docs)
+    try:
+        invoice_docs = [d for d in docs if d.invoices]
+        label_docs = [d for d in docs if d.label is not None]
+        invoices = labels = None
+        if invoice_docs:
+            invoices = write_pdf(_invoices_html(invoice_docs), directory / "invoices.pdf",
+                                 key=_key("invoices", (k for d in docs for k in d.keys)),
+                                 fetcher=fetcher)
+        if label_docs:
+            labels = write_pdf(_labels_html(label_docs), directory / "labels.pdf",
+                               key=_key("labels", (d.label.waybill for d in label_docs
+                                                   if d.label is not None)), fetcher=fetcher)
+        claimed_invoices, claimed_labels = _claim(sessions, docs, invoices and invoices.path,
+                                                  labels and labels.path)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    if claimed_invoices == 0 and claimed_labels == 0:
+        log.info("batch %s: another worker printed the same documents first", directory)
+        shutil.rmtree(directory, ignore_errors=True)
+        return None
+    expected = sum(len(d.invoice_ids) for d in docs), len(label_docs)
+    if (claimed_invoices, claimed_labels) != expected:
+        log.warning("batch %s: %d of %d invoices and %d of %d labels recorded here; the "
+                    "rest were printed by another worker", directory, claimed_invoices,
+                    expected[0], claimed_labels, expected[1])
+    log.info("print batch %s: %d invoices (%d pages), %d labels", directory,
+             claimed_invoices, invoices.pages if invoices else 0, claimed_labels)
+    return Batch(directory, invoices and invoices.path, labels and labels.path,
+                 claimed_invoices, claimed_labels, invoices.pages if invoices else 0)
+
+
+def _claim(sessions: sessionmaker[Session], docs: Sequence[AppDocuments],
+           invoices_pdf: Path | None, labels_pdf: Path | None) -> tuple[int, int]:
+    """Record the paths in one transaction, never over a path already set."""
+    invoice_ids = [i for d in docs for i in d.invoice_ids]
+    shipment_ids = [d.shipment_id for d in docs if d.shipment_id is not None]
+    done_invoices = done_labels = 0
+    with sessions.begin() as session:
+        if invoices_pdf is not None:
+            for chunk in _chunks(invoice_ids):
+                done_invoices += session.execute(
+                    update(Invoice).where(Invoice.id.in_(chunk), Invoice.pdf_path.is_(None))
+                    .values(pdf_path=str(invoices_pdf))
+                    .execution_options(synchronize_session=False)).rowcount
+        if labels_pdf is not None:
+            for chunk in _chunks(shipment_ids):
+                done_labels += session.execute(
+                    update(Shipment).where(Shipment.id.in_(chunk), Shipment.label_pdf.is_(None))
+                    .values(label_pdf=str(labels_pdf))
+                    .execution_options(synchronize_session=False)).rowcount
+    return done_invoices, done_labels
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for k in range(0, len(ids), CLAIM_CHUNK):
+        yield ids[k:k + CLAIM_CHUNK]

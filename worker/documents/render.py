@@ -1,0 +1,95 @@
+"""Templates to PDF: one jinja2 environment (autoescape on) and one WeasyPrint call
+per document.
+
+A whole print batch is ONE document: WeasyPrint subsets each font once per document,
+and for a CJK font that is the expensive part (seconds with the fontTools fallback,
+when libharfbuzz-subset0 is missing). Each document also uses one font face only:
+the templates never ask for bold, so no second CJK face gets embedded.
+
+Output is deterministic: no "now" in the HTML, the PDF dates come from the data
+(``created``), the file identifier is derived from the content's key, and WeasyPrint
+writes no other varying field. Files appear atomically (temp file + ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from worker.config import TEMPLATES_DIR
+
+if TYPE_CHECKING:
+    from worker.documents.fetcher import AssetFetcher
+
+FetcherFactory = Callable[[], "AssetFetcher"]
+
+# WeasyPrint logs every layout step and page at INFO: hundreds of lines per batch.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    path: Path
+    pages: int
+
+
+@cache
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,              # every value from a mail is text, never markup
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def html(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def identifier(key: str) -> bytes:
+    """A stable PDF file identifier: the same documents get the same one."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32].encode()
+
+
+def write_pdf(source: str, target: Path, *, key: str,
+              fetcher: FetcherFactory | None = None) -> Rendered:
+    """Render ``source`` HTML to ``target`` atomically; returns the page count.
+
+    ``fetcher`` makes the URL fetcher (tests pass one that records); by default an
+    ``AssetFetcher``. WeasyPrint is imported here: a pass with nothing to print, and
+    every other command, never loads it.
+    """
+    from weasyprint import HTML
+
+    from worker.documents.fetcher import AssetFetcher
+
+    url_fetcher = (fetcher or AssetFetcher)()
+    document = HTML(string=source, base_url=f"{TEMPLATES_DIR}/", url_fetcher=url_fetcher).render()
+    data = document.write_pdf(pdf_identifier=identifier(key))
+    assert data is not None
+    atomic_write(target, data)
+    return Rendered(target, len(document.pages))
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

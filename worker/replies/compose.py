@@ -1,0 +1,146 @@
+"""The reply as an RFC 5322 message: headers that thread and cannot be injected into,
+and a plain-text Chinese body rendered from ``templates/replies``.
+
+Nothing a unit wrote ever becomes a header on its own: the subject is reduced to one
+line of printable text, addresses and Message-IDs must match strict patterns, and the
+header objects of ``email.policy.SMTP`` refuse CR/LF as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from worker.config import TEMPLATES_DIR
+
+# 7-bit headers (RFC 2047 words) and base64 text: survives any relay, no SMTPUTF8 needed.
+POLICY = policy.SMTP.clone(utf8=False)
+
+SUBJECT_LIMIT = 150
+MAX_REFERENCES = 20
+FALLBACK_SUBJECT = "发票申请"
+
+# C0/C1 controls, Unicode line/paragraph separators, bidi overrides, zero-width marks.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_CONTROL_KEEP_NEWLINE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Reply prefixes the unit's client or ours may already have put there (not Fw:).
+_REPLY_PREFIX = re.compile(r"^(?:(?:re|aw|sv)(?:\[\d+\])?\s*[:：]|(?:回复|答复|回覆)\s*[:：])\s*",
+                           re.IGNORECASE)
+_ADDR_SPEC = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+_BRACKETED = re.compile(r"^[^<>\r\n]*<([^<>\r\n]+)>$")
+_MSG_ID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]+>$")  # printable ASCII, no <> or spaces inside
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR / "replies"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def one_line(text: str | None, limit: int | None = None) -> str:
+    """Printable single-line text: controls and line breaks become spaces, runs collapse."""
+    cleaned = " ".join(_CONTROL.sub(" ", text or "").split())
+    return cleaned[:limit] if limit else cleaned
+
+
+def plain_text(text: str | None) -> str:
+    """Multi-line text (a staff message) without control characters, CRLF made LF."""
+    lines = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(_CONTROL_KEEP_NEWLINE.sub(" ", line).rstrip() for line in lines.split("\n")).strip()
+
+
+def reply_subject(original: str | None) -> str:
+    """``Re: <original>`` once, whatever prefixes the original carried; one line."""
+    subject = one_line(original)
+    while True:
+        stripped = _REPLY_PREFIX.sub("", subject, count=1)
+        if stripped == subject:
+            break
+        subject = stripped
+    return "Re: " + (subject[:SUBJECT_LIMIT] or FALLBACK_SUBJECT)
+
+
+def plain_address(value: str | None) -> str | None:
+    """A bare ASCII addr-spec (``unit@163.com``, or ``Name <unit@163.com>``) or None.
+
+    Strict on purpose, no lenient parser: ``parseaddr`` turns a value with a line break
+    into a plausible but different address, and a reply must go where the unit is."""
+    text = (value or "").strip()
+    bracketed = _BRACKETED.match(text)
+    address = (bracketed.group(1) if bracketed else text).strip().lower()
+    if len(address) > 254 or not _ADDR_SPEC.match(address):
+        return None
+    return address
+
+
+def message_id_ok(value: str | None) -> bool:
+    return bool(value) and len(value or "") <= 500 and bool(_MSG_ID.match(value or ""))
+
+
+def domain_of(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2].lower() or "localhost"
+
+
+def make_message_id(kind: str, ident: str, original_message_id: str, sender: str) -> str:
+    """Stable per outbox row (it is stored inside the message bytes), so a re-send after
+    a crash carries the same ID and the unit's client shows one mail, not two."""
+    token = hashlib.sha256(original_message_id.encode("utf-8", "replace")).hexdigest()[:10]
+    return f"<{kind}-{ident}.{token}@{domain_of(sender)}>"
+
+
+def is_our_reply_id(message_id: str, sender: str) -> bool:
+    """An ID this module made (a unit replying to one of our replies refers to it)."""
+    domain = re.escape(domain_of(sender))
+    return re.match(rf"^<(?:reply|followup)-[\w.-]+@{domain}>$", message_id, re.IGNORECASE) is not None
+
+
+def thread_ids(original_message_id: str, references: Iterable[str]) -> tuple[str | None, list[str]]:
+    """(In-Reply-To, References): only well-formed IDs, the original last, bounded."""
+    refs = [r for r in references if message_id_ok(r)]
+    if not message_id_ok(original_message_id):
+        return None, refs[-MAX_REFERENCES:]
+    refs = [r for r in refs if r != original_message_id]
+    return original_message_id, [*refs[-(MAX_REFERENCES - 1):], original_message_id]
+
+
+def render(template: str, context: Mapping[str, Any]) -> str:
+    text = _env.get_template(template).render(**context)
+    # Templates are easier to read with blank lines; the mail reads better with at most one.
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+def build_message(*, sender: str, sender_name: str, to: str, subject: str, message_id: str,
+                  in_reply_to: str | None, references: list[str], date: datetime,
+                  body: str) -> EmailMessage:
+    """The whole reply; every header value here is either ours or checked above."""
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = Address(one_line(sender_name), addr_spec=parseaddr(sender)[1])
+    msg["To"] = Address(addr_spec=to)
+    msg["Subject"] = one_line(subject)
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = " ".join(references)
+    # RFC 3834: responders must not answer this; Exchange/Outlook read the second one.
+    # No Precedence header: it is non-standard for replies, and "bulk"/"junk" lowers
+    # the delivery of a mail the unit needs to read at 163/QQ/Gmail.
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(body, charset="utf-8", cte="base64")
+    msg["Content-Language"] = "zh-CN"  # after set_content, which drops Content-* headers
+    return msg

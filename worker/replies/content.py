@@ -1,0 +1,166 @@
+"""What a reply says, as plain values for the templates: read from the stored mail and
+applications (the same rows the export and the console read), words from the one
+reason table (``worker.validation.explain``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from worker.config import Config
+from worker.db.models import Application, Invoice, Mail
+from worker.replies.compose import one_line
+from worker.status import ApplicationStatus, MailStatus
+from worker.text import money
+from worker.validation import Code, explain
+
+# No parcel goes out for these, so "where to send it" problems are noise in the reply.
+_NO_PARCEL = frozenset({Code.NOT_SUBURBAN_DISTRICT, Code.PAST_DEADLINE})
+_POSTAL = frozenset({Code.MISSING_RECIPIENT, Code.INVALID_PHONE})
+_NAMES_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class ReasonView:
+    where: str    # 第3行（褚堃）, or "" for the whole form
+    title: str
+    detail: str
+    advice: str
+
+    @property
+    def text(self) -> str:
+        head = f"{self.where}：" if self.where else ""
+        detail = f"——{self.detail}" if self.detail else ""
+        return f"{head}{self.title}{detail}。{self.advice}"
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    number: str
+    code: str
+    amount: str
+    people: str
+
+
+@dataclass
+class AppView:
+    label: str
+    status: str
+    unit: str = ""
+    district: str = ""
+    invoice_type: str = ""
+    issue_mode: str = ""
+    invoices: list[InvoiceView] = field(default_factory=list)
+    total: str = "0.00"
+    trainees: int = 0
+    courier: str = ""
+    waybill: str = ""
+    recipient: str = ""
+    phone: str = ""
+    address: str = ""
+    postage: str = ""
+    reasons: list[ReasonView] = field(default_factory=list)
+    next_step: str = "resend"   # resend | in_person | contact | staff
+
+
+def local_time(value: datetime | None, config: Config) -> str:
+    return "" if value is None else f"{value.astimezone(config.tz):%Y年%m月%d日 %H:%M}"
+
+
+def application_view(app: Application, config: Config) -> AppView:
+    label = f"附件《{one_line(app.attachment, 120)}》" if app.attachment else "本邮件"
+    view = AppView(label=label, status=str(app.status), unit=one_line(app.unit, 120),
+                   district=one_line(app.district, 32),
+                   invoice_type=one_line(app.invoice_type, 32),
+                   issue_mode=one_line(app.issue_mode, 16))
+    if app.status == ApplicationStatus.ACCEPTED:
+        _fill_accepted(view, app, config)
+    elif app.status == ApplicationStatus.HELD:
+        _fill_held(view, app, config)
+    return view
+
+
+def _fill_accepted(view: AppView, app: Application, config: Config) -> None:
+    invoices: list[Invoice] = sorted(app.invoices, key=lambda i: (i.code, i.number))
+    view.invoices = [InvoiceView(i.number, i.code, money(i.amount), _people(i)) for i in invoices]
+    view.total = money(sum((i.amount for i in invoices), Decimal("0")))
+    view.trainees = sum(len(i.items) for i in invoices)
+    ship = app.shipment
+    if ship is not None:
+        view.courier = one_line(config.courier.name)
+        view.waybill = one_line(ship.waybill)
+        view.recipient = one_line(ship.recipient, 100)
+        view.phone = one_line(ship.phone, 64)
+        view.address = one_line(ship.address, 300)
+        view.postage = money(ship.postage_due)
+
+
+def _people(invoice: Invoice) -> str:
+    names = [one_line(item.name, 50) or "（未填姓名）" for item in invoice.items]
+    if len(names) <= _NAMES_SHOWN:
+        return "、".join(names)
+    return "、".join(names[:3]) + f" 等 {len(names)} 人"
+
+
+def _fill_held(view: AppView, app: Application, config: Config) -> None:
+    codes = {r.code for r in app.reasons}
+    if Code.NOT_SUBURBAN_DISTRICT in codes:
+        view.next_step = "in_person"
+    elif Code.PAST_DEADLINE in codes:
+        view.next_step = "contact"
+    elif codes and codes <= {Code.INTERNAL_ERROR}:
+        view.next_step = "staff"
+    names = {line.seq if line.seq is not None else line.position: one_line(line.name, 50)
+             for line in app.lines}
+    shown = [r for r in app.reasons if not (codes & _NO_PARCEL and r.code in _POSTAL)]
+    for reason in shown:
+        text = explain(reason.code, config.programme)
+        detail = "" if reason.code == Code.INTERNAL_ERROR else one_line(reason.detail, 500)
+        view.reasons.append(ReasonView(_where(reason.line, names, detail), text.title,
+                                       detail.rstrip("。"), text.advice))
+
+
+def _where(line: int | None, names: dict[int, str], detail: str) -> str:
+    if line is None:
+        return ""
+    name = names.get(line, "")
+    return f"第{line}行（{name}）" if name and name not in detail else f"第{line}行"
+
+
+def mail_context(mail: Mail, apps: list[Application], config: Config,
+                 now: datetime) -> dict[str, Any]:
+    views = [application_view(a, config) for a in apps]
+    return {
+        **common_context(mail, apps, config, now),
+        "apps": views,
+        "n_accepted": sum(v.status == ApplicationStatus.ACCEPTED for v in views),
+        "n_held": sum(v.status == ApplicationStatus.HELD for v in views),
+        "failed": mail.status == MailStatus.FAILED,
+    }
+
+
+def followup_context(app: Application, config: Config, now: datetime, *, action: str,
+                     note: str) -> dict[str, Any]:
+    return {
+        **common_context(app.mail, [app], config, now),
+        "app": application_view(app, config),
+        "action": action,
+        "note": note,
+    }
+
+
+def common_context(mail: Mail, apps: list[Application], config: Config,
+                   now: datetime) -> dict[str, Any]:
+    units = list(dict.fromkeys(one_line(a.unit, 120) for a in apps if one_line(a.unit)))
+    greeting = units[0] if len(units) == 1 else one_line(mail.sender_name, 60)
+    return {
+        "greeting": greeting,
+        "received": local_time(mail.date, config),
+        "subject": one_line(mail.subject, 100) or "（无主题）",
+        "institute": one_line(config.seller.name),
+        "contact_phone": one_line(config.programme.contact_phone),
+        "mailbox": one_line(config.programme.mailbox_address),
+        "today": f"{now.astimezone(config.tz):%Y年%m月%d日}",
+    }

@@ -1,0 +1,160 @@
+"""Queueing replies in the transaction that decided the outcome, so a reply exists
+exactly when its outcome is committed (a rollback takes the reply with it).
+
+Who gets no reply: mail that was ignored (auto-replies, bounces, our own), senders
+that are machines or ourselves, addresses we cannot write safely, and a form-less
+mail that answers one of our replies (the loop a broken auto-responder would start).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from worker.config import Config
+from worker.db.models import Application, Mail, OutboxMessage
+from worker.db.types import utcnow
+from worker.message import _AUTO_LOCALPARTS, _AUTO_SUBJECT
+from worker.replies.compose import (
+    build_message,
+    is_our_reply_id,
+    make_message_id,
+    plain_address,
+    plain_text,
+    render,
+    reply_subject,
+    thread_ids,
+)
+from worker.replies.content import followup_context, mail_context
+from worker.replies.outbox import PENDING
+from worker.status import ApplicationStatus, MailStatus
+from worker.validation import Code
+
+log = logging.getLogger(__name__)
+
+REPLY = "reply"
+FOLLOWUP = "followup"
+_MACHINE_LOCALPARTS = _AUTO_LOCALPARTS | {"noreply", "no-reply", "no_reply", "donotreply",
+                                          "do-not-reply", "do_not_reply"}
+
+
+def reply_key(mail_id: int) -> str:
+    return f"reply:mail:{mail_id}"
+
+
+def reply_address(mail: Mail, config: Config) -> str | None:
+    """Reply-To if given, else From; None when no one should or can be answered."""
+    if mail.status == MailStatus.IGNORED:
+        return None
+    own = {a for a in (plain_address(config.smtp.sender),
+                       plain_address(config.programme.mailbox_address)) if a}
+    sender = plain_address(mail.sender)
+    target = plain_address(mail.reply_to) or sender
+    for address in (sender, target):
+        if address is None or address in own:
+            return None
+        if address.partition("@")[0] in _MACHINE_LOCALPARTS:
+            return None
+    if mail.status == MailStatus.FAILED and _AUTO_SUBJECT.search(mail.subject or ""):
+        return None  # the parser failed before it could say "auto-reply": be careful
+    return target
+
+
+def _answers_our_reply_without_form(mail: Mail, apps: list[Application], config: Config) -> bool:
+    refs = (mail.references or "").split()
+    if not any(is_our_reply_id(r, config.smtp.sender) for r in refs):
+        return False
+    return all(a.attachment is None and Code.NO_FORM in {r.code for r in a.reasons} for a in apps)
+
+
+def queue_mail_reply(session: Session, mail: Mail, config: Config, *,
+                     now: datetime | None = None) -> OutboxMessage | None:
+    """The one reply to ``mail`` (all its applications), in the caller's transaction;
+    at most once per mail (the outbox key is unique)."""
+    key = reply_key(mail.id)
+    existing = session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one_or_none()
+    if existing is not None:
+        return existing
+    apps = [a for a in mail.applications if a.status != ApplicationStatus.IGNORED]
+    to = reply_address(mail, config)
+    if to is None or not apps:
+        log.info("mail %s (%s): no reply", mail.id, mail.status)
+        return None
+    if _answers_our_reply_without_form(mail, apps, config):
+        log.info("mail %s answers one of our replies and has no form: no automatic reply "
+                 "(staff see it in the exception queue)", mail.id)
+        return None
+    now = now or utcnow()
+    body = render("mail.txt.j2", mail_context(mail, apps, config, now))
+    return _enqueue(session, config, mail, key=key, kind=REPLY, ident=str(mail.id), to=to,
+                    body=body, now=now, application_id=apps[0].id if len(apps) == 1 else None,
+                    extra_refs=[])
+
+
+_INTRO = {
+    (ApplicationStatus.ACCEPTED, "rechecked"): "经重新检查，已受理并开具发票：",
+    (ApplicationStatus.ACCEPTED, ""): "经工作人员审核，已受理并开具发票：",
+    (ApplicationStatus.HELD, ""): "经工作人员重新检查，仍需修改：",
+    (ApplicationStatus.REJECTED, ""): "经工作人员审核，不予开具发票。",
+}
+
+
+def queue_followup(session: Session, application: Application, config: Config, *,
+                   action: str, note: str = "",
+                   now: datetime | None = None) -> OutboxMessage | None:
+    """A staff decision told to the unit, in the staff action's transaction. The
+    template follows the application's status now (accepted: invoices and parcel;
+    held: the new reasons; rejected: ``note``, the staff's message to the unit).
+    ``note`` is only sent with a rejection: elsewhere it is staff's own remark.
+    None when the mail has no one to answer (ignored mail, machine sender)."""
+    status = ApplicationStatus(application.status)
+    mail = application.mail
+    to = reply_address(mail, config)
+    if status == ApplicationStatus.IGNORED or to is None:
+        log.info("application %s: no follow-up (%s, mail %s)", application.id, action, mail.status)
+        return None
+    intro = _INTRO.get((status, str(action)), _INTRO[(status, "")])
+    now = now or utcnow()
+    context = followup_context(application, config, now, action=str(action),
+                               note=plain_text(note) if status == ApplicationStatus.REJECTED else "")
+    body = render("followup.txt.j2", {**context, "intro": intro})
+    first = session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == reply_key(mail.id)))
+    # Thread under our first reply too, when there was one.
+    extra = ([make_message_id(REPLY, str(mail.id), mail.message_id, config.smtp.sender)]
+             if first is not None else [])
+    for _ in range(5):
+        n = 1 + (session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == FOLLOWUP, OutboxMessage.application_id == application.id)) or 0)
+        try:
+            with session.begin_nested():
+                return _enqueue(session, config, mail, key=f"followup:{application.id}:{n}",
+                                kind=FOLLOWUP, ident=f"{application.id}-{n}", to=to, body=body,
+                                now=now, application_id=application.id, extra_refs=extra)
+        except IntegrityError:
+            continue  # another follow-up for this application committed meanwhile
+    raise RuntimeError(f"cannot number a follow-up for application {application.id}")
+
+
+def _enqueue(session: Session, config: Config, mail: Mail, *, key: str, kind: str, ident: str,
+             to: str, body: str, now: datetime, application_id: int | None,
+             extra_refs: list[str]) -> OutboxMessage:
+    in_reply_to, references = thread_ids(mail.message_id, (mail.references or "").split())
+    references = [*references, *(r for r in extra_refs if r and r not in references)]
+    msg = build_message(
+        sender=config.smtp.sender, sender_name=config.seller.name, to=to,
+        subject=reply_subject(mail.subject),
+        message_id=make_message_id(kind, ident, mail.message_id, config.smtp.sender),
+        in_reply_to=in_reply_to, references=references, date=now.astimezone(config.tz),
+        body=body,
+    )
+    row = OutboxMessage(key=key, kind=kind, mail_id=mail.id, application_id=application_id,
+                        recipient=to, subject=str(msg["Subject"]), message=msg.as_bytes(),
+                        status=PENDING, attempts=0, next_attempt_at=now, created_at=now)
+    session.add(row)
+    session.flush()
+    log.info("queued %s to %s", key, to)
+    return row

@@ -1,0 +1,31 @@
+"""Re-checking a stored application without issuing anything.
+
+The console's "re-check" refreshes the reasons (after a correction or a new payment
+import) but leaves the decision to "approve", which calls ``decide`` itself; both go
+through ``worker.intake.decide.evaluate``, so they judge exactly as the worker does.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from worker.config import Config
+from worker.db.models import Application
+from worker.intake.decide import evaluate
+from worker.validation import Code, Reason
+
+FORMLESS = frozenset({Code.NO_FORM, Code.UNSUPPORTED_ATTACHMENT, Code.FORM_UNREADABLE})
+"""Reasons that mean no form was read: the worker called decide() with them as
+``pre_reasons``, and so must every later re-check and approval."""
+
+
+def pre_reasons(app: Application) -> list[Reason] | None:
+    """The stored reasons that stand for "no usable form", or None if a form was read.
+    A mail that crashed the reader (INTERNAL_ERROR) and left no lines counts too."""
+    pre = [Reason(Code(r.code), r.line, r.detail) for r in app.reasons
+           if r.code in FORMLESS or (r.code == Code.INTERNAL_ERROR and not app.lines)]
+    return pre or None
+
+
+def current_reasons(session: Session, app: Application, config: Config) -> list[Reason]:
+    return evaluate(session, app, config, pre_reasons=pre_reasons(app))
