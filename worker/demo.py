@@ -137,10 +137,22 @@ def _report(base: Path, imported: str, by_status: dict[str, int], data: dict) ->
             line = f" (第{r['line']}行)" if r["line"] is not None else ""
             print(f"    {r['code']}{line}: {r['detail']}")
     print()
+    pdfs = [i["pdf"] for a in data["applications"] for i in a["invoices"] if i["pdf"]]
+    labels = [a["shipment"]["label_pdf"] for a in data["applications"]
+              if a["shipment"] and a["shipment"]["label_pdf"]]
+    if pdfs and labels:
+        print(f"Print batch: {pdfs[0]}")
+        print(f"             {labels[0]}")
     print(f"Everything is under {base}:")
     print("  config.toml         the demo's config (SQLite + local Maildir)")
     print("  invoices.db         SQLite database")
     print("  mail/               Maildir: .Processed and .Exceptions hold the handled mail")
-    print("  out/                attachments kept for staff")
+    print("  out/batches/        this run's print batch: invoices.pdf and labels.pdf")
+    print("  out/outbox/         replies to the units, as .eml (no [smtp] url configured)")
+    print("  out/attachments/    the forms as received, kept for staff")
     print("  blank-form.xlsx     the blank application form units fill in")
-    print(f"Try: invoice-worker --config {base / 'config.toml'} export --json")
+    cfg = base / "config.toml"
+    print(f"Try: invoice-worker --config {cfg} export --json")
+    print(f"     invoice-worker --config {cfg} manifest      # the courier's pickup list")
+    print(f"     invoice-worker --config {cfg} staff add NAME && "
+          f"invoice-worker --config {cfg} console")
