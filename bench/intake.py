@@ -2,6 +2,7 @@
 """Intake benchmark: one ``App.run_once()`` over a Maildir of N realistic mails.
 
     python bench/intake.py [--mails 1000] [--scale 10] [--seed 1] [--no-scale]
+                           [--repeat 1] [--stages intake|all]
                            [--floor-policy compat32|default] [--profile FILE]
 
 For each size (N, then N x scale unless --no-scale) the script builds a fresh
@@ -14,14 +15,20 @@ same mail files:
   --floor-policy, compat32 by default: the parser the worker itself uses), walk the
   parts, take the attachments, read each .xlsx with openpyxl (read_only, data_only,
   every row's values). No checks, no database, no moves.
-* intake - ``App.from_config(load_config(config.toml)).run_once()``: the whole pass
-  (schema check, listing, parse, analyse, checks, issuing, commit, move).
+* intake - ``App.from_config(load_config(config.toml)).run_once()``: schema check,
+  listing, parse, analyse, checks, issuing, queued replies, commit, move. run_once()
+  also renders the print batch and sends due replies after the pass; with the
+  default ``--stages intake`` those two steps are stubbed out in the child (the print
+  batch renders every pending invoice into ONE WeasyPrint PDF: minutes and GBs for a
+  1,000-mail backlog); ``--stages all`` runs them and times them separately.
 
 Times are measured inside each child around the work itself (interpreter start-up
-and imports excluded; the child's wall time including them is printed as well).
-Peak RSS is that child's own: VmHWM from /proc/self/status at its end. (wait4's
-``ru_maxrss`` is not used: on Linux it also counts the parent's pages at fork time,
-before exec, i.e. the generator's ~100+ MB.)
+and imports excluded), as wall time and as the child's CPU time (the latter is less
+disturbed by other load on the machine). --repeat K times each size K times on fresh
+copies of the same world and keeps the fastest. Peak RSS is that child's own: VmHWM
+from /proc/self/status at its end. (wait4's / RUSAGE_CHILDREN's ``ru_maxrss`` is not
+used: on Linux it also counts the parent's pages at fork time, before exec, i.e. the
+generator's ~100 MB.)
 Generation time is not measured. Mails follow one seeded distribution per mail, so
 the scaled run has the same mix: forms of 1-50 trainee lines, GBK/UTF-8 plain or
 HTML bodies with the recipient written in several ways, ~82% valid applications,
@@ -664,8 +671,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="intake: run_once() without the steps after the pass (print batch, "
                         "sending replies), which are stubbed out in the child; all: run_once() "
                         "as is, print_pending/send_replies timed separately. The print batch "
-                        "renders every pending invoice into one PDF (~0.3-0.5 s and ~5 MB per "
-                        "invoice here): keep --mails small with 'all'")
+                        "renders every pending invoice into one PDF (measured ~0.1 s and ~2 MB "
+                        "per invoice): keep --mails small with 'all'")
     p.add_argument("--repeat", type=int, default=1,
                    help="time each size this many times on fresh copies; report the fastest")
     p.add_argument("--tmp", type=Path, default=None, help="parent folder for the temp worlds")

@@ -26,6 +26,9 @@ processes, interleaved so they share the machine's load:
   EACH, extrapolated to K*M + K documents: what the one-batch design saves.
   Informational.
 
+Note: the worker pauses Python's cyclic garbage collector while WeasyPrint builds a
+document (worker/documents/render.py); bare and same run WeasyPrint as shipped.
+
 Goal: run / bare <= 1.2 (the min over repeats of each). --fonttools disables
 HarfBuzz subsetting in every child (WeasyPrint's fallback when libharfbuzz-subset0
 is missing), to show what a machine without it pays per document.
@@ -114,7 +117,14 @@ import weasyprint.pdf.fonts as _fonts
 _fonts.harfbuzz_subset = None   # WeasyPrint's fallback: fontTools subsetting
 """
 
-RUN_CHILD = """
+RSS = """
+def _rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+"""
+
+RUN_CHILD = RSS + """
 import json, sys, time
 t0 = time.perf_counter()
 {fonttools}
@@ -122,7 +132,8 @@ from worker.cli import main
 t1 = time.perf_counter()
 code = main(["--config", sys.argv[1], "run", "--once"])
 t2 = time.perf_counter()
-print(json.dumps({{"imports": t1 - t0, "command": t2 - t1, "code": code}}), file=sys.stderr)
+print(json.dumps({{"imports": t1 - t0, "command": t2 - t1, "code": code, "rss_mb": _rss()}}),
+      file=sys.stderr)
 sys.exit(code)
 """
 
@@ -178,7 +189,7 @@ body { margin: 0; font-family: "Noto Sans CJK SC"; font-size: 8.5pt; }
 .from { height: 18mm; } .facts { height: 13mm; } .foot { height: 10mm; }
 """
 
-BARE_CHILD = """
+BARE_CHILD = RSS + """
 import json, sys, time
 t0 = time.perf_counter()
 {fonttools}
@@ -189,10 +200,10 @@ for kind, html in (("invoices", spec["invoices"]), ("labels", spec["labels"])):
     data = HTML(string=open(html, encoding="utf-8").read()).write_pdf()
     open(html + ".pdf", "wb").write(data)
 t2 = time.perf_counter()
-print(json.dumps({{"imports": t1 - t0, "render": t2 - t1}}), file=sys.stderr)
+print(json.dumps({{"imports": t1 - t0, "render": t2 - t1, "rss_mb": _rss()}}), file=sys.stderr)
 """
 
-SAME_CHILD = """
+SAME_CHILD = RSS + """
 import json, sys, time
 t0 = time.perf_counter()
 {fonttools}
@@ -202,7 +213,7 @@ spec = json.loads(sys.argv[1])
 for html in (spec["invoices"], spec["labels"]):
     HTML(filename=html, base_url=spec["base"]).write_pdf(html + ".pdf")
 t2 = time.perf_counter()
-print(json.dumps({{"imports": t1 - t0, "render": t2 - t1}}), file=sys.stderr)
+print(json.dumps({{"imports": t1 - t0, "render": t2 - t1, "rss_mb": _rss()}}), file=sys.stderr)
 """
 
 PER_DOC_CHILD = """
@@ -328,9 +339,11 @@ def main() -> None:
             same_spec = worker_html(config, inst)
             same_wall, same, _ = child(SAME_CHILD, json.dumps(same_spec), fonttools=args.fonttools)
             runs.append({"run": wall, "run_imports": rep["imports"], "run_command": rep["command"],
-                         "run_cpu": rep["cpu"], "bare": bare_wall, "bare_render": bare["render"],
-                         "bare_cpu": bare["cpu"], "same": same_wall,
-                         "same_render": same["render"], "same_cpu": same["cpu"]})
+                         "run_cpu": rep["cpu"], "run_rss_mb": rep["rss_mb"], "bare": bare_wall,
+                         "bare_render": bare["render"], "bare_cpu": bare["cpu"],
+                         "bare_rss_mb": bare["rss_mb"], "same": same_wall,
+                         "same_render": same["render"], "same_cpu": same["cpu"],
+                         "same_rss_mb": same["rss_mb"]})
             print(f"repeat {r + 1}: run {wall:.2f} s ({rep['cpu']:.2f} cpu), bare "
                   f"{bare_wall:.2f} s ({bare['cpu']:.2f} cpu), same {same_wall:.2f} s "
                   f"({same['cpu']:.2f} cpu); load {os.getloadavg()[0]:.1f}", file=sys.stderr)
@@ -358,13 +371,13 @@ def main() -> None:
         ("run --once (whole process)", best["run"], f"{K} mails -> {invoices_n} invoices + "
                                                     f"{labels_n} labels"),
         ("  of which the command", best["run_command"], "pass + print batch, after start-up"),
-        ("  cpu (user + sys)", best["run_cpu"], ""),
+        ("  cpu (user + sys)", best["run_cpu"], f"peak RSS {best['run_rss_mb']:.0f} MB"),
         ("bare weasyprint (whole process)", best["bare"], "comparable pages, one document each"),
         ("  of which rendering", best["bare_render"], ""),
-        ("  cpu (user + sys)", best["bare_cpu"], ""),
+        ("  cpu (user + sys)", best["bare_cpu"], f"peak RSS {best['bare_rss_mb']:.0f} MB"),
         ("our HTML, bare weasyprint", best["same"], "informational: our page design"),
         ("  of which rendering", best["same_render"], ""),
-        ("  cpu (user + sys)", best["same_cpu"], ""),
+        ("  cpu (user + sys)", best["same_cpu"], f"peak RSS {best['same_rss_mb']:.0f} MB"),
     ]
     if per_doc is not None:
         rows.append(("one document per page (est.)", per_doc,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 class RunSummary(PassSummary):
     """A pass and its print batch (paths None: nothing pending, or rendering failed)."""
 
-    invoices_pdf: str | None = None
+    invoices_pdf: str | None = None   # the first batch's files
     labels_pdf: str | None = None
+    batches: list[str] = field(default_factory=list)
     render_error: str | None = None
 
 
@@ -70,17 +71,21 @@ class App:
         from worker.mailer import Mailer
         from worker.replies import send_due
 
-        try:
-            report = send_due(self.sessions, Mailer.from_config(self.config), limit=limit,
-                              retries=self.config.replies)
-        except InfrastructureError as e:
-            log.error("replies not sent, they stay queued: %s", e)
-            return None
-        except SQLAlchemyError as e:
-            log.error("replies not sent (database), they stay queued: %s", e)
-            return None
-        if report.sent or report.failed:
-            log.info("replies: %s", report.as_dict())
+        mailer = Mailer.from_config(self.config)
+        report = None
+        for _ in range(10_000):  # a big pass queues more than one batch of replies
+            try:
+                report = send_due(self.sessions, mailer, limit=limit, retries=self.config.replies)
+            except InfrastructureError as e:
+                log.error("replies not sent, they stay queued: %s", e)
+                return None
+            except SQLAlchemyError as e:
+                log.error("replies not sent (database), they stay queued: %s", e)
+                return None
+            if report.sent or report.failed:
+                log.info("replies: %s", report.as_dict())
+            if report.stopped or report.sent + report.failed + report.given_up < limit:
+                break
         return report
 
     def print_pending(self, summary: RunSummary) -> None:
@@ -89,15 +94,19 @@ class App:
         outcomes are committed, and the next run renders what is still pending."""
         from worker.documents import RenderError, render_pending
 
-        try:
-            batch = render_pending(self.sessions, self.config)
-        except RenderError as e:
-            log.error("%s", e, exc_info=True)
-            summary.render_error = str(e)
-            return
-        if batch is not None:
-            summary.invoices_pdf = str(batch.invoices_pdf) if batch.invoices_pdf else None
-            summary.labels_pdf = str(batch.labels_pdf) if batch.labels_pdf else None
+        for _ in range(10_000):  # batches are capped in size; a backlog takes several
+            try:
+                batch = render_pending(self.sessions, self.config)
+            except RenderError as e:
+                log.error("%s", e, exc_info=True)
+                summary.render_error = str(e)
+                return
+            if batch is None:
+                return
+            summary.batches.append(str(batch.directory))
+            if summary.invoices_pdf is None and summary.labels_pdf is None:
+                summary.invoices_pdf = str(batch.invoices_pdf) if batch.invoices_pdf else None
+                summary.labels_pdf = str(batch.labels_pdf) if batch.labels_pdf else None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -130,6 +130,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                                   "by_status": summary.by_status,
                                   "invoices_pdf": summary.invoices_pdf,
                                   "labels_pdf": summary.labels_pdf,
+                                  "batches": summary.batches,
                                   "render_error": summary.render_error}, ensure_ascii=False))
                 return 3 if summary.render_error else 0  # outcomes kept; printing retried
             from worker.scheduler import run_forever

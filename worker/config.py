@@ -123,6 +123,11 @@ class CourierConfig:
 
 
 @dataclass(frozen=True)
+class DocumentsConfig:
+    max_invoices_per_batch: int
+
+
+@dataclass(frozen=True)
 class LimitsConfig:
     max_attachment_bytes: int
     max_uncompressed_bytes: int
@@ -154,6 +159,7 @@ class Config:
     seller: SellerConfig
     courier: CourierConfig
     limits: LimitsConfig
+    documents: DocumentsConfig
     replies: RepliesConfig
     source: tuple[str, ...] = field(default=())
 
@@ -414,6 +420,9 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
     if replies.backoff_max_minutes < replies.backoff_first_minutes:
         raise ConfigError("replies.backoff_max_minutes", "is below backoff_first_minutes")
 
+    docs = r.table("documents")
+    documents = DocumentsConfig(docs.int("max_invoices_per_batch", minimum=1))
+
     out = r.table("output")
     return Config(
         database=DatabaseConfig(url),
@@ -426,6 +435,7 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
         seller=seller,
         courier=courier,
         limits=limits,
+        documents=documents,
         replies=replies,
         source=sources,
     )

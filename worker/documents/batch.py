@@ -67,7 +67,8 @@ class AppDocuments:
 
 def render_pending(sessions: sessionmaker[Session], config: Config, *,
                    fetcher: FetcherFactory | None = None) -> Batch | None:
-    """Render every pending invoice and label as one batch; None if nothing is pending."""
+    """Render pending invoices and labels as one batch (up to the configured size; call
+    again for the rest); None if nothing is pending."""
     try:
         with sessions() as session:
             docs = _pending(session, config)
@@ -140,7 +141,18 @@ def _pending(session: Session, config: Config) -> list[AppDocuments]:
     )).all()
     # Parcel order: the order waybills were taken, i.e. the order the parcels were made.
     apps = sorted(apps, key=lambda a: (a.shipment.id if a.shipment else 2**62, a.id))
-    return [_documents(app, config, every=False) for app in apps]
+    # A batch is one weasyprint document held in memory whole: cap it, whole
+    # applications only (a parcel's invoices and label stay in one batch).
+    cap = config.documents.max_invoices_per_batch
+    docs: list[AppDocuments] = []
+    count = 0
+    for app in apps:
+        doc = _documents(app, config, every=False)
+        if docs and count + len(doc.invoices) > cap:
+            break
+        docs.append(doc)
+        count += len(doc.invoices)
+    return docs
 
 
 def _documents(app: Application, config: Config, *, every: bool) -> AppDocuments:

@@ -13,10 +13,12 @@ writes no other varying field. Files appear atomically (temp file + ``os.replace
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -75,11 +77,31 @@ def write_pdf(source: str, target: Path, *, key: str,
     from worker.documents.fetcher import AssetFetcher
 
     url_fetcher = (fetcher or AssetFetcher)()
-    document = HTML(string=source, base_url=f"{TEMPLATES_DIR}/", url_fetcher=url_fetcher).render()
-    data = document.write_pdf(pdf_identifier=identifier(key))
+    with cyclic_gc_paused():
+        document = HTML(string=source, base_url=f"{TEMPLATES_DIR}/",
+                        url_fetcher=url_fetcher).render()
+        data = document.write_pdf(pdf_identifier=identifier(key))
     assert data is not None
     atomic_write(target, data)
     return Rendered(target, len(document.pages))
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while WeasyPrint builds one document.
+
+    A batch is one large box tree that stays alive until the PDF is written; the
+    collector keeps re-scanning it, which measured about a quarter of a 440-page
+    render (bench/render.py), while peak memory grew only ~8% with it paused.
+    Reference counting still frees everything acyclic; collection resumes after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def atomic_write(target: Path, data: bytes) -> None:
