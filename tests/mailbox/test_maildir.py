@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
 import mailbox
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -169,7 +171,75 @@ def test_move_of_an_already_moved_mail_is_harmless(root: Path) -> None:
     assert files(root) == []
 
 
+def test_move_on_one_filesystem_is_a_rename_of_the_same_file(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deliver(root, mail(1))
+    (original,) = files(root)
+    inode = original.stat().st_ino
+    with MaildirMailbox(root) as box:
+        (ref,) = box.pending()
+        with monkeypatch.context() as patch:
+            def no_copy(*args: object, **kwargs: object) -> None:
+                raise AssertionError("a move on one filesystem must not copy")
+            patch.setattr(shutil, "copy2", no_copy)
+            box.move(ref, "Processed")
+    assert files(root) == []
+    (moved,) = files(root / ".Processed")
+    assert moved.stat().st_ino == inode
+    assert moved.read_bytes() == mail(1)
+
+
+def _across_filesystems(src: str, dst: str) -> None:
+    raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+
+def test_move_across_filesystems_copies_then_removes(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = mail(1)
+    key = deliver(root, raw, mtime=1_234, seen=True)
+    with MaildirMailbox(root) as box:
+        (ref,) = box.pending()
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "rename", _across_filesystems)
+            box.move(ref, "Processed")
+    assert files(root) == []
+    folder = root / ".Processed"
+    (moved,) = files(folder)
+    assert moved.parent.name == "cur"
+    assert moved.name.startswith(key) and moved.name.endswith(":2,S")
+    assert moved.read_bytes() == raw
+    assert moved.stat().st_mtime == 1_234
+    assert list((folder / "tmp").iterdir()) == []
+
+
 def test_a_crash_between_copy_and_remove_leaves_two_copies_and_a_rerun_one(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a move across filesystems (EXDEV) copies; there a crash can leave two."""
+    deliver(root, mail(1))
+    with MaildirMailbox(root) as box:
+        (ref,) = box.pending()
+
+        def crash(path: str) -> None:
+            raise OSError("power cut")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "rename", _across_filesystems)
+            patch.setattr(os, "remove", crash)
+            with pytest.raises(MailboxError):
+                box.move(ref, "Processed")
+        assert len(files(root)) == 1
+        assert len(files(root / ".Processed")) == 1
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "rename", _across_filesystems)
+            box.move(ref, "Processed")
+    assert files(root) == []
+    assert len(files(root / ".Processed")) == 1
+
+
+def test_a_rename_after_an_interrupted_copy_leaves_one(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deliver(root, mail(1))
@@ -180,14 +250,14 @@ def test_a_crash_between_copy_and_remove_leaves_two_copies_and_a_rerun_one(
             raise OSError("power cut")
 
         with monkeypatch.context() as patch:
+            patch.setattr(os, "rename", _across_filesystems)
             patch.setattr(os, "remove", crash)
             with pytest.raises(MailboxError):
                 box.move(ref, "Processed")
-        assert len(files(root)) == 1
-        assert len(files(root / ".Processed")) == 1
         box.move(ref, "Processed")
     assert files(root) == []
-    assert len(files(root / ".Processed")) == 1
+    (moved,) = files(root / ".Processed")
+    assert moved.read_bytes() == mail(1)
 
 
 def test_chinese_folder_names_round_trip_as_modified_utf7(root: Path) -> None:

@@ -12,7 +12,7 @@ import re
 from typing import Literal
 
 from worker.form.reader import suffix
-from worker.form.sniff import sniff
+from worker.form.sniff import Format, sniff
 
 AttachmentKind = Literal["form", "unsupported", "other"]
 
@@ -69,10 +69,14 @@ _FORM_FORMATS = frozenset({"xlsx", "xlsb", "xls"})
 _UNSUPPORTED_FORMATS = frozenset({"docx", "pptx", "ods", "ofd", "doc", "ppt", "pdf", "archive", "rtf"})
 
 
-def classify_attachment(filename: str | None, content_type: str, data: bytes) -> AttachmentKind:
-    """ "form", "unsupported" (a document that is not our form) or "other" (ignore it)."""
+def classify_attachment(filename: str | None, content_type: str, data: bytes,
+                        *, kind: Format | None = None) -> AttachmentKind:
+    """ "form", "unsupported" (a document that is not our form) or "other" (ignore it).
+
+    ``kind``: what ``sniff(data)`` already said, if the caller has it."""
     ext = suffix(filename)
-    kind = sniff(data) if data else "unknown"
+    if kind is None:
+        kind = sniff(data) if data else "unknown"
     if kind in _FORM_FORMATS:
         return "form"
     if kind == "encrypted":  # encrypted OOXML hides which app made it; trust the name

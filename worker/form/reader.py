@@ -8,7 +8,7 @@ from worker.errors import FormUnreadable
 from worker.form.cells import Row, Sheet, find_header
 from worker.form.limits import DEFAULT_LIMITS, FormLimits, check_size
 from worker.form.model import ParsedForm
-from worker.form.sniff import sniff
+from worker.form.sniff import Format, sniff
 from worker.form.table import (
     Table,
     TableHeader,
@@ -42,19 +42,23 @@ def suffix(filename: str | None) -> str:
     return PurePath(name).suffix.lower() if name else ""
 
 
-def read_form(filename: str | None, data: bytes, limits: FormLimits = DEFAULT_LIMITS) -> ParsedForm:
+def read_form(filename: str | None, data: bytes, limits: FormLimits = DEFAULT_LIMITS,
+              *, kind: Format | None = None) -> ParsedForm:
     """Parse an application form (.xlsx/.xlsm/.xls/.et), whatever it is named.
 
-    The format comes from the bytes, not the name.  Raises FormUnreadable with a
-    Chinese detail for anything that is not a readable form within ``limits``.
+    The format comes from the bytes, not the name (``kind``: what ``sniff(data)``
+    already said, if the caller has it).  Raises FormUnreadable with a Chinese detail
+    for anything that is not a readable form within ``limits``.
     """
     check_size(data, limits)
-    return build_form(read_sheets(filename, data, limits), limits)
+    return build_form(read_sheets(filename, data, limits, kind=kind), limits)
 
 
-def read_sheets(filename: str | None, data: bytes, limits: FormLimits) -> list[Sheet]:
+def read_sheets(filename: str | None, data: bytes, limits: FormLimits,
+                *, kind: Format | None = None) -> list[Sheet]:
     """Every sheet's bounded values, dispatching on the detected container format."""
-    kind = sniff(data)
+    if kind is None:
+        kind = sniff(data)
     if kind == "xlsx" or (kind == "zip" and suffix(filename) in SPREADSHEET_SUFFIXES):
         return read_xlsx(data, limits)  # a damaged one fails there, with the cause chained
     if kind in ("xls", "ole2"):

@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -147,7 +148,6 @@ def _move(mailbox: Mailbox, ref: MailRef, outcome: Outcome, sessions: sessionmak
           config: Config) -> None:
     folder = folder_for(outcome.status, config)
     mailbox.move(ref, folder)
-    with sessions.begin() as session:
-        row = session.get(Mail, outcome.mail_id)
-        if row is not None and row.moved_at is None:
-            row.moved_at = utcnow()
+    with sessions.begin() as session:  # one UPDATE, no read: only a first move is stamped
+        session.execute(update(Mail).where(Mail.id == outcome.mail_id, Mail.moved_at.is_(None))
+                        .values(moved_at=utcnow()))

@@ -12,6 +12,7 @@ from pathlib import PurePath
 from worker.config import Config
 from worker.errors import FormUnreadable
 from worker.form import FormLimits, ParsedForm, classify_attachment, read_form
+from worker.form.sniff import Format, sniff
 from worker.message import Attachment, ParsedMail
 from worker.recipient import Recipient, merge, parse_recipient
 from worker.validation import Code, Draft, Line, Reason
@@ -44,19 +45,20 @@ def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
     body_recipient = parse_recipient(mail.text or "")
     if mail.auto_reason:
         return [AppDraft(None, Draft(mail_date=mail.date), ignored=True)]
-    forms: list[Attachment] = []
+    forms: list[tuple[Attachment, Format]] = []
     unsupported: list[str] = []
     for att in mail.attachments:
         if att.inline:
             continue  # a logo in the signature, not something the unit attached
-        kind = classify_attachment(att.filename, att.content_type, att.data)
+        fmt = sniff(att.data) if att.data else "unknown"  # once, for classify and read
+        kind = classify_attachment(att.filename, att.content_type, att.data, kind=fmt)
         if kind == "form":
-            forms.append(att)
+            forms.append((att, fmt))
         elif kind == "unsupported":
             unsupported.append(att.filename or att.content_type)
     if forms:
         limits = form_limits(config)
-        return [_from_form(att, mail, body_recipient, limits) for att in forms]
+        return [_from_form(att, fmt, mail, body_recipient, limits) for att, fmt in forms]
 
     draft = _draft({}, None, mail, body_recipient)
     if unsupported or mail.large_attachment_links:
@@ -69,10 +71,10 @@ def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
     return [AppDraft(None, draft, reasons=[reason])]
 
 
-def _from_form(att: Attachment, mail: ParsedMail, body: Recipient,
+def _from_form(att: Attachment, fmt: Format, mail: ParsedMail, body: Recipient,
                limits: FormLimits) -> AppDraft:
     try:
-        form = read_form(att.filename, att.data, limits)
+        form = read_form(att.filename, att.data, limits, kind=fmt)
     except FormUnreadable as e:
         draft = _draft({}, None, mail, body)
         return AppDraft(att, draft, reasons=[Reason(Code.FORM_UNREADABLE, None, e.detail)])

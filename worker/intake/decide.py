@@ -6,6 +6,9 @@ judged and issued the same way whoever triggers it.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,21 +23,29 @@ from worker.validation.checks import check_deadline, check_recipient
 
 
 def draft_of(app: Application) -> Draft:
+    return draft_from(app, [line_of(line) for line in app.lines if not line.dropped],
+                      app.mail.date)
+
+
+def line_of(line: Any) -> Line:
+    """The checks' view of one stored line (an ApplicationLine, or anything with its columns)."""
+    return Line(position=line.position, seq=line.seq, name=line.name,
+                id_number=line.id_number, order_no=line.order_no, year=line.year,
+                amount=line.amount, year_raw=line.year_raw, amount_raw=line.amount_raw,
+                row=line.row)
+
+
+def draft_from(app: Application, lines: list[Line], mail_date: datetime | None) -> Draft:
+    """What draft_of reads back, from ``app``'s columns and the given (undropped) lines."""
     return Draft(
         unit=app.unit, district=app.district, invoice_type=app.invoice_type,
         buyer_name=app.buyer_name, tax_id=app.tax_id, address_phone=app.address_phone,
         bank_account=app.bank_account, issue_mode=app.issue_mode, contact=app.contact,
         contact_phone=app.contact_phone, recipient_name=app.recipient_name,
         recipient_phone=app.recipient_phone, recipient_address=app.recipient_address,
-        lines=[
-            Line(position=line.position, seq=line.seq, name=line.name,
-                 id_number=line.id_number, order_no=line.order_no, year=line.year,
-                 amount=line.amount, year_raw=line.year_raw, amount_raw=line.amount_raw,
-                 row=line.row)
-            for line in app.lines if not line.dropped
-        ],
+        lines=lines,
         total_count=app.total_count, total_amount=app.total_amount,
-        mail_date=app.mail.date, raw_invoice_type=app.invoice_type,
+        mail_date=mail_date, raw_invoice_type=app.invoice_type,
         raw_issue_mode=app.issue_mode,
     )
 
@@ -57,14 +68,22 @@ def lookups_for(session: Session, orders: list[str]) -> Lookups:
     return Lookups(payments=payments, invoiced=invoiced)
 
 
+def reason_rows(reasons: list[Reason]) -> list[ReasonRow]:
+    return [ReasonRow(code=str(r.code), line=r.line, detail=r.detail) for r in reasons]
+
+
 def set_reasons(app: Application, reasons: list[Reason]) -> None:
-    app.reasons = [ReasonRow(code=str(r.code), line=r.line, detail=r.detail) for r in reasons]
+    app.reasons = reason_rows(reasons)
 
 
 def evaluate(session: Session, app: Application, config: Config,
              *, pre_reasons: list[Reason] | None = None) -> list[Reason]:
     """Every reason the application has now, issuing nothing (the console's re-check)."""
-    draft = draft_of(app)
+    return evaluate_draft(session, draft_of(app), config, pre_reasons=pre_reasons)
+
+
+def evaluate_draft(session: Session, draft: Draft, config: Config,
+                   *, pre_reasons: list[Reason] | None = None) -> list[Reason]:
     if pre_reasons:
         # No usable form: what else the unit should know before sending again.
         return list(pre_reasons) + check_deadline(draft, config.programme) \

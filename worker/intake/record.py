@@ -8,20 +8,24 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from worker.config import Config
 from worker.db.models import Application, ApplicationLine, Mail
+from worker.db.types import utcnow
 from worker.intake.analyse import AppDraft, safe_suffix
-from worker.intake.decide import decide, set_reasons
+from worker.intake.decide import draft_from, evaluate_draft, reason_rows
+from worker.issuing import issue
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
 from worker.replies import queue_mail_reply
 from worker.status import ApplicationStatus, MailStatus
-from worker.validation import Code, Reason
+from worker.validation import Code, Line, Reason
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,9 @@ def record(sessions: sessionmaker[Session], config: Config, mailbox: str, ref: M
     for attempt in (1, 2):
         try:
             with sessions.begin() as session:
-                existing = find_mail(session, mail.message_id)
+                # The first attempt relies on the unique Message-ID (its INSERT is the
+                # first statement): a mail stored meanwhile fails it, and the retry finds it.
+                existing = find_mail(session, mail.message_id) if attempt == 2 else None
                 if existing is not None:
                     return Outcome(existing.id, MailStatus(existing.status), duplicate=True)
                 return _record(session, config, mailbox, ref, mail, drafts, error)
@@ -90,22 +96,35 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
         sender=mail.sender[:320], sender_name=mail.sender_name[:255],
         reply_to=(mail.reply_to or None) and mail.reply_to[:320], subject=mail.subject,
         date=mail.date, references=" ".join(mail.references), body_text=mail.text or "",
-        status=MailStatus.HELD, error=error,
+        status=MailStatus.HELD, error=error, applications=[],  # new: nothing to load
     )
     session.add(row)
     session.flush()  # the unique Message-ID claims the mail before any issuing
     apps: list[Application] = []
     for position, d in enumerate(drafts):
-        app = _application(config, row, position, d)
-        session.add(app)
-        apps.append(app)
+        app, lines = _application(config, position, d)
+        checked = [Line(**{k: v for k, v in line.items() if k != "dropped"}) for line in lines]
         if d.ignored:
             app.status = ApplicationStatus.IGNORED
         elif error is not None:
             app.status = ApplicationStatus.HELD
-            set_reasons(app, [Reason(Code.INTERNAL_ERROR, None, "系统处理出错，已转人工处理")])
+            app.reasons = reason_rows(
+                [Reason(Code.INTERNAL_ERROR, None, "系统处理出错，已转人工处理")])
         else:
-            decide(session, app, config, pre_reasons=None if d.has_form else d.reasons)
+            # decide(), with the status and reasons known before the first INSERT
+            draft = draft_from(app, checked, row.date)
+            reasons = evaluate_draft(session, draft, config,
+                                     pre_reasons=None if d.has_form else d.reasons)
+            app.reasons = reason_rows(reasons)
+            app.created_at = app.updated_at = utcnow()  # decided as it is stored
+            app.status = ApplicationStatus.HELD if reasons else ApplicationStatus.ACCEPTED
+        app.mail = row
+        session.add(app)
+        session.flush()
+        _add_lines(session, app, lines)
+        if app.status == ApplicationStatus.ACCEPTED:
+            issue(session, app, config, lines=checked)
+        apps.append(app)
     row.status = mail_status(apps, error is not None)
     row.folder = folder_for(row.status, config)  # decided with the outcome; moved_at after
     session.flush()
@@ -113,11 +132,13 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
     return Outcome(row.id, MailStatus(row.status))
 
 
-def _application(config: Config, mail: Mail, position: int, d: AppDraft) -> Application:
+def _application(config: Config, position: int, d: AppDraft,
+                 ) -> tuple[Application, list[dict[str, Any]]]:
+    """The application (not yet in the session) and its lines' column values."""
     draft = d.draft
     att = d.attachment
-    return Application(
-        mail=mail, position=position,
+    app = Application(
+        position=position,
         attachment=att.filename if att else None,
         attachment_path=store_attachment(config.output_dir, att.data, att.filename) if att else None,
         status=ApplicationStatus.HELD,
@@ -130,15 +151,33 @@ def _application(config: Config, mail: Mail, position: int, d: AppDraft) -> Appl
         recipient_address=draft.recipient_address[:500],
         total_count=_small(draft.total_count), total_amount=_sane(draft.total_amount),
         header_json=json.dumps(d.header, ensure_ascii=False),
-        lines=[
-            ApplicationLine(position=line.position, row=line.row, seq=_small(line.seq),
-                            name=line.name[:100], id_number=line.id_number[:64],
-                            order_no=line.order_no[:64], year=_small(line.year),
-                            year_raw=line.year_raw[:64], amount=_sane(line.amount),
-                            amount_raw=line.amount_raw[:64])
-            for line in draft.lines
-        ],
+        # new: nothing to load before the first change of these
+        lines=[], reasons=[], invoices=[], shipment=None,
     )
+    lines = [
+        dict(position=line.position, row=line.row, seq=_small(line.seq),
+             name=line.name[:100], id_number=line.id_number[:64],
+             order_no=line.order_no[:64], year=_small(line.year),
+             year_raw=line.year_raw[:64], amount=_sane(line.amount),
+             amount_raw=line.amount_raw[:64], dropped=False)
+        for line in draft.lines
+    ]
+    return app, lines
+
+
+def _add_lines(session: Session, app: Application, lines: list[dict[str, Any]]) -> None:
+    """All lines in one INSERT ... RETURNING (the unit of work would send one per row on
+    SQLite), then ``app.lines`` set to exactly what was stored."""
+    stored: list[ApplicationLine] = []
+    if lines:
+        stored = list(session.scalars(
+            insert(ApplicationLine).returning(ApplicationLine),
+            [dict(line, application_id=app.id) for line in lines],
+        ))
+        stored.sort(key=lambda line: line.position)
+        for line in stored:
+            set_committed_value(line, "application", app)
+    set_committed_value(app, "lines", stored)
 
 
 def _small(value: int | None) -> int | None:

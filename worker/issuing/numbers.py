@@ -46,6 +46,9 @@ def peek(session: Session, name: str) -> int | None:
 
 
 def _locked(session: Session, name: str) -> Counter | None:
-    return session.scalars(
-        select(Counter).where(Counter.name == name).with_for_update()
-    ).one_or_none()
+    # No autoflush: the lookup reads only the counter row, which nothing pending
+    # changes (allocate flushes its own update); an identity-map hit keeps its value.
+    with session.no_autoflush:
+        return session.scalars(
+            select(Counter).where(Counter.name == name).with_for_update()
+        ).one_or_none()

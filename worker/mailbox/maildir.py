@@ -8,6 +8,7 @@ tree can later be served over IMAP.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import mailbox
 import os
@@ -83,38 +84,63 @@ class MaildirMailbox(Mailbox):
         raise MailGone(f"{self.label}: mail {ref.uid} is no longer in the inbox")
 
     def move(self, ref: MailRef, folder: str) -> None:
-        """Copy into the folder (same file name, flags and mtime), then drop the inbox copy.
+        """Rename into the folder's same-named subdir (same file name, flags and mtime).
 
-        Re-running a move interrupted between the two steps overwrites the folder copy
-        with identical bytes, so the folder never ends up with duplicates.
+        On one filesystem the rename is atomic: the mail is in exactly one place at every
+        instant. Across filesystems (``EXDEV``) it is copied into the folder, then the
+        inbox copy is dropped; re-running a move interrupted between those two steps
+        overwrites the folder copy with identical bytes, so the folder never ends up
+        with duplicates.
         """
         target = self._folder_path(folder)
         for _ in range(2):
             source = self._locate(ref.uid)
             if source is None:
                 break
-            sub = os.path.basename(os.path.dirname(source))
+            source_dir = os.path.dirname(source)
+            sub = os.path.basename(source_dir)
             name = os.path.basename(source)
-            staged = os.path.join(target, "tmp", name)
             try:
-                shutil.copy2(source, staged)
-                _fsync_file(staged)
-                os.replace(staged, os.path.join(target, sub, name))
-                _fsync_dir(os.path.join(target, sub))
+                os.rename(source, os.path.join(target, sub, name))
             except FileNotFoundError:
-                _remove_quietly(staged)
+                continue  # another worker moved it first (or it went new/ -> cur/)
+            except OSError as e:
+                if e.errno != errno.EXDEV:
+                    raise MailboxError(f"{self.label}: cannot move mail {ref.uid}: {e}") from e
+                if self._copy_then_remove(ref, source, target, sub, name):
+                    return
                 continue
-            except OSError as e:
-                _remove_quietly(staged)
-                raise MailboxError(f"{self.label}: cannot move mail {ref.uid}: {e}") from e
             try:
-                os.remove(source)
-            except FileNotFoundError:
-                pass  # another worker finished the same move first
+                _fsync_dir(os.path.join(target, sub))
+                _fsync_dir(source_dir)
             except OSError as e:
-                raise MailboxError(f"{self.label}: cannot remove mail {ref.uid}: {e}") from e
+                raise MailboxError(f"{self.label}: cannot sync the move of mail {ref.uid}: "
+                                   f"{e}") from e
             return
         logger.info("%s: mail %s already left the inbox; nothing to move", self.label, ref.uid)
+
+    def _copy_then_remove(self, ref: MailRef, source: str, target: str, sub: str,
+                          name: str) -> bool:
+        """The move across filesystems; False when the source vanished meanwhile."""
+        staged = os.path.join(target, "tmp", name)
+        try:
+            shutil.copy2(source, staged)
+            _fsync_file(staged)
+            os.replace(staged, os.path.join(target, sub, name))
+            _fsync_dir(os.path.join(target, sub))
+        except FileNotFoundError:
+            _remove_quietly(staged)
+            return False
+        except OSError as e:
+            _remove_quietly(staged)
+            raise MailboxError(f"{self.label}: cannot move mail {ref.uid}: {e}") from e
+        try:
+            os.remove(source)
+        except FileNotFoundError:
+            pass  # another worker finished the same move first
+        except OSError as e:
+            raise MailboxError(f"{self.label}: cannot remove mail {ref.uid}: {e}") from e
+        return True
 
     def close(self) -> None:
         """Nothing to release: every call opens and closes its own files."""
@@ -181,7 +207,7 @@ def _fsync_file(path: str) -> None:
 
 
 def _fsync_dir(path: str) -> None:
-    """Make the rename durable before the inbox copy is removed."""
+    """Make a rename (or the removal of the inbox copy) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
