@@ -27,23 +27,12 @@ from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
 from worker.errors import MailUnreadable
+from worker.filetypes import SPREADSHEET_TYPES
 
 log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-SPREADSHEET_TYPES = frozenset({
-    "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.ms-excel.sheet.macroenabled.12",
-    "application/x-xls",
-    "application/x-excel",
-    "application/excel",
-    "application/msexcel",
-    "application/kset",
-    "application/wps-office.xls",
-    "application/wps-office.xlsx",
-})
 
 # Regexes matched (case-insensitively) against every URL in the body.
 DEFAULT_LARGE_ATTACHMENT_PATTERNS: tuple[str, ...] = (

@@ -36,19 +36,12 @@ from typing import Any
 
 from stdnum.cn import ric, uscc
 
-from worker.form.labels import HEADER_FIELDS
+from worker.form.labels import COLUMN_TITLES, HEADER_FIELDS
 from worker.text import parse_amount
 
 DEFAULT_TITLE = "2018年天津市政工专业人员继续教育网上培训线上缴费发票申请表"
 LINE_KEYS = ("seq", "name", "id_number", "order_no", "year", "amount")
-COLUMN_LABELS = {
-    "seq": "序号",
-    "name": "姓名",
-    "id_number": "身份证号",
-    "order_no": "订单号",
-    "year": "培训年度",
-    "amount": "金额（元）",
-}
+COLUMN_LABELS = COLUMN_TITLES  # the blank form's own column headers
 NAMES = ("王伟", "李娜", "张敏", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周杰", "吴芳")
 LAYOUTS = frozenset({"standard", "inline", "shuffled", "numbers", "fullwidth"})
 

@@ -11,6 +11,7 @@ import io
 import re
 from typing import Literal
 
+from worker.filetypes import SPREADSHEET_TYPES
 from worker.form.reader import suffix
 from worker.form.sniff import Format, sniff
 
@@ -35,21 +36,6 @@ OTHER_SUFFIXES = frozenset(
 _WORD_SUFFIXES = frozenset({".doc", ".docx", ".docm", ".dot", ".dotx", ".wps", ".wpt"})
 _PPT_SUFFIXES = frozenset({".ppt", ".pptx", ".dps"})
 
-_SPREADSHEET_TYPES = frozenset(
-    {
-        "application/vnd.ms-excel",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "application/vnd.ms-excel.sheet.macroenabled.12",
-        "application/x-xls",
-        "application/x-excel",
-        "application/excel",
-        "application/vnd.ms-office",
-        "application/kset",  # WPS 表格 (.et)
-        "application/wps-office.et",
-        "application/wps-office.xls",
-        "application/wps-office.xlsx",
-    }
-)
 _UNSUPPORTED_TYPES = frozenset(
     {
         "application/pdf",
@@ -103,7 +89,7 @@ def _by_name_or_type(filename: str | None, ext: str, content_type: str, data: by
     if ext in OTHER_SUFFIXES:
         return "other"
     ctype = (content_type or "").split(";", 1)[0].strip().lower()
-    if ctype in _SPREADSHEET_TYPES:
+    if ctype in SPREADSHEET_TYPES:
         return "form"
     if ctype.startswith("image/"):
         return _image_kind(filename, data)
