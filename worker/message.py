@@ -50,14 +50,15 @@ _MARKER_WINDOW = 500
 _MAX_MARKERS = 20
 _MAX_LINKS = 50
 
-_AUTO_SUBJECT = re.compile(
+#: Machine-made mail, shared with the replies stage (never answer such a sender).
+AUTO_SUBJECT = re.compile(
     r"自动回复|自动答复|系统退信|退信|"
     r"\bauto[- ]?reply\b|\bautomatic reply\b|\bauto[- ]?response\b|\bout of (the )?office\b|"
     r"\bundeliverable\b|\bundelivered mail\b|\bdelivery status notification\b|"
     r"\bmail delivery (failed|failure|system)\b|\breturned mail\b",
     re.IGNORECASE,
 )
-_AUTO_LOCALPARTS = frozenset({"mailer-daemon", "postmaster", "mailer_daemon", "mailerdaemon"})
+AUTO_LOCALPARTS = frozenset({"mailer-daemon", "postmaster", "mailer_daemon", "mailerdaemon"})
 _AUTO_PRECEDENCE = frozenset({"auto_reply", "bulk", "junk", "list"})
 
 _GB_LABELS = frozenset({
@@ -487,13 +488,13 @@ def _auto_reason(
     precedence = _raw_text(headers.get("precedence")).strip().lower()
     if precedence in _AUTO_PRECEDENCE:
         return f"Precedence: {precedence}"
-    if sender.partition("@")[0] in _AUTO_LOCALPARTS:
+    if sender.partition("@")[0] in AUTO_LOCALPARTS:
         return f"sender {sender}"
     if parse_params(headers.get("content-type"))[0] == "multipart/report":
         return "multipart/report (delivery status)"
     if sender and sender in {a.strip().lower() for a in own}:
         return f"from our own address {sender}"
-    match = _AUTO_SUBJECT.search(subject)
+    match = AUTO_SUBJECT.search(subject)
     if match:
         return f"subject: {match.group(0)}"
     return None

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from worker.config import Config
 from worker.db.models import Application, Mail, OutboxMessage
 from worker.db.types import utcnow
-from worker.message import _AUTO_LOCALPARTS, _AUTO_SUBJECT
+from worker.message import AUTO_LOCALPARTS, AUTO_SUBJECT
 from worker.replies.compose import (
     build_message,
     is_our_reply_id,
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 REPLY = "reply"
 FOLLOWUP = "followup"
-_MACHINE_LOCALPARTS = _AUTO_LOCALPARTS | {"noreply", "no-reply", "no_reply", "donotreply",
+_MACHINE_LOCALPARTS = AUTO_LOCALPARTS | {"noreply", "no-reply", "no_reply", "donotreply",
                                           "do-not-reply", "do_not_reply"}
 
 
@@ -59,7 +59,7 @@ def reply_address(mail: Mail, config: Config) -> str | None:
             return None
         if address.partition("@")[0] in _MACHINE_LOCALPARTS:
             return None
-    if mail.status == MailStatus.FAILED and _AUTO_SUBJECT.search(mail.subject or ""):
+    if mail.status == MailStatus.FAILED and AUTO_SUBJECT.search(mail.subject or ""):
         return None  # the parser failed before it could say "auto-reply": be careful
     return target
 
