@@ -12,7 +12,7 @@ from worker.console.db import actor, config, sessions
 from worker.console.files import send_stored
 from worker.db.models import AuditEntry, Invoice, Manifest, Shipment
 from worker.db.types import utcnow
-from worker.staff import hooks, printing
+from worker.staff import printing
 from worker.staff.audit import changes_of
 from worker.staff.errors import ActionRefused, NotFound
 
@@ -44,7 +44,7 @@ def index() -> str:
             "console/print.html", invoice_batches=invoice_batches, label_batches=label_batches,
             reprints=[(e, changes_of(e).get("files", [])) for e in reprints],
             manifests=manifests, unmanifested=unmanifested, pending_invoices=pending_invoices,
-            pending_labels=pending_labels, can_render=hooks.available("worker.documents"))
+            pending_labels=pending_labels)
 
 
 @bp.post("/print/render")

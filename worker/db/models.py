@@ -22,13 +22,19 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column, relationship
 
 from worker.db.types import Money, UtcDateTime, utcnow
+from worker.fields import FIELD, LINE_TEXT_LENGTHS
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def _field(key: str) -> MappedColumn[str]:
+    """The column of one registry field: text of the registry's length, '' by default."""
+    return mapped_column(String(FIELD[key].length), default="")
 
 
 class Counter(Base):
@@ -98,7 +104,8 @@ class Mail(Base):
 
 
 class Application(Base):
-    """One form attachment (or the one attachment-less application of a mail)."""
+    """One form attachment (or the one attachment-less application of a mail). Its
+    header columns are the field registry's (``worker.fields``), lengths included."""
 
     __tablename__ = "applications"
     __table_args__ = (UniqueConstraint("mail_id", "position"),)
@@ -108,19 +115,19 @@ class Application(Base):
     attachment: Mapped[str | None] = mapped_column(String(500))
     attachment_path: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), index=True)
-    unit: Mapped[str] = mapped_column(String(255), default="")
-    district: Mapped[str] = mapped_column(String(32), default="")
-    invoice_type: Mapped[str] = mapped_column(String(32), default="")
-    buyer_name: Mapped[str] = mapped_column(String(255), default="")
-    tax_id: Mapped[str] = mapped_column(String(64), default="")
-    address_phone: Mapped[str] = mapped_column(String(500), default="")
-    bank_account: Mapped[str] = mapped_column(String(500), default="")
-    issue_mode: Mapped[str] = mapped_column(String(16), default="")
-    contact: Mapped[str] = mapped_column(String(100), default="")
-    contact_phone: Mapped[str] = mapped_column(String(64), default="")
-    recipient_name: Mapped[str] = mapped_column(String(100), default="")
-    recipient_phone: Mapped[str] = mapped_column(String(64), default="")
-    recipient_address: Mapped[str] = mapped_column(String(500), default="")
+    unit: Mapped[str] = _field("unit")
+    district: Mapped[str] = _field("district")
+    invoice_type: Mapped[str] = _field("invoice_type")
+    buyer_name: Mapped[str] = _field("buyer_name")
+    tax_id: Mapped[str] = _field("tax_id")
+    address_phone: Mapped[str] = _field("address_phone")
+    bank_account: Mapped[str] = _field("bank_account")
+    issue_mode: Mapped[str] = _field("issue_mode")
+    contact: Mapped[str] = _field("contact")
+    contact_phone: Mapped[str] = _field("contact_phone")
+    recipient_name: Mapped[str] = _field("recipient_name")
+    recipient_phone: Mapped[str] = _field("recipient_phone")
+    recipient_address: Mapped[str] = _field("recipient_address")
     total_count: Mapped[int | None] = mapped_column(Integer)
     total_amount: Mapped[Decimal | None] = mapped_column(Money)
     header_json: Mapped[str] = mapped_column(Text, default="{}")
@@ -148,13 +155,13 @@ class ApplicationLine(Base):
     position: Mapped[int] = mapped_column(Integer)
     row: Mapped[int | None] = mapped_column(Integer)
     seq: Mapped[int | None] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(100), default="")
-    id_number: Mapped[str] = mapped_column(String(64), default="", index=True)
-    order_no: Mapped[str] = mapped_column(String(64), default="", index=True)
+    name: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["name"]), default="")
+    id_number: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["id_number"]), default="", index=True)
+    order_no: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["order_no"]), default="", index=True)
     year: Mapped[int | None] = mapped_column(Integer)
-    year_raw: Mapped[str] = mapped_column(String(64), default="")
+    year_raw: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["year_raw"]), default="")
     amount: Mapped[Decimal | None] = mapped_column(Money)
-    amount_raw: Mapped[str] = mapped_column(String(64), default="")
+    amount_raw: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["amount_raw"]), default="")
     dropped: Mapped[bool] = mapped_column(Boolean, default=False)
 
     application: Mapped[Application] = relationship(back_populates="lines")

@@ -15,10 +15,12 @@ from worker.replies.compose import one_line
 from worker.status import ApplicationStatus, MailStatus
 from worker.text import money
 from worker.validation import Code, explain
+from worker.validation.reasons import Role, next_step, with_role
 
-# No parcel goes out for these, so "where to send it" problems are noise in the reply.
-_NO_PARCEL = frozenset({Code.NOT_SUBURBAN_DISTRICT, Code.PAST_DEADLINE})
-_POSTAL = frozenset({Code.MISSING_RECIPIENT, Code.INVALID_PHONE})
+# No parcel goes out for NO_PARCEL reasons, so "where to send it" (POSTAL) problems are
+# noise in the reply; both are roles in the reason table.
+_NO_PARCEL = with_role(Role.NO_PARCEL)
+_POSTAL = with_role(Role.POSTAL)
 _NAMES_SHOWN = 5
 
 
@@ -106,12 +108,7 @@ def _people(invoice: Invoice) -> str:
 
 def _fill_held(view: AppView, app: Application, config: Config) -> None:
     codes = {r.code for r in app.reasons}
-    if Code.NOT_SUBURBAN_DISTRICT in codes:
-        view.next_step = "in_person"
-    elif Code.PAST_DEADLINE in codes:
-        view.next_step = "contact"
-    elif codes and codes <= {Code.INTERNAL_ERROR}:
-        view.next_step = "staff"
+    view.next_step = str(next_step(codes))
     names = {line.seq if line.seq is not None else line.position: one_line(line.name, 50)
              for line in app.lines}
     shown = [r for r in app.reasons if not (codes & _NO_PARCEL and r.code in _POSTAL)]
