@@ -22,19 +22,24 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from worker.db.types import Money, UtcDateTime, utcnow
-from worker.fields import FIELD, LINE_TEXT_LENGTHS
+from worker.fields import FIELDS, LINE_TEXT_LENGTHS
 
 
 class Base(DeclarativeBase):
     pass
 
 
-def _field(key: str) -> MappedColumn[str]:
-    """The column of one registry field: text of the registry's length, '' by default."""
-    return mapped_column(String(FIELD[key].length), default="")
+def _field_columns() -> type:
+    """A mixin with one column per field of the registry (``worker.fields``): text of the
+    field's length, '' by default. Adding a field there adds its column here; its
+    migration is still written by hand (``tests/core/test_fields.py`` checks the model)."""
+    return type("FieldColumns", (), {
+        "__doc__": _field_columns.__doc__,
+        **{f.key: mapped_column(String(f.length), default="") for f in FIELDS},
+    })
 
 
 class Counter(Base):
@@ -103,9 +108,10 @@ class Mail(Base):
     )
 
 
-class Application(Base):
+class Application(_field_columns(), Base):
     """One form attachment (or the one attachment-less application of a mail). Its
-    header columns are the field registry's (``worker.fields``), lengths included."""
+    header columns (unit, district, ..., recipient_address) come from the field
+    registry (``worker.fields.FIELDS``), lengths included."""
 
     __tablename__ = "applications"
     __table_args__ = (UniqueConstraint("mail_id", "position"),)
@@ -115,19 +121,6 @@ class Application(Base):
     attachment: Mapped[str | None] = mapped_column(String(500))
     attachment_path: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), index=True)
-    unit: Mapped[str] = _field("unit")
-    district: Mapped[str] = _field("district")
-    invoice_type: Mapped[str] = _field("invoice_type")
-    buyer_name: Mapped[str] = _field("buyer_name")
-    tax_id: Mapped[str] = _field("tax_id")
-    address_phone: Mapped[str] = _field("address_phone")
-    bank_account: Mapped[str] = _field("bank_account")
-    issue_mode: Mapped[str] = _field("issue_mode")
-    contact: Mapped[str] = _field("contact")
-    contact_phone: Mapped[str] = _field("contact_phone")
-    recipient_name: Mapped[str] = _field("recipient_name")
-    recipient_phone: Mapped[str] = _field("recipient_phone")
-    recipient_address: Mapped[str] = _field("recipient_address")
     total_count: Mapped[int | None] = mapped_column(Integer)
     total_amount: Mapped[Decimal | None] = mapped_column(Money)
     header_json: Mapped[str] = mapped_column(Text, default="{}")
