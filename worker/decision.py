@@ -99,7 +99,7 @@ def evaluate_draft(session: Session, draft: Draft, config: Config,
 def judge(session: Session, draft: Draft, config: Config,
           *, pre_reasons: list[Reason] | None = None,
           waive: frozenset[Code] = frozenset()) -> tuple[ApplicationStatus, list[Reason]]:
-    """The verdict on ``draft``, touching nothing: ACCEPTED with no reasons, or HELD
+    """The verdict on ``draft``, storing nothing: ACCEPTED with no reasons, or HELD
     with every reason that remains after ``waive`` (staff approval; only WAIVABLE
     codes, else ValueError). The caller stores the reasons and, when accepted, issues."""
     if not waive <= WAIVABLE:
