@@ -29,3 +29,32 @@ class InvoiceType(StrEnum):
 class IssueMode(StrEnum):
     COMBINED = "合并开具"
     PER_PERSON = "每人一张"
+
+
+class OutboxStatus(StrEnum):
+    """Where a queued mail (reply, follow-up) is in ``worker.replies.outbox``."""
+
+    PENDING = "pending"        # queued, never tried
+    SENDING = "sending"        # claimed by a sender until its lease ends
+    RETRY = "retry"            # an attempt failed; next_attempt_at says when again
+    SENT = "sent"              # the server took it
+    FAILED = "failed"          # given up (max_attempts, or the recipient does not exist)
+
+
+OUTBOX_QUEUED = (OutboxStatus.PENDING, OutboxStatus.RETRY, OutboxStatus.SENDING)
+"""Still to be sent: a "sending" row whose lease ended is taken again."""
+
+
+class AuditAction(StrEnum):
+    """What a staff member did, as ``audit_log.action`` stores it (the console shows
+    each in Chinese, ``worker.console.filters.ACTIONS``)."""
+
+    CORRECT = "correct"
+    DROP_LINE = "drop_line"
+    RESTORE_LINE = "restore_line"
+    RECHECK = "recheck"
+    APPROVE = "approve"
+    REJECT = "reject"
+    IMPORT_PAYMENTS = "import_payments"
+    RENDER = "render"
+    REPRINT = "reprint"

@@ -15,22 +15,26 @@ from worker.staff.login import LOCKED, WRONG, login
 
 def test_hash_is_salted_and_verifies() -> None:
     a, b = accounts.hash_password("s3cret-pass"), accounts.hash_password("s3cret-pass")
-    assert a != b and a.startswith("scrypt$")
+    assert a != b and a.startswith("scrypt:")  # werkzeug.security's format
     assert accounts.verify_password("s3cret-pass", a)
     assert not accounts.verify_password("s3cret-pasS", a)
     assert not accounts.verify_password("s3cret-pass", "scrypt$99999999$8$1$AA==$AA==")  # corrupt
     assert not accounts.verify_password("x", "plain-text")
+    assert not accounts.verify_password("s3cret-pass", "scrypt:1073741824:8:1$AAAA$00")  # corrupt
+    assert not accounts.verify_password("s3cret-pass", "scrypt:1000:8:1$AAAA$00")  # corrupt
+    assert not accounts.verify_password("s3cret-pass", "pbkdf2:sha1:1$AAAA$00")  # not ours
 
 
 def test_shipped_parameters_are_the_owasp_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()  # the real PARAMS, not the fast test ones
     stored = accounts.hash_password("a long enough password")
-    assert stored.split("$")[1:4] == [str(2**15), "8", "3"]
+    assert stored.split("$")[0] == f"scrypt:{2**15}:8:3"
     assert accounts.verify_password("a long enough password", stored)
 
 
 def test_old_parameters_still_verify_and_are_upgraded_at_login(world: World) -> None:
-    weak = accounts.hash_password(PASSWORD, accounts.ScryptParams(2**4, 8, 1))
+    # werkzeug limits scrypt memory to 132·n·r·p bytes: n below 2**7 cannot be computed
+    weak = accounts.hash_password(PASSWORD, accounts.ScryptParams(2**8, 8, 1))
     assert accounts.needs_rehash(weak)
     with world.app.sessions.begin() as s:
         accounts.create_staff(s, "王老师", "placeholder-pw")
@@ -38,6 +42,27 @@ def test_old_parameters_still_verify_and_are_upgraded_at_login(world: World) -> 
         accounts.find_staff(s, "王老师").password_hash = weak  # type: ignore[union-attr]
     assert login(world.app.sessions, "王老师", PASSWORD, "10.0.0.1").actor is not None
     assert not accounts.needs_rehash(staff_row(world, "王老师").password_hash)
+
+
+# Written by this module before it hashed through werkzeug (own format, NFKC-normalised
+# password "旧版密码 old-pass１", scrypt n=2^10 r=8 p=1, 32-byte key, base64).
+LEGACY = "scrypt$1024$8$1$LbejDds14uMbiIXpxVGjXg==$b+eqJpQuXWFPwe4NVokRmCdkOOuMjNgJ8r/qGZbM61w="
+
+
+def test_hashes_from_before_werkzeug_still_verify_and_are_replaced_at_login(
+        world: World) -> None:
+    assert accounts.verify_password("旧版密码 old-pass1", LEGACY)   # NFKC: １ is 1
+    assert accounts.verify_password("旧版密码 old-pass１", LEGACY)
+    assert not accounts.verify_password("旧版密码 old-pass2", LEGACY)
+    assert accounts.needs_rehash(LEGACY)
+    with world.app.sessions.begin() as s:
+        accounts.create_staff(s, "赵老师", "placeholder-pw")
+    with world.app.sessions.begin() as s:
+        accounts.find_staff(s, "赵老师").password_hash = LEGACY  # type: ignore[union-attr]
+    assert login(world.app.sessions, "赵老师", "旧版密码 old-pass1", "10.0.0.1").actor is not None
+    upgraded = staff_row(world, "赵老师").password_hash
+    assert upgraded.startswith("scrypt:") and not accounts.needs_rehash(upgraded)
+    assert accounts.verify_password("旧版密码 old-pass1", upgraded)
 
 
 def test_create_refuses_duplicates_weak_and_odd_names(world: World, staff: Actor) -> None:

@@ -16,8 +16,18 @@ from flask import Flask
 
 from worker.app import App
 from worker.config import TEMPLATES_DIR, Config, load_config
-from worker.console import application, audit, auth, csrf, dashboard, filters, payments, queue, security
-from worker.console import print as print_centre
+from worker.console import (
+    application,
+    audit,
+    auth,
+    csrf,
+    dashboard,
+    filters,
+    payments,
+    print_centre,
+    queue,
+    security,
+)
 from worker.db import check_schema
 
 STATIC_DIR = TEMPLATES_DIR / "console" / "static"

@@ -189,6 +189,9 @@ class Invoice(Base):
     tax_rate: Mapped[str] = mapped_column(String(16))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     pdf_path: Mapped[str | None] = mapped_column(String(500))
+    # The seller facts printed on it (worker.issuing.facts.SellerFacts); NULL only for
+    # invoices issued before migration 0003, which fall back to today's config.
+    seller_json: Mapped[str | None] = mapped_column(Text)
 
     application: Mapped[Application] = relationship(back_populates="invoices")
     items: Mapped[list[InvoiceItem]] = relationship(
@@ -223,6 +226,9 @@ class Manifest(Base):
     xlsx_path: Mapped[str | None] = mapped_column(String(500))
     pdf_path: Mapped[str | None] = mapped_column(String(500))
     emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Its courier (worker.issuing.facts.CourierFacts): one manifest per courier; NULL
+    # only for manifests made before migration 0003 (read with today's config).
+    courier_json: Mapped[str | None] = mapped_column(Text)
 
 
 class Shipment(Base):
@@ -243,6 +249,9 @@ class Shipment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     label_pdf: Mapped[str | None] = mapped_column(String(500))
     manifest_id: Mapped[int | None] = mapped_column(ForeignKey("manifests.id"), index=True)
+    # The courier facts it was made with (worker.issuing.facts.CourierFacts); NULL only
+    # for parcels made before migration 0003, which fall back to today's config.
+    courier_json: Mapped[str | None] = mapped_column(Text)
 
     application: Mapped[Application] = relationship(back_populates="shipment")
 

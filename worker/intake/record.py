@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from worker.atomic import write_atomic
 from worker.config import Config
 from worker.db.models import Application, ApplicationLine, Mail
 from worker.db.types import utcnow
@@ -42,11 +43,8 @@ def store_attachment(output_dir: Path, data: bytes, filename: str | None) -> str
     digest = hashlib.sha256(data).hexdigest()
     rel = Path("attachments") / digest[:2] / f"{digest}{safe_suffix(filename)}"
     target = output_dir / rel
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+    if not target.exists():  # same name, same bytes: a racing worker's copy is as good
+        write_atomic(target, data)
     return rel.as_posix()
 
 

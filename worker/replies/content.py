@@ -11,6 +11,7 @@ from typing import Any
 
 from worker.config import Config
 from worker.db.models import Application, Invoice, Mail
+from worker.issuing.facts import courier_of
 from worker.replies.compose import one_line
 from worker.status import ApplicationStatus, MailStatus
 from worker.text import money
@@ -91,7 +92,7 @@ def _fill_accepted(view: AppView, app: Application, config: Config) -> None:
     view.trainees = sum(len(i.items) for i in invoices)
     ship = app.shipment
     if ship is not None:
-        view.courier = one_line(config.courier.name)
+        view.courier = one_line(courier_of(ship.courier_json, config).name)  # as on its label
         view.waybill = one_line(ship.waybill)
         view.recipient = one_line(ship.recipient, 100)
         view.phone = one_line(ship.phone, 64)

@@ -38,15 +38,10 @@ from worker.db.types import utcnow
 from worker.errors import SmtpError
 from worker.mailer import Mailer
 from worker.replies.compose import POLICY
+from worker.status import OUTBOX_QUEUED, OutboxStatus
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-SENDING = "sending"
-RETRY = "retry"
-SENT = "sent"
-FAILED = "failed"
-QUEUED = (PENDING, RETRY, SENDING)
 
 LEASE = timedelta(minutes=15)   # well above smtplib's timeouts for one message
 DEFAULT_RETRIES = RepliesConfig(max_attempts=8, backoff_first_minutes=1, backoff_max_minutes=360)
@@ -131,7 +126,7 @@ def send_due(sessions: sessionmaker[Session], mailer: Mailer, *, now: datetime |
             _wake(sessions, clock())
     with sessions() as session:
         report.waiting = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                         .where(OutboxMessage.status.in_(QUEUED))) or 0
+                                         .where(OutboxMessage.status.in_(OUTBOX_QUEUED))) or 0
     return report
 
 
@@ -147,23 +142,23 @@ def _claim(sessions: sessionmaker[Session], now: datetime, retries: RepliesConfi
     while True:
         with sessions.begin() as session:
             query = (select(OutboxMessage)
-                     .where(OutboxMessage.status.in_(QUEUED), OutboxMessage.next_attempt_at <= now)
+                     .where(OutboxMessage.status.in_(OUTBOX_QUEUED), OutboxMessage.next_attempt_at <= now)
                      .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             row = session.scalars(query).first()
             if row is None:
                 return None
-            if row.status == SENDING:
+            if row.status == OutboxStatus.SENDING:
                 # Its worker died mid-send (or is very slow): the lease is over.
                 if row.attempts >= retries.max_attempts:
-                    row.status = FAILED
+                    row.status = OutboxStatus.FAILED
                     row.last_error = f"{ERROR}: sending never finished ({row.attempts} attempts)"
                     report.given_up += 1
                     log.error("outbox %s: given up, sending never finished", row.key)
                     continue
                 log.warning("outbox %s: lease expired while sending; sending again", row.key)
-            row.status = SENDING
+            row.status = OutboxStatus.SENDING
             row.attempts += 1
             row.next_attempt_at = now + LEASE
             return _Job(row.id, row.key, row.message, row.attempts)
@@ -172,8 +167,8 @@ def _claim(sessions: sessionmaker[Session], now: datetime, retries: RepliesConfi
 def _sent(sessions: sessionmaker[Session], job: _Job, now: datetime) -> None:
     with sessions.begin() as session:
         row = session.get(OutboxMessage, job.id)
-        if row is not None and row.status != SENT:
-            row.status = SENT
+        if row is not None and row.status != OutboxStatus.SENT:
+            row.status = OutboxStatus.SENT
             row.sent_at = now
     log.info("outbox %s: sent (attempt %d)", job.key, job.attempts)
 
@@ -183,15 +178,15 @@ def _failed(sessions: sessionmaker[Session], job: _Job, error: str, scope: str, 
     """Schedule the next attempt or give up; 1 if given up."""
     with sessions.begin() as session:
         row = session.get(OutboxMessage, job.id)
-        if row is None or row.status != SENDING:
+        if row is None or row.status != OutboxStatus.SENDING:
             return 0  # taken over after a lease expiry, or sent meanwhile
         row.last_error = error[:2000]
         give_up = scope == FINAL or (scope in (MESSAGE, ERROR) and row.attempts >= retries.max_attempts)
         if give_up:
-            row.status = FAILED
+            row.status = OutboxStatus.FAILED
             log.error("outbox %s: given up after %d attempts: %s", job.key, row.attempts, error)
             return 1
-        row.status = RETRY
+        row.status = OutboxStatus.RETRY
         row.next_attempt_at = now + backoff(row.attempts, retries)
         return 0
 
@@ -201,7 +196,7 @@ def _wake(sessions: sessionmaker[Session], now: datetime) -> None:
     later at the end of a long backoff."""
     with sessions.begin() as session:
         session.execute(update(OutboxMessage)
-                        .where(OutboxMessage.status == RETRY,
+                        .where(OutboxMessage.status == OutboxStatus.RETRY,
                                OutboxMessage.last_error.like(f"{SERVER}:%"),
                                OutboxMessage.next_attempt_at > now)
                         .values(next_attempt_at=now))

@@ -30,8 +30,7 @@ from worker.replies.compose import (
     thread_ids,
 )
 from worker.replies.content import followup_context, mail_context
-from worker.replies.outbox import PENDING
-from worker.status import ApplicationStatus, MailStatus
+from worker.status import ApplicationStatus, MailStatus, OutboxStatus
 from worker.validation import Code
 
 log = logging.getLogger(__name__)
@@ -153,7 +152,7 @@ def _enqueue(session: Session, config: Config, mail: Mail, *, key: str, kind: st
     )
     row = OutboxMessage(key=key, kind=kind, mail_id=mail.id, application_id=application_id,
                         recipient=to, subject=str(msg["Subject"]), message=msg.as_bytes(),
-                        status=PENDING, attempts=0, next_attempt_at=now, created_at=now)
+                        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now)
     session.add(row)
     session.flush()
     log.info("queued %s to %s", key, to)

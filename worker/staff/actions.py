@@ -28,7 +28,7 @@ from worker.staff.accounts import Actor
 from worker.staff.audit import reasons_snapshot, record
 from worker.staff.checks import current_reasons, pre_reasons
 from worker.staff.errors import ActionRefused, NotFound
-from worker.status import ApplicationStatus
+from worker.status import ApplicationStatus, AuditAction
 from worker.text import normalize
 from worker.validation import Code, explain
 from worker.validation.reasons import WAIVABLE
@@ -116,7 +116,7 @@ def correct_fields(sessions: sessionmaker[Session], config: Config, actor: Actor
         if not changes:
             return ActionResult(app.id, app.status, "没有改动")
         changes.update(_refresh(session, app, config))
-        record(session, actor, "correct", application_id=app.id, changes=changes, note=note)
+        record(session, actor, AuditAction.CORRECT, application_id=app.id, changes=changes, note=note)
         labels = "、".join(EDITABLE[n] for n in cleaned if n in changes)
         return ActionResult(app.id, app.status, f"已修改{labels}；{_summary(app, config)}", changes)
 
@@ -138,8 +138,8 @@ def drop_line(sessions: sessionmaker[Session], config: Config, actor: Actor, app
         changes: dict[str, Any] = {
             "line": f"序号 {ref} {line.name} {line.order_no}", "dropped": [not dropped, dropped]}
         changes.update(_refresh(session, app, config))
-        record(session, actor, "drop_line" if dropped else "restore_line", application_id=app.id,
-               changes=changes, note=note)
+        record(session, actor, AuditAction.DROP_LINE if dropped else AuditAction.RESTORE_LINE,
+               application_id=app.id, changes=changes, note=note)
         verb = "删除" if dropped else "恢复"
         return ActionResult(app.id, app.status, f"已{verb}第 {ref} 行；{_summary(app, config)}",
                             changes)
@@ -152,7 +152,7 @@ def recheck(sessions: sessionmaker[Session], config: Config, actor: Actor,
         app = _locked(session, app_id)
         _require_held(app, "重新检查")
         changes = _refresh(session, app, config)
-        record(session, actor, "recheck", application_id=app.id, changes=changes)
+        record(session, actor, AuditAction.RECHECK, application_id=app.id, changes=changes)
         return ActionResult(app.id, app.status, _summary(app, config), changes)
 
 
@@ -200,7 +200,7 @@ def approve(sessions: sessionmaker[Session], config: Config, actor: Actor, app_i
             "invoices": [inv.number for inv in app.invoices],
             "waybill": app.shipment.waybill if app.shipment else None,
         }
-        record(session, actor, "approve", application_id=app.id, changes=changes, note=note)
+        record(session, actor, AuditAction.APPROVE, application_id=app.id, changes=changes, note=note)
         # The reply is queued in this transaction: sent exactly when the decision commits.
         queue_followup(session, app, config, action="approve", note=note)
         result = ActionResult(app.id, app.status, "已批准：发票 " + "、".join(changes["invoices"])
@@ -233,7 +233,7 @@ def reject(sessions: sessionmaker[Session], config: Config, actor: Actor, app_id
         _require_held(app, "退回")
         app.status = ApplicationStatus.REJECTED
         app.updated_at = utcnow()
-        record(session, actor, "reject", application_id=app.id, note=message, changes={
+        record(session, actor, AuditAction.REJECT, application_id=app.id, note=message, changes={
             "status": [ApplicationStatus.HELD.value, ApplicationStatus.REJECTED.value]})
         queue_followup(session, app, config, action="reject", note=message)
         return ActionResult(app.id, app.status, "已退回，说明将发给单位")

@@ -17,7 +17,7 @@ from worker.documents import reprint as reprint_files
 from worker.staff.accounts import Actor
 from worker.staff.audit import record
 from worker.staff.errors import ActionRefused, NotFound
-from worker.status import ApplicationStatus
+from worker.status import ApplicationStatus, AuditAction
 
 
 def pending_counts(session: Session) -> tuple[int, int]:
@@ -38,7 +38,7 @@ def render(sessions: sessionmaker[Session], config: Config, actor: Actor) -> str
         raise ActionRefused(f"PDF 生成失败：{e}") from e
     with sessions.begin() as session:
         after = pending_counts(session)
-        record(session, actor, "render", changes={
+        record(session, actor, AuditAction.RENDER, changes={
             "pending_invoices": [before[0], after[0]], "pending_labels": [before[1], after[1]]})
     return f"已生成：发票 {before[0] - after[0]} 张，面单 {before[1] - after[1]} 张"
 
@@ -62,5 +62,5 @@ def reprint(sessions: sessionmaker[Session], config: Config, actor: Actor, app_i
     rel = [p.resolve().relative_to(root).as_posix() for p in files
            if p.resolve().is_relative_to(root)]
     with sessions.begin() as session:
-        entry = record(session, actor, "reprint", application_id=app_id, changes={"files": rel})
+        entry = record(session, actor, AuditAction.REPRINT, application_id=app_id, changes={"files": rel})
         return entry.id

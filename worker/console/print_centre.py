@@ -15,6 +15,7 @@ from worker.db.types import utcnow
 from worker.staff import printing
 from worker.staff.audit import changes_of
 from worker.staff.errors import ActionRefused, NotFound
+from worker.status import AuditAction
 
 bp = Blueprint("print", __name__)
 PDF = "application/pdf"
@@ -34,7 +35,7 @@ def index() -> str:
                    func.max(Shipment.waybill), func.min(Shipment.id), func.max(Shipment.created_at))
             .where(Shipment.label_pdf.is_not(None)).group_by(Shipment.label_pdf)
             .order_by(func.max(Shipment.created_at).desc()).limit(30)).all()
-        reprints = db.scalars(select(AuditEntry).where(AuditEntry.action == "reprint")
+        reprints = db.scalars(select(AuditEntry).where(AuditEntry.action == AuditAction.REPRINT)
                               .order_by(AuditEntry.id.desc()).limit(20)).all()
         manifests = db.scalars(select(Manifest).order_by(Manifest.id.desc()).limit(30)).all()
         unmanifested = db.scalar(select(func.count()).select_from(Shipment)
@@ -103,7 +104,7 @@ def manifest_file(manifest_id: int, kind: str) -> Response:
 def reprint_file(entry_id: int, n: int) -> Response:
     with sessions()() as db:
         entry = db.get(AuditEntry, entry_id)
-        files = changes_of(entry).get("files", []) if entry and entry.action == "reprint" else []
+        files = changes_of(entry).get("files", []) if entry and entry.action == AuditAction.REPRINT else []
     if not isinstance(files, list) or not 0 <= n < len(files):
         abort(404)
     return send_stored(str(files[n]), name=None, mimetype=PDF, inline=True)
