@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import importlib.util
 import os
 import tomllib
 import typing
@@ -96,7 +97,12 @@ def _package_dir(package: str, source_folder: str) -> Path:
         folder = resources.files(package)
     except ModuleNotFoundError:
         return PROJECT_ROOT / source_folder
-    return Path(str(folder))
+    if isinstance(folder, Path):
+        return folder
+    # a folder without __init__.py is a namespace package: files() gives a MultiplexedPath
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else PROJECT_ROOT / source_folder
 
 
 TEMPLATES_DIR = _package_dir("worker.templates", "templates")
