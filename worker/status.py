@@ -58,3 +58,5 @@ class AuditAction(StrEnum):
     IMPORT_PAYMENTS = "import_payments"
     RENDER = "render"
     REPRINT = "reprint"
+    END_SESSIONS = "end_sessions"
+    PASSWORD = "password"

@@ -19,7 +19,8 @@ ACTIONS: dict[str, str] = {
     AuditAction.RESTORE_LINE: "恢复学员行", AuditAction.RECHECK: "重新检查",
     AuditAction.APPROVE: "批准开具", AuditAction.REJECT: "退回",
     AuditAction.IMPORT_PAYMENTS: "导入缴费记录", AuditAction.RENDER: "生成 PDF",
-    AuditAction.REPRINT: "重印",
+    AuditAction.REPRINT: "重印", AuditAction.END_SESSIONS: "结束会话",
+    AuditAction.PASSWORD: "修改密码",
 }
 """Each audit action in Chinese; a test keeps it complete."""
 
@@ -29,6 +30,7 @@ KEYS = {
     "invoices": "发票", "waybill": "运单", "line": "学员行", "file": "文件", "rows": "行数",
     "inserted": "新增", "updated": "更新", "unchanged": "未变", "bad": "有问题的行",
     "files": "文件", "pending_invoices": "待生成发票", "pending_labels": "待生成面单",
+    "sessions": "结束的会话数", "whose": "范围",
 }
 PAIRS = {*EDITABLE, "reasons", "status", "dropped", "pending_invoices", "pending_labels"}
 

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from worker.console.db import actor, config, sessions
 from worker.console.files import send_stored
+from worker.console.params import parse_id
 from worker.db.models import AuditEntry, Invoice, Manifest, Shipment
 from worker.db.types import utcnow
 from worker.staff import printing
@@ -59,10 +60,9 @@ def render() -> Response:
 
 @bp.post("/print/reprint")
 def reprint() -> Response:
-    try:
-        app_id = int(request.form.get("application_id", ""))
-    except ValueError:
-        flash("请填写申请编号", "error")
+    app_id = parse_id(request.form.get("application_id"))
+    if app_id is None:
+        flash("请填写正确的申请编号（正整数）", "error")
         return redirect(url_for("print.index"))
     try:
         entry_id = printing.reprint(sessions(), config(), actor(), app_id, utcnow())

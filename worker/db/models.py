@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -272,7 +273,12 @@ class Staff(Base):
 
 
 class LoginAttempt(Base):
-    """Every login try, for rate limiting by name and by address."""
+    """Every login try, for throttling by name, by address and by known device.
+
+    ``throttled`` marks a try refused unchecked because its name, address or device
+    was still waiting (it never lengthens the wait); ``device`` is the id of the
+    browser's device cookie when it presented one valid for this name (see
+    ``worker.staff.login``)."""
 
     __tablename__ = "login_attempts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -280,6 +286,28 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64), index=True)
     ok: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    throttled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    device: Mapped[str | None] = mapped_column(String(32))
+
+
+class ConsoleSession(Base):
+    """A console login, server-side: the browser's cookie holds only a random token,
+    stored here as its SHA-256 so a copy of the database opens no session. A session
+    is live while ``ended_at`` is empty, ``expires_at`` is ahead, the account is
+    active and its password unchanged (``password_fp``)."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    password_fp: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_reason: Mapped[str] = mapped_column(String(32), default="")
 
 
 class AuditEntry(Base):
