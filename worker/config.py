@@ -148,6 +148,20 @@ class RepliesConfig:
 
 
 @dataclass(frozen=True)
+class ReplyLimitsConfig:
+    """Who the mailbox answers on its own, and how often (``worker/replies/policy.py``,
+    SECURITY.md): at most ``per_address_per_day`` automatic replies to one address in
+    24 h and ``per_hour`` to everyone in 60 min; a reply repeats at most
+    ``subject_chars`` characters of the unit's subject; a domain in
+    ``public_mail_domains`` never makes a sender known by its domain alone."""
+
+    per_address_per_day: int
+    per_hour: int
+    subject_chars: int
+    public_mail_domains: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig
     mailbox: MailboxConfig
@@ -161,6 +175,7 @@ class Config:
     limits: LimitsConfig
     documents: DocumentsConfig
     replies: RepliesConfig
+    reply_limits: ReplyLimitsConfig
     source: tuple[str, ...] = field(default=())
 
     @property
@@ -420,6 +435,14 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
     if replies.backoff_max_minutes < replies.backoff_first_minutes:
         raise ConfigError("replies.backoff_max_minutes", "is below backoff_first_minutes")
 
+    lim_r = r.table("reply_limits")
+    reply_limits = ReplyLimitsConfig(
+        per_address_per_day=lim_r.int("per_address_per_day", minimum=1),
+        per_hour=lim_r.int("per_hour", minimum=1),
+        subject_chars=lim_r.int("subject_chars", minimum=8),
+        public_mail_domains=frozenset(d.lower() for d in lim_r.str_list("public_mail_domains")),
+    )
+
     docs = r.table("documents")
     documents = DocumentsConfig(docs.int("max_invoices_per_batch", minimum=1))
 
@@ -437,5 +460,6 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
         limits=limits,
         documents=documents,
         replies=replies,
+        reply_limits=reply_limits,
         source=sources,
     )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from worker.console.db import config, sessions
 from worker.db.models import Application, OutboxMessage, PaymentImport, Shipment
 from worker.db.types import utcnow
+from worker.replies.outbox import QUEUED
 from worker.staff.printing import pending_counts
 from worker.status import ApplicationStatus
 
@@ -58,7 +59,7 @@ def _figures(db: Session) -> dict[str, object]:
         "unmanifested": db.scalar(select(func.count()).select_from(Shipment)
                                   .where(Shipment.manifest_id.is_(None))) or 0,
         "outbox_waiting": db.scalar(select(func.count()).select_from(OutboxMessage)
-                                    .where(OutboxMessage.sent_at.is_(None))) or 0,
+                                    .where(OutboxMessage.status.in_(QUEUED))) or 0,
         "last_import": db.scalars(select(PaymentImport)
                                   .order_by(PaymentImport.id.desc()).limit(1)).first(),
     }

@@ -46,6 +46,7 @@ SENDING = "sending"
 RETRY = "retry"
 SENT = "sent"
 FAILED = "failed"
+WITHHELD = "withheld"   # an automatic reply not sent on purpose (replies.policy): never due
 QUEUED = (PENDING, RETRY, SENDING)
 
 LEASE = timedelta(minutes=15)   # well above smtplib's timeouts for one message
