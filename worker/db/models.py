@@ -126,6 +126,9 @@ class Application(Base):
     header_json: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Its documents are being rendered by this owner (worker.owner) until then (migration 0006).
+    print_claim: Mapped[str | None] = mapped_column(String(255))
+    print_claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     mail: Mapped[Mail] = relationship(back_populates="applications")
     lines: Mapped[list[ApplicationLine]] = relationship(
@@ -306,3 +309,4 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))   # who is sending (worker.owner)
