@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from tests.builders.form import make_line
 from tests.documents.conftest import submit
 from tests.documents.pdf import pages_text
-from tests.documents.test_batch import make_line
 from tests.intake.conftest import World
 from worker.config import Config
 from worker.db.models import Application, Invoice
