@@ -58,7 +58,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import EnvSettingsSource
 from pydantic_settings.exceptions import SettingsError
 
@@ -259,6 +267,24 @@ class RepliesConfig(Section):
         return self
 
 
+class ReplyLimitsConfig(Section):
+    """Who the mailbox answers on its own, and how often (``worker/replies/policy.py``,
+    SECURITY.md): at most ``per_address_per_day`` automatic replies to one address in
+    24 h and ``per_hour`` to everyone in 60 min; a reply repeats at most
+    ``subject_chars`` characters of the unit's subject; a domain in
+    ``public_mail_domains`` never makes a sender known by its domain alone."""
+
+    per_address_per_day: Int = Field(ge=0)
+    per_hour: Int = Field(ge=0)
+    subject_chars: Int = Field(ge=0)
+    public_mail_domains: frozenset[str]
+
+    @field_validator("public_mail_domains", mode="after")
+    @classmethod
+    def _lower(cls, value: frozenset[str]) -> frozenset[str]:
+        return frozenset(d.lower() for d in value)
+
+
 class Config(Section):
     """The merged, validated configuration; one field per TOML section."""
 
@@ -274,6 +300,7 @@ class Config(Section):
     limits: LimitsConfig
     documents: DocumentsConfig
     replies: RepliesConfig
+    reply_limits: ReplyLimitsConfig
     _source: tuple[str, ...] = PrivateAttr(default=())
     _base_dir: Path | None = PrivateAttr(default=None)
 

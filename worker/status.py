@@ -39,6 +39,7 @@ class OutboxStatus(StrEnum):
     RETRY = "retry"            # an attempt failed; next_attempt_at says when again
     SENT = "sent"              # the server took it
     FAILED = "failed"          # given up (max_attempts, or the recipient does not exist)
+    WITHHELD = "withheld"      # an automatic reply not sent on purpose (replies.policy): never due
 
 
 OUTBOX_QUEUED = (OutboxStatus.PENDING, OutboxStatus.RETRY, OutboxStatus.SENDING)
@@ -59,4 +60,4 @@ class AuditAction(StrEnum):
     RENDER = "render"
     REPRINT = "reprint"
     END_SESSIONS = "end_sessions"
-    PASSWORD = "password"
+    PASSWORD = "password"  # noqa: S105 -- the audit action "changed a password", not a secret

@@ -13,9 +13,10 @@ from werkzeug.wrappers import Response
 
 from worker.console.db import actor, config, sessions
 from worker.console.files import send_stored
-from worker.db.models import Application, AuditEntry, Invoice
+from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage
 from worker.db.models import Reason as ReasonRow
 from worker.fields import FIELD
+from worker.replies.policy import reply_notes
 from worker.staff import actions
 from worker.staff.actions import EDITABLE, HEADER_FIELDS, RECIPIENT_FIELDS, ActionResult
 from worker.staff.audit import changes_of
@@ -72,8 +73,11 @@ def show(app_id: int) -> str:
         history = db.scalars(select(AuditEntry).where(AuditEntry.application_id == app_id)
                              .order_by(AuditEntry.id.desc())).all()
         codes = {r.code for r in app.reasons}
+        outbox = db.scalars(select(OutboxMessage).where(OutboxMessage.mail_id == app.mail_id)
+                            .order_by(OutboxMessage.id)).all()
         return render_template(
             "console/application.html", app=app, by_field=by_field, by_line=by_line,
+            replies=reply_notes(outbox),
             general=general, history=[(e, changes_of(e)) for e in history],
             header_fields=HEADER_FIELDS, recipient_fields=RECIPIENT_FIELDS,
             waivable=sorted(c for c in codes if c in WAIVABLE),

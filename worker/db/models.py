@@ -127,6 +127,9 @@ class Application(_field_columns(), Base):
     header_json: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Its documents are being rendered by this owner (worker.owner) until then (migration 0006).
+    print_claim: Mapped[str | None] = mapped_column(String(255))
+    print_claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     mail: Mapped[Mail] = relationship(back_populates="applications")
     lines: Mapped[list[ApplicationLine]] = relationship(
@@ -343,3 +346,4 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))   # who is sending (worker.owner)

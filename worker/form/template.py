@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.fields import COLUMNS, FIELDS, Field, Group, Required
+from worker.sheets import put
 
 DEFAULT_TITLE = "2018年天津市政工专业人员继续教育网上培训线上缴费发票申请表"
 BLANK_ROWS = 30
@@ -51,14 +52,13 @@ def write_blank_form(path: str | Path, *, title: str = DEFAULT_TITLE, districts:
     styles = _Styles()
 
     ws.merge_cells("A1:F1")
-    ws["A1"] = title
+    put(ws, 1, 1, title)  # from config, but still text: never a formula
     ws["A1"].font = styles.title
     ws["A1"].alignment = styles.center
     ws.row_dimensions[1].height = 36
     ws.merge_cells("A2:F2")
-    ws["A2"] = (
-        "（请填写完整后作为邮件附件发送至指定邮箱，并在邮件内写明收件人姓名、电话、地址；标 * 的为必填项）"
-    )
+    put(ws, 2, 1, "（请填写完整后作为邮件附件发送至指定邮箱，并在邮件内写明收件人姓名、电话、地址；"
+                  "标 * 的为必填项）")
     ws["A2"].font = styles.small
     ws["A2"].alignment = styles.center
     ws.row_dimensions[2].height = 30
@@ -83,13 +83,13 @@ def write_blank_form(path: str | Path, *, title: str = DEFAULT_TITLE, districts:
             ws[value_cells[f.key]].number_format = "@"
 
     ws.merge_cells(f"A{row}:F{row}")
-    ws[f"A{row}"] = "学员名单（每行一人）"
+    put(ws, row, 1, "学员名单（每行一人）")
     ws[f"A{row}"].font = styles.bold
     row += 1
 
     header_row = row
     for col, column in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=row, column=col, value=column.title)
+        cell = put(ws, row, col, column.title)
         cell.font = styles.bold
         cell.alignment = styles.center
         cell.border = styles.border
@@ -97,7 +97,7 @@ def write_blank_form(path: str | Path, *, title: str = DEFAULT_TITLE, districts:
     first_line = row + 1
     for number in range(1, BLANK_ROWS + 1):
         row += 1
-        ws.cell(row=row, column=1, value=number).alignment = styles.center
+        put(ws, row, 1, number).alignment = styles.center
         for col, column in enumerate(COLUMNS, start=1):
             ws.cell(row=row, column=col).border = styles.border
             if column.number_format:
@@ -105,7 +105,7 @@ def write_blank_form(path: str | Path, *, title: str = DEFAULT_TITLE, districts:
     last_line = row
 
     row += 1
-    ws.cell(row=row, column=1, value="合计").font = styles.bold
+    put(ws, row, 1, "合计").font = styles.bold
     ws.cell(row=row, column=1).alignment = styles.center
     ws.cell(row=row, column=2).number_format = '0"人"'
     ws.cell(row=row, column=6).number_format = "0.00"
@@ -116,7 +116,7 @@ def write_blank_form(path: str | Path, *, title: str = DEFAULT_TITLE, districts:
     for note in _NOTES:
         row += 1
         ws.merge_cells(f"A{row}:F{row}")
-        ws[f"A{row}"] = note
+        put(ws, row, 1, note)
         ws[f"A{row}"].font = styles.small
         ws[f"A{row}"].alignment = styles.wrap
         ws.row_dimensions[row].height = 30 if len(note) > 40 else 18
@@ -156,7 +156,7 @@ def _printed(field: Field) -> str:
 
 def _label(ws: Any, ref: str, text: str, styles: _Styles) -> None:
     cell = ws[ref]
-    cell.value = text
+    put(ws, cell.row, cell.column, text)
     cell.font = styles.bold
     cell.alignment = styles.center
     cell.border = styles.border
@@ -185,7 +185,9 @@ def _validations(
     if districts:
         lists.append((value_cells["district"], tuple(districts)))
     for ref, options in lists:
-        dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
+        # a list literal: a name from config is quoted text in it ('"' doubled), not formula
+        quoted = ",".join(o.replace('"', '""') for o in options)
+        dv = DataValidation(type="list", formula1=f'"{quoted}"', allow_blank=True)
         dv.showErrorMessage = False
         dv.add(ref)
         ws.add_data_validation(dv)

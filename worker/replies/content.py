@@ -12,7 +12,7 @@ from typing import Any
 from worker.config import Config
 from worker.db.models import Application, Invoice, Mail
 from worker.issuing.facts import courier_of
-from worker.replies.compose import one_line
+from worker.replies.compose import echo_text, one_line
 from worker.status import ApplicationStatus, MailStatus
 from worker.text import money
 from worker.validation import Code, explain
@@ -152,11 +152,12 @@ def followup_context(app: Application, config: Config, now: datetime, *, action:
 def common_context(mail: Mail, apps: list[Application], config: Config,
                    now: datetime) -> dict[str, Any]:
     units = list(dict.fromkeys(one_line(a.unit, 120) for a in apps if one_line(a.unit)))
-    greeting = units[0] if len(units) == 1 else one_line(mail.sender_name, 60)
+    greeting = units[0] if len(units) == 1 else echo_text(mail.sender_name,
+                                                          config.reply_limits.subject_chars)
     return {
         "greeting": greeting,
         "received": local_time(mail.date, config),
-        "subject": one_line(mail.subject, 100) or "（无主题）",
+        "subject": echo_text(mail.subject, config.reply_limits.subject_chars) or "（无主题）",
         "institute": one_line(config.seller.name),
         "contact_phone": one_line(config.programme.contact_phone),
         "mailbox": one_line(config.programme.mailbox_address),
