@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -99,8 +98,8 @@ def test_two_passes_at_once_never_render_the_same_batch(world: World,
 def test_a_capped_backlog_is_shared_not_doubled(world: World,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     numbers = issue(world, 3)
-    config = replace(world.app.config,
-                     documents=replace(world.app.config.documents, max_invoices_per_batch=2))
+    config = world.app.config.model_copy(update={
+        "documents": world.app.config.documents.model_copy(update={"max_invoices_per_batch": 2})})
     a, b = race(world, config, monkeypatch)
     assert a is not None and b is not None and (a.invoices, b.invoices) == (2, 1)
     assert printed(world) == Counter(numbers)
