@@ -134,6 +134,7 @@ class LimitsConfig:
     max_rows: int
     max_lines: int
     max_headers: int
+    max_forms: int  # applications one mail may yield; beyond: one held application
 
 
 @dataclass(frozen=True)
@@ -409,6 +410,7 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
         max_rows=lim.int("max_rows", minimum=10),
         max_lines=lim.int("max_lines", minimum=1),
         max_headers=lim.int("max_headers", minimum=50),
+        max_forms=lim.int("max_forms", minimum=1),
     )
 
     rep = r.table("replies")

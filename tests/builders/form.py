@@ -404,6 +404,35 @@ def grid_to_xls(sheets: Sequence[GridSheet]) -> bytes:
     return out.getvalue()
 
 
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def grid_to_html(sheets: Sequence[GridSheet], *, intro: str = "老师您好，申请表如下：",
+                 outro: str = "") -> str:
+    """The form pasted into an HTML mail: each sheet one ``<table>`` of ``<td>`` cells,
+    as webmail and Outlook paste cells copied from Excel."""
+    import html
+
+    tables = []
+    for grid in sheets:
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row) + "</tr>"
+            for row in grid.rows
+        )
+        tables.append(f"<table border=1>{rows}</table>")
+    return f"<html><body><p>{html.escape(intro)}</p>{''.join(tables)}{outro}</body></html>"
+
+
+def grid_to_tab_text(sheets: Sequence[GridSheet]) -> str:
+    """The form's cells pasted into a plain-text mail: tab-separated lines."""
+    return "\n".join("\t".join(_text(v) for v in row) for grid in sheets for row in grid.rows)
+
+
 # --- hostile inputs ----------------------------------------------------------------
 
 

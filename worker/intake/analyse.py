@@ -11,8 +11,12 @@ from pathlib import PurePath
 
 from worker.config import Config
 from worker.errors import FormUnreadable
-from worker.form import FormLimits, ParsedForm, classify_attachment, read_form
-from worker.form.sniff import Format, sniff
+from worker.form import FormLimits, ParsedForm, read_form
+from worker.form.body import html_table_sheet, tab_text_sheet
+from worker.form.reader import NO_FORM as NO_FORM_DETAIL
+from worker.form.reader import build_form
+from worker.form.sniff import Format
+from worker.intake.attachments import sort_attachments
 from worker.message import Attachment, ParsedMail
 from worker.recipient import Recipient, merge, parse_recipient
 from worker.validation import Code, Draft, Line, Reason
@@ -45,30 +49,52 @@ def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
     body_recipient = parse_recipient(mail.text or "")
     if mail.auto_reason:
         return [AppDraft(None, Draft(mail_date=mail.date), ignored=True)]
-    forms: list[tuple[Attachment, Format]] = []
-    unsupported: list[str] = []
-    for att in mail.attachments:
-        if att.inline:
-            continue  # a logo in the signature, not something the unit attached
-        fmt = sniff(att.data) if att.data else "unknown"  # once, for classify and read
-        kind = classify_attachment(att.filename, att.content_type, att.data, kind=fmt)
-        if kind == "form":
-            forms.append((att, fmt))
-        elif kind == "unsupported":
-            unsupported.append(att.filename or att.content_type)
-    if forms:
-        limits = form_limits(config)
-        return [_from_form(att, fmt, mail, body_recipient, limits) for att, fmt in forms]
+    limits = form_limits(config)
+    found = sort_attachments(mail.attachments, limits)
+    count = len(found.forms) + len(found.broken)
+    if count > config.limits.max_forms:
+        detail = (f"一封邮件中有 {count} 个申请表附件，超过每封邮件 {config.limits.max_forms} 个的上限，"
+                  "本邮件未作处理")
+        return [AppDraft(None, _draft({}, None, mail, body_recipient),
+                         reasons=[Reason(Code.TOO_MANY_FORMS, None, detail)])]
+    drafts = [_from_form(att, fmt, mail, body_recipient, limits) for att, fmt in found.forms]
+    drafts += [AppDraft(att, _draft({}, None, mail, body_recipient),
+                        reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])
+               for att, detail in found.broken]
+    if not drafts:
+        pasted = _from_body(mail, body_recipient, limits)
+        drafts = [pasted] if pasted is not None else []
+    if drafts:
+        return drafts
 
     draft = _draft({}, None, mail, body_recipient)
-    if unsupported or mail.large_attachment_links:
-        parts = [f"附件 {name}" for name in unsupported]
-        parts += ["超大附件（云附件）链接" for _ in mail.large_attachment_links[:1]]
-        reason = Reason(Code.UNSUPPORTED_ATTACHMENT, None,
-                        "、".join(parts) + " 不是 Excel 申请表")
+    if found.unsupported or mail.large_attachment_links:
+        parts = list(found.unsupported)
+        parts += ["超大附件（云附件）链接不是 Excel 申请表" for _ in mail.large_attachment_links[:1]]
+        reason = Reason(Code.UNSUPPORTED_ATTACHMENT, None, "；".join(parts))
     else:
         reason = Reason(Code.NO_FORM, None, "邮件没有 Excel 附件")
     return [AppDraft(None, draft, reasons=[reason])]
+
+
+def _from_body(mail: ParsedMail, body: Recipient, limits: FormLimits) -> AppDraft | None:
+    """A form pasted into the body (an HTML table, or tab-separated cells): read like an
+    attached one, with ``attachment`` None.  None when the body holds no table."""
+    sheet = html_table_sheet(mail.html, limits) if mail.html else None
+    if sheet is None:
+        sheet = tab_text_sheet(mail.text or "", limits)
+    if sheet is None:
+        return None
+    try:
+        form = build_form([sheet], limits)
+    except FormUnreadable as e:
+        if e.detail == NO_FORM_DETAIL:
+            return None  # tables for layout, a signature: not a form
+        detail = f"邮件正文中的申请表：{e.detail}"
+        return AppDraft(None, _draft({}, None, mail, body),
+                        reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])
+    return AppDraft(None, _draft(form.header, form, mail, body), header=dict(form.header),
+                    has_form=True)
 
 
 def _from_form(att: Attachment, fmt: Format, mail: ParsedMail, body: Recipient,

@@ -139,7 +139,7 @@ def _application(config: Config, position: int, d: AppDraft,
     att = d.attachment
     app = Application(
         position=position,
-        attachment=att.filename if att else None,
+        attachment=att.filename[:500] if att and att.filename else None,
         attachment_path=store_attachment(config.output_dir, att.data, att.filename) if att else None,
         status=ApplicationStatus.HELD,
         unit=draft.unit[:255], district=draft.district[:32], invoice_type=draft.invoice_type[:32],

@@ -16,6 +16,7 @@ class Code(StrEnum):
     NO_FORM = "NO_FORM"
     UNSUPPORTED_ATTACHMENT = "UNSUPPORTED_ATTACHMENT"
     FORM_UNREADABLE = "FORM_UNREADABLE"
+    TOO_MANY_FORMS = "TOO_MANY_FORMS"
     FORM_INCOMPLETE = "FORM_INCOMPLETE"
     MISSING_RECIPIENT = "MISSING_RECIPIENT"
     INVALID_PHONE = "INVALID_PHONE"
@@ -76,6 +77,11 @@ REASONS: dict[Code, ReasonText] = {
     Code.FORM_UNREADABLE: ReasonText(
         "申请表无法读取",
         "请确认文件没有损坏、没有设置密码，并使用学院提供的申请表模板填写后重新发送。",
+    ),
+    Code.TOO_MANY_FORMS: ReasonText(
+        "一封邮件中的申请表过多",
+        "请把申请表分成几封邮件发送，每封邮件附上的申请表不要超过上限；"
+        "同一单位的学员请尽量填在同一份申请表中。",
     ),
     Code.FORM_INCOMPLETE: ReasonText(
         "申请表填写不完整",
