@@ -38,6 +38,7 @@ import base64
 import binascii
 import io
 import itertools
+import mailbox
 import struct
 import uuid
 import zipfile
@@ -376,6 +377,33 @@ def build_bounce(
         head += name.encode() + b": " + (value if isinstance(value, bytes) else value.encode())
         head += b"\r\n"
     return head + report
+
+
+# --- delivery: the arrival time a mailbox records ------------------------------------
+
+
+def arrival_time(raw: bytes) -> datetime:
+    """When a mail built here arrived, unless a test says otherwise: at its Date (a test
+    mail from 2018 arrived in 2018), DEFAULT_DATE when it has none or an unreadable one.
+    Deadlines are judged by the arrival time, so every delivery must carry one."""
+    from email.parser import BytesHeaderParser
+    from email.utils import parsedate_to_datetime
+
+    value = BytesHeaderParser().parsebytes(raw).get("Date")
+    try:
+        when = parsedate_to_datetime(str(value)) if value else None
+    except (TypeError, ValueError):
+        when = None
+    if when is None or when.tzinfo is None:
+        return DEFAULT_DATE
+    return when
+
+
+def maildir_message(raw: bytes, arrival: datetime | None = None) -> mailbox.MaildirMessage:
+    """A Maildir message whose file time is its arrival (as delivery agents set it)."""
+    message = mailbox.MaildirMessage(raw)
+    message.set_date((arrival or arrival_time(raw)).timestamp())
+    return message
 
 
 # --- containers: winmail.dat and zip files -------------------------------------------

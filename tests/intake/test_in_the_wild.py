@@ -5,10 +5,13 @@ tests/message, tests/form, tests/mailbox)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from tests.builders.form import build_form_xlsx, default_header, form_grid, grid_to_html, make_lines
 from tests.builders.mail import XLSX, attachment_part, b64_chunked, build_mail, build_tnef, build_zip
 from tests.builders.payments import Pay, payments_csv
 from tests.intake.conftest import World
+from worker.message import SHANGHAI
 from worker.payments import read_payment_file, store_payments
 
 LINES = make_lines(2)
@@ -59,6 +62,15 @@ def test_rw10_base64_padded_after_every_chunk_decodes_to_the_form(world: World) 
     assert app["status"] == "accepted", app["reasons"]
 
 
+def test_rw14_date_written_gmt_plus_offset_is_judged_by_its_arrival(world: World) -> None:
+    pay(world)
+    raw = build_mail(body=BODY, charset="utf-8", date="Mon, 31 Dec 2018 20:30:00 GMT +0800",
+                     attachments=[(NAME, FORM)])
+    world.deliver(raw, arrival=datetime(2018, 12, 31, 20, 31, tzinfo=SHANGHAI))
+    app = only_app(world)
+    assert app["status"] == "accepted", app["reasons"]
+
+
 def test_rw22_form_inside_a_zip_is_opened(world: World) -> None:
     pay(world)
     archive = build_zip([(NAME, FORM)], names="utf-8")
@@ -80,3 +92,14 @@ def test_rw24_form_pasted_as_an_html_table_is_read(world: World) -> None:
     assert app["attachment"] is None
     assert app["shipment"]["recipient"] == "唐浩然"
     assert app["invoices"][0]["orders"] == [str(x["order_no"]) for x in LINES]
+
+
+def test_rw28_person_answering_an_auto_reply_with_a_form_is_not_ignored(world: World) -> None:
+    pay(world)
+    raw = build_mail(body=BODY, charset="gb2312", subject="回复：自动回复：线上缴费发票申请",
+                     in_reply_to="<autoreply.20181201@163.com>",
+                     references=["<rw-first.20181130@wq-unit.cn>", "<autoreply.20181201@163.com>"],
+                     attachments=[(NAME, FORM)])
+    world.deliver(raw)
+    app = only_app(world)
+    assert app["status"] == "accepted", app["reasons"]

@@ -15,7 +15,7 @@ from worker.console.db import actor, config, sessions
 from worker.console.files import send_stored
 from worker.db.models import Application, AuditEntry, Invoice
 from worker.db.models import Reason as ReasonRow
-from worker.intake.decide import WAIVABLE
+from worker.intake.decide import WAIVABLE, date_skew
 from worker.staff import actions
 from worker.staff.actions import EDITABLE, HEADER_FIELDS, RECIPIENT_FIELDS, ActionResult
 from worker.staff.audit import changes_of
@@ -92,6 +92,7 @@ def show(app_id: int) -> str:
             header_fields=HEADER_FIELDS, recipient_fields=RECIPIENT_FIELDS,
             waivable=sorted(c for c in codes if c in WAIVABLE),
             blocking=sorted(c for c in codes if c not in WAIVABLE),
+            date_skew=date_skew(app.mail),
         )
 
 

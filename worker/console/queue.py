@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from worker.console.db import config, sessions
 from worker.db.models import Application, ApplicationLine, Invoice, Mail, Reason, Shipment
+from worker.db.types import UtcDateTime
 from worker.status import ApplicationStatus
 
 bp = Blueprint("queue", __name__)
@@ -64,10 +65,11 @@ def _query(f: Filters) -> Select[tuple[Application]]:
     if f.district:
         stmt = stmt.where(Application.district == f.district)
     tz = config().tz
+    arrived = func.coalesce(Mail.received_at, Mail.date, type_=UtcDateTime)  # old rows: Date
     if f.date_from:
-        stmt = stmt.where(Mail.date >= datetime.combine(f.date_from, time(), tz))
+        stmt = stmt.where(arrived >= datetime.combine(f.date_from, time(), tz))
     if f.date_to:
-        stmt = stmt.where(Mail.date < datetime.combine(f.date_to + timedelta(days=1), time(), tz))
+        stmt = stmt.where(arrived < datetime.combine(f.date_to + timedelta(days=1), time(), tz))
     if f.q:
         like, exact = _like(f.q), f.q.replace(" ", "")
         stmt = stmt.where(or_(

@@ -6,6 +6,7 @@ One draft per form attachment; a mail without a usable form gives one draft with
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -21,6 +22,8 @@ from worker.message import Attachment, ParsedMail
 from worker.recipient import Recipient, merge, parse_recipient
 from worker.validation import Code, Draft, Line, Reason
 from worker.validation import normalize as norm
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,7 +51,8 @@ def form_limits(config: Config) -> FormLimits:
 def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
     body_recipient = parse_recipient(mail.text or "")
     if mail.auto_reason:
-        return [AppDraft(None, Draft(mail_date=mail.date), ignored=True)]
+        log.info("mail %s ignored: %s", mail.message_id, mail.auto_reason)
+        return [AppDraft(None, Draft(), ignored=True)]
     limits = form_limits(config)
     found = sort_attachments(mail.attachments, limits)
     count = len(found.forms) + len(found.broken)
@@ -132,7 +136,6 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
         recipient_name=who.name or "",
         recipient_phone=who.phone or "",
         recipient_address=who.address or "",
-        mail_date=mail.date,
         raw_invoice_type=raw_type,
         raw_issue_mode=raw_mode,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,13 +20,15 @@ from worker.config import Config
 from worker.db.models import Application, ApplicationLine, Mail
 from worker.db.types import utcnow
 from worker.intake.analyse import AppDraft, safe_suffix
-from worker.intake.decide import draft_from, evaluate_draft, reason_rows
+from worker.intake.decide import date_skew, draft_from, evaluate_draft, reason_rows
 from worker.issuing import issue
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
 from worker.replies import queue_mail_reply
 from worker.status import ApplicationStatus, MailStatus
 from worker.validation import Code, Line, Reason
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,16 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
         message_id=mail.message_id, mailbox=mailbox, uidvalidity=ref.uidvalidity, uid=ref.uid,
         sender=mail.sender[:320], sender_name=mail.sender_name[:255],
         reply_to=(mail.reply_to or None) and mail.reply_to[:320], subject=mail.subject,
-        date=mail.date, references=" ".join(mail.references), body_text=mail.text or "",
+        date=mail.date, received_at=ref.received_at or utcnow(), auto_reason=mail.auto_reason,
+        references=" ".join(mail.references), body_text=mail.text or "",
         status=MailStatus.HELD, error=error, applications=[],  # new: nothing to load
     )
     session.add(row)
     session.flush()  # the unique Message-ID claims the mail before any issuing
+    skew = date_skew(row)
+    if skew is not None:
+        log.warning("mail %s: its Date is %s from its arrival time; judged by the arrival",
+                    mail.message_id, skew)
     apps: list[Application] = []
     for position, d in enumerate(drafts):
         app, lines = _application(config, position, d)
@@ -112,7 +120,7 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
                 [Reason(Code.INTERNAL_ERROR, None, "系统处理出错，已转人工处理")])
         else:
             # decide(), with the status and reasons known before the first INSERT
-            draft = draft_from(app, checked, row.date)
+            draft = draft_from(app, checked, row.received_at)
             reasons = evaluate_draft(session, draft, config,
                                      pre_reasons=None if d.has_form else d.reasons)
             app.reasons = reason_rows(reasons)

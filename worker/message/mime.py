@@ -82,7 +82,7 @@ def _collect(msg: Message) -> tuple[_Bodies, _Bodies, list[Attachment]]:
             data = decode_payload(part, cte)
             if filename or disposition == "attachment" or ctype in SPREADSHEET_TYPES:
                 inline = disposition != "attachment" and "content-id" in headers
-                attachments.append(Attachment(filename, ctype, data, inline))
+                attachments.append(Attachment(filename, ctype, data, inline, depth))
             elif ctype in ("text/plain", "text/html"):
                 text = decode_bytes(data, ctparams.get("charset"))
                 text = text.replace("\r\n", "\n").replace("\r", "\n")

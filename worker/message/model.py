@@ -14,6 +14,7 @@ class Attachment:
     content_type: str
     data: bytes
     inline: bool = False
+    depth: int = 0  # inside how many forwarded mails (message/rfc822)
 
 
 @dataclass

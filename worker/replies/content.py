@@ -157,7 +157,7 @@ def common_context(mail: Mail, apps: list[Application], config: Config,
     greeting = units[0] if len(units) == 1 else one_line(mail.sender_name, 60)
     return {
         "greeting": greeting,
-        "received": local_time(mail.date, config),
+        "received": local_time(mail.received_at or mail.date, config),  # our clock, not theirs
         "subject": one_line(mail.subject, 100) or "（无主题）",
         "institute": one_line(config.seller.name),
         "contact_phone": one_line(config.programme.contact_phone),

@@ -36,10 +36,12 @@ def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups
 
 
 def check_deadline(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
-    if draft.mail_date and draft.mail_date > programme.request_deadline:
-        local = draft.mail_date.astimezone(programme.request_deadline.tzinfo)
+    """PAST_DEADLINE by the mailbox's arrival time, a clock the institute controls (a
+    sender's Date header can be wrong or made up: issue 9)."""
+    if draft.received_at and draft.received_at > programme.request_deadline:
+        local = draft.received_at.astimezone(programme.request_deadline.tzinfo)
         return [Reason(Code.PAST_DEADLINE, None,
-                       f"邮件发送时间 {local:%Y-%m-%d %H:%M}，截止时间 "
+                       f"邮件到达学院邮箱的时间 {local:%Y-%m-%d %H:%M}，截止时间 "
                        f"{programme.request_deadline:%Y-%m-%d %H:%M}")]
     return []
 

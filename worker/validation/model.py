@@ -48,7 +48,7 @@ class Draft:
     lines: list[Line] = field(default_factory=list)
     total_count: int | None = None
     total_amount: Decimal | None = None
-    mail_date: datetime | None = None
+    received_at: datetime | None = None  # when the mailbox received it: date rules judge this
     raw_invoice_type: str = ""
     raw_issue_mode: str = ""
 
