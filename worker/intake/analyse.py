@@ -22,6 +22,7 @@ from worker.message import Attachment, ParsedMail
 from worker.recipient import Recipient, merge, parse_recipient
 from worker.validation import Code, Draft, Line, Reason
 from worker.validation import normalize as norm
+from worker.validation.reasons import DETAILS
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,7 @@ def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
     found = sort_attachments(mail.attachments, limits)
     count = len(found.forms) + len(found.broken)
     if count > config.limits.max_forms:
-        detail = (f"一封邮件中有 {count} 个申请表附件，超过每封邮件 {config.limits.max_forms} 个的上限，"
-                  "本邮件未作处理")
+        detail = DETAILS["too_many_forms"].format(count=count, limit=config.limits.max_forms)
         return [AppDraft(None, _draft({}, None, mail, body_recipient),
                          reasons=[Reason(Code.TOO_MANY_FORMS, None, detail)])]
     drafts = [_from_form(att, fmt, mail, body_recipient, limits) for att, fmt in found.forms]
@@ -72,13 +72,18 @@ def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
         return drafts
 
     draft = _draft({}, None, mail, body_recipient)
+    reasons: list[Reason] = []
     if found.unsupported or mail.large_attachment_links:
         parts = list(found.unsupported)
         parts += ["超大附件（云附件）链接不是 Excel 申请表" for _ in mail.large_attachment_links[:1]]
-        reason = Reason(Code.UNSUPPORTED_ATTACHMENT, None, "；".join(parts))
-    else:
-        reason = Reason(Code.NO_FORM, None, "邮件没有 Excel 附件")
-    return [AppDraft(None, draft, reasons=[reason])]
+        reasons.append(Reason(Code.UNSUPPORTED_ATTACHMENT, None, "；".join(parts)))
+    if mail.unreadable:
+        # Not NO_FORM: the unit may well have attached the form; the mail itself broke.
+        reasons.append(Reason(Code.FORM_UNREADABLE, None,
+                              DETAILS["mail_unreadable"].format(why=mail.unreadable)))
+    if not reasons:
+        reasons.append(Reason(Code.NO_FORM, None, "邮件没有 Excel 附件"))
+    return [AppDraft(None, draft, reasons=reasons)]
 
 
 def _from_body(mail: ParsedMail, body: Recipient, limits: FormLimits) -> AppDraft | None:
@@ -94,7 +99,7 @@ def _from_body(mail: ParsedMail, body: Recipient, limits: FormLimits) -> AppDraf
     except FormUnreadable as e:
         if e.detail == NO_FORM_DETAIL:
             return None  # tables for layout, a signature: not a form
-        detail = f"邮件正文中的申请表：{e.detail}"
+        detail = DETAILS["body_form"].format(why=e.detail)
         return AppDraft(None, _draft({}, None, mail, body),
                         reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])
     return AppDraft(None, _draft(form.header, form, mail, body), header=dict(form.header),

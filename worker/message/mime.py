@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from email import policy
+from email import errors, policy
 from email.message import Message
 from email.parser import BytesParser
 
@@ -22,11 +22,34 @@ from worker.message.words import parse_params
 log = logging.getLogger(__name__)
 
 
-def walk(msg: Message) -> Iterator[tuple[Message, int]]:
-    """Every part with its forward depth (inside how many message/rfc822), iteratively."""
+#: Bounds on the MIME walk: no client nests forwards this deep or writes this many parts;
+#: beyond them the rest of the mail is not read and the mail says so (``unreadable``).
+MAX_FORWARD_DEPTH = 10
+MAX_PARTS = 1000
+
+_LOST_STRUCTURE = (errors.StartBoundaryNotFoundDefect, errors.NoBoundaryInMultipartDefect,
+                   errors.MultipartInvariantViolationDefect)
+
+
+@dataclass
+class _Walk:
+    unreadable: str | None = None
+
+
+def walk(msg: Message, state: _Walk | None = None) -> Iterator[tuple[Message, int]]:
+    """Every part with its forward depth (inside how many message/rfc822), iteratively,
+    within MAX_PARTS and MAX_FORWARD_DEPTH (``state.unreadable`` says when cut short)."""
+    state = state if state is not None else _Walk()
     stack: list[tuple[Message, int]] = [(msg, 0)]
+    seen = 0
     while stack:
         part, depth = stack.pop()
+        seen += 1
+        if seen > MAX_PARTS:
+            state.unreadable = f"邮件包含的部分过多（超过 {MAX_PARTS} 个），未能全部读取"
+            return
+        if any(isinstance(d, _LOST_STRUCTURE) for d in getattr(part, "defects", ())):
+            state.unreadable = "邮件的 MIME 结构已损坏（找不到各部分之间的分隔线），附件无法读取"
         yield part, depth
         children = part.get_payload()
         if isinstance(children, list):
@@ -35,6 +58,9 @@ def walk(msg: Message) -> Iterator[tuple[Message, int]]:
             inner = depth
             if ctype.startswith("message/"):
                 inner = depth + 1
+                if inner > MAX_FORWARD_DEPTH:
+                    state.unreadable = f"邮件转发嵌套过多（超过 {MAX_FORWARD_DEPTH} 层），未能全部读取"
+                    continue
                 children = _reparse_encoded(children, headers)
             stack.extend((c, inner) for c in reversed(children) if isinstance(c, Message))
 
@@ -65,10 +91,11 @@ class _Bodies:
     html: list[str] = field(default_factory=list)
 
 
-def _collect(msg: Message) -> tuple[_Bodies, _Bodies, list[Attachment]]:
+def _collect(msg: Message, state: _Walk) -> tuple[_Bodies, _Bodies, list[Attachment]]:
     own, forwarded = _Bodies(), _Bodies()
     attachments: list[Attachment] = []
-    for part, depth in walk(msg):
+    broken = 0
+    for part, depth in walk(msg, state):
         if isinstance(part.get_payload(), list):
             continue
         try:
@@ -90,6 +117,9 @@ def _collect(msg: Message) -> tuple[_Bodies, _Bodies, list[Attachment]]:
                 (bodies.plain if ctype == "text/plain" else bodies.html).append(text)
         except Exception:  # one broken part must not lose the mail
             log.warning("skipping an unreadable MIME part", exc_info=True)
+            broken += 1
+    if broken and state.unreadable is None:
+        state.unreadable = f"邮件中有 {broken} 个部分无法读取"
     return own, forwarded, attachments
 
 
@@ -102,7 +132,9 @@ def _body_text(bodies: _Bodies) -> str:
 
 def fill_body(mail: ParsedMail, msg: Message, patterns: Sequence[str]) -> None:
     """Set ``mail``'s text, html, attachments and large-attachment links from ``msg``."""
-    own, forwarded, attachments = _collect(msg)
+    state = _Walk()
+    own, forwarded, attachments = _collect(msg, state)
+    mail.unreadable = state.unreadable
     text = _body_text(own)
     forwarded_text = _body_text(forwarded)
     if forwarded_text:

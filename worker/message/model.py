@@ -35,3 +35,6 @@ class ParsedMail:
     large_attachment_links: list[str] = field(default_factory=list)
     auto_reason: str | None = None
     header_count: int = 0
+    unreadable: str | None = None
+    """Why the mail itself could not be read in full (too deep, too many parts, a broken
+    MIME structure), in Chinese for the unit; None when every part was read."""

@@ -88,7 +88,9 @@ def parse_message(
         msg = BytesParser(policy=policy.compat32).parsebytes(data)
     except RecursionError:
         log.warning("MIME nesting too deep; reading headers only")
-        return parse_headers_only(data, own_addresses=own_addresses, own_message_id=own_message_id)
+        mail = parse_headers_only(data, own_addresses=own_addresses, own_message_id=own_message_id)
+        mail.unreadable = "邮件结构嵌套过深，无法读取邮件内容和附件"
+        return mail
     mail, headers = _envelope(msg, raw if isinstance(raw, bytes) else data)
     fill_body(mail, msg, large_attachment_patterns)
     _set_auto_reason(mail, headers, own_addresses, own_message_id, seen_body=True)

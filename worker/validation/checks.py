@@ -14,7 +14,7 @@ from worker.text import money
 from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
 from worker.validation.model import Draft, Line, Lookups
-from worker.validation.reasons import Code, Reason
+from worker.validation.reasons import DETAILS, Code, Reason
 
 REQUIRED = {
     "unit": "单位名称",
@@ -40,9 +40,10 @@ def check_deadline(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
     sender's Date header can be wrong or made up: issue 9)."""
     if draft.received_at and draft.received_at > programme.request_deadline:
         local = draft.received_at.astimezone(programme.request_deadline.tzinfo)
-        return [Reason(Code.PAST_DEADLINE, None,
-                       f"邮件到达学院邮箱的时间 {local:%Y-%m-%d %H:%M}，截止时间 "
-                       f"{programme.request_deadline:%Y-%m-%d %H:%M}")]
+        detail = DETAILS["past_deadline"].format(
+            arrived=f"{local:%Y-%m-%d %H:%M}",
+            deadline=f"{programme.request_deadline:%Y-%m-%d %H:%M}")
+        return [Reason(Code.PAST_DEADLINE, None, detail)]
     return []
 
 

@@ -156,6 +156,26 @@ REASONS: dict[Code, ReasonText] = {
 }
 
 
+#: Detail wordings (``str.format`` templates, fields named) that the intake and the
+#: checks fill in, kept with the titles so a reason reads the same everywhere.
+DETAILS: dict[str, str] = {
+    # PAST_DEADLINE: judged by the mailbox's arrival time, never the sender's Date.
+    "past_deadline": "邮件到达学院邮箱的时间 {arrived}，截止时间 {deadline}",
+    # TOO_MANY_FORMS: more forms in one mail than limits.max_forms.
+    "too_many_forms": "一封邮件中有 {count} 个申请表附件，超过每封邮件 {limit} 个的上限，本邮件未作处理",
+    # FORM_UNREADABLE of the mail itself (too deep, too many parts, broken MIME).
+    "mail_unreadable": "邮件本身无法完整读取：{why}",
+    # FORM_UNREADABLE of a form pasted into the body.
+    "body_form": "邮件正文中的申请表：{why}",
+    # INVALID_ID_NUMBER of an ID typed into a number cell: quoted as Excel/WPS show it.
+    "id_shown_as_number": (
+        "{who} 的身份证号在表格中显示为 {shown}：这一列是数字格式，Excel 和 WPS 只保留 15 位数字，"
+        "身份证号的后几位已经丢失。请在 Excel 或 WPS 中选中身份证号这一列，右键选“设置单元格格式”→“文本”，"
+        "再重新输入完整的 18 位身份证号（也可以先输入英文单引号 ' 再输入号码）"
+    ),
+}
+
+
 def explain(code: str, programme: object) -> ReasonText:
     """Title and advice with the programme's facts (addresses, fees, window) filled in."""
     text = REASONS.get(Code(code)) if code in Code.__members__ else None
