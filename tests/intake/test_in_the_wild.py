@@ -6,11 +6,13 @@ tests/message, tests/form, tests/mailbox)."""
 from __future__ import annotations
 
 from datetime import datetime
+from email import message_from_bytes, policy
 
 from tests.builders.form import build_form_xlsx, default_header, form_grid, grid_to_html, make_lines
 from tests.builders.mail import XLSX, attachment_part, b64_chunked, build_mail, build_tnef, build_zip
 from tests.builders.payments import Pay, payments_csv
 from tests.intake.conftest import World
+from worker.form.cells import excel_general
 from worker.message import SHANGHAI
 from worker.payments import read_payment_file, store_payments
 
@@ -103,3 +105,22 @@ def test_rw28_person_answering_an_auto_reply_with_a_form_is_not_ignored(world: W
     world.deliver(raw)
     app = only_app(world)
     assert app["status"] == "accepted", app["reasons"]
+
+
+def test_rw18_id_typed_as_a_number_is_quoted_as_the_unit_sees_it(world: World) -> None:
+    lines = make_lines(2)
+    pay(world, lines)
+    form = build_form_xlsx(default_header(), lines, layout="numbers")  # IDs typed as numbers
+    world.deliver(build_mail(body=BODY, charset="utf-8", attachments=[(NAME, form)]))
+    app = only_app(world)
+    assert app["status"] == "held"
+    assert sorted({(r["code"], r["line"]) for r in app["reasons"]}) == [
+        ("INVALID_ID_NUMBER", 1), ("INVALID_ID_NUMBER", 2), ("PAYMENT_MISMATCH", 1),
+        ("PAYMENT_MISMATCH", 2)]
+    shown = [excel_general(float(x["id_number"])) for x in lines]
+    assert shown[0].endswith("E+17") and len(shown[0]) == 11
+    for reason in app["reasons"]:
+        assert shown[reason["line"] - 1] in reason["detail"]
+    (reply,) = (world.root / "out" / "outbox").glob("*.eml")
+    text = message_from_bytes(reply.read_bytes(), policy=policy.default).get_body().get_content()
+    assert shown[0] in text and "设置单元格格式" in text and "WPS" in text

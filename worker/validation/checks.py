@@ -3,6 +3,7 @@ unit's mistake. ``check_application`` runs them all and returns every reason."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter as Tally
 from decimal import Decimal
 
@@ -123,11 +124,20 @@ def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> l
     return reasons
 
 
+#: ``1.20114E+17``: how Excel and WPS show a long number in a General cell (also what a
+#: CSV saved from such a sheet holds).
+_EXCEL_SCIENTIFIC = re.compile(r"^-?\d(?:\.\d+)?E[+-]\d{2,3}$", re.IGNORECASE)
+
+
 def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
     reasons: list[Reason] = []
     who = line.name or "（未填姓名）"
     id_number = line.id_number.strip().upper()
-    if not is_valid_id_number(id_number):
+    if _EXCEL_SCIENTIFIC.match(id_number):
+        # Typed into a number cell: quoted as Excel/WPS show it, with how to fix it there.
+        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref,
+                              DETAILS["id_shown_as_number"].format(who=who, shown=line.id_number)))
+    elif not is_valid_id_number(id_number):
         shown = line.id_number or "（未填写）"
         hint = ""
         if id_number.isdigit() and len(id_number) == 18:
