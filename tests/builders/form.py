@@ -36,6 +36,7 @@ from typing import Any
 
 from stdnum.cn import ric, uscc
 
+from worker.form.decrypt import DEFAULT_PASSWORD
 from worker.form.labels import COLUMN_TITLES, HEADER_FIELDS
 from worker.text import parse_amount
 
@@ -567,6 +568,61 @@ def encrypted_xls() -> bytes:
     filepass = struct.pack("<HHHHH", 0x002F, 6, 0, 0x1234, 0x5678)
     eof = struct.pack("<HH", 0x000A, 0)
     return build_ole2({"Workbook": bof + filepass + eof})
+
+
+def encrypt_xlsx(data: bytes, password: str = DEFAULT_PASSWORD) -> bytes:
+    """An .xlsx encrypted as Excel does (ECMA-376 agile encryption, via msoffcrypto-tool);
+    ``VelvetSweatshop`` is what Excel uses for a protected workbook that opens unasked."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(data)).encrypt(password, out)
+    return out.getvalue()
+
+
+def encrypt_xls_rc4(data: bytes, password: str = DEFAULT_PASSWORD) -> bytes:
+    """An .xls encrypted with Office binary RC4 ([MS-XLS] 2.4.117 FilePass, [MS-OFFCRYPTO]
+    2.3.6), as Excel 97-2003 writes a protected workbook.
+
+    A FilePass record goes in after the BOF (sheet offsets in BoundSheet8 moved along);
+    RC4 is a stream cipher, so msoffcrypto's own decryption run over the plain records
+    yields the encrypted ones; the FilePass it blanks is then put back.
+    """
+    import hashlib
+
+    import olefile
+    from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
+    from cryptography.hazmat.primitives.ciphers import Cipher
+    from msoffcrypto.format.xls97 import Xls97File
+    from msoffcrypto.method.rc4 import _makekey
+
+    stream = olefile.OleFileIO(data).openstream("Workbook").read()
+    salt, verifier = b"\x11" * 16, b"\x22" * 16
+    rc4 = Cipher(ARC4(_makekey(password, salt, 0)), mode=None).encryptor()
+    header = struct.pack("<HHH", 1, 1, 1) + salt + rc4.update(verifier)
+    header += rc4.update(hashlib.md5(verifier).digest())  # noqa: S324 (the format's MD5)
+    filepass = struct.pack("<HH", 0x002F, len(header)) + header
+    bof_end = 4 + struct.unpack_from("<H", stream, 2)[0]
+    shifted = bytearray(stream)
+    offset = end = 0
+    while offset + 4 <= len(shifted):  # move BoundSheet8.lbPlyPos past the new record
+        num, size = struct.unpack_from("<HH", shifted, offset)
+        if num == 0x0085:
+            pos = struct.unpack_from("<I", shifted, offset + 4)[0]
+            struct.pack_into("<I", shifted, offset + 4, pos + len(filepass))
+        offset += 4 + size
+        end = offset if num else end
+    records = bytes(shifted[:bof_end]) + filepass + bytes(shifted[bof_end:end])
+    pad = max(0, 4096 - len(records))  # xlwt's padding, in whole (empty) records
+    plain = records + b"\0" * (pad + -pad % 4)
+    staged = build_ole2({"Workbook": plain})
+    office = Xls97File(io.BytesIO(staged))
+    office.load_key(password=password)
+    out = io.BytesIO()
+    office.decrypt(out)
+    encrypted = bytearray(olefile.OleFileIO(out.getvalue()).openstream("Workbook").read())
+    encrypted[bof_end:bof_end + len(filepass)] = filepass
+    return build_ole2({"Workbook": bytes(encrypted)})
 
 
 def with_shared_strings(data: bytes, sst_xml: bytes) -> bytes:

@@ -167,3 +167,17 @@ def test_exactly_max_forms_is_fine(config) -> None:
 
 def test_config_default_max_forms_is_twenty() -> None:
     assert load_config().limits.max_forms == 20
+
+
+def test_protected_workbook_in_a_mail_is_a_form(config) -> None:
+    from tests.builders.form import encrypt_xlsx
+
+    (d,) = drafts(config, build_mail(attachments=[("申请表.xlsx", encrypt_xlsx(FORM))]))
+    assert d.has_form and len(d.draft.lines) == 2
+
+
+def test_a_real_password_is_held_unreadable_saying_so(config) -> None:
+    from tests.builders.form import encrypt_xlsx
+
+    (d,) = drafts(config, build_mail(attachments=[("申请表.xlsx", encrypt_xlsx(FORM, "secret1"))]))
+    assert codes(d) == ["FORM_UNREADABLE"] and "打开密码" in d.reasons[0].detail

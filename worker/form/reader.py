@@ -6,6 +6,7 @@ from pathlib import PurePath
 
 from worker.errors import FormUnreadable
 from worker.form.cells import Row, Sheet, find_header
+from worker.form.decrypt import decrypt_default
 from worker.form.limits import DEFAULT_LIMITS, FormLimits, check_size
 from worker.form.model import ParsedForm
 from worker.form.sniff import Format, sniff
@@ -24,7 +25,7 @@ NO_FORM = "附件中没有找到申请表（缺少“序号 姓名 身份证号 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".et", ".ett")
 
 _FORMAT_DETAILS = {
-    "encrypted": ENCRYPTED,
+    "encrypted": ENCRYPTED,  # still encrypted after the default password: cannot happen
     "xlsb": "附件是 .xlsb 格式，请用 Excel 另存为 .xlsx 后重新发送",
     "ods": "附件是 OpenDocument 表格，请用 Excel 或 WPS 另存为 .xlsx 后重新发送",
     "html": "附件不是真正的 Excel 文件（是网页格式），请用 Excel 打开后另存为 .xlsx 后重新发送",
@@ -55,14 +56,24 @@ def read_form(filename: str | None, data: bytes, limits: FormLimits = DEFAULT_LI
 
 
 def read_sheets(filename: str | None, data: bytes, limits: FormLimits,
-                *, kind: Format | None = None) -> list[Sheet]:
-    """Every sheet's bounded values, dispatching on the detected container format."""
+                *, kind: Format | None = None, decrypted: bool = False) -> list[Sheet]:
+    """Every sheet's bounded values, dispatching on the detected container format.
+
+    An encrypted workbook is tried once with Excel's built-in password (``decrypt``).
+    """
     if kind is None:
         kind = sniff(data)
+    if kind == "encrypted" and not decrypted:
+        return _read_decrypted(filename, data, limits)
     if kind == "xlsx" or (kind == "zip" and suffix(filename) in SPREADSHEET_SUFFIXES):
         return read_xlsx(data, limits)  # a damaged one fails there, with the cause chained
     if kind in ("xls", "ole2"):
-        return read_xls(data, limits)
+        try:
+            return read_xls(data, limits)
+        except FormUnreadable as e:
+            if e.detail != ENCRYPTED or decrypted:
+                raise
+            return _read_decrypted(filename, data, limits)  # BIFF8 with a FILEPASS record
     if kind in _FORMAT_DETAILS:
         raise FormUnreadable(_FORMAT_DETAILS[kind])
     if kind == "unknown" and suffix(filename) in (".xls", ".xlt", ".et"):
@@ -72,6 +83,11 @@ def read_sheets(filename: str | None, data: bytes, limits: FormLimits,
     if kind in ("zip", "archive"):
         raise FormUnreadable("附件是压缩包，不是 Excel 申请表，请直接附上 .xlsx 或 .xls 文件")
     raise FormUnreadable("附件不是 Excel 申请表（请使用 .xlsx 或 .xls 格式）")
+
+
+def _read_decrypted(filename: str | None, data: bytes, limits: FormLimits) -> list[Sheet]:
+    plain = decrypt_default(data, limits)
+    return read_sheets(filename, plain, limits, decrypted=True)
 
 
 def _choose(sheets: list[Sheet], limits: FormLimits) -> tuple[Sheet, Table]:
