@@ -181,3 +181,14 @@ def test_a_real_password_is_held_unreadable_saying_so(config) -> None:
 
     (d,) = drafts(config, build_mail(attachments=[("申请表.xlsx", encrypt_xlsx(FORM, "secret1"))]))
     assert codes(d) == ["FORM_UNREADABLE"] and "打开密码" in d.reasons[0].detail
+
+
+@pytest.mark.parametrize(("name", "ctype"), [("申请表.ods", "application/vnd.oasis.opendocument.spreadsheet"),
+                                             ("申请表.csv", "text/csv")])
+def test_ods_and_csv_attachments_are_forms(config, name: str, ctype: str) -> None:
+    from tests.builders.form import grid_to_csv, grid_to_ods
+
+    grid = form_grid(default_header(), LINES)
+    data = grid_to_ods(grid) if name.endswith(".ods") else grid_to_csv(grid)
+    (d,) = drafts(config, build_mail(attachments=[(name, data, ctype)]))
+    assert d.has_form and len(d.draft.lines) == 2

@@ -159,4 +159,4 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
 def safe_suffix(filename: str | None) -> str:
     """A storage suffix from a whitelist: never a path from the mail."""
     suffix = PurePath(filename or "").suffix.lower()
-    return suffix if suffix in (".xlsx", ".xls", ".xlsm", ".et") else ".bin"
+    return suffix if suffix in (".xlsx", ".xls", ".xlsm", ".et", ".ods", ".csv") else ".bin"

@@ -71,8 +71,8 @@ REASONS: dict[Code, ReasonText] = {
     ),
     Code.UNSUPPORTED_ATTACHMENT: ReasonText(
         "附件格式无法处理",
-        "请使用 Excel 格式（.xlsx 或 .xls）的申请表，直接作为普通附件发送，"
-        "不要使用 Word、PDF、图片、压缩包或“超大附件”链接。",
+        "请使用 Excel 或 WPS 表格格式（.xlsx、.xls 或 .et）的申请表，直接作为普通附件发送，"
+        "不要使用 Word、PDF、图片、RAR/7z 或加密的压缩包，也不要使用“超大附件”链接。",
     ),
     Code.FORM_UNREADABLE: ReasonText(
         "申请表无法读取",
