@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.builders.form import default_header, form_grid, grid_to_html, grid_to_tab_text, make_lines
+from tests.builders.form import default_header, form_grid, make_lines
+from tests.builders.formats import grid_to_html, grid_to_tab_text
 from worker.form import DEFAULT_LIMITS
 from worker.form.body import html_table_sheet, tab_text_sheet
 from worker.form.reader import build_form

@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.builders.form import (
-    build_form_xls,
-    build_form_xlsx,
-    default_header,
-    encrypt_xls_rc4,
-    encrypt_xlsx,
-    make_lines,
-)
+from tests.builders.form import build_form_xls, build_form_xlsx, default_header, make_lines
+from tests.builders.formats import encrypt_xls_rc4, encrypt_xlsx
 from worker.errors import FormUnreadable
 from worker.form import read_form
 from worker.form.classify import classify_attachment

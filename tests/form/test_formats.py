@@ -11,14 +11,9 @@ from tests.builders.form import (
     build_form_xlsx,
     default_header,
     form_grid,
-    grid_to_biff2,
-    grid_to_csv,
-    grid_to_html,
-    grid_to_ods,
     make_lines,
-    to_strict,
-    to_xlsm,
 )
+from tests.builders.formats import grid_to_biff2, grid_to_csv, grid_to_html, grid_to_ods, to_strict, to_xlsm
 from worker.errors import FormUnreadable
 from worker.form import FormLimits, classify_attachment, read_form
 from worker.form.reader import NO_FORM, UNRECOGNISED

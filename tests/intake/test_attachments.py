@@ -5,15 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.builders.form import (
-    build_form_xls,
-    build_form_xlsx,
-    default_header,
-    form_grid,
-    grid_to_html,
-    grid_to_tab_text,
-    make_lines,
-)
+from tests.builders.form import build_form_xls, build_form_xlsx, default_header, form_grid, make_lines
+from tests.builders.formats import encrypt_xlsx, grid_to_csv, grid_to_html, grid_to_ods, grid_to_tab_text
 from tests.builders.mail import XLS, XLSX, attachment_part, build_mail, build_tnef, build_zip
 from worker.config import load_config
 from worker.intake.analyse import AppDraft, analyse
@@ -170,15 +163,11 @@ def test_config_default_max_forms_is_twenty() -> None:
 
 
 def test_protected_workbook_in_a_mail_is_a_form(config) -> None:
-    from tests.builders.form import encrypt_xlsx
-
     (d,) = drafts(config, build_mail(attachments=[("申请表.xlsx", encrypt_xlsx(FORM))]))
     assert d.has_form and len(d.draft.lines) == 2
 
 
 def test_a_real_password_is_held_unreadable_saying_so(config) -> None:
-    from tests.builders.form import encrypt_xlsx
-
     (d,) = drafts(config, build_mail(attachments=[("申请表.xlsx", encrypt_xlsx(FORM, "secret1"))]))
     assert codes(d) == ["FORM_UNREADABLE"] and "打开密码" in d.reasons[0].detail
 
@@ -186,8 +175,6 @@ def test_a_real_password_is_held_unreadable_saying_so(config) -> None:
 @pytest.mark.parametrize(("name", "ctype"), [("申请表.ods", "application/vnd.oasis.opendocument.spreadsheet"),
                                              ("申请表.csv", "text/csv")])
 def test_ods_and_csv_attachments_are_forms(config, name: str, ctype: str) -> None:
-    from tests.builders.form import grid_to_csv, grid_to_ods
-
     grid = form_grid(default_header(), LINES)
     data = grid_to_ods(grid) if name.endswith(".ods") else grid_to_csv(grid)
     (d,) = drafts(config, build_mail(attachments=[(name, data, ctype)]))

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from email import message_from_bytes, policy
 
-from tests.builders.form import build_form_xlsx, default_header, form_grid, grid_to_html, make_lines
+from tests.builders.form import build_form_xlsx, default_header, form_grid, make_lines
+from tests.builders.formats import grid_to_html
 from tests.builders.mail import XLSX, attachment_part, b64_chunked, build_mail, build_tnef, build_zip
 from tests.builders.payments import Pay, payments_csv
 from tests.intake.conftest import World
