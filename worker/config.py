@@ -249,6 +249,7 @@ class LimitsConfig(Section):
     max_rows: Int = Field(ge=10)
     max_lines: Int = Field(ge=1)
     max_headers: Int = Field(ge=50)
+    max_forms: Int = Field(ge=1)  # applications one mail may yield; beyond: one held application
 
 
 class RepliesConfig(Section):

@@ -11,14 +11,14 @@ every reason.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.config import Config
-from worker.db.models import Application, Invoice, InvoiceItem, Payment
+from worker.db.models import Application, Invoice, InvoiceItem, Mail, Payment
 from worker.db.models import Reason as ReasonRow
 from worker.db.types import utcnow
 from worker.fields import FIELDS
@@ -32,7 +32,26 @@ from worker.validation.reasons import WAIVABLE
 
 def draft_of(app: Application) -> Draft:
     return draft_from(app, [line_of(line) for line in app.lines if not line.dropped],
-                      app.mail.date)
+                      judged_time(app.mail))
+
+
+def judged_time(mail: Mail) -> datetime | None:
+    """The time date rules judge: when the mailbox received the mail.  Rows stored before
+    arrival times were kept (NULL) fall back to their Date header, as judged then."""
+    return mail.received_at or mail.date
+
+
+#: A Date header this far from the arrival time is flagged for staff (issue 9): the
+#: sender's clock is wrong or the mail was held up; the arrival time is what counts.
+DATE_SKEW_LIMIT = timedelta(days=1)
+
+
+def date_skew(mail: Mail) -> timedelta | None:
+    """How far the sender's Date is from the arrival time, when more than a day."""
+    if mail.date is None or mail.received_at is None:
+        return None
+    skew = mail.date - mail.received_at
+    return skew if abs(skew) > DATE_SKEW_LIMIT else None
 
 
 def line_of(line: Any) -> Line:
@@ -43,14 +62,14 @@ def line_of(line: Any) -> Line:
                 row=line.row)
 
 
-def draft_from(app: Application, lines: list[Line], mail_date: datetime | None) -> Draft:
+def draft_from(app: Application, lines: list[Line], received_at: datetime | None) -> Draft:
     """What draft_of reads back, from ``app``'s columns and the given (undropped) lines.
     Choice fields are stored normalised (or as typed when unreadable), so their stored
     text stands for what the unit typed."""
     values = draft_values(app)
     raw = {f"raw_{f.key}": values[f.key] for f in FIELDS if f.choices}
     return Draft(**values, **raw, lines=lines, total_count=app.total_count,
-                 total_amount=app.total_amount, mail_date=mail_date)
+                 total_amount=app.total_amount, received_at=received_at)
 
 
 def lookups_for(session: Session, orders: list[str]) -> Lookups:

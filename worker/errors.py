@@ -43,6 +43,10 @@ class FormUnreadable(InputError):
     """Raised when an attachment is corrupt, encrypted, too large or not a form."""
 
 
+class UnsupportedAttachment(InputError):
+    """Raised when an attachment is a kind we cannot open (RAR, 7z, an encrypted zip)."""
+
+
 class MailUnreadable(InputError):
     """Raised when a mail is too large or too malformed to parse."""
 

@@ -19,9 +19,10 @@ Lines are dicts with the keys ``seq name id_number order_no year amount`` (missi
 ones get defaults; other keys become extra columns such as ``备注``) or tuples
 ``(name, id_number, order_no, year, amount)``, optionally with ``seq`` first.
 
-Hostile inputs for the safety tests live at the bottom: ``rewrite_xlsx``,
-``build_ole2``, ``encrypted_ooxml``, ``encrypted_xls``, ``billion_laughs``,
-``zip_with_member``.
+The same form in other shapes (body table, .csv, .ods, BIFF2, Strict, encrypted) is
+built by ``tests.builders.formats``.  Hostile inputs for the safety tests live at the
+bottom: ``rewrite_xlsx``, ``build_ole2``, ``encrypted_ooxml``, ``encrypted_xls``,
+``billion_laughs``, ``zip_with_member``.
 """
 
 from __future__ import annotations

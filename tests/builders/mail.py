@@ -36,8 +36,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import itertools
+import mailbox
+import struct
 import uuid
+import zipfile
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -191,18 +195,38 @@ def text_part(text: str, subtype: str = "plain", charset: str = "gb18030",
     return head.encode() + _encode_body(data, encoding)
 
 
+def b64_chunked(data: bytes, chunk: int = 57 * 3, line: int = 76) -> bytes:
+    """Base64 encoded chunk by chunk, each chunk padded with ``=`` (as some webmail and
+    old Foxmail encoders stream it), so padding appears in the middle of the body."""
+    encoded = b"".join(base64.b64encode(data[i:i + chunk]) for i in range(0, len(data), chunk))
+    return b"\r\n".join(encoded[i:i + line] for i in range(0, len(encoded), line))
+
+
 def attachment_part(filename: str | None, data: bytes, content_type: str | None = None, *,
-                    style: str = "rfc2231", charset: str = "utf-8") -> bytes:
-    """A base64 attachment leaf with its file name written in ``style``."""
+                    style: str = "rfc2231", charset: str = "utf-8",
+                    disposition: str | None = "attachment", content_id: str | None = None,
+                    encoded: bytes | None = None) -> bytes:
+    """A base64 attachment leaf with its file name written in ``style``.
+
+    ``disposition``: ``"attachment"``, ``"inline"`` or None (no Content-Disposition, as
+    Outlook writes a file dragged into the message; the name is then only on
+    Content-Type).  ``content_id``: adds ``Content-ID: <...>``.  ``encoded``: the body
+    as written (e.g. ``b64_chunked(data)``) instead of clean base64.
+    """
     ctype = (content_type or guess_type(filename)).encode()
     if filename is None:
-        head = b"Content-Type: " + ctype + b"\r\nContent-Disposition: attachment\r\n"
+        head = b"Content-Type: " + ctype + b"\r\n"
+        if disposition:
+            head += b"Content-Disposition: " + disposition.encode() + b"\r\n"
     else:
         ct_params, disp = _filename_params(filename, style, charset)
         head = b"Content-Type: " + ctype + b";\r\n " + ct_params + b"\r\n"
-        if disp is not None:
-            head += b"Content-Disposition: attachment;\r\n " + disp + b"\r\n"
-    return head + b"Content-Transfer-Encoding: base64\r\n\r\n" + _b64_lines(data)
+        if disp is not None and disposition:
+            head += b"Content-Disposition: " + disposition.encode() + b";\r\n " + disp + b"\r\n"
+    if content_id:
+        head += b"Content-ID: <" + content_id.encode() + b">\r\n"
+    body = _b64_lines(data) if encoded is None else encoded
+    return head + b"Content-Transfer-Encoding: base64\r\n\r\n" + body
 
 
 def multipart(subtype: str, parts: Sequence[bytes], extra: str = "") -> bytes:
@@ -240,6 +264,7 @@ def build_mail(
     filename_charset: str = "utf-8",
     forwarded: Sequence[bytes] = (),
     forwarded_encoding: str | None = None,
+    parts: Sequence[bytes] = (),
     sender: str = DEFAULT_SENDER,
     to: str = DEFAULT_TO,
     reply_to: str | None = None,
@@ -257,6 +282,7 @@ def build_mail(
     with GB18030.  ``attachments``: ``(filename, data[, content_type])``; filename None
     writes a nameless ``Content-Disposition: attachment``.  ``forwarded``: raw mails
     attached as message/rfc822 (``forwarded_encoding="base64"`` to encode them).
+    ``parts``: ready-made MIME leaves (``attachment_part(...)``) added after those.
     ``message_id``: omitted -> a fresh unique id, None ->
     no header.  ``date``: None -> no header, str -> written verbatim.
     ``header_style``: how Subject and display names are encoded (``rfc2047-b``,
@@ -278,7 +304,8 @@ def build_mail(
         leaves.append(attachment_part(filename, data, ctype, style=filename_style,
                                       charset=filename_charset))
     leaves.extend(rfc822_part(raw, encoding=forwarded_encoding) for raw in forwarded)
-    if len(leaves) == 1 and not attachments and not forwarded:
+    leaves.extend(parts)
+    if len(leaves) == 1 and not attachments and not forwarded and not parts:
         content = leaves[0]
     elif leaves:
         content = multipart("mixed", leaves)
@@ -350,3 +377,82 @@ def build_bounce(
         head += name.encode() + b": " + (value if isinstance(value, bytes) else value.encode())
         head += b"\r\n"
     return head + report
+
+
+# --- delivery: the arrival time a mailbox records ------------------------------------
+
+
+def arrival_time(raw: bytes) -> datetime:
+    """When a mail built here arrived, unless a test says otherwise: at its Date (a test
+    mail from 2018 arrived in 2018), DEFAULT_DATE when it has none or an unreadable one.
+    Deadlines are judged by the arrival time, so every delivery must carry one."""
+    from email.parser import BytesHeaderParser
+    from email.utils import parsedate_to_datetime
+
+    value = BytesHeaderParser().parsebytes(raw).get("Date")
+    try:
+        when = parsedate_to_datetime(str(value)) if value else None
+    except (TypeError, ValueError):
+        when = None
+    if when is None or when.tzinfo is None:
+        return DEFAULT_DATE
+    return when
+
+
+def maildir_message(raw: bytes, arrival: datetime | None = None) -> mailbox.MaildirMessage:
+    """A Maildir message whose file time is its arrival (as delivery agents set it)."""
+    message = mailbox.MaildirMessage(raw)
+    message.set_date((arrival or arrival_time(raw)).timestamp())
+    return message
+
+
+# --- containers: winmail.dat and zip files -------------------------------------------
+
+
+def _tnef_attribute(level: int, attr_id: int, data: bytes) -> bytes:
+    """One TNEF attribute: level, id (type << 16 | name), length, data, checksum."""
+    checksum = sum(data) & 0xFFFF
+    return struct.pack("<BII", level, attr_id, len(data)) + data + struct.pack("<H", checksum)
+
+
+def build_tnef(files: Sequence[tuple[str, bytes]], codepage: int = 936,
+               name_codec: str = "gb18030") -> bytes:
+    """``winmail.dat`` as Outlook writes it in rich-text mode ([MS-OXTNEF] 2.1.3):
+    signature, message attributes (version, OEM code page, class), then per file
+    attAttachRendData, attAttachTitle (the name in the code page: GBK on Chinese
+    Windows, ``name_codec``) and attAttachData."""
+    out = struct.pack("<IH", 0x223E9F78, 0x0001)
+    out += _tnef_attribute(1, 0x00089006, struct.pack("<I", 0x00010000))
+    out += _tnef_attribute(1, 0x00069007, struct.pack("<II", codepage, 0))
+    out += _tnef_attribute(1, 0x00078008, b"IPM.Microsoft Mail.Note\x00")
+    for name, data in files:
+        out += _tnef_attribute(2, 0x00069002, struct.pack("<HiHHI", 1, -1, 32, 32, 0))
+        out += _tnef_attribute(2, 0x00018010, name.encode(name_codec) + b"\x00")
+        out += _tnef_attribute(2, 0x0006800F, data)
+    return out
+
+
+def build_zip(files: Sequence[tuple[str, bytes]], *, names: str = "gbk",
+              encrypted: bool = False) -> bytes:
+    """A zip of ``files``.  ``names``: ``"gbk"`` writes member names as GBK bytes without
+    the UTF-8 flag (WinRAR, 360压缩, Windows' 压缩文件夹 on Chinese Windows), ``"utf-8"``
+    sets the flag.  ``encrypted``: members flagged as ZipCrypto-encrypted (bit 0), which
+    is what a reader sees before asking for a password."""
+    out = io.BytesIO()
+    placeholders: list[tuple[bytes, bytes]] = []
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index, (name, data) in enumerate(files):
+            if names == "gbk" and not name.isascii():
+                raw = name.encode("gb18030")
+                stand_in = f"{index:04d}".encode().ljust(len(raw), b"_")
+                placeholders.append((stand_in, raw))
+                archive.writestr(stand_in.decode(), data)
+            else:
+                archive.writestr(name, data)
+    data = out.getvalue()
+    for stand_in, raw in placeholders:  # same length: offsets stay right
+        data = data.replace(stand_in, raw)
+    if encrypted:
+        data = data.replace(b"PK\x03\x04\x14\x00\x00", b"PK\x03\x04\x14\x00\x01")
+        data = data.replace(b"PK\x01\x02\x14\x03\x14\x00\x00", b"PK\x01\x02\x14\x03\x14\x00\x01")
+    return data

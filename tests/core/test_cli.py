@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from tests.builders.mail import maildir_message
 from tests.builders.payments import Pay, payments_csv
 from worker.form import read_form
 from worker.samples import Trainee, Unit, form_xlsx, id_number, mail, tax_id
@@ -57,9 +58,9 @@ def test_a_whole_season_through_the_command(tmp_path: Path, db_url: str) -> None
                 "13820000001", trainees=people)
     (tmp_path / "var").mkdir(exist_ok=True)
     box = stdlib_mailbox.Maildir(str(tmp_path / "var" / "mail"), create=True)
-    box.add(mail(sender="a@163.com", subject="申请", date=datetime(2018, 9, 1, tzinfo=TZ),
-                 body="收件人：赵玥 电话：13820000001 地址：天津市武清区一号",
-                 attachments=[("表.xlsx", form_xlsx(unit))]))
+    box.add(maildir_message(mail(sender="a@163.com", subject="申请", date=datetime(2018, 9, 1, tzinfo=TZ),
+                                 body="收件人：赵玥 电话：13820000001 地址：天津市武清区一号",
+                                 attachments=[("表.xlsx", form_xlsx(unit))])))
     run = cli("--config", str(cfg), "run", "--once", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["by_status"] == {"accepted": 1}

@@ -46,6 +46,9 @@ TNEF = b"\x78\x9f\x3e\x22" + b"\x00" * 200
         ("申请表.xlsx", OCTET, XLSX[: len(XLSX) // 2]),  # damaged: read_form explains
         ("申请表.xls", "application/vnd.ms-excel", b"<html><table></table></html>"),
         (None, "application/vnd.ms-excel", b"\x00garbage"),
+        ("申请表.csv", "text/csv", "姓名,身份证号\n王伟,1\n".encode("gb18030")),  # read (issue 9)
+        ("申请表.ods", OCTET, ODS),  # OpenDocument is read (issue 9)
+        ("data", "text/csv", b"a,b\n"),
     ],
 )
 def test_forms(name: str | None, ctype: str, data: bytes) -> None:
@@ -66,8 +69,6 @@ def test_forms(name: str | None, ctype: str, data: bytes) -> None:
         ("申请表.zip", "application/zip", _zip({"申请表.xlsx": XLSX})),
         ("申请表.rar", OCTET, b"Rar!\x1a\x07\x01\x00" + b"\x00" * 100),
         ("申请表.7z", OCTET, b"7z\xbc\xaf\x27\x1c" + b"\x00" * 100),
-        ("申请表.csv", "text/csv", "姓名,身份证号\n王伟,1\n".encode("gb18030")),
-        ("申请表.ods", OCTET, ODS),
         ("申请表.et", OCTET, build_ole2({"Other": b"x"})),  # OLE2, but not a workbook
         (None, "application/pdf", b"\x00unknown"),
     ],

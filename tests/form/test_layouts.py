@@ -125,13 +125,13 @@ def test_fullwidth_values_are_normalised(fmt: str) -> None:
 
 
 def test_numbers_keep_what_the_double_kept(fmt: str) -> None:
-    """An 18-digit ID typed as a number loses its last digits; we keep the rest, no '.0'."""
+    """An 18-digit ID typed as a number has lost its last digits: it is kept as the unit
+    sees it in Excel/WPS (issue 9, kind 7); 15-digit order numbers survive a double."""
     line = make_line(1)
     form = read_form(f"a.{fmt}", _build(fmt, default_header(), [line], layout="numbers"))
     parsed = form.lines[0]
-    assert parsed.id_number.isdigit() and len(parsed.id_number) == 18
-    assert parsed.id_number[:15] == str(line["id_number"])[:15]
-    assert parsed.order_no == line["order_no"]  # 15 digits survive a double exactly
+    assert parsed.id_number == f"{str(line['id_number'])[0]}.{str(line['id_number'])[1:6]}E+17"
+    assert parsed.order_no == line["order_no"]
 
 
 def test_xlsx_big_integer_keeps_every_digit() -> None:

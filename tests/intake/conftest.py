@@ -5,12 +5,14 @@ from __future__ import annotations
 import mailbox as stdlib_mailbox
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.builders.mail import maildir_message
 from worker.app import App
 from worker.config import load_config
 from worker.export import export_applications
@@ -29,10 +31,11 @@ class World:
     def maildir(self) -> Path:
         return self.root / "mail"
 
-    def deliver(self, *raws: bytes) -> None:
+    def deliver(self, *raws: bytes, arrival: datetime | None = None) -> None:
+        """Deliver with the arrival time a mailbox records: ``arrival``, else the Date."""
         box = stdlib_mailbox.Maildir(str(self.maildir), create=True)
         for raw in raws:
-            box.add(raw)
+            box.add(maildir_message(raw, arrival))
 
     def pay(self, trainees: list[Trainee]) -> None:
         rows, errors = read_payment_file("payments.csv", payments_csv(trainees), TZ)

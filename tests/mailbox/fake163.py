@@ -16,10 +16,13 @@ import re
 import socketserver
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.imap_utf7 import encode as encode_utf7
+
+from tests.builders.mail import arrival_time
 
 CAPABILITIES = "IMAP4rev1 XLIST SPECIAL-USE ID LITERAL+ XAPPLEPUSHSERVICE UIDPLUS X-CM-EXT-1 AUTH=PLAIN"
 SYSTEM_FOLDERS = ("INBOX", "草稿箱", "已发送", "已删除", "垃圾邮件", "病毒文件夹")
@@ -31,6 +34,12 @@ class Mail:
     uid: int
     raw: bytes
     flags: set[str] = field(default_factory=set)
+    arrival: datetime | None = None  # INTERNALDATE
+
+    def internaldate(self) -> bytes:
+        """RFC 3501 date-time as 163 sends it (Beijing time): ``"03-Dec-2018 09:08:00 +0800"``."""
+        when = (self.arrival or arrival_time(self.raw)).astimezone(timezone(timedelta(hours=8)))
+        return when.strftime('"%d-%b-%Y %H:%M:%S +0800"').encode()
 
 
 class Fake163:
@@ -79,11 +88,11 @@ class Fake163:
     def url(self) -> str:
         return f"imap://{quote(self.user, safe='')}@127.0.0.1:{self.port}/INBOX"
 
-    def deliver(self, raw: bytes, folder: str = "INBOX") -> int:
+    def deliver(self, raw: bytes, folder: str = "INBOX", arrival: datetime | None = None) -> int:
         with self.lock:
             uid = self._next_uid
             self._next_uid += 1
-            self.folders[folder].append(Mail(uid, raw))
+            self.folders[folder].append(Mail(uid, raw, arrival=arrival))
             return uid
 
     def messages(self, folder: str = "INBOX") -> list[bytes]:
@@ -241,6 +250,8 @@ class _Session:
             parts = [b"UID %d" % mail.uid]
             if b"RFC822.SIZE" in items:
                 parts.append(b"RFC822.SIZE %d" % len(mail.raw))
+            if b"INTERNALDATE" in items:
+                parts.append(b"INTERNALDATE " + mail.internaldate())
             if b"HEADER.FIELDS" in items:
                 lines = re.findall(rb"(?im)^message-id:.*\r\n(?:[ \t].*\r\n)*", header)
                 parts.append(_literal(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b"".join(lines) + b"\r\n"))
@@ -259,7 +270,7 @@ class _Session:
             return
         for mail in self.mails():
             if mail.uid in _uid_set(uid_set):
-                self.fake.folders[target].append(Mail(self.fake._next_uid, mail.raw))
+                self.fake.folders[target].append(Mail(self.fake._next_uid, mail.raw, arrival=mail.arrival))
                 self.fake._next_uid += 1
         self.ok(tag, "COPY completed")
 

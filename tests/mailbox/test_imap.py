@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -213,3 +214,11 @@ def test_closed_mailbox_refuses_work(box: ImapMailbox) -> None:
     box.close()
     with pytest.raises(MailboxError, match="closed"):
         box.pending()
+
+
+def test_arrival_time_is_internaldate(imap_account: DovecotServer) -> None:
+    arrived = datetime(2018, 12, 31, 20, 31, tzinfo=timezone(timedelta(hours=8)))
+    imap_account.deliver(raw_mail(1), arrival=arrived)
+    with open_box(imap_account) as box:
+        (ref,) = box.pending()
+    assert ref.received_at == arrived and ref.received_at.utcoffset() == timedelta(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -129,3 +130,11 @@ def test_wrong_authorisation_code(fake: Fake163) -> None:
     with pytest.raises(MailboxError, match="password error") as info:
         open_mailbox(fake.url(), "WRONGCODE", timeout=5)
     assert "WRONGCODE" not in str(info.value)
+
+
+def test_arrival_time_is_163s_internaldate(fake: Fake163) -> None:
+    arrived = datetime(2018, 12, 3, 9, 8, tzinfo=timezone(timedelta(hours=8)))
+    fake.deliver(raw_mail(1), arrival=arrived)
+    with open_box(fake) as box:
+        (ref,) = box.pending()
+    assert ref.received_at == arrived

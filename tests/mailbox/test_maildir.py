@@ -7,6 +7,7 @@ import itertools
 import mailbox
 import os
 import shutil
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,15 @@ def test_invalid_folder_names_are_refused(root: Path, folder: str) -> None:
     deliver(root, mail(1))
     with MaildirMailbox(root) as box, pytest.raises(ValueError):
         box.move(box.pending()[0], folder)
+
+
+def test_arrival_time_is_the_file_mtime_as_delivery_agents_set_it(root: Path) -> None:
+    arrived = datetime(2018, 12, 31, 20, 31, tzinfo=timezone(timedelta(hours=8)))
+    deliver(root, mail(1), mtime=arrived.timestamp())
+    message = mailbox.MaildirMessage(mail(2))
+    message.set_date(arrived.timestamp() + 60)  # the stdlib's way to say when it arrived
+    mailbox.Maildir(str(root)).add(message)
+    with open_mailbox(f"maildir:{root}") as box:
+        first, second = box.pending()
+    assert first.received_at == arrived and first.received_at.tzinfo is not None
+    assert second.received_at == arrived + timedelta(minutes=1)

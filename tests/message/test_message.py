@@ -564,7 +564,7 @@ def test_headers_only() -> None:
     mail = parse_headers_only(header_block)
     assert mail.subject == "自动回复：发票"
     assert mail.attachments == [] and mail.text == "" and mail.html is None
-    assert mail.auto_reason is not None
+    assert mail.auto_reason is None  # attachments unseen: subject words alone never ignore
     assert mail.message_id == parse_message(raw).message_id
     with pytest.raises(MailUnreadable):
         parse_headers_only(b"")

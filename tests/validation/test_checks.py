@@ -41,7 +41,7 @@ def good_draft() -> tuple[Draft, dict[str, PaymentRow]]:
                   contact_phone="13800000000", recipient_name="赵玥",
                   recipient_phone="13800000000", recipient_address="天津市武清区雍阳西道1号",
                   lines=lines, total_count=3, total_amount=Decimal("460.00"),
-                  mail_date=datetime(2018, 6, 1, 9, tzinfo=TZ))
+                  received_at=datetime(2018, 6, 1, 9, tzinfo=TZ))
     payments = {
         "A001": pay("A001", "张堃", IDS[0]),
         "A002": pay("A002", "李喆", IDS[1], 2015, "160.00"),
@@ -80,7 +80,7 @@ def test_every_reason_code_has_words() -> None:
      [("SPECIAL_INVOICE_INCOMPLETE", None)]),
     ({"total_count": 4}, [("TOTAL_MISMATCH", None)]),
     ({"total_amount": Decimal("450.00")}, [("TOTAL_MISMATCH", None)]),
-    ({"mail_date": datetime(2019, 1, 1, 0, 0, 1, tzinfo=TZ)}, [("PAST_DEADLINE", None)]),
+    ({"received_at": datetime(2019, 1, 1, 0, 0, 1, tzinfo=TZ)}, [("PAST_DEADLINE", None)]),
     ({"raw_invoice_type": "收据"}, [("FORM_INCOMPLETE", None)]),
     ({"lines": [], "total_count": None, "total_amount": None}, [("FORM_INCOMPLETE", None)]),
 ])
@@ -92,7 +92,7 @@ def test_header_reasons(change: dict[str, object], expected: list[tuple[str, Non
 def test_deadline_is_inclusive_in_shanghai_time() -> None:
     draft, payments = good_draft()
     on_time = datetime(2018, 12, 31, 23, 59, 59, tzinfo=TZ)
-    assert codes(replace(draft, mail_date=on_time), payments) == []
+    assert codes(replace(draft, received_at=on_time), payments) == []
 
 
 def test_form_incomplete_names_every_missing_field() -> None:

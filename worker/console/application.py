@@ -15,6 +15,7 @@ from worker.console.db import actor, config, sessions
 from worker.console.files import send_stored
 from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage
 from worker.db.models import Reason as ReasonRow
+from worker.decision import date_skew
 from worker.fields import FIELD
 from worker.replies.policy import reply_notes
 from worker.staff import actions
@@ -82,6 +83,7 @@ def show(app_id: int) -> str:
             header_fields=HEADER_FIELDS, recipient_fields=RECIPIENT_FIELDS,
             waivable=sorted(c for c in codes if c in WAIVABLE),
             blocking=sorted(c for c in codes if c not in WAIVABLE),
+            date_skew=date_skew(app.mail),
         )
 
 

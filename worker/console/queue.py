@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from worker.console.db import config, sessions
 from worker.console.params import BadParameter, date_arg, page_arg
 from worker.db.models import Application, ApplicationLine, Invoice, Mail, Reason, Shipment
+from worker.db.types import UtcDateTime
 from worker.status import ApplicationStatus
 from worker.validation import Code
 
@@ -59,10 +60,11 @@ def _query(f: Filters) -> Select[tuple[Application]]:
     if f.district:
         stmt = stmt.where(Application.district == f.district)
     tz = config().tz
+    arrived = func.coalesce(Mail.received_at, Mail.date, type_=UtcDateTime)  # old rows: Date
     if f.date_from:
-        stmt = stmt.where(Mail.date >= datetime.combine(f.date_from, time(), tz))
+        stmt = stmt.where(arrived >= datetime.combine(f.date_from, time(), tz))
     if f.date_to:
-        stmt = stmt.where(Mail.date < datetime.combine(f.date_to + timedelta(days=1), time(), tz))
+        stmt = stmt.where(arrived < datetime.combine(f.date_to + timedelta(days=1), time(), tz))
     if f.q:
         like, exact = _like(f.q), f.q.replace(" ", "")
         stmt = stmt.where(or_(

@@ -95,7 +95,9 @@ class Mail(Base):
     sender_name: Mapped[str] = mapped_column(String(255), default="")
     reply_to: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text, default="")
-    date: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    date: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the sender's Date: shown only
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # mailbox clock: judged by
+    auto_reason: Mapped[str | None] = mapped_column(Text)  # why it was ignored as machine-made
     references: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), index=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from worker.form.labels import split_label
-from worker.text import normalize, parse_amount, parse_int
+from worker.text import normalize, parse_amount, parse_int, squash
 
 Row = tuple[object, ...]
 
@@ -55,6 +55,42 @@ def cell_text(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     return normalize(value)
+
+
+#: Characters a General-format cell shows at Excel's and WPS's default column width.
+GENERAL_WIDTH = 11
+
+
+def excel_general(value: float, width: int = GENERAL_WIDTH) -> str:
+    """A number as Excel and WPS show it in a General cell of the default width.
+
+    Up to ``width`` characters it is the number itself; beyond that, scientific with as
+    many mantissa digits as fit: 120114198503031008.0 -> ``'1.20114E+17'``.  This is
+    what a unit sees in its sheet when it typed an ID number as a number.
+    """
+    text = cell_text(value)
+    if len(text) <= width or not math.isfinite(value) or value == 0:
+        return text
+    sign = "-" if value < 0 else ""
+    exponent = math.floor(math.log10(abs(value)))
+    for _ in range(2):  # rounding 9.999996 up to 10 moves the exponent once
+        exp_text = f"E+{exponent:02d}" if exponent >= 0 else f"E-{-exponent:02d}"
+        room = max(0, width - len(sign) - len(exp_text) - 2)  # "d." before the decimals
+        mantissa = f"{abs(value) / 10 ** exponent:.{room}f}"
+        if not mantissa.startswith("10"):
+            break
+        exponent += 1
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{sign}{mantissa}{exp_text}"
+
+
+def id_text(value: object) -> str:
+    """An ID number cell as text: a number cell as the unit sees it (``1.20114E+17``:
+    the digits past the 15th are gone anyway); an exact integer keeps every digit."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        return excel_general(value)
+    return squash(cell_text(value)).upper()
 
 
 def number_or_none(value: object) -> object:

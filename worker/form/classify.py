@@ -20,13 +20,14 @@ AttachmentKind = Literal["form", "unsupported", "other"]
 #: Images this small are logos and signature pictures, not a photo of a form.
 INLINE_IMAGE_MAX = 20 * 1024
 
-FORM_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".xlsb", ".et", ".ett"})
+FORM_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".xlsb", ".et", ".ett",
+                           ".ods", ".csv"})
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".webp"}
 )
 UNSUPPORTED_SUFFIXES = IMAGE_SUFFIXES | {
     ".doc", ".docx", ".docm", ".dot", ".dotx", ".wps", ".wpt", ".rtf", ".odt",
-    ".pdf", ".ofd", ".ods", ".csv", ".numbers", ".pages", ".ppt", ".pptx", ".dps",
+    ".pdf", ".ofd", ".numbers", ".pages", ".ppt", ".pptx", ".dps",
     ".zip", ".rar", ".7z", ".gz", ".tgz", ".tar", ".bz2", ".xz",
 }  # fmt: skip
 OTHER_SUFFIXES = frozenset(
@@ -47,12 +48,13 @@ _UNSUPPORTED_TYPES = frozenset(
         "application/x-rar-compressed",
         "application/vnd.rar",
         "application/x-7z-compressed",
-        "text/csv",
     }
 )
 _INLINE_NAME = re.compile(r"^(?:image\d|img\d|outlook-|~wrd|att\d|未命名|图片\d)")
-_FORM_FORMATS = frozenset({"xlsx", "xlsb", "xls"})
-_UNSUPPORTED_FORMATS = frozenset({"docx", "pptx", "ods", "ofd", "doc", "ppt", "pdf", "archive", "rtf"})
+_FORM_FORMATS = frozenset({"xlsx", "xlsb", "xls", "ods"})
+_UNSUPPORTED_FORMATS = frozenset({"docx", "pptx", "ofd", "doc", "ppt", "pdf", "archive", "rtf"})
+_SHEET_TYPES = frozenset({"text/csv", "application/csv", "text/comma-separated-values",
+                          "application/vnd.oasis.opendocument.spreadsheet"})
 
 
 def classify_attachment(filename: str | None, content_type: str, data: bytes,
@@ -89,7 +91,7 @@ def _by_name_or_type(filename: str | None, ext: str, content_type: str, data: by
     if ext in OTHER_SUFFIXES:
         return "other"
     ctype = (content_type or "").split(";", 1)[0].strip().lower()
-    if ctype in SPREADSHEET_TYPES:
+    if ctype in SPREADSHEET_TYPES or ctype in _SHEET_TYPES:
         return "form"
     if ctype.startswith("image/"):
         return _image_kind(filename, data)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from worker.errors import FormUnreadable
+from worker.form.body import html_table_sheet
 from worker.form.cells import Row, Sheet, find_header
+from worker.form.decrypt import decrypt_default
+from worker.form.delimited import decode_text, read_csv
 from worker.form.limits import DEFAULT_LIMITS, FormLimits, check_size
 from worker.form.model import ParsedForm
+from worker.form.ods import read_ods
 from worker.form.sniff import Format, sniff
 from worker.form.table import (
     Table,
@@ -21,14 +25,15 @@ from worker.form.xlsx import CORRUPT, ENCRYPTED, read_xlsx
 from worker.text import normalize
 
 NO_FORM = "附件中没有找到申请表（缺少“序号 姓名 身份证号 订单号 培训年度 金额”表头）"
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".et", ".ett")
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".et", ".ett", ".ods")
+UNRECOGNISED = ("附件的文件格式无法识别（不是 Excel、WPS 表格、OpenDocument 表格或 CSV 文件），"
+                "请用 Excel 或 WPS 打开后另存为 .xlsx 再发送")
 
+# Formats named, not read: the unit is told what the file is and what to save it as.
 _FORMAT_DETAILS = {
-    "encrypted": ENCRYPTED,
-    "xlsb": "附件是 .xlsb 格式，请用 Excel 另存为 .xlsx 后重新发送",
-    "ods": "附件是 OpenDocument 表格，请用 Excel 或 WPS 另存为 .xlsx 后重新发送",
-    "html": "附件不是真正的 Excel 文件（是网页格式），请用 Excel 打开后另存为 .xlsx 后重新发送",
-    "xml": "附件不是 Excel 工作簿（是 XML 格式），请用 Excel 打开后另存为 .xlsx 后重新发送",
+    "encrypted": ENCRYPTED,  # still encrypted after the default password: cannot happen
+    "xlsb": "附件是 Excel 二进制工作簿（.xlsb），请用 Excel 另存为 .xlsx 后重新发送",
+    "xml": "附件是 Excel 2003 XML 表格，请用 Excel 打开后另存为 .xlsx 后重新发送",
     "docx": "附件是 Word 文档，不是 Excel 申请表",
     "doc": "附件是 Word 文档，不是 Excel 申请表",
     "pdf": "附件是 PDF 文件，不是 Excel 申请表",
@@ -44,7 +49,8 @@ def suffix(filename: str | None) -> str:
 
 def read_form(filename: str | None, data: bytes, limits: FormLimits = DEFAULT_LIMITS,
               *, kind: Format | None = None) -> ParsedForm:
-    """Parse an application form (.xlsx/.xlsm/.xls/.et), whatever it is named.
+    """Parse an application form (.xlsx strict or transitional, .xlsm, .xls BIFF2-8,
+    WPS .et, .ods, .csv, an HTML table saved as .xls), whatever it is named.
 
     The format comes from the bytes, not the name (``kind``: what ``sniff(data)``
     already said, if the caller has it).  Raises FormUnreadable with a Chinese detail
@@ -55,14 +61,33 @@ def read_form(filename: str | None, data: bytes, limits: FormLimits = DEFAULT_LI
 
 
 def read_sheets(filename: str | None, data: bytes, limits: FormLimits,
-                *, kind: Format | None = None) -> list[Sheet]:
-    """Every sheet's bounded values, dispatching on the detected container format."""
+                *, kind: Format | None = None, decrypted: bool = False) -> list[Sheet]:
+    """Every sheet's bounded values, dispatching on the detected container format.
+
+    An encrypted workbook is tried once with Excel's built-in password (``decrypt``).
+    """
     if kind is None:
         kind = sniff(data)
+    if kind == "encrypted" and not decrypted:
+        return _read_decrypted(filename, data, limits)
     if kind == "xlsx" or (kind == "zip" and suffix(filename) in SPREADSHEET_SUFFIXES):
         return read_xlsx(data, limits)  # a damaged one fails there, with the cause chained
     if kind in ("xls", "ole2"):
-        return read_xls(data, limits)
+        try:
+            return read_xls(data, limits)
+        except FormUnreadable as e:
+            if e.detail != ENCRYPTED or decrypted:
+                raise
+            return _read_decrypted(filename, data, limits)  # BIFF8 with a FILEPASS record
+    if kind == "ods":
+        return read_ods(data, limits)
+    if kind == "html":  # "Excel" exports from web systems: an HTML table named .xls
+        sheet = html_table_sheet(decode_text(data), limits)
+        if sheet is None:
+            raise FormUnreadable("附件是网页格式的文件，其中没有表格，请用 Excel 另存为 .xlsx 后重新发送")
+        return [sheet]
+    if suffix(filename) == ".csv" and kind in ("unknown", "csv"):
+        return read_csv(data, limits)
     if kind in _FORMAT_DETAILS:
         raise FormUnreadable(_FORMAT_DETAILS[kind])
     if kind == "unknown" and suffix(filename) in (".xls", ".xlt", ".et"):
@@ -70,8 +95,13 @@ def read_sheets(filename: str | None, data: bytes, limits: FormLimits,
     if suffix(filename) in SPREADSHEET_SUFFIXES:
         raise FormUnreadable(CORRUPT)
     if kind in ("zip", "archive"):
-        raise FormUnreadable("附件是压缩包，不是 Excel 申请表，请直接附上 .xlsx 或 .xls 文件")
-    raise FormUnreadable("附件不是 Excel 申请表（请使用 .xlsx 或 .xls 格式）")
+        raise FormUnreadable("附件是压缩包，请直接附上 .xlsx 或 .xls 文件")
+    raise FormUnreadable(UNRECOGNISED)
+
+
+def _read_decrypted(filename: str | None, data: bytes, limits: FormLimits) -> list[Sheet]:
+    plain = decrypt_default(data, limits)
+    return read_sheets(filename, plain, limits, decrypted=True)
 
 
 def _choose(sheets: list[Sheet], limits: FormLimits) -> tuple[Sheet, Table]:

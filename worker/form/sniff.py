@@ -16,7 +16,7 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 Format = Literal[
     "xlsx", "xlsb", "ods", "docx", "pptx", "ofd", "zip",
     "xls", "encrypted", "doc", "ppt", "ole2",
-    "pdf", "image", "archive", "html", "xml", "rtf", "unknown",
+    "pdf", "image", "archive", "tnef", "html", "xml", "rtf", "csv", "unknown",
 ]  # fmt: skip
 
 _IMAGE_MAGICS = (
@@ -28,7 +28,19 @@ _IMAGE_MAGICS = (
     b"II*\x00",
     b"MM\x00*",
 )
-_ARCHIVE_MAGICS = (b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b", b"BZh")
+#: Archives we cannot open, by magic bytes, with the name a unit knows them by.
+ARCHIVE_KINDS: tuple[tuple[bytes, str], ...] = (
+    (b"Rar!\x1a\x07", "RAR"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"MSCF\x00\x00\x00\x00", "CAB"),
+)
+_ARCHIVE_MAGICS = tuple(magic for magic, _ in ARCHIVE_KINDS)
+#: Outlook's rich-text container (winmail.dat): TNEF signature 0x223E9F78, little-endian
+#: ([MS-OXTNEF] 2.1.3.1).
+TNEF_MAGIC = b"\x78\x9f\x3e\x22"
 _OLE2_KINDS: tuple[tuple[str, Format], ...] = (
     ("EncryptedPackage", "encrypted"),  # an encrypted OOXML file (any Office app)
     ("Workbook", "xls"),
@@ -109,4 +121,14 @@ def sniff(data: bytes) -> Format:
         return "image"
     if data.startswith(_ARCHIVE_MAGICS):
         return "archive"
+    if data.startswith(TNEF_MAGIC):
+        return "tnef"
     return _text_format(data)
+
+
+def archive_kind(data: bytes) -> str:
+    """``'RAR'``, ``'7z'``, ... for an archive we cannot open; ``'压缩'`` when unknown."""
+    for magic, name in ARCHIVE_KINDS:
+        if data.startswith(magic):
+            return name
+    return "压缩"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from worker.errors import FormUnreadable
-from worker.form.cells import Row, Sheet, cell_amount, cell_int, cell_text
+from worker.form.cells import Row, Sheet, cell_amount, cell_int, cell_text, id_text
 from worker.form.labels import (
     COLUMN_TITLES,
     REQUIRED_COLUMNS,
@@ -92,7 +92,7 @@ def _line(row: Row, index: int, columns: dict[str, int]) -> FormLine:
         row=index + 1,
         seq=cell_int(_get(row, columns.get("seq"))),
         name=squash(cell_text(_get(row, columns["name"]))),
-        id_number=squash(cell_text(_get(row, columns["id_number"]))).upper(),
+        id_number=id_text(_get(row, columns["id_number"])),
         order_no=squash(cell_text(_get(row, columns["order_no"]))),
         year=cell_int(year_value),
         year_raw=cell_text(year_value),

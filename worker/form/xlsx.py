@@ -53,6 +53,44 @@ def check_zip(data: bytes, limits: FormLimits) -> None:
                     raise FormUnreadable(CORRUPT) from e
 
 
+#: ISO/IEC 29500 Strict namespaces (Excel's "Strict Open XML 电子表格" save option) and
+#: their Transitional equivalents, which openpyxl reads; the part structure is the same
+#: (ISO/IEC 29500-1 Annex A lists the namespaces).
+STRICT_NAMESPACES: tuple[tuple[bytes, bytes], ...] = (
+    (b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+     b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"),
+    (b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"),
+    (b"http://purl.oclc.org/ooxml/officeDocument/extendedProperties",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"),
+    (b"http://purl.oclc.org/ooxml/officeDocument/docPropsVTypes",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"),
+    (b"http://purl.oclc.org/ooxml/drawingml/main",
+     b"http://schemas.openxmlformats.org/drawingml/2006/main"),
+    (b"http://purl.oclc.org/ooxml/drawingml/spreadsheetDrawing",
+     b"http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"),
+)
+
+
+def as_transitional(data: bytes) -> bytes:
+    """A Strict workbook rewritten with Transitional namespaces (vetted by check_zip
+    first, so inflating its XML parts is bounded); other workbooks unchanged."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = [i for i in archive.infolist() if i.filename.lower().endswith((".xml", ".rels"))]
+        workbook = next((i for i in names if i.filename.lower() == "xl/workbook.xml"), None)
+        if workbook is None or STRICT_NAMESPACES[0][0] not in archive.read(workbook):
+            return data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rewritten:
+            for info in archive.infolist():
+                content = archive.read(info)
+                if info in names:
+                    for strict, transitional in STRICT_NAMESPACES:
+                        content = content.replace(strict, transitional)
+                rewritten.writestr(info.filename, content)
+    return out.getvalue()
+
+
 def _unreadable(error: Exception) -> FormUnreadable:
     """Map whatever openpyxl/zipfile/defusedxml raised to a user-facing reason."""
     seen: set[int] = set()
@@ -70,6 +108,10 @@ def read_xlsx(data: bytes, limits: FormLimits) -> list[Sheet]:
     from openpyxl import load_workbook
 
     check_zip(data, limits)
+    try:
+        data = as_transitional(data)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+        raise FormUnreadable(CORRUPT) from e
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
         try:

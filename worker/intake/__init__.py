@@ -25,6 +25,7 @@ from worker.intake.analyse import AppDraft, analyse
 from worker.intake.record import Outcome, find_mail, folder_for, record
 from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
+from worker.replies.compose import is_our_reply_id
 from worker.status import MailStatus
 from worker.validation import Code, Draft, Reason
 
@@ -97,7 +98,7 @@ def _known(sessions: sessionmaker[Session], message_id: str | None) -> Outcome |
 def _understand(raw: bytes, ref: MailRef, config: Config,
                 ) -> tuple[ParsedMail, list[AppDraft], str | None]:
     """Parse and analyse; anything unexpected becomes this mail's error, not the pass's."""
-    own = _own_addresses(config)
+    own = _Own(_own_addresses(config), _own_reply_id(config))
     limit = config.mailbox.max_mail_bytes
     size = max(ref.size or 0, len(raw))
     try:
@@ -105,7 +106,7 @@ def _understand(raw: bytes, ref: MailRef, config: Config,
             mail = _headers_or_blank(raw, own)
             return mail, _unreadable(mail, f"邮件过大（约 {size / 2**20:.0f} MB，上限 "
                                            f"{limit / 2**20:.0f} MB），未能读取附件"), None
-        mail = parse_message(raw, own_addresses=own)
+        mail = parse_message(raw, own_addresses=own.addresses, own_message_id=own.message_id)
         if mail.header_count > config.limits.max_headers:
             return mail, _unreadable(mail, f"邮件格式异常：共 {mail.header_count} 个邮件头"
                                            f"（上限 {config.limits.max_headers}）"), None
@@ -118,21 +119,21 @@ def _understand(raw: bytes, ref: MailRef, config: Config,
     except Exception:  # contain a bug to this one mail
         log.exception("mail %s could not be read", ref.uid)
         mail = _headers_or_blank(raw, own)
-        return mail, [AppDraft(None, Draft(mail_date=mail.date))], traceback.format_exc()
+        return mail, [AppDraft(None, Draft())], traceback.format_exc()
 
 
 def _unreadable(mail: ParsedMail, detail: str) -> list[AppDraft]:
     """The one application of a mail that could not be read (ignored if machine-made)."""
     if mail.auto_reason:
-        return [AppDraft(None, Draft(mail_date=mail.date), ignored=True)]
-    return [AppDraft(None, Draft(mail_date=mail.date),
+        return [AppDraft(None, Draft(), ignored=True)]
+    return [AppDraft(None, Draft(),
                      reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])]
 
 
-def _headers_or_blank(raw: bytes, own: tuple[str, ...]) -> ParsedMail:
+def _headers_or_blank(raw: bytes, own: _Own) -> ParsedMail:
     """The envelope for the outcome row, even of bytes that are no mail at all."""
     try:
-        return parse_headers_only(raw, own_addresses=own)
+        return parse_headers_only(raw, own_addresses=own.addresses, own_message_id=own.message_id)
     except InputError:
         digest = hashlib.sha256(raw).hexdigest()
         return ParsedMail(message_id=f"<{digest}@invoice-worker.local>", subject="", sender="",
@@ -140,8 +141,22 @@ def _headers_or_blank(raw: bytes, own: tuple[str, ...]) -> ParsedMail:
                           references=[], text="", html=None)
 
 
+@dataclass(frozen=True)
+class _Own:
+    """How our own mail is recognised when it comes back (never answer it)."""
+
+    addresses: tuple[str, ...]
+    message_id: Callable[[str], bool]
+
+
 def _own_addresses(config: Config) -> tuple[str, ...]:
     return tuple({config.smtp.sender.lower(), config.programme.mailbox_address.lower()})
+
+
+def _own_reply_id(config: Config) -> Callable[[str], bool]:
+    """The Message-IDs our replies carry (worker.replies.compose.make_message_id)."""
+    senders = {config.smtp.sender, config.programme.mailbox_address}
+    return lambda message_id: any(is_our_reply_id(message_id, s) for s in senders)
 
 
 def _move(mailbox: Mailbox, ref: MailRef, outcome: Outcome, sessions: sessionmaker[Session],

@@ -6,18 +6,26 @@ One draft per form attachment; a mail without a usable form gives one draft with
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from worker.config import Config
 from worker.errors import FormUnreadable
 from worker.fields import FIELDS
-from worker.form import FormLimits, ParsedForm, classify_attachment, read_form
-from worker.form.sniff import Format, sniff
+from worker.form import FormLimits, ParsedForm, read_form
+from worker.form.body import html_table_sheet, tab_text_sheet
+from worker.form.reader import NO_FORM as NO_FORM_DETAIL
+from worker.form.reader import build_form
+from worker.form.sniff import Format
+from worker.intake.attachments import sort_attachments
 from worker.message import Attachment, ParsedMail
 from worker.recipient import Recipient, merge, parse_recipient
 from worker.validation import Code, Draft, Line, Reason
 from worker.validation import normalize as norm
+from worker.validation.reasons import DETAILS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,31 +53,58 @@ def form_limits(config: Config) -> FormLimits:
 def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
     body_recipient = parse_recipient(mail.text or "")
     if mail.auto_reason:
-        return [AppDraft(None, Draft(mail_date=mail.date), ignored=True)]
-    forms: list[tuple[Attachment, Format]] = []
-    unsupported: list[str] = []
-    for att in mail.attachments:
-        if att.inline:
-            continue  # a logo in the signature, not something the unit attached
-        fmt = sniff(att.data) if att.data else "unknown"  # once, for classify and read
-        kind = classify_attachment(att.filename, att.content_type, att.data, kind=fmt)
-        if kind == "form":
-            forms.append((att, fmt))
-        elif kind == "unsupported":
-            unsupported.append(att.filename or att.content_type)
-    if forms:
-        limits = form_limits(config)
-        return [_from_form(att, fmt, mail, body_recipient, limits) for att, fmt in forms]
+        log.info("mail %s ignored: %s", mail.message_id, mail.auto_reason)
+        return [AppDraft(None, Draft(), ignored=True)]
+    limits = form_limits(config)
+    found = sort_attachments(mail.attachments, limits)
+    count = len(found.forms) + len(found.broken)
+    if count > config.limits.max_forms:
+        detail = DETAILS["too_many_forms"].format(count=count, limit=config.limits.max_forms)
+        return [AppDraft(None, _draft({}, None, mail, body_recipient),
+                         reasons=[Reason(Code.TOO_MANY_FORMS, None, detail)])]
+    drafts = [_from_form(att, fmt, mail, body_recipient, limits) for att, fmt in found.forms]
+    drafts += [AppDraft(att, _draft({}, None, mail, body_recipient),
+                        reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])
+               for att, detail in found.broken]
+    if not drafts:
+        pasted = _from_body(mail, body_recipient, limits)
+        drafts = [pasted] if pasted is not None else []
+    if drafts:
+        return drafts
 
     draft = _draft({}, None, mail, body_recipient)
-    if unsupported or mail.large_attachment_links:
-        parts = [f"附件 {name}" for name in unsupported]
-        parts += ["超大附件（云附件）链接" for _ in mail.large_attachment_links[:1]]
-        reason = Reason(Code.UNSUPPORTED_ATTACHMENT, None,
-                        "、".join(parts) + " 不是 Excel 申请表")
-    else:
-        reason = Reason(Code.NO_FORM, None, "邮件没有 Excel 附件")
-    return [AppDraft(None, draft, reasons=[reason])]
+    reasons: list[Reason] = []
+    if found.unsupported or mail.large_attachment_links:
+        parts = list(found.unsupported)
+        parts += ["超大附件（云附件）链接不是 Excel 申请表" for _ in mail.large_attachment_links[:1]]
+        reasons.append(Reason(Code.UNSUPPORTED_ATTACHMENT, None, "；".join(parts)))
+    if mail.unreadable:
+        # Not NO_FORM: the unit may well have attached the form; the mail itself broke.
+        reasons.append(Reason(Code.FORM_UNREADABLE, None,
+                              DETAILS["mail_unreadable"].format(why=mail.unreadable)))
+    if not reasons:
+        reasons.append(Reason(Code.NO_FORM, None, "邮件没有 Excel 附件"))
+    return [AppDraft(None, draft, reasons=reasons)]
+
+
+def _from_body(mail: ParsedMail, body: Recipient, limits: FormLimits) -> AppDraft | None:
+    """A form pasted into the body (an HTML table, or tab-separated cells): read like an
+    attached one, with ``attachment`` None.  None when the body holds no table."""
+    sheet = html_table_sheet(mail.html, limits) if mail.html else None
+    if sheet is None:
+        sheet = tab_text_sheet(mail.text or "", limits)
+    if sheet is None:
+        return None
+    try:
+        form = build_form([sheet], limits)
+    except FormUnreadable as e:
+        if e.detail == NO_FORM_DETAIL:
+            return None  # tables for layout, a signature: not a form
+        detail = DETAILS["body_form"].format(why=e.detail)
+        return AppDraft(None, _draft({}, None, mail, body),
+                        reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])
+    return AppDraft(None, _draft(form.header, form, mail, body), header=dict(form.header),
+                    has_form=True)
 
 
 def _from_form(att: Attachment, fmt: Format, mail: ParsedMail, body: Recipient,
@@ -104,7 +139,7 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
     for f in FIELDS:
         if f.choices:
             values[f.key] = str(norm.CHOICE_READERS[f.key](values[f.key]) or values[f.key])
-    draft = Draft(**values, **raw, mail_date=mail.date)
+    draft = Draft(**values, **raw)
     if form is not None:
         draft.lines = [
             Line(position=i, seq=fl.seq, name=fl.name, id_number=fl.id_number,
@@ -120,4 +155,4 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
 def safe_suffix(filename: str | None) -> str:
     """A storage suffix from a whitelist: never a path from the mail."""
     suffix = PurePath(filename or "").suffix.lower()
-    return suffix if suffix in (".xlsx", ".xls", ".xlsm", ".et") else ".bin"
+    return suffix if suffix in (".xlsx", ".xls", ".xlsm", ".et", ".ods", ".csv") else ".bin"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +20,7 @@ from worker.atomic import write_atomic
 from worker.config import Config
 from worker.db.models import Application, ApplicationLine, Mail
 from worker.db.types import utcnow
-from worker.decision import draft_from, judge, reason_rows
+from worker.decision import date_skew, draft_from, judge, reason_rows
 from worker.fields import LINE_TEXT_LENGTHS, clip
 from worker.intake.analyse import AppDraft, safe_suffix
 from worker.issuing import issue
@@ -29,6 +30,8 @@ from worker.replies import queue_mail_reply
 from worker.status import ApplicationStatus, MailStatus
 from worker.validation import Code, Line, Reason
 from worker.validation.model import draft_values
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,16 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
         message_id=mail.message_id, mailbox=mailbox, uidvalidity=ref.uidvalidity, uid=ref.uid,
         sender=mail.sender[:320], sender_name=mail.sender_name[:255],
         reply_to=(mail.reply_to or None) and mail.reply_to[:320], subject=mail.subject,
-        date=mail.date, references=" ".join(mail.references), body_text=mail.text or "",
+        date=mail.date, received_at=ref.received_at or utcnow(), auto_reason=mail.auto_reason,
+        references=" ".join(mail.references), body_text=mail.text or "",
         status=MailStatus.HELD, error=error, applications=[],  # new: nothing to load
     )
     session.add(row)
     session.flush()  # the unique Message-ID claims the mail before any issuing
+    skew = date_skew(row)
+    if skew is not None:
+        log.warning("mail %s: its Date is %s from its arrival time; judged by the arrival",
+                    mail.message_id, skew)
     apps: list[Application] = []
     for position, d in enumerate(drafts):
         app, lines = _application(config, position, d)
@@ -112,7 +120,7 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
                 [Reason(Code.INTERNAL_ERROR, None, "系统处理出错，已转人工处理")])
         else:
             # decide(), with the status and reasons known before the first INSERT
-            draft = draft_from(app, checked, row.date)
+            draft = draft_from(app, checked, row.received_at)
             app.status, reasons = judge(session, draft, config,
                                         pre_reasons=None if d.has_form else d.reasons)
             app.reasons = reason_rows(reasons)
@@ -138,7 +146,7 @@ def _application(config: Config, position: int, d: AppDraft,
     att = d.attachment
     app = Application(
         position=position,
-        attachment=att.filename if att else None,
+        attachment=att.filename[:500] if att and att.filename else None,
         attachment_path=store_attachment(config.output_dir, att.data, att.filename) if att else None,
         status=ApplicationStatus.HELD,
         **clip(draft_values(draft)),  # the registry's fields, cut to their column lengths

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Protocol, Self
@@ -25,6 +26,10 @@ class MailRef:
     """RFC822.SIZE when known, so the caller can refuse to download a huge mail."""
     message_id: str | None
     """Message-ID header value as written (unfolded, trimmed) when cheaply known."""
+    received_at: datetime | None = None
+    """When the mailbox received the mail (aware, UTC): IMAP INTERNALDATE, a Maildir
+    file's mtime.  The institute's clock, unlike the sender's Date header: deadlines
+    are judged by it.  None when the backend cannot tell."""
 
 
 class MailGone(MailboxError):

@@ -13,6 +13,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -32,7 +33,7 @@ _URL_KEY = "mailbox.url"
 _DROPPED = (OSError, IMAPClientAbortError)
 """A lost connection: sockets, timeouts and TLS errors are all OSError; BYE is an abort."""
 _FETCH_CHUNK = 500
-_PENDING_ITEMS = ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]
+_PENDING_ITEMS = ["RFC822.SIZE", "INTERNALDATE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]
 _FALSE = {"no", "false", "off", "0"}
 _TRUE = {"yes", "true", "on", "1", ""}
 
@@ -213,6 +214,7 @@ class ImapMailbox(Mailbox):
             client = IMAPClient(
                 s.host, s.port, ssl=s.implicit_tls, ssl_context=context, timeout=self._timeout
             )
+            client.normalise_times = False  # INTERNALDATE with its zone, not local naive
         except (OSError, IMAPClientError) as e:
             raise MailboxError(f"{self.label}: cannot connect: {e}") from e
         try:
@@ -290,6 +292,7 @@ class ImapMailbox(Mailbox):
                         uidvalidity=self._uidvalidity,
                         size=item.get(b"RFC822.SIZE"),
                         message_id=_message_id(item),
+                        received_at=_internaldate(item),
                     )
                 )
         return refs
@@ -374,6 +377,18 @@ def _text(value: str | bytes | None) -> str | None:
     if isinstance(value, bytes):
         return value.decode("ascii")
     return value or None
+
+
+def _internaldate(item: dict[bytes, object]) -> datetime | None:
+    """INTERNALDATE (RFC 3501 2.3.3: when the server received the mail) as aware UTC.
+
+    The client is made with ``normalise_times=False`` so the server's zone is kept."""
+    value = item.get(b"INTERNALDATE")
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:  # a server that sent no zone: take it as the local clock
+        value = value.astimezone()
+    return value.astimezone(UTC)
 
 
 def _message_id(item: dict[bytes, object]) -> str | None:

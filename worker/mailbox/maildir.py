@@ -13,6 +13,7 @@ import logging
 import mailbox
 import os
 import shutil
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from imapclient.imap_utf7 import decode as decode_utf7
@@ -55,7 +56,7 @@ class MaildirMailbox(Mailbox):
             found.append((st.st_mtime, self._key(path), st.st_size, path))
         found.sort(key=lambda item: (item[0], item[1]))
         refs = []
-        for _, key, size, path in found:
+        for mtime, key, size, path in found:
             try:
                 with open(path, "rb") as f:
                     message_id = message_id_from_header(_read_header(f, _HEADER_LIMIT))
@@ -63,7 +64,8 @@ class MaildirMailbox(Mailbox):
                 continue
             except OSError as e:
                 raise MailboxError(f"{self.label}: cannot read {path}: {e}") from e
-            refs.append(MailRef(uid=key, uidvalidity=None, size=size, message_id=message_id))
+            refs.append(MailRef(uid=key, uidvalidity=None, size=size, message_id=message_id,
+                                received_at=_arrival(mtime)))
         return refs
 
     def fetch(self, ref: MailRef, max_bytes: int | None = None) -> bytes:
@@ -186,6 +188,15 @@ class MaildirMailbox(Mailbox):
         except OSError as e:
             raise MailboxError(f"{self.label}: cannot create folder {folder!r}: {e}") from e
         return path
+
+
+def _arrival(mtime: float) -> datetime | None:
+    """A Maildir file's mtime as its arrival time: delivery agents set it to the
+    delivery time (and ``mailbox.MaildirMessage.set_date`` does), moves keep it."""
+    try:
+        return datetime.fromtimestamp(mtime, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _read_header(f: BinaryIO, limit: int) -> bytes:

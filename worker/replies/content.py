@@ -156,7 +156,7 @@ def common_context(mail: Mail, apps: list[Application], config: Config,
                                                           config.reply_limits.subject_chars)
     return {
         "greeting": greeting,
-        "received": local_time(mail.date, config),
+        "received": local_time(mail.received_at or mail.date, config),  # our clock, not theirs
         "subject": echo_text(mail.subject, config.reply_limits.subject_chars) or "（无主题）",
         "institute": one_line(config.seller.name),
         "contact_phone": one_line(config.programme.contact_phone),

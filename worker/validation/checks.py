@@ -3,6 +3,7 @@ unit's mistake. ``check_application`` runs them all and returns every reason."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter as Tally
 from collections.abc import Callable
 from decimal import Decimal
@@ -15,7 +16,7 @@ from worker.text import money
 from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
 from worker.validation.model import CARD, REFUNDED, Draft, Line, Lookups
-from worker.validation.reasons import Code, Reason
+from worker.validation.reasons import DETAILS, Code, Reason
 
 
 def lacking(field: Field, value: str) -> bool:
@@ -45,11 +46,14 @@ def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups
 
 
 def check_deadline(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
-    if draft.mail_date and draft.mail_date > programme.request_deadline:
-        local = draft.mail_date.astimezone(programme.request_deadline.tzinfo)
-        return [Reason(Code.PAST_DEADLINE, None,
-                       f"邮件发送时间 {local:%Y-%m-%d %H:%M}，截止时间 "
-                       f"{programme.request_deadline:%Y-%m-%d %H:%M}")]
+    """PAST_DEADLINE by the mailbox's arrival time, a clock the institute controls (a
+    sender's Date header can be wrong or made up: issue 9)."""
+    if draft.received_at and draft.received_at > programme.request_deadline:
+        local = draft.received_at.astimezone(programme.request_deadline.tzinfo)
+        detail = DETAILS["past_deadline"].format(
+            arrived=f"{local:%Y-%m-%d %H:%M}",
+            deadline=f"{programme.request_deadline:%Y-%m-%d %H:%M}")
+        return [Reason(Code.PAST_DEADLINE, None, detail)]
     return []
 
 
@@ -131,11 +135,20 @@ def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> l
     return reasons
 
 
+#: ``1.20114E+17``: how Excel and WPS show a long number in a General cell (also what a
+#: CSV saved from such a sheet holds).
+_EXCEL_SCIENTIFIC = re.compile(r"^-?\d(?:\.\d+)?E[+-]\d{2,3}$", re.IGNORECASE)
+
+
 def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
     reasons: list[Reason] = []
     who = line.name or "（未填姓名）"
     id_number = line.id_number.strip().upper()
-    if not is_valid_id_number(id_number):
+    if _EXCEL_SCIENTIFIC.match(id_number):
+        # Typed into a number cell: quoted as Excel/WPS show it, with how to fix it there.
+        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref,
+                              DETAILS["id_shown_as_number"].format(who=who, shown=line.id_number)))
+    elif not is_valid_id_number(id_number):
         shown = line.id_number or "（未填写）"
         hint = ""
         if id_number.isdigit() and len(id_number) == 18:

@@ -61,7 +61,8 @@ def _draft_class() -> type:
         ("lines", list[Line], field(default_factory=list)),
         ("total_count", int | None, field(default=None)),
         ("total_amount", Decimal | None, field(default=None)),
-        ("mail_date", datetime | None, field(default=None)),
+        # When the mailbox received the mail: the date rules judge this, never its Date.
+        ("received_at", datetime | None, field(default=None)),
         # What the unit typed in the choice fields (``Field.choices``), before normalising:
         # the checks say when it could not be read.
         *((f"raw_{f.key}", str, field(default="")) for f in FIELDS if f.choices),
@@ -69,7 +70,7 @@ def _draft_class() -> type:
     return make_dataclass("Draft", registry + facts, namespace={
         "__module__": __name__,
         "__doc__": "An application as the checks see it: the header fields of "
-                   "worker.fields.FIELDS as str, lines, totals, the mail's date and "
+                   "worker.fields.FIELDS as str, lines, totals, when the mailbox received the mail and "
                    "the raw_<key> text of each choice field."})
 
 

@@ -23,6 +23,7 @@ class Code(StrEnum):
     NO_FORM = "NO_FORM"
     UNSUPPORTED_ATTACHMENT = "UNSUPPORTED_ATTACHMENT"
     FORM_UNREADABLE = "FORM_UNREADABLE"
+    TOO_MANY_FORMS = "TOO_MANY_FORMS"
     FORM_INCOMPLETE = "FORM_INCOMPLETE"
     MISSING_RECIPIENT = "MISSING_RECIPIENT"
     INVALID_PHONE = "INVALID_PHONE"
@@ -125,13 +126,19 @@ REASONS: dict[Code, ReasonText] = {
     ),
     Code.UNSUPPORTED_ATTACHMENT: ReasonText(
         "附件格式无法处理",
-        "请使用 Excel 格式（.xlsx 或 .xls）的申请表，直接作为普通附件发送，"
-        "不要使用 Word、PDF、图片、压缩包或“超大附件”链接。",
+        "请使用 Excel 或 WPS 表格格式（.xlsx、.xls 或 .et）的申请表，直接作为普通附件发送，"
+        "不要使用 Word、PDF、图片、RAR/7z 或加密的压缩包，也不要使用“超大附件”链接。",
         role=Role.FORMLESS, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.FORM_UNREADABLE: ReasonText(
         "申请表无法读取",
         "请确认文件没有损坏、没有设置密码，并使用学院提供的申请表模板填写后重新发送。",
+        role=Role.FORMLESS, waivable=False, next_step=NextStep.RESEND,
+    ),
+    Code.TOO_MANY_FORMS: ReasonText(
+        "一封邮件中的申请表过多",
+        "请把申请表分成几封邮件发送，每封邮件附上的申请表不要超过上限；"
+        "同一单位的学员请尽量填在同一份申请表中。",
         role=Role.FORMLESS, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.FORM_INCOMPLETE: ReasonText(
@@ -243,6 +250,26 @@ def next_step(codes: Iterable[str]) -> NextStep:
     asked = {REASONS[Code(c)].next_step if c in Code.__members__ else NextStep.RESEND
              for c in codes}
     return next((step for step in NextStep if step in asked), NextStep.RESEND)
+
+
+#: Detail wordings (``str.format`` templates, fields named) that the intake and the
+#: checks fill in, kept with the titles so a reason reads the same everywhere.
+DETAILS: dict[str, str] = {
+    # PAST_DEADLINE: judged by the mailbox's arrival time, never the sender's Date.
+    "past_deadline": "邮件到达学院邮箱的时间 {arrived}，截止时间 {deadline}",
+    # TOO_MANY_FORMS: more forms in one mail than limits.max_forms.
+    "too_many_forms": "一封邮件中有 {count} 个申请表附件，超过每封邮件 {limit} 个的上限，本邮件未作处理",
+    # FORM_UNREADABLE of the mail itself (too deep, too many parts, broken MIME).
+    "mail_unreadable": "邮件本身无法完整读取：{why}",
+    # FORM_UNREADABLE of a form pasted into the body.
+    "body_form": "邮件正文中的申请表：{why}",
+    # INVALID_ID_NUMBER of an ID typed into a number cell: quoted as Excel/WPS show it.
+    "id_shown_as_number": (
+        "{who} 的身份证号在表格中显示为 {shown}：这一列是数字格式，Excel 和 WPS 只保留 15 位数字，"
+        "身份证号的后几位已经丢失。请在 Excel 或 WPS 中选中身份证号这一列，右键选“设置单元格格式”→“文本”，"
+        "再重新输入完整的 18 位身份证号（也可以先输入英文单引号 ' 再输入号码）"
+    ),
+}
 
 
 def explain(code: str, programme: object) -> ReasonText:

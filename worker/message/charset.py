@@ -1,0 +1,74 @@
+"""MIME charset labels and raw bytes to text: every GB label widens to GB18030."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+_GB_LABELS = frozenset({
+    "gb2312", "gbk", "x-gbk", "cp936", "ms936", "windows-936", "gb_2312", "gb_2312-80",
+    "csgb2312", "euc-cn", "x-euc-cn", "gb18030", "chinese", "936",
+})
+
+
+def codec_for(label: str | None) -> str | None:
+    """Python codec for a MIME charset label; every GB label widens to gb18030."""
+    if not label:
+        return None
+    name = label.strip().strip("\"'").split("*", 1)[0].lower()
+    if name in _GB_LABELS:
+        return "gb18030"
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        return None
+    if not getattr(info, "_is_text_encoding", True):
+        return None
+    if info.name in ("gbk", "gb2312", "gb18030"):
+        return "gb18030"
+    return info.name
+
+
+_LATIN_EXTENDED = re.compile("[\u0080-\u024f]")
+
+
+def decode_bytes(data: bytes, label: str | None = None) -> str:
+    """Decode with the label's codec, else UTF-8, else GB18030; never raises.
+
+    UTF-8 is tried before GB18030 because it is strict enough to reject GBK text, while
+    GB18030 happily turns UTF-8 into mojibake.
+    """
+    codec = codec_for(label)
+    if codec == "gb18030":
+        # GB18030 "decodes" UTF-8 into mojibake, so a UTF-8 body mislabelled gb2312
+        # (web forms, scripts) is caught first; Latin letters mean it was GBK after all.
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if not _LATIN_EXTENDED.search(text):
+                return text
+    for candidate in dict.fromkeys(c for c in (codec, "utf-8", "gb18030") if c):
+        try:
+            return data.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    if codec is None or codec == "ascii":
+        return data.decode("utf-8" if codec is None else "gb18030", errors="replace")
+    return data.decode(codec, errors="replace")
+
+
+def to_bytes(text: str) -> bytes:
+    """Undo the parser's surrogateescape: the raw bytes behind a header or payload."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def raw_text(value: str | None) -> str:
+    """A raw header value unfolded, raw 8-bit bytes decoded (UTF-8, then GB18030)."""
+    if not value:
+        return ""
+    text = re.sub(r"\r?\n(?=[ \t])", "", str(value)).replace("\r", "").replace("\n", "")
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        text = decode_bytes(to_bytes(text))
+    return text

@@ -1,0 +1,49 @@
+"""Header values: the header map, addresses and Message-IDs, decoded leniently."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+from email.utils import parseaddr
+
+from worker.message.charset import raw_text
+from worker.message.words import decode_words, header_text
+
+
+def header_map(msg: Message) -> dict[str, str]:
+    """First occurrence of each header, lower-case name -> raw value (linear)."""
+    result: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        result.setdefault(str(name).strip().lower(), str(value))
+    return result
+
+
+_ADDRESS_SCAN = 2000  # the fallback regex backtracks; hostile headers are long
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*")
+
+
+def address(value: str | None) -> tuple[str, str]:
+    """``"张三" <A@B.com>`` -> ("张三", "a@b.com"); best effort on broken headers."""
+    text = raw_text(value)
+    if not text.strip():
+        return "", ""
+    try:
+        name, addr = parseaddr(text)
+    except Exception:  # stdlib address parser on hostile input
+        name, addr = "", ""
+    if "@" not in addr:
+        match = _ADDRESS.search(text[:_ADDRESS_SCAN])
+        if match is None:
+            decoded = header_text(text)
+            # Some clients encode name AND address in one RFC 2047 word.
+            match = _ADDRESS.search(decoded[:_ADDRESS_SCAN])
+            if match is None:
+                return decoded.strip('"\' '), ""
+            text = decoded
+        addr, name = match.group(0), text[: match.start()]
+    name = decode_words(name).strip().strip("\"'<> ").strip()
+    return name, addr.strip().lower()
+
+
+def message_ids(value: str | None) -> list[str]:
+    return re.findall(r"<[^<>]+>", "".join(raw_text(value).split()))
