@@ -44,7 +44,8 @@ def test_a_property_cannot_be_left_out() -> None:
 def test_the_derived_sets_are_what_the_stages_always_used() -> None:
     assert {Code.PAST_DEADLINE, Code.PAID_OUTSIDE_WINDOW, Code.TOTAL_MISMATCH} == WAIVABLE
     assert FORMLESS == with_role(Role.FORMLESS) == {
-        Code.NO_FORM, Code.UNSUPPORTED_ATTACHMENT, Code.FORM_UNREADABLE}
+        Code.NO_FORM, Code.UNSUPPORTED_ATTACHMENT, Code.FORM_UNREADABLE,
+        Code.TOO_MANY_FORMS}  # issue 9: a mail over limits.max_forms has no form read either
     assert with_role(Role.POSTAL) == {Code.MISSING_RECIPIENT, Code.INVALID_PHONE}
     assert with_role(Role.NO_PARCEL) == {Code.NOT_SUBURBAN_DISTRICT, Code.PAST_DEADLINE}
     placed = {c: e.fields for c, e in REASONS.items() if e.fields and not e.only_lacking}
