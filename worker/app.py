@@ -32,6 +32,8 @@ class RunSummary(PassSummary):
     labels_pdf: str | None = None
     batches: list[str] = field(default_factory=list)
     render_error: str | None = None
+    replies: dict[str, object] | None = None   # the send's SendReport.as_dict()
+    reply_error: str | None = None             # why replies stayed queued (SMTP, database)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class App:
     config: Config
     engine: Engine
     sessions: sessionmaker[Session]
+    reply_error: str | None = field(default=None, init=False)  # the last send's, for status
 
     @classmethod
     def from_config(cls, config: Config) -> App:
@@ -62,7 +65,9 @@ class App:
         if not should_stop():  # on SIGTERM, leave printing to the next run
             self.print_pending(summary)
         if not should_stop():  # likewise sending: the queued replies wait in the outbox
-            self.send_replies()
+            report = self.send_replies()
+            summary.replies = report.as_dict() if report is not None else None
+            summary.reply_error = self.reply_error
         return summary
 
     def send_replies(self, limit: int = 100) -> SendReport | None:
@@ -73,17 +78,22 @@ class App:
 
         mailer = Mailer.from_config(self.config)
         report = None
+        self.reply_error = None
         for _ in range(10_000):  # a big pass queues more than one batch of replies
             try:
                 report = send_due(self.sessions, mailer, limit=limit, retries=self.config.replies)
             except InfrastructureError as e:
                 log.error("replies not sent, they stay queued: %s", e)
+                self.reply_error = str(e)
                 return None
             except SQLAlchemyError as e:
                 log.error("replies not sent (database), they stay queued: %s", e)
+                self.reply_error = f"database: {e}"
                 return None
             if report.sent or report.failed:
                 log.info("replies: %s", report.as_dict())
+            if report.stopped:
+                self.reply_error = report.stopped
             if report.stopped or report.sent + report.failed + report.given_up < limit:
                 break
         return report

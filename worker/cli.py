@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         acct.add_argument("name", metavar="NAME")
         acct.add_argument("--password-env", metavar="VAR",
                           help="read the password from this environment variable (else prompt)")
+    st = sub.add_parser("status", help="last passes, errors, number ranges; exit 1 when "
+                        "the worker looks stopped or replies are failing")
+    st.add_argument("--json", action="store_true", help="as JSON")
     con = sub.add_parser("console", help="serve the staff web console")
     con.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     con.add_argument("--port", type=int, default=8000, help="port (8000)")
@@ -108,6 +111,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from worker.console.serve import serve
 
             return serve(app.config, args.host, args.port)
+        if args.command == "status":
+            from worker.health.cli import run as status_command
+
+            return status_command(app, as_json_output=args.json)
         if args.command == "export":
             from worker.export import export_applications
 
@@ -125,7 +132,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _reprint(app, args.application, args.out)
         if args.command == "run":
             if args.once:
-                summary = app.run_once()
+                from worker.health.runs import RunLog, Trigger, recorded_pass
+
+                summary = recorded_pass(app, RunLog(app.sessions, Trigger.CLI))
                 print(json.dumps({"mails": summary.processed, "already_done": summary.duplicates,
                                   "by_status": summary.by_status,
                                   "invoices_pdf": summary.invoices_pdf,

@@ -17,6 +17,7 @@ from flask import Flask
 from worker.app import App
 from worker.config import TEMPLATES_DIR, Config, load_config
 from worker.console import application, audit, auth, csrf, dashboard, filters, payments, queue, security
+from worker.console import health as health_page
 from worker.console import print as print_centre
 from worker.db import check_schema
 
@@ -47,7 +48,7 @@ def create_app(config: Config, *, check: bool = True) -> Flask:
     csrf.install(app)
     auth.install(app)
     filters.install(app, config)
-    for module in (auth, dashboard, queue, application, payments, print_centre, audit):
+    for module in (auth, dashboard, queue, application, payments, print_centre, audit, health_page):
         app.register_blueprint(module.bp)
     return app
 

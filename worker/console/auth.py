@@ -26,7 +26,7 @@ from worker.console.db import sessions
 from worker.staff.login import LOCKED, current_staff, login
 
 bp = Blueprint("auth", __name__)
-PUBLIC = frozenset({"auth.login", "static"})
+PUBLIC = frozenset({"auth.login", "static", "health.healthz"})  # healthz: no details
 
 
 def _safe_next(target: str | None) -> str:

@@ -17,7 +17,8 @@ from worker.validation import Code, explain
 ACTIONS = {
     "correct": "修改", "drop_line": "删除学员行", "restore_line": "恢复学员行", "recheck": "重新检查",
     "approve": "批准开具", "reject": "退回", "import_payments": "导入缴费记录", "render": "生成 PDF",
-    "reprint": "重印",
+    "reprint": "重印", "retry_reply": "重发回复", "disable_staff": "停用账号",
+    "enable_staff": "启用账号",
 }
 
 
@@ -26,8 +27,10 @@ KEYS = {
     "invoices": "发票", "waybill": "运单", "line": "学员行", "file": "文件", "rows": "行数",
     "inserted": "新增", "updated": "更新", "unchanged": "未变", "bad": "有问题的行",
     "files": "文件", "pending_invoices": "待生成发票", "pending_labels": "待生成面单",
+    "reply": "回复邮件", "outbox": "发送状态", "account": "账号", "active": "启用",
 }
-PAIRS = {*EDITABLE, "reasons", "status", "dropped", "pending_invoices", "pending_labels"}
+PAIRS = {*EDITABLE, "reasons", "status", "dropped", "pending_invoices", "pending_labels", "outbox",
+         "active"}
 
 
 def change_lines(changes: dict[str, Any], programme: object) -> list[str]:
