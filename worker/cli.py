@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="last passes, errors, number ranges; exit 1 when "
                         "the worker looks stopped or replies are failing")
     st.add_argument("--json", action="store_true", help="as JSON")
+    rpt = sub.add_parser("report", help="finance reports as xlsx or csv (by --out's suffix), e.g. "
+                         "report ledger --from 2018-09-01 --to 2018-09-30 --out 台账.xlsx")
+    rpt.add_argument("kind", choices=["ledger", "queue", "payments", "audit"],
+                     help="ledger (开票台账), queue (held applications), payments, audit (log)")
+    rpt.add_argument("--from", dest="start", metavar="DATE", help="first day, YYYY-MM-DD (local)")
+    rpt.add_argument("--to", dest="end", metavar="DATE", help="last day, YYYY-MM-DD (included)")
+    rpt.add_argument("--out", type=Path, required=True, metavar="FILE", help="FILE.xlsx or FILE.csv")
     con = sub.add_parser("console", help="serve the staff web console")
     con.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     con.add_argument("--port", type=int, default=8000, help="port (8000)")
@@ -115,6 +122,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from worker.health.cli import run as status_command
 
             return status_command(app, as_json_output=args.json)
+        if args.command == "report":
+            from worker.reports.cli import run as report_command
+
+            return report_command(app, args.kind, args.start, args.end, args.out)
         if args.command == "export":
             from worker.export import export_applications
 

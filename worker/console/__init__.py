@@ -19,6 +19,7 @@ from worker.config import TEMPLATES_DIR, Config, load_config
 from worker.console import application, audit, auth, csrf, dashboard, filters, payments, queue, security
 from worker.console import health as health_page
 from worker.console import print as print_centre
+from worker.console import reports as report_downloads
 from worker.db import check_schema
 
 STATIC_DIR = TEMPLATES_DIR / "console" / "static"
@@ -48,7 +49,8 @@ def create_app(config: Config, *, check: bool = True) -> Flask:
     csrf.install(app)
     auth.install(app)
     filters.install(app, config)
-    for module in (auth, dashboard, queue, application, payments, print_centre, audit, health_page):
+    for module in (auth, dashboard, queue, application, payments, print_centre, audit, health_page,
+                   report_downloads):
         app.register_blueprint(module.bp)
     return app
 
