@@ -41,13 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="application id (申请编号), or a Message-ID for all of that mail's")
     rep.add_argument("--out", type=Path, metavar="DIR",
                      help="where to write the PDFs (default: OUTPUT_DIR/reprints)")
-    staff = sub.add_parser("staff", help="console accounts: staff add NAME")
+    staff = sub.add_parser("staff", help="console accounts: staff add|passwd|list|disable|enable")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
-    for name, text in (("add", "create a console account"), ("passwd", "set a new password")):
+    for name, text in (("add", "create a console account (the first one is an admin)"),
+                       ("passwd", "set a new password")):
         acct = staff_sub.add_parser(name, help=text)
         acct.add_argument("name", metavar="NAME")
         acct.add_argument("--password-env", metavar="VAR",
                           help="read the password from this environment variable (else prompt)")
+        if name == "add":
+            acct.add_argument("--admin", action="store_true",
+                              help="may manage accounts in the console")
+    staff_sub.add_parser("list", help="accounts, active or not, admins")
+    for name, text in (("disable", "disable an account (its sessions end)"),
+                       ("enable", "enable an account again")):
+        staff_sub.add_parser(name, help=text).add_argument("name", metavar="NAME")
     st = sub.add_parser("status", help="last passes, errors, number ranges; exit 1 when "
                         "the worker looks stopped or replies are failing")
     st.add_argument("--json", action="store_true", help="as JSON")
@@ -110,6 +118,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 0
         if args.command == "import-payments":
             return _import(app, args.files)
+        if args.command == "staff" and args.staff_command in ("list", "disable", "enable"):
+            from worker.staff.admin import run_cli as staff_admin
+
+            check_schema(app.engine)
+            code, text = staff_admin(app.sessions, args.staff_command, getattr(args, "name", None),
+                                     app.config.tz)
+            print(text, file=sys.stderr if code else sys.stdout)
+            return code
         if args.command == "staff":
             from worker.staff.cli import run as staff_command
 

@@ -20,6 +20,7 @@ from worker.console import application, audit, auth, csrf, dashboard, filters, p
 from worker.console import health as health_page
 from worker.console import print as print_centre
 from worker.console import reports as report_downloads
+from worker.console import staff_admin as accounts_page
 from worker.db import check_schema
 
 STATIC_DIR = TEMPLATES_DIR / "console" / "static"
@@ -50,7 +51,7 @@ def create_app(config: Config, *, check: bool = True) -> Flask:
     auth.install(app)
     filters.install(app, config)
     for module in (auth, dashboard, queue, application, payments, print_centre, audit, health_page,
-                   report_downloads):
+                   report_downloads, accounts_page):
         app.register_blueprint(module.bp)
     return app
 

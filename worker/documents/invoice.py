@@ -158,7 +158,7 @@ def invoice_view(inv: Invoice, app: Application, config: Config) -> InvoiceView:
         capitals=capitals(inv.amount),
         rate=rate,
         remarks=_remarks(mode, items, people, len(list_pages)),
-        issuer=config.invoice.issuer,
+        issuer=inv.issuer or config.invoice.issuer,  # null: issued before issuers were stored
         payee=config.invoice.payee,
         reviewer=config.invoice.reviewer,
         reference=reference(app),

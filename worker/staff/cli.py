@@ -15,7 +15,8 @@ import sys
 
 from worker.app import App
 from worker.db import check_schema
-from worker.staff.accounts import create_staff, set_password
+from worker.staff.accounts import set_password
+from worker.staff.admin import add_staff
 from worker.staff.errors import ActionRefused
 
 
@@ -37,8 +38,8 @@ def run(app: App, args: argparse.Namespace) -> int:
         password = _password(args.password_env)
         with app.sessions.begin() as session:
             if args.staff_command == "add":
-                staff = create_staff(session, args.name, password)
-                print(f"staff {staff.name} created")
+                staff = add_staff(session, args.name, password, admin=args.admin)
+                print(f"staff {staff.name} created" + (" (admin)" if staff.is_admin else ""))
             else:
                 staff = set_password(session, args.name, password)
                 print(f"password of {staff.name} changed; their console sessions are ended")
