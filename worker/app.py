@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +16,7 @@ from worker.config import Config, load_config
 from worker.db import check_schema, make_engine, session_factory
 from worker.errors import InfrastructureError
 from worker.intake import PassSummary, run_pass
-from worker.mailbox import Mailbox, open_mailbox
+from worker.mailbox import Mailbox, MailRef, open_mailbox
 
 if TYPE_CHECKING:
     from worker.replies import SendReport
@@ -56,11 +56,12 @@ class App:
         mb = self.config.mailbox
         return open_mailbox(mb.url, mb.password(), ca_file=mb.ca_file, timeout=mb.timeout_seconds)
 
-    def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunSummary:
+    def run_once(self, should_stop: Callable[[], bool] = lambda: False,
+                 progress: Callable[[list[MailRef]], Iterable[MailRef]] | None = None) -> RunSummary:
         check_schema(self.engine)
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         with self.open_mailbox() as mailbox:
-            done = run_pass(mailbox, self.sessions, self.config, should_stop)
+            done = run_pass(mailbox, self.sessions, self.config, should_stop, progress)
         summary = RunSummary(**{f.name: getattr(done, f.name) for f in fields(PassSummary)})
         if not should_stop():  # on SIGTERM, leave printing to the next run
             self.print_pending(summary)

@@ -20,7 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Invoice mailbox worker for the Tianjin continuing-education programme.",
     )
     parser.add_argument("--config", metavar="PATH", help="TOML file overriding the defaults")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (--log-level debug)")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info",
+                        help="how much to log (info; libraries' chatter only with debug)")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text",
+                        help="text for people, json (one object a line) for a log collector")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("init-db", help="create or migrate the schema (idempotent)")
@@ -74,13 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if not args.verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    from worker.logs import setup as setup_logging
+
+    setup_logging("debug" if args.verbose else args.log_level, args.log_format)
     try:
         return _dispatch(args)
     except ConfigError as e:
@@ -160,8 +160,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "run":
             if args.once:
                 from worker.health.runs import RunLog, Trigger, recorded_pass
+                from worker.progress import bar_for
 
-                summary = recorded_pass(app, RunLog(app.sessions, Trigger.CLI))
+                summary = recorded_pass(app, RunLog(app.sessions, Trigger.CLI),
+                                        progress=bar_for("邮件", "封"))
                 print(json.dumps({"mails": summary.processed, "already_done": summary.duplicates,
                                   "by_status": summary.by_status,
                                   "invoices_pdf": summary.invoices_pdf,
@@ -185,10 +187,12 @@ def _manifest(app: object) -> int:
     from worker.db import check_schema
     from worker.mailer import Mailer
     from worker.manifest import close_out
+    from worker.progress import task
 
     assert isinstance(app, App)
     check_schema(app.engine)
-    result = close_out(app.sessions, app.config, Mailer.from_config(app.config))
+    with task("取件清单"):
+        result = close_out(app.sessions, app.config, Mailer.from_config(app.config))
     print(json.dumps(result.as_json(), ensure_ascii=False))
     if result.error is not None:
         print(f"invoice-worker: manifest(s) {', '.join(map(str, result.unsent))} written but "
@@ -204,6 +208,7 @@ def _reprint(app: object, ref: str, out: Path | None) -> int:
     from worker.app import App
     from worker.db import check_schema
     from worker.documents import NothingToPrint, applications_of, reprint
+    from worker.progress import bar
 
     assert isinstance(app, App)
     check_schema(app.engine)
@@ -213,7 +218,7 @@ def _reprint(app: object, ref: str, out: Path | None) -> int:
         return 1
     out_dir = (out or app.config.output_dir / "reprints").resolve()
     done, skipped = [], []
-    for app_id in ids:
+    for app_id in bar(ids, desc="重印", unit="份"):
         try:
             invoices, labels = reprint(app.sessions, app.config, app_id, out_dir)
         except NothingToPrint as e:
@@ -250,6 +255,7 @@ def _import(app: object, files: list[Path]) -> int:
     from worker.app import App
     from worker.db import check_schema
     from worker.payments import import_payment_file
+    from worker.progress import bar_for
 
     assert isinstance(app, App)
     check_schema(app.engine)
@@ -257,7 +263,8 @@ def _import(app: object, files: list[Path]) -> int:
     for path in files:
         try:
             with app.sessions.begin() as session:
-                result = import_payment_file(session, path, app.config.tz)
+                result = import_payment_file(session, path, app.config.tz,
+                                             progress=bar_for(path.name, "行"))
         except PaymentFileError as e:
             print(f"error: {e}", file=sys.stderr)
             bad += 1

@@ -152,11 +152,12 @@ class RunLog:
         self.unwritten = []
 
 
-def recorded_pass(app: App, runs: RunLog, should_stop: Any = lambda: False) -> RunSummary:
+def recorded_pass(app: App, runs: RunLog, should_stop: Any = lambda: False,
+                  progress: Any = None) -> RunSummary:
     """``app.run_once`` as a recorded pass: mails by outcome, replies and print batches,
     and the SMTP or render error that spoiled it without stopping it."""
     with runs.track(Job.PASS) as note:
-        summary = app.run_once(should_stop)
+        summary = app.run_once(should_stop, progress)
         note.counts = {"mails": summary.processed, "already_done": summary.duplicates,
                        "by_status": summary.by_status, "batches": len(summary.batches),
                        **({"replies": summary.replies} if summary.replies else {})}
