@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +16,7 @@ from worker.config import Config, load_config
 from worker.db import check_schema, make_engine, session_factory
 from worker.errors import InfrastructureError
 from worker.intake import PassSummary, run_pass
-from worker.mailbox import Mailbox, open_mailbox
+from worker.mailbox import Mailbox, MailRef, open_mailbox
 
 if TYPE_CHECKING:
     from worker.replies import SendReport
@@ -32,6 +32,8 @@ class RunSummary(PassSummary):
     labels_pdf: str | None = None
     batches: list[str] = field(default_factory=list)
     render_error: str | None = None
+    replies: dict[str, object] | None = None   # the send's SendReport.as_dict()
+    reply_error: str | None = None             # why replies stayed queued (SMTP, database)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class App:
     config: Config
     engine: Engine
     sessions: sessionmaker[Session]
+    reply_error: str | None = field(default=None, init=False)  # the last send's, for status
 
     @classmethod
     def from_config(cls, config: Config) -> App:
@@ -53,16 +56,19 @@ class App:
         mb = self.config.mailbox
         return open_mailbox(mb.url, mb.password(), ca_file=mb.ca_file, timeout=mb.timeout_seconds)
 
-    def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> RunSummary:
+    def run_once(self, should_stop: Callable[[], bool] = lambda: False,
+                 progress: Callable[[list[MailRef]], Iterable[MailRef]] | None = None) -> RunSummary:
         check_schema(self.engine)
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         with self.open_mailbox() as mailbox:
-            done = run_pass(mailbox, self.sessions, self.config, should_stop)
+            done = run_pass(mailbox, self.sessions, self.config, should_stop, progress)
         summary = RunSummary(**{f.name: getattr(done, f.name) for f in fields(PassSummary)})
         if not should_stop():  # on SIGTERM, leave printing to the next run
             self.print_pending(summary)
         if not should_stop():  # likewise sending: the queued replies wait in the outbox
-            self.send_replies()
+            report = self.send_replies()
+            summary.replies = report.as_dict() if report is not None else None
+            summary.reply_error = self.reply_error
         return summary
 
     def send_replies(self, limit: int = 100) -> SendReport | None:
@@ -73,17 +79,22 @@ class App:
 
         mailer = Mailer.from_config(self.config)
         report = None
+        self.reply_error = None
         for _ in range(10_000):  # a big pass queues more than one batch of replies
             try:
                 report = send_due(self.sessions, mailer, limit=limit, retries=self.config.replies)
             except InfrastructureError as e:
                 log.error("replies not sent, they stay queued: %s", e)
+                self.reply_error = str(e)
                 return None
             except SQLAlchemyError as e:
                 log.error("replies not sent (database), they stay queued: %s", e)
+                self.reply_error = f"database: {e}"
                 return None
             if report.sent or report.failed:
                 log.info("replies: %s", report.as_dict())
+            if report.stopped:
+                self.reply_error = report.stopped
             if report.stopped or report.sent + report.failed + report.given_up < limit:
                 break
         return report

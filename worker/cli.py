@@ -52,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="PATH", default=os.environ.get(CONFIG_ENV) or None,
                         help=f"TOML file overriding the shipped defaults (default: ${CONFIG_ENV})")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (--log-level debug)")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info",
+                        help="how much to log (info; libraries' chatter only with debug)")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text",
+                        help="text for people, json (one object a line) for a log collector")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
@@ -97,13 +101,9 @@ def _runner(cmd: Command) -> Runner:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if not args.verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    from worker.logs import setup as setup_logging
+
+    setup_logging("debug" if args.verbose else args.log_level, args.log_format)
     func: Runner = args.func
     try:
         return func(args)

@@ -96,13 +96,15 @@ def init_db(app: App, args: Namespace) -> int:
 def import_payments(app: App, args: Namespace) -> int:
     from worker.db import check_schema
     from worker.payments import import_payment_file
+    from worker.progress import bar_for
 
     check_schema(app.engine)
     bad = 0
     for path in args.files:
         try:
             with app.sessions.begin() as session:
-                result = import_payment_file(session, path, app.config.tz)
+                result = import_payment_file(session, path, app.config.tz,
+                                             progress=bar_for(path.name, "行"))
         except PaymentFileError as e:
             print(f"error: {e}", file=sys.stderr)
             bad += 1
@@ -124,7 +126,10 @@ def run(app: App, args: Namespace) -> int:
     from worker.db import check_schema
 
     if args.once:
-        summary = app.run_once()
+        from worker.health.runs import RunLog, Trigger, recorded_pass
+        from worker.progress import bar_for
+
+        summary = recorded_pass(app, RunLog(app.sessions, Trigger.CLI), progress=bar_for("邮件", "封"))
         _json({"mails": summary.processed, "already_done": summary.duplicates,
                "by_status": summary.by_status, "invoices_pdf": summary.invoices_pdf,
                "labels_pdf": summary.labels_pdf, "batches": summary.batches,
@@ -163,9 +168,11 @@ def manifest(app: App, args: Namespace) -> int:
     from worker.db import check_schema
     from worker.mailer import Mailer
     from worker.manifest import close_out
+    from worker.progress import task
 
     check_schema(app.engine)
-    result = close_out(app.sessions, app.config, Mailer.from_config(app.config))
+    with task("取件清单"):
+        result = close_out(app.sessions, app.config, Mailer.from_config(app.config))
     _json(result.as_json())
     if result.error is not None:
         print(f"invoice-worker: manifest(s) {', '.join(map(str, result.unsent))} written but "
@@ -215,7 +222,9 @@ def reprint(app: App, args: Namespace) -> int:
         return 1
     out_dir = (args.out or app.config.output_dir / "reprints").resolve()
     done, skipped = [], []
-    for app_id in ids:
+    from worker.progress import bar
+
+    for app_id in bar(ids, desc="重印", unit="份"):
         try:
             invoices, labels = render_again(app.sessions, app.config, app_id, out_dir)
         except NothingToPrint as e:
@@ -235,11 +244,13 @@ _PASSWORD_ENV = arg("--password-env", metavar="VAR",
 
 @command("staff add", "create a console account",
          example="STAFF_PW=… invoice-worker --config my.toml staff add 王静 --password-env STAFF_PW",
-         args=[arg("name", metavar="NAME"), _PASSWORD_ENV])
+         args=[arg("name", metavar="NAME"), _PASSWORD_ENV,
+               arg("--admin", action="store_true", help="may manage accounts in the console")],
+         details="The first account made is an admin.")
 def staff_add(app: App, args: Namespace) -> int:
     from worker.staff.cli import add
 
-    return add(app, args.name, args.password_env)
+    return add(app, args.name, args.password_env, admin=args.admin)
 
 
 @command("staff passwd", "set a new password (ends the account's console sessions)",
@@ -249,6 +260,62 @@ def staff_passwd(app: App, args: Namespace) -> int:
     from worker.staff.cli import passwd
 
     return passwd(app, args.name, args.password_env)
+
+
+def _staff_admin(app: App, action: str, name: str | None) -> int:
+    from worker.db import check_schema
+    from worker.staff.admin import run_cli
+
+    check_schema(app.engine)
+    code, text = run_cli(app.sessions, action, name, app.config.tz)
+    print(text, file=sys.stderr if code else sys.stdout)
+    return code
+
+
+@command("staff list", "list the console accounts: active or not, admins",
+         example="invoice-worker --config my.toml staff list")
+def staff_list(app: App, args: Namespace) -> int:
+    return _staff_admin(app, "list", None)
+
+
+@command("staff disable", "disable an account (its console sessions end)",
+         example="invoice-worker --config my.toml staff disable 王静",
+         args=[arg("name", metavar="NAME")],
+         details="The last active admin cannot be disabled. Exit 1 when refused.")
+def staff_disable(app: App, args: Namespace) -> int:
+    return _staff_admin(app, "disable", args.name)
+
+
+@command("staff enable", "enable an account again",
+         example="invoice-worker --config my.toml staff enable 王静",
+         args=[arg("name", metavar="NAME")])
+def staff_enable(app: App, args: Namespace) -> int:
+    return _staff_admin(app, "enable", args.name)
+
+
+@command("status", "last passes, errors and what is left of the number ranges",
+         example="invoice-worker --config my.toml status --json",
+         args=[arg("--json", action="store_true", help="as JSON")],
+         details="Exit 1 when the worker looks stopped (no successful pass within 3 x\n"
+                 "schedule.poll_minutes) or replies are failing: a monitor can use it.")
+def status(app: App, args: Namespace) -> int:
+    from worker.health.cli import run as status_command
+
+    return status_command(app, as_json_output=args.json)
+
+
+@command("report", "finance reports as xlsx or csv (by --out's suffix)",
+         example="invoice-worker --config my.toml report ledger --from 2018-09-01 --to 2018-09-30 "
+                 "--out 台账.xlsx",
+         args=[arg("kind", choices=["ledger", "queue", "payments", "audit"],
+                   help="ledger (开票台账), queue (held applications), payments, audit (log)"),
+               arg("--from", dest="start", metavar="DATE", help="first day, YYYY-MM-DD (local)"),
+               arg("--to", dest="end", metavar="DATE", help="last day, YYYY-MM-DD (included)"),
+               arg("--out", type=Path, required=True, metavar="FILE", help="FILE.xlsx or FILE.csv")])
+def report(app: App, args: Namespace) -> int:
+    from worker.reports.cli import run as report_command
+
+    return report_command(app, args.kind, args.start, args.end, args.out)
 
 
 @command("console", "serve the staff web console",

@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -87,16 +88,19 @@ class ImportResult:
 
 
 def read_payment_file(
-    name: str, data: bytes, tz: ZoneInfo
+    name: str, data: bytes, tz: ZoneInfo,
+    progress: Callable[[Iterable[tuple[int, list[object]]]], Iterable[tuple[int, list[object]]]]
+    | None = None,
 ) -> tuple[list[PaymentRow], list[RowError]]:
-    """Parse an export; raises PaymentFileError only when the file as a whole is unusable."""
+    """Parse an export; raises PaymentFileError only when the file as a whole is unusable.
+    ``progress`` wraps the row reader (a progress bar on a terminal)."""
     if data[:4] == b"PK\x03\x04":
         table = _xlsx_rows(name, data)
     elif data[:8] == OLE2_MAGIC:
         table = _xls_rows(name, data)
     else:
         table = _csv_rows(data)
-    return _rows(name, table, tz)
+    return _rows(name, progress(table) if progress else table, tz)
 
 
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
@@ -278,12 +282,14 @@ def store_payments(session: Session, source: str, rows: list[PaymentRow],
     return result
 
 
-def import_payment_file(session: Session, path: Path, tz: ZoneInfo) -> ImportResult:
+def import_payment_file(session: Session, path: Path, tz: ZoneInfo,
+                        progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+                        ) -> ImportResult:
     try:
         data = path.read_bytes()
     except OSError as e:
         raise PaymentFileError(f"{path}: cannot read ({e.strerror})") from e
-    rows, errors = read_payment_file(path.name, data, tz)
+    rows, errors = read_payment_file(path.name, data, tz, progress)
     return store_payments(session, path.name, rows, errors)
 
 

@@ -16,25 +16,25 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.app import App
 from worker.errors import InfrastructureError
+from worker.health.runs import RunLog, recorded_close_out, recorded_pass, recorded_replies
 from worker.mailer import Mailer
-from worker.manifest import close_out
 
 log = logging.getLogger(__name__)
 
 
-def poll(app: App, stopping: threading.Event) -> None:
+def poll(app: App, stopping: threading.Event, runs: RunLog | None = None) -> None:
     try:
-        summary = app.run_once(should_stop=stopping.is_set)
+        summary = recorded_pass(app, runs or RunLog(app.sessions), should_stop=stopping.is_set)
     except InfrastructureError as e:
         log.error("pass stopped, will retry at the next poll: %s", e)
         return
     log.info("pass done: %d mails, %s", summary.processed, summary.by_status)
 
 
-def close_out_pickup(app: App, mailer: Mailer) -> None:
+def close_out_pickup(app: App, mailer: Mailer, runs: RunLog | None = None) -> None:
     """The daily manifest; a mail failure is retried by the next close-out (or `manifest`)."""
     try:
-        result = close_out(app.sessions, app.config, mailer)
+        result = recorded_close_out(app, runs or RunLog(app.sessions), mailer)
     except InfrastructureError as e:
         log.error("manifest close-out failed, will retry at the next one: %s", e)
         return
@@ -43,29 +43,30 @@ def close_out_pickup(app: App, mailer: Mailer) -> None:
     log.info("manifest close-out: %s", result.as_json())
 
 
-def send_replies(app: App, stopping: threading.Event) -> None:
+def send_replies(app: App, stopping: threading.Event, runs: RunLog | None = None) -> None:
     """Every minute, apart from the polls: a reply waiting for SMTP to come back (or
     for its backoff) goes out without waiting for new mail. Never raises."""
     if not stopping.is_set():
-        app.send_replies()
+        recorded_replies(app, runs or RunLog(app.sessions))
 
 
 def build_scheduler(app: App, stopping: threading.Event) -> BlockingScheduler:
     tz = app.config.schedule.timezone
     scheduler = BlockingScheduler(timezone=tz)
+    runs = RunLog(app.sessions)
     scheduler.add_job(
         poll, IntervalTrigger(minutes=app.config.schedule.poll_minutes, timezone=tz),
-        args=[app, stopping], id="poll", max_instances=1, coalesce=True,
+        args=[app, stopping, runs], id="poll", max_instances=1, coalesce=True,
         next_run_time=datetime.now(tz), misfire_grace_time=None,
     )
     at = app.config.schedule.manifest_time
     scheduler.add_job(
         close_out_pickup, CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
-        args=[app, Mailer.from_config(app.config)], id="manifest", max_instances=1,
+        args=[app, Mailer.from_config(app.config), runs], id="manifest", max_instances=1,
         coalesce=True, misfire_grace_time=3600,
     )
     scheduler.add_job(
-        send_replies, IntervalTrigger(minutes=1, timezone=tz), args=[app, stopping],
+        send_replies, IntervalTrigger(minutes=1, timezone=tz), args=[app, stopping, runs],
         id="replies", max_instances=1, coalesce=True, misfire_grace_time=None,
     )
     return scheduler

@@ -60,4 +60,7 @@ class AuditAction(StrEnum):
     RENDER = "render"
     REPRINT = "reprint"
     END_SESSIONS = "end_sessions"
+    RETRY_REPLY = "retry_reply"
+    DISABLE_STAFF = "disable_staff"
+    ENABLE_STAFF = "enable_staff"
     PASSWORD = "password"  # noqa: S105 -- the audit action "changed a password", not a secret

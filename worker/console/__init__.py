@@ -30,6 +30,9 @@ from worker.console import (
     queue,
     security,
 )
+from worker.console import health as health_page
+from worker.console import reports as report_downloads
+from worker.console import staff_admin as accounts_page
 from worker.db import check_schema
 
 STATIC_DIR = TEMPLATES_DIR / "console" / "static"
@@ -60,7 +63,8 @@ def create_app(config: Config, *, check: bool = True) -> Flask:
     csrf.install(app)
     auth.install(app)
     filters.install(app, config)
-    for module in (auth, account, dashboard, queue, application, payments, print_centre, audit):
+    for module in (auth, account, dashboard, queue, application, payments, print_centre, audit,
+                   health_page, report_downloads, accounts_page):
         app.register_blueprint(module.bp)
     return app
 

@@ -40,7 +40,7 @@ from worker.staff.login import THROTTLED, FailureNotice, clean_key, login, wait_
 from worker.staff.sessions import EndReason, check_session, end_session, open_session
 
 bp = Blueprint("auth", __name__)
-PUBLIC = frozenset({"auth.login", "static"})
+PUBLIC = frozenset({"auth.login", "static", "health.healthz"})  # healthz: no details
 DEVICE_COOKIE = "iw_device"
 DEVICE_DAYS = 365
 DEVICE_NAMES = 5  # accounts remembered per browser (a shared office PC)

@@ -10,6 +10,7 @@ from flask import Blueprint, render_template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from worker.console import health
 from worker.console.db import config, sessions
 from worker.db.models import Application, OutboxMessage, PaymentImport, Shipment
 from worker.db.types import utcnow
@@ -23,7 +24,7 @@ DAYS = 14
 @bp.get("/")
 def index() -> str:
     with sessions()() as db:
-        return render_template("console/dashboard.html", **_figures(db))
+        return render_template("console/dashboard.html", **_figures(db), **health.figures(db, config()))
 
 
 def _figures(db: Session) -> dict[str, object]:

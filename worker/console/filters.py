@@ -20,7 +20,8 @@ ACTIONS: dict[str, str] = {
     AuditAction.APPROVE: "批准开具", AuditAction.REJECT: "退回",
     AuditAction.IMPORT_PAYMENTS: "导入缴费记录", AuditAction.RENDER: "生成 PDF",
     AuditAction.REPRINT: "重印", AuditAction.END_SESSIONS: "结束会话",
-    AuditAction.PASSWORD: "修改密码",
+    AuditAction.PASSWORD: "修改密码", AuditAction.RETRY_REPLY: "重发回复",
+    AuditAction.DISABLE_STAFF: "停用账号", AuditAction.ENABLE_STAFF: "启用账号",
 }
 """Each audit action in Chinese; a test keeps it complete."""
 
@@ -31,8 +32,10 @@ KEYS = {
     "inserted": "新增", "updated": "更新", "unchanged": "未变", "bad": "有问题的行",
     "files": "文件", "pending_invoices": "待生成发票", "pending_labels": "待生成面单",
     "sessions": "结束的会话数", "whose": "范围",
+    "reply": "回复邮件", "outbox": "发送状态", "account": "账号", "active": "启用",
 }
-PAIRS = {*EDITABLE, "reasons", "status", "dropped", "pending_invoices", "pending_labels"}
+PAIRS = {*EDITABLE, "reasons", "status", "dropped", "pending_invoices", "pending_labels", "outbox",
+         "active"}
 
 
 def change_lines(changes: dict[str, Any], programme: object) -> list[str]:

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from worker.console.db import actor, config, sessions
 from worker.db.models import Payment, PaymentImport
+from worker.reports.lookup import clean_query, find_payments
 from worker.staff.actions import recheck_held
 from worker.staff.errors import ActionRefused
 from worker.staff.payments import import_upload
@@ -29,11 +30,14 @@ def _errors(imp: PaymentImport) -> list[str]:
 
 @bp.get("/payments")
 def index() -> str:
+    q = clean_query(request.args.get("q", ""))
     with sessions()() as db:
+        hits = find_payments(db, q) if q else []
         imports = db.scalars(select(PaymentImport).order_by(PaymentImport.id.desc()).limit(20)).all()
         counts = db.execute(select(Payment.status, Payment.method, func.count())
                             .group_by(Payment.status, Payment.method)).all()
-        return render_template("console/payments.html", counts=counts, shown=SHOWN_ERRORS,
+        return render_template("console/payments.html", counts=counts, shown=SHOWN_ERRORS, q=q,
+                               hits=hits,
                                imports=[(i, _errors(i)) for i in imports])
 
 

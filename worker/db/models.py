@@ -198,6 +198,9 @@ class Invoice(Base):
     # The seller facts printed on it (worker.issuing.facts.SellerFacts); NULL only for
     # invoices issued before migration 0003, which fall back to today's config.
     seller_json: Mapped[str | None] = mapped_column(Text)
+    # 开票人: the staff member who approved it, or invoice.issuer for automatic issues
+    # (null on invoices issued before this column: the config value of that time)
+    issuer: Mapped[str | None] = mapped_column(String(64))
 
     application: Mapped[Application] = relationship(back_populates="invoices")
     items: Mapped[list[InvoiceItem]] = relationship(
@@ -273,6 +276,7 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # accounts
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -349,3 +353,22 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(255))   # who is sending (worker.owner)
+
+
+class JobRun(Base):
+    """One run of a job (a mail pass, the pickup close-out, a reply send): when it
+    started and ended, what it did (``counts``, JSON) and the error that stopped or
+    spoiled it (``error_kind`` mailbox, smtp, storage, render or other). ``status``
+    and the console's dashboard read these; a run never finished has no ``finished_at``."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))          # worker.health.runs.Job
+    trigger: Mapped[str] = mapped_column(String(32))      # scheduler, cli
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    counts: Mapped[str] = mapped_column(Text, default="{}")
+    error_kind: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)

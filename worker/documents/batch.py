@@ -258,11 +258,12 @@ def _key(kind: str, parts: Iterable[str]) -> str:
     return f"{kind}:{','.join(parts)}"
 
 
-def _batch_dir(config: Config, docs: Sequence[AppDocuments]) -> Path:
+def _batch_dir(config: Config, docs: Sequence[AppDocuments], now: datetime | None = None) -> Path:
     first = next((v.number for d in docs for v in d.invoices), None)
     if first is None:
         first = next(d.label.waybill for d in docs if d.label is not None)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    # Local time (Asia/Shanghai): the folder name is what staff read in the print centre.
+    stamp = (now or datetime.now(UTC)).astimezone(config.tz).strftime("%Y%m%d-%H%M%S")
     root = config.output_dir.resolve() / "batches"
     root.mkdir(parents=True, exist_ok=True)
     for n in range(1, 1000):

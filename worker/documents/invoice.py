@@ -162,7 +162,7 @@ def invoice_view(inv: Invoice, app: Application, config: Config) -> InvoiceView:
         capitals=capitals(inv.amount),
         rate=rate,
         remarks=_remarks(mode, items, people, len(list_pages)),
-        issuer=seller.issuer,
+        issuer=inv.issuer or seller.issuer,  # null: issued before issuers were stored
         payee=seller.payee,
         reviewer=seller.reviewer,
         reference=reference(app),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import update
@@ -23,6 +23,7 @@ from worker.db.types import utcnow
 from worker.errors import InfrastructureError, InputError, StorageError
 from worker.intake.analyse import AppDraft, analyse
 from worker.intake.record import Outcome, find_mail, folder_for, record
+from worker.logs import log_mail
 from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
 from worker.replies.compose import is_our_reply_id
@@ -50,9 +51,12 @@ class PassSummary:
 
 
 def run_pass(mailbox: Mailbox, sessions: sessionmaker[Session], config: Config,
-             should_stop: Callable[[], bool] = lambda: False) -> PassSummary:
+             should_stop: Callable[[], bool] = lambda: False,
+             progress: Callable[[list[MailRef]], Iterable[MailRef]] | None = None) -> PassSummary:
+    """``progress`` wraps the inbox listing (a progress bar for a backlog on a terminal)."""
     summary = PassSummary()
-    for ref in mailbox.pending():
+    pending = mailbox.pending()
+    for ref in progress(pending) if progress else pending:
         if should_stop():
             log.info("stop requested: leaving the rest of the inbox for the next pass")
             break
@@ -73,6 +77,7 @@ def handle(mailbox: Mailbox, ref: MailRef, sessions: sessionmaker[Session],
         known = _known(sessions, ref.message_id)
         if known is not None:
             _move(mailbox, ref, known, sessions, config)
+            log_mail(log, ref.uid, known)
             return known
         raw = mailbox.fetch(ref, max_bytes=config.mailbox.max_mail_bytes)
         mail, drafts, error = _understand(raw, ref, config)
@@ -82,7 +87,7 @@ def handle(mailbox: Mailbox, ref: MailRef, sessions: sessionmaker[Session],
     except SQLAlchemyError as e:
         raise StorageError(f"database error: {e}") from e
     _move(mailbox, ref, outcome, sessions, config)
-    log.info("mail %s: %s%s", ref.uid, outcome.status, " (duplicate)" if outcome.duplicate else "")
+    log_mail(log, ref.uid, outcome)
     return outcome
 
 

@@ -35,10 +35,22 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class AppOutcome:
+    """What the mail's log line says about one application (``worker.logs.mail_line``)."""
+
+    id: int
+    unit: str
+    status: str
+    reasons: tuple[str, ...]   # CODE or CODE@line
+
+
+@dataclass(frozen=True)
 class Outcome:
     mail_id: int
     status: MailStatus
     duplicate: bool = False
+    sender: str = ""
+    applications: tuple[AppOutcome, ...] = ()
 
 
 def store_attachment(output_dir: Path, data: bytes, filename: str | None) -> str:
@@ -136,7 +148,10 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
     row.folder = folder_for(row.status, config)  # decided with the outcome; moved_at after
     session.flush()
     queue_mail_reply(session, row, config)  # the reply commits with the outcome, or neither does
-    return Outcome(row.id, MailStatus(row.status))
+    return Outcome(row.id, MailStatus(row.status), sender=row.sender, applications=tuple(
+        AppOutcome(a.id, a.unit, str(a.status),
+                   tuple(r.code + (f"@{r.line}" if r.line is not None else "") for r in a.reasons))
+        for a in apps))
 
 
 def _application(config: Config, position: int, d: AppDraft,

@@ -51,7 +51,8 @@ def issue(session: Session, app: Application, config: Config,
              invoice_type=str(invoice_type), buyer_name=app.buyer_name or app.unit,
              tax_id=app.tax_id.upper(), address_phone=app.address_phone,
              bank_account=app.bank_account, amount=plan.amount, net=plan.net, tax=plan.tax,
-             tax_rate=str(inv_cfg.tax_rate), seller_json=seller)
+             tax_rate=str(inv_cfg.tax_rate), seller_json=seller,
+             issuer=inv_cfg.issuer)  # staff approval sets theirs
         for number, plan in zip(numbers, planned, strict=True)
     ]
     # One INSERT ... RETURNING for all invoices (the unit of work sends one per row on

@@ -193,6 +193,8 @@ def approve(sessions: sessionmaker[Session], config: Config, actor: Actor, app_i
         status = decide(session, app, config, pre_reasons=pre_reasons(app), waive=waived)
         if status != ApplicationStatus.ACCEPTED:
             raise ActionRefused("未开具，" + _summary(app, config))  # rolls everything back
+        for invoice in app.invoices:  # 开票人: who approved it (issue 11), not the config's name
+            invoice.issuer = actor.name[:64]
         changes: dict[str, Any] = {
             "status": [ApplicationStatus.HELD.value, ApplicationStatus.ACCEPTED.value],
             "reasons": [before, []],

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from worker.app import App
 from worker.db import check_schema
-from worker.staff.accounts import create_staff, set_password
+from worker.staff.accounts import set_password
+from worker.staff.admin import add_staff
 from worker.staff.errors import ActionRefused
 
 
@@ -33,11 +34,12 @@ def _password(var: str | None) -> str:
     return first
 
 
-def add(app: App, name: str, password_env: str | None) -> int:
-    """``staff add NAME``: exit 1 (with the reason) when the name is taken or the
-    password is refused."""
+def add(app: App, name: str, password_env: str | None, *, admin: bool = False) -> int:
+    """``staff add NAME [--admin]``: exit 1 (with the reason) when the name is taken or
+    the password is refused. The first account made is an admin."""
     def create(session: Session, password: str) -> str:
-        return f"staff {create_staff(session, name, password).name} created"
+        staff = add_staff(session, name, password, admin=admin)
+        return f"staff {staff.name} created" + (" (admin)" if staff.is_admin else "")
 
     return _account(app, create, password_env)
 
