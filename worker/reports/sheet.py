@@ -27,7 +27,6 @@ from worker import sheets
 from worker.errors import WorkerError
 
 
-
 class Kind(StrEnum):
     TEXT = "text"
     MONEY = "money"
