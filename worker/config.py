@@ -275,9 +275,9 @@ class ReplyLimitsConfig(Section):
     ``subject_chars`` characters of the unit's subject; a domain in
     ``public_mail_domains`` never makes a sender known by its domain alone."""
 
-    per_address_per_day: Int = Field(ge=0)
-    per_hour: Int = Field(ge=0)
-    subject_chars: Int = Field(ge=0)
+    per_address_per_day: Int = Field(ge=1)
+    per_hour: Int = Field(ge=1)
+    subject_chars: Int = Field(ge=8)
     public_mail_domains: frozenset[str]
 
     @field_validator("public_mail_domains", mode="after")

@@ -24,7 +24,8 @@ from worker.config import Config
 from worker.db.models import Counter, JobRun, OutboxMessage
 from worker.db.types import utcnow
 from worker.health.runs import Job
-from worker.replies.outbox import FAILED, RETRY, SENT, SERVER
+from worker.replies.outbox import SERVER
+from worker.status import OutboxStatus
 
 STALE_POLLS = 3          # issue 11: "older than 3 × poll interval"
 LOW_RANGE = 0.10         # issue 11: "warn under 10 %"
@@ -160,7 +161,7 @@ def ranges(session: Session, config: Config) -> list[Range]:
 
 
 def given_up(session: Session, limit: int = GIVEN_UP_SHOWN) -> list[GivenUp]:
-    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status == FAILED)
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
                            .order_by(OutboxMessage.id.desc()).limit(limit))
     return [GivenUp(r.id, r.recipient, r.subject, r.last_error or "", r.attempts, r.created_at,
                     r.application_id) for r in rows]
@@ -168,7 +169,7 @@ def given_up(session: Session, limit: int = GIVEN_UP_SHOWN) -> list[GivenUp]:
 
 def _waiting_for_server(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status == RETRY, OutboxMessage.last_error.like(f"{SERVER}:%"))) or 0
+        OutboxMessage.status == OutboxStatus.RETRY, OutboxMessage.last_error.like(f"{SERVER}:%"))) or 0
 
 
 def _problems(session: Session, h: Health) -> list[Problem]:
@@ -185,9 +186,9 @@ def _problems(session: Session, h: Health) -> list[Problem]:
         out.append(Problem("replies_failing", f"{h.waiting_for_server} 封回复邮件因发信服务器"
                                               "拒绝或无法连接而在等待重试"))
     newest_given_up = session.scalar(select(func.max(OutboxMessage.created_at))
-                                     .where(OutboxMessage.status == FAILED))
+                                     .where(OutboxMessage.status == OutboxStatus.FAILED))
     newest_sent = session.scalar(select(func.max(OutboxMessage.sent_at))
-                                 .where(OutboxMessage.status == SENT))
+                                 .where(OutboxMessage.status == OutboxStatus.SENT))
     if newest_given_up is not None and (newest_sent is None or newest_sent < newest_given_up):
         out.append(Problem("replies_failing", "有回复邮件已放弃发送，此后没有一封发送成功"))
     for r in h.ranges:

@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from worker.db.models import OutboxMessage
 from worker.db.types import utcnow
-from worker.replies.outbox import FAILED, PENDING
 from worker.staff.accounts import Actor
 from worker.staff.audit import record
 from worker.staff.errors import ActionRefused, NotFound
-from worker.status import AuditAction
+from worker.status import AuditAction, OutboxStatus
 
 
 def retry_given_up(sessions: sessionmaker[Session], actor: Actor, message_id: int) -> str:
@@ -27,9 +26,9 @@ def retry_given_up(sessions: sessionmaker[Session], actor: Actor, message_id: in
                               .with_for_update()).one_or_none()
         if row is None:
             raise NotFound(f"没有编号为 {message_id} 的邮件")
-        if row.status != FAILED:
+        if row.status != OutboxStatus.FAILED:
             raise ActionRefused("这封邮件不在“已放弃”状态（可能已有人重发）")
-        row.status = PENDING
+        row.status = OutboxStatus.PENDING
         row.attempts = 0
         row.next_attempt_at = utcnow()
         record(session, actor, AuditAction.RETRY_REPLY, application_id=row.application_id,
