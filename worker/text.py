@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?")
+_MAX_DIGITS = 18
 _LABEL_JUNK = re.compile(r"[\s\u3000\u00a0*＊:：()（）\[\]【】]")
 
 
@@ -69,7 +70,9 @@ def parse_int(value: object) -> int | None:
             break
     if text.endswith(".0"):
         text = text[:-2]
-    return int(text) if text.isdigit() else None
+    # More digits than any count or year has is unreadable, not a number (and Python
+    # refuses to convert over 4300 digits with a ValueError).
+    return int(text) if text.isdigit() and len(text) <= _MAX_DIGITS else None
 
 
 def money(value: Decimal) -> str:
