@@ -80,7 +80,7 @@ class String(TypeDecorator[str]):
     impl = sa.String
     cache_ok = True
 
-    def __init__(self, length: int | None = None, *, key: bool = False) -> None:
+    def __init__(self, length: int | None = None, key: bool = False) -> None:
         super().__init__(length)
         self.length = length
         self.key = key
