@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from worker.db.models import Payment, PaymentImport
 from worker.db.types import utcnow
 from worker.errors import PaymentFileError
-from worker.text import label_key, normalize, parse_amount, parse_int, squash
+from worker.text import label_key, normalize, parse_amount, parse_int, squash, storable
 from worker.validation.model import CARD, ONLINE, PAID, REFUNDED, PaymentRow
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -57,6 +58,13 @@ def _method(value: object) -> str | None:
     if any(w in text for w in _CARD_WORDS):
         return CARD
     return ONLINE if any(w in text for w in _ONLINE_WORDS) else None
+
+# What a row may hold to be stored as it is: the columns' lengths (worker.db.models),
+# and numbers and dates no real export has beyond (the database would refuse some).
+_LENGTHS = {key: Payment.__table__.c[key].type.length for key in ("order_no", "name", "id_number")}
+_YEARS = range(1900, 2201)
+_MAX_AMOUNT = Decimal("1000000000")  # yuan; as worker.intake.record keeps form amounts
+_SHOWN = 40  # characters of a bad cell quoted in its error
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
@@ -194,28 +202,52 @@ def _row(cells: list[object], columns: dict[str, int], tz: ZoneInfo,
     if not order_no:
         return None, "订单号 is empty"
     amount = parse_amount(cell("amount"))
-    if amount is None:
-        return None, f"金额 {normalize(cell('amount'))!r} is not an amount"
+    if amount is None or abs(amount) >= _MAX_AMOUNT:
+        return None, f"金额 {_shown(cell('amount'))} is not an amount"
     status = _status(cell("status"))
     if status is None:
-        return None, f"状态 {normalize(cell('status'))!r} is not 已支付 or 已退款"
+        return None, f"状态 {_shown(cell('status'))} is not 已支付 or 已退款"
     method = _method(cell("method"))
     if method is None:
-        return None, f"支付方式 {normalize(cell('method'))!r} is not 在线支付 or 学习卡"
+        return None, f"支付方式 {_shown(cell('method'))} is not 在线支付 or 学习卡"
     raw_time = cell("paid_at")
     paid_at = _parse_time(raw_time, tz)
-    if paid_at is None and normalize(raw_time):
-        return None, f"支付时间 {normalize(raw_time)!r} is not a date-time"
-    return PaymentRow(
+    if (paid_at is None and normalize(raw_time)) or (paid_at and paid_at.year not in _YEARS):
+        return None, f"支付时间 {_shown(raw_time)} is not a date-time"
+    year = parse_int(cell("year"))
+    if (year is None and normalize(cell("year"))) or (year is not None and year not in _YEARS):
+        return None, f"培训年度 {_shown(cell('year'))} is not a year"
+    row = PaymentRow(
         order_no=order_no,
         name=squash(cell("name")),
         id_number=squash(cell("id_number")).upper(),
-        year=parse_int(cell("year")),
+        year=year,
         amount=amount,
         paid_at=paid_at,
         method=method,
         status=status,
-    ), None
+    )
+    return (None, problem) if (problem := _unstorable(row)) else (row, None)
+
+
+def _unstorable(row: PaymentRow) -> str | None:
+    """Why a row cannot be stored as read, or None. An order number or ID number with
+    a character the database refuses (NUL, a lone surrogate) or longer than its
+    column is no real one: cleaning or cutting it would store a different key."""
+    for key, length in _LENGTHS.items():
+        value = getattr(row, key)
+        if len(value) > length:
+            return f"{key} {_shown(value)} is longer than {length} characters"
+        if key != "name" and storable(value) != value:
+            return f"{key} {_shown(value)} holds a NUL or an invalid character"
+    return None
+
+
+def _shown(value: object) -> str:
+    """A cell quoted in an error: at most ``_SHOWN`` characters, control characters
+    escaped (``repr``)."""
+    text = normalize(value)
+    return repr(text[:_SHOWN] + ("…" if len(text) > _SHOWN else ""))
 
 
 def _parse_time(value: object, tz: ZoneInfo) -> datetime | None:

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?")
+_MAX_DIGITS = 18
 _LABEL_JUNK = re.compile(r"[\s\u3000\u00a0*＊:：()（）\[\]【】]")
 
 
@@ -69,9 +70,32 @@ def parse_int(value: object) -> int | None:
             break
     if text.endswith(".0"):
         text = text[:-2]
-    return int(text) if text.isdigit() else None
+    # More digits than any count or year has is unreadable, not a number (and Python
+    # refuses to convert over 4300 digits with a ValueError).
+    return int(text) if text.isdigit() and len(text) <= _MAX_DIGITS else None
 
 
 def money(value: Decimal) -> str:
     """Decimal -> ``'150.00'`` (the export's and the replies' amount format)."""
     return f"{value.quantize(Decimal('0.01'))}"
+
+
+# What PostgreSQL refuses in text (NUL: "text fields cannot contain NUL (0x00) bytes")
+# and what no UTF-8 encoder accepts (a surrogate code point: the email package's
+# surrogateescape decoding leaves one per undecodable byte). SQLite takes NUL but
+# refuses the surrogates; both are cleaned for both, so the two store the same.
+_REFUSED = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: str, length: int | None = None) -> str:
+    """``value`` as every database accepts it, at most ``length`` characters.
+
+    NUL becomes U+FFFD (the replacement character: visibly something was there,
+    and no two words are glued together); a surrogate pair becomes the character it
+    encodes, a lone surrogate U+FFFD. Then the text is cut to ``length`` (characters,
+    as ``VARCHAR(n)`` counts on PostgreSQL). The same input always gives the same
+    output, so a cleaned key still finds its row."""
+    if _REFUSED.search(value):
+        value = (value.replace("\x00", "\ufffd")
+                 .encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace"))
+    return value if length is None else value[:length]

@@ -24,7 +24,8 @@ from worker.validation.reasons import REASONS, Code
 
 def _length(table: type, column: str) -> int | None:
     col = table.__table__.c[column]  # type: ignore[attr-defined]
-    assert isinstance(col.type, String), f"{table.__name__}.{column} is not text"
+    # worker.db.types.String decorates sqlalchemy's String (it cleans what is stored)
+    assert isinstance(getattr(col.type, "impl", col.type), String), f"{table.__name__}.{column}"
     return col.type.length
 
 

@@ -18,14 +18,14 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    String,
-    Text,
     UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from worker.db.types import Money, UtcDateTime, utcnow
+# String and Text are ours: every text bound to a column is made storable there (NUL,
+# lone surrogates, over-long values; see worker.db.types.String), one place for all.
+from worker.db.types import Money, String, Text, UtcDateTime, utcnow
 from worker.fields import FIELDS, LINE_TEXT_LENGTHS
 
 
@@ -87,7 +87,7 @@ class Mail(Base):
 
     __tablename__ = "mails"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(900), unique=True)
+    message_id: Mapped[str] = mapped_column(String(900, key=True), unique=True)
     mailbox: Mapped[str] = mapped_column(String(500))
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     uid: Mapped[str | None] = mapped_column(String(255))

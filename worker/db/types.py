@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.types import TypeDecorator
 
+from worker.text import storable
+
 CENT = Decimal("0.01")
+
+#: At most this many UTF-8 bytes in a unique key: PostgreSQL's B-tree refuses an index
+#: entry over 2704 bytes ("index row size exceeds btree version 4 maximum"), which a
+#: VARCHAR(900) of 4-byte characters (CJK extension B) would exceed.
+KEY_BYTES = 2000
+_EQUALITY = (operators.eq, operators.ne, operators.in_op, operators.not_in_op)
 
 
 class Money(TypeDecorator[Decimal]):
@@ -47,6 +59,68 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+class String(TypeDecorator[str]):
+    """``sqlalchemy.String`` that stores only what both databases accept.
+
+    Every value bound to the column, in INSERT, UPDATE and WHERE alike, passes through
+    ``worker.text.storable``: NUL and lone surrogates replaced, cut to ``length``
+    characters (a varchar on PostgreSQL refuses a longer value, SQLite would keep
+    it). This is the one place where text from a mail, a form or a payment export is
+    made storable; ``worker.db.models`` declares every text column with it.
+
+    ``key=True`` is for a unique key from outside (a Message-ID): a value too long for
+    the column (or for a B-tree entry, ``KEY_BYTES``) keeps a prefix and ends in
+    ``#`` and the SHA-256 of the whole cleaned value, so two long keys that share a
+    prefix stay distinct and the same key always maps to the same stored text.
+
+    Comparisons other than equality (LIKE patterns) are cleaned but not cut."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, length: int | None = None, key: bool = False) -> None:
+        super().__init__(length)
+        self.length = length
+        self.key = key
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if self.key:
+            return storable_key(str(value), self.length)
+        return storable(str(value), self.length)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> TypeEngine[Any]:
+        if op in _EQUALITY:
+            return self  # a lookup is cut exactly as the stored value was
+        return Text() if isinstance(value, str) else super().coerce_compared_value(op, value)
+
+
+class Text(TypeDecorator[str]):
+    """``sqlalchemy.Text`` that stores only what both databases accept (NUL and lone
+    surrogates replaced, see ``String``); no length limit."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else storable(str(value))
+
+
+def storable_key(value: str, length: int | None) -> str:
+    """A unique key cleaned and, when too long, cut to a prefix plus ``#`` and its
+    SHA-256 (hex): at most ``length`` characters and ``KEY_BYTES`` UTF-8 bytes."""
+    value = storable(value)
+    limit = length or KEY_BYTES
+    if len(value) <= limit and len(value.encode("utf-8")) <= KEY_BYTES:
+        return value
+    digest = "#" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+    prefix = value[:limit - len(digest)]
+    while len(prefix.encode("utf-8")) > KEY_BYTES - len(digest):
+        prefix = prefix[:len(prefix) * 3 // 4]
+    return prefix + digest
 
 
 def utcnow() -> datetime:

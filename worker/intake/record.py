@@ -3,6 +3,7 @@ all in one transaction. Only after it commits may the mail be moved."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -11,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -19,8 +20,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from worker.atomic import write_atomic
 from worker.config import Config
 from worker.db.models import Application, ApplicationLine, Mail
+from worker.db.refusals import refused_data
 from worker.db.types import utcnow
 from worker.decision import date_skew, draft_from, judge, reason_rows
+from worker.errors import StorageError
 from worker.fields import LINE_TEXT_LENGTHS, clip
 from worker.intake.analyse import AppDraft, safe_suffix
 from worker.issuing import issue
@@ -28,11 +31,13 @@ from worker.mailbox import MailRef
 from worker.message import ParsedMail
 from worker.replies import queue_mail_reply
 from worker.status import ApplicationStatus, MailStatus
-from worker.validation import Code, Line, Reason
+from worker.validation import Code, Draft, Line, Reason
 from worker.validation.model import draft_values
 
 log = logging.getLogger(__name__)
 
+UNSTORABLE = "邮件中有无法保存的内容（如异常字符或编码），未能处理；请检查后重新发送"
+"""FORM_UNREADABLE's detail for a mail the database refused (see ``record``)."""
 
 @dataclass(frozen=True)
 class AppOutcome:
@@ -87,7 +92,44 @@ def find_mail(session: Session, message_id: str) -> Mail | None:
 
 def record(sessions: sessionmaker[Session], config: Config, mailbox: str, ref: MailRef,
            mail: ParsedMail, drafts: list[AppDraft], *, error: str | None = None) -> Outcome:
-    """Store and decide; a unique-constraint race (another worker, same mail or same
+    """Store and decide one mail in one transaction.
+
+    Text is made storable by the column types (``worker.db.types.String``). Should the
+    database still refuse this mail's data (``worker.db.refusals.refused_data``: a
+    data exception, an integrity error that is no known race), the mail is stored
+    held instead, with one FORM_UNREADABLE application (detail ``UNSTORABLE``) and the
+    database's message in ``mails.error``: first with its envelope, then, if that is
+    refused too, with only its Message-ID. The pass goes on. Raises ``StorageError``
+    only when even that is refused; anything else (a lost connection) propagates."""
+    try:
+        return _store(sessions, config, mailbox, ref, mail, drafts, error)
+    except Exception as e:
+        if not refused_data(e):
+            raise
+        problem: Exception = e
+    log.warning("mail %s: the database refused its data, held: %s", ref.uid, problem)
+    app = (AppDraft(None, Draft(mail_date=mail.date), ignored=True) if mail.auto_reason else
+           AppDraft(None, Draft(mail_date=mail.date),
+                    reasons=[Reason(Code.FORM_UNREADABLE, None, UNSTORABLE)]))
+    bare = dataclasses.replace(mail, subject="", sender="", sender_name="", reply_to=None,
+                               references=[], text="", html=None, attachments=[])
+    for envelope in (mail, bare):
+        # The first line only: SQLAlchemy appends the statement and its parameters.
+        first = (str(problem).splitlines() or [""])[0]
+        note = f"数据无法存储：{type(problem).__name__}: {first}"[:2000]
+        try:
+            return _store(sessions, config, mailbox, ref, envelope, [app], None, note=note)
+        except Exception as e:
+            if not refused_data(e):
+                raise
+            problem = e
+    raise StorageError(f"mail {ref.uid}: the database refuses even its Message-ID: {problem}")
+
+
+def _store(sessions: sessionmaker[Session], config: Config, mailbox: str, ref: MailRef,
+           mail: ParsedMail, drafts: list[AppDraft], error: str | None, *,
+           note: str | None = None) -> Outcome:
+    """One try at storing; a unique-constraint race (another worker, same mail or same
     order) is retried once, when the checks see what the other worker committed."""
     for attempt in (1, 2):
         try:
@@ -97,10 +139,14 @@ def record(sessions: sessionmaker[Session], config: Config, mailbox: str, ref: M
                 existing = find_mail(session, mail.message_id) if attempt == 2 else None
                 if existing is not None:
                     return Outcome(existing.id, MailStatus(existing.status), duplicate=True)
-                return _record(session, config, mailbox, ref, mail, drafts, error)
+                outcome = _record(session, config, mailbox, ref, mail, drafts, error)
+                if note is not None:
+                    session.execute(update(Mail).where(Mail.id == outcome.mail_id)
+                                    .values(error=note))
+                return outcome
         except IntegrityError:
             if attempt == 2:
-                raise
+                raise  # no race: the caller holds the mail (refused_data)
     raise AssertionError("unreachable")
 
 

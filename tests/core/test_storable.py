@@ -1,0 +1,107 @@
+"""The one cleaning of stored text (worker.text.storable, worker.db.types) and the one
+rule telling a refused value from a lost database (worker.db.refusals)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
+
+from worker.db import session_factory
+from worker.db.models import Base, Mail
+from worker.db.refusals import refused_data
+from worker.db.types import KEY_BYTES, String, Text, storable_key
+from worker.text import storable
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("plain 中文 𠀀", "plain 中文 𠀀"),
+    ("a\x00b", "a\ufffdb"),
+    ("\ud83d\ude00", "😀"),                     # a pair is the character it encodes
+    ("x\ud800y\udfffz\udc80", "x\ufffdy\ufffdz\ufffd"),
+    ("\ude00\ud83d", "\ufffd\ufffd"),           # a pair in the wrong order is two lone ones
+    ("tab\tand\nnewline", "tab\tand\nnewline"),  # the databases take these
+])
+def test_storable_replaces_what_a_database_refuses(given: str, expected: str) -> None:
+    assert storable(given) == expected
+    assert storable(expected) == expected  # idempotent
+    expected.encode("utf-8")
+
+
+def test_storable_cuts_to_the_column_in_characters() -> None:
+    assert storable("长" * 10, 4) == "长" * 4
+    assert storable("a\x00" * 10, 3) == "a\ufffda"
+
+
+def test_a_long_key_keeps_a_prefix_and_a_digest_within_both_bounds() -> None:
+    long_ascii = "<" + "a" * 10_000 + "@x>"
+    wide = "<" + "𠀀" * 900 + ">"  # 4 bytes each: 3600 bytes in 900 characters
+    for value in (long_ascii, wide):
+        key = storable_key(value, 900)
+        assert len(key) <= 900 and len(key.encode()) <= KEY_BYTES
+        assert key == storable_key(value, 900)  # the same every time
+        assert key.startswith(value[:10]) and "#" in key
+    # Two keys sharing a long prefix stay apart; a short key is left as it is.
+    assert storable_key(long_ascii + "1", 900) != storable_key(long_ascii + "2", 900)
+    assert storable_key("<a\x00b@x>", 900) == "<a\ufffdb@x>"
+
+
+def test_every_text_column_is_cleaned() -> None:
+    """A text column declared with sqlalchemy's own String/Text would bypass the
+    cleaning: every one in the schema uses worker.db.types."""
+    plain = [f"{table.name}.{column.name}" for table in Base.metadata.tables.values()
+             for column in table.columns
+             if isinstance(column.type, sa.String) and not isinstance(column.type, String | Text)]
+    assert plain == []
+    assert Mail.__table__.c.message_id.type.key is True
+
+
+def test_lookups_are_cleaned_like_stored_values(engine: Engine) -> None:
+    """A Message-ID with NUL, or one too long, is found by the same raw value; LIKE
+    patterns are cleaned but not cut."""
+    sessions = session_factory(engine)
+    nul, long = "<a\x00b@x>", "<" + "长" * 2_000 + "@x>"
+    with sessions.begin() as s:
+        for mid in (nul, long):
+            s.add(Mail(message_id=mid, mailbox="m", status="held", sender="u\x00@x.cn"))
+    with sessions() as s:
+        for mid in (nul, long):
+            assert s.scalars(select(Mail).where(Mail.message_id == mid)).one()
+        assert s.scalars(select(Mail).where(Mail.message_id.in_([nul]))).one()
+        # 327 characters, longer than sender's 320: cut, it would have to end in "u"
+        pattern = "%" * 319 + "u\x00@x.cn"
+        assert s.scalars(select(Mail).where(Mail.sender.like(pattern))).first()
+
+
+def _wrapped(cls: type[Exception], orig: Exception) -> Exception:
+    return cls("INSERT ...", {}, orig)
+
+
+class _PgError(Exception):
+    """A stand-in for a psycopg error carrying a SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(("exc", "refused"), [
+    (_wrapped(DataError, psycopg.errors.StringDataRightTruncation("too long")), True),
+    (_wrapped(DataError, sqlite3.DataError("string or blob too big")), True),
+    (_wrapped(IntegrityError, sqlite3.IntegrityError("NOT NULL")), True),
+    (_wrapped(OperationalError, _PgError("54000")), True),   # index row too large
+    (_wrapped(OperationalError, _PgError("08006")), False),  # connection failure
+    (_wrapped(OperationalError, _PgError("53100")), False),  # disk full
+    (_wrapped(OperationalError, _PgError("57P01")), False),  # admin shutdown
+    (_wrapped(OperationalError, sqlite3.OperationalError("database or disk is full")), False),
+    (StatementError("bind", "INSERT", {}, OverflowError("date value out of range")), True),
+    (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"), True),
+    (RuntimeError("a bug"), False),
+    (ConnectionResetError(), False),
+])
+def test_refused_data_tells_values_from_infrastructure(exc: Exception, refused: bool) -> None:
+    assert refused_data(exc) is refused
