@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import importlib
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
@@ -25,6 +27,10 @@ from worker.intake.record import UNSTORABLE
 
 # The module, not the function worker.intake re-exports under the same name.
 record_module = importlib.import_module("worker.intake.record")
+
+# The pass reads mail in arrival order: the hostile one first, then the good one.
+HOSTILE_ARRIVAL = datetime(2018, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+GOOD_ARRIVAL = HOSTILE_ARRIVAL + timedelta(minutes=1)
 
 REFUSED = ("\x00", "\ud800", "\udfff", "\udc80")
 
@@ -45,7 +51,7 @@ def storable(value: str | None) -> bool:
 
 def mail_row(session: Session) -> Mail:
     rows = session.scalars(select(Mail).order_by(Mail.id)).all()
-    return rows[0]  # the hostile one is delivered (and read) first
+    return rows[0]  # the hostile one arrives (and is read) first
 
 
 def _nul_subject() -> bytes:
@@ -203,8 +209,8 @@ def test_hostile_mail_is_stored_clean_and_the_next_mail_is_accepted(
     build, check = HOSTILE[case]
     people = trainees("N", 2)
     world.pay(people)
-    world.deliver(build())
-    world.deliver(form_mail(unit(people)))
+    world.deliver(build(), arrival=HOSTILE_ARRIVAL)
+    world.deliver(form_mail(unit(people)), arrival=GOOD_ARRIVAL)
     by_status = world.run()
     assert by_status.get("accepted") == 1, by_status
     assert sum(by_status.values()) == 2
@@ -248,8 +254,8 @@ def test_a_data_error_while_recording_holds_only_that_mail(
     monkeypatch.setattr(record_module, "_add_lines", failing)
     bad = build_mail(subject="坏", attachments=[("申请表.xls", build_form_xls(
         default_header(), make_lines(1)))])
-    world.deliver(bad)
-    world.deliver(form_mail(unit(good_people)))
+    world.deliver(bad, arrival=HOSTILE_ARRIVAL)
+    world.deliver(form_mail(unit(good_people)), arrival=GOOD_ARRIVAL)
     assert world.run() == {"held": 1, "accepted": 1}
     assert world.folder("INBOX") == []
     with world.app.sessions() as s:

@@ -108,8 +108,8 @@ def record(sessions: sessionmaker[Session], config: Config, mailbox: str, ref: M
             raise
         problem: Exception = e
     log.warning("mail %s: the database refused its data, held: %s", ref.uid, problem)
-    app = (AppDraft(None, Draft(mail_date=mail.date), ignored=True) if mail.auto_reason else
-           AppDraft(None, Draft(mail_date=mail.date),
+    app = (AppDraft(None, Draft(), ignored=True) if mail.auto_reason else
+           AppDraft(None, Draft(),
                     reasons=[Reason(Code.FORM_UNREADABLE, None, UNSTORABLE)]))
     bare = dataclasses.replace(mail, subject="", sender="", sender_name="", reply_to=None,
                                references=[], text="", html=None, attachments=[])
