@@ -21,6 +21,7 @@ ACTIONS: dict[str, str] = {
     AuditAction.IMPORT_PAYMENTS: "导入缴费记录", AuditAction.RENDER: "生成 PDF",
     AuditAction.REPRINT: "重印", AuditAction.END_SESSIONS: "结束会话",
     AuditAction.PASSWORD: "修改密码",
+    AuditAction.RESHIP: "重新寄出", AuditAction.SEND_NOTICE: "发送退件通知",
 }
 """Each audit action in Chinese; a test keeps it complete."""
 
