@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 from worker.config import Config
 from worker.courier.base import Parcel, PickupRequest, Tracking, Waybill
 from worker.errors import CourierError
-from worker.issuing.numbers import allocate
 
 
 def allocate_waybill(session: Session, config: Config) -> str:
     """The next pool waybill, in the caller's transaction (``PoolExhausted`` when the
     range is used up)."""
+    from worker.issuing.numbers import allocate  # issuing imports this module: no cycle at import
+
     c = config.courier
     (number,) = allocate(session, f"waybill:{c.waybill_prefix}", 1,
                          first=c.waybill_first, last=c.waybill_last)

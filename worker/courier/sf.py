@@ -159,8 +159,9 @@ class SfProvider:
         files = answer.get("files") if isinstance(answer, dict) else None
         if not files or not isinstance(files[0], dict) or not files[0].get("url"):
             raise CourierUnavailable("顺丰云打印没有返回面单文件，稍后重试")
+        # a file, not an answer: more time than a call gets
         pdf = get(str(files[0]["url"]), {"X-Auth-token": str(files[0].get("token", ""))},
-                  timeout=self.cfg.timeout_seconds, who=WHO)
+                  timeout=self.cfg.timeout_seconds * 3, who=WHO)
         if not pdf.startswith(b"%PDF"):
             raise CourierUnavailable("顺丰云打印返回的不是 PDF，稍后重试")
         return pdf
@@ -261,7 +262,8 @@ def _waybill(data: Any, reference: str) -> Waybill:
 
 
 _KEYWORDS = ((ParcelStatus.LOST, ("遗失", "丢失")),
-             (ParcelStatus.RETURNED, ("退回", "退件", "返回寄件", "已退还")),
+             # "待退回" (to be sent back) is not back yet: only a completed return counts
+             (ParcelStatus.RETURNED, ("已退回", "退回寄件人", "退回至寄件", "已退还", "退件签收")),
              (ParcelStatus.REFUSED, ("拒收", "拒付", "拒绝签收")))
 DELIVERED_OPS = ("80", "8000")
 
