@@ -34,23 +34,21 @@ def write_labels(labels: Sequence[LabelView], target: Path, *, key: str, created
         return rendered
     from pypdf import PdfReader, PdfWriter, Transformation
 
-    ours = PdfReader(target)
-    writer = PdfWriter()
+    writer = PdfWriter(clone_from=target)   # our pages, metadata and identifier kept
     page = 0
     for label in labels:
         theirs = PdfReader(label.provider_pdf).pages if label.provider_pdf else [None]
         for source in theirs:
-            base = ours.pages[page]
+            base = writer.pages[page]
             page += 1
-            if source is not None:
-                width, height = float(base.mediabox.width), float(base.mediabox.height)
-                w, h = float(source.mediabox.width), float(source.mediabox.height)
-                room = height - STRIP_MM * MM
-                scale = min(width / w, room / h)
-                base.merge_transformed_page(source, Transformation().scale(scale, scale).translate(
-                    (width - w * scale) / 2, STRIP_MM * MM + (room - h * scale)))
-            writer.add_page(base)
-    writer.add_metadata(dict(ours.metadata or {}))
+            if source is None:
+                continue
+            width, height = float(base.mediabox.width), float(base.mediabox.height)
+            w, h = float(source.mediabox.width), float(source.mediabox.height)
+            room = height - STRIP_MM * MM
+            scale = min(width / w, room / h)
+            base.merge_transformed_page(source, Transformation().scale(scale, scale).translate(
+                (width - w * scale) / 2, STRIP_MM * MM + (room - h * scale)))
     out = io.BytesIO()
     writer.write(out)
     write_atomic(target, out.getvalue())
