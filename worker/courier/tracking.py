@@ -1,12 +1,12 @@
 """Following each parcel home: a scheduled job reads the routes of undelivered parcels.
 
-Parcels handed to the courier (on a manifest) whose status is still "ordered" or "in
-transit" are asked about in batches (outside any transaction); each change is stored
-in one transaction: status, the latest route event and when we read it. A status
-only moves forward (a provider that briefly shows no route does not take an
-in-transit parcel back). A parcel that becomes refused, returned or lost is flagged
-for staff: the console lists it, and a reply to the unit is drafted in the same
-transaction (``worker.replies.parcel``) for staff to send; staff re-ship it
+Parcels handed to the courier (on a manifest) that are "ordered", "in transit" or
+"refused" (on its way back) are asked about in batches, outside any transaction;
+each change is stored in one transaction: status, the latest route event and when
+we read it. A status only moves forward (a provider that briefly shows no route does
+not take an in-transit parcel back). A parcel that becomes refused, returned or lost
+is flagged for staff: the console shows it, and a reply to the unit is drafted in the
+same transaction (``worker.replies.parcel``) for staff to send; staff re-ship it
 (``worker.staff.reship``) once the unit has answered.
 """
 
@@ -30,6 +30,7 @@ from worker.status import PARCEL_NEEDS_STAFF, PARCEL_UNDELIVERED, ParcelStatus
 log = logging.getLogger(__name__)
 
 PER_CALL = 50
+TRACKED = (*PARCEL_UNDELIVERED, ParcelStatus.REFUSED)
 _RANK = {ParcelStatus.ORDERED: 0, ParcelStatus.IN_TRANSIT: 1, ParcelStatus.DELIVERED: 2,
          ParcelStatus.REFUSED: 2, ParcelStatus.RETURNED: 3, ParcelStatus.LOST: 3}
 
@@ -57,7 +58,7 @@ def track_parcels(sessions: sessionmaker[Session], config: Config, provider: Pro
             select(Shipment.waybill, Shipment.id).where(
                 Shipment.provider == provider.name, Shipment.waybill.is_not(None),
                 Shipment.manifest_id.is_not(None), Shipment.replaced_by_id.is_(None),
-                Shipment.status.in_(PARCEL_UNDELIVERED)).order_by(Shipment.id)).tuples().all())
+                Shipment.status.in_(TRACKED)).order_by(Shipment.id)).all())
     waybills = [w for w in todo if w]
     for k in range(0, len(waybills), PER_CALL):
         chunk = waybills[k:k + PER_CALL]
@@ -80,7 +81,7 @@ def _store(sessions: sessionmaker[Session], config: Config, ship_id: int, tracki
            now: datetime, report: TrackReport) -> None:
     with sessions.begin() as session:
         ship = session.get(Shipment, ship_id, with_for_update=True)
-        if ship is None or ship.status not in PARCEL_UNDELIVERED:
+        if ship is None or ship.status not in TRACKED:
             return  # re-shipped or settled meanwhile
         new = tracking.status
         if _RANK.get(new, 0) < _RANK.get(ParcelStatus(ship.status), 0):

@@ -2,8 +2,8 @@
 for staff (outbox status ``draft``: never sent on its own). Staff read it in the
 console and send it (``worker.staff.reship.send_notice``) or re-ship the parcel.
 
-Drafted in the tracking transaction that recorded the status, once per parcel and
-status (the outbox key is unique), threaded under the unit's mail."""
+Drafted in the tracking transaction that recorded the status, once per parcel
+(the outbox key is unique), threaded under the unit's mail."""
 
 from __future__ import annotations
 
@@ -29,15 +29,16 @@ WHAT = {ParcelStatus.REFUSED: "被收件人拒收", ParcelStatus.RETURNED: "已�
         ParcelStatus.LOST: "在运输途中丢失"}
 
 
-def notice_key(ship: Shipment, status: str) -> str:
-    return f"parcel:{ship.id}:{status}"
+def notice_key(ship: Shipment) -> str:
+    """One notice per parcel: refused and later returned is one story for the unit."""
+    return f"parcel:{ship.id}"
 
 
 def draft_parcel_notice(session: Session, app: Application, ship: Shipment, config: Config,
                         now: datetime) -> OutboxMessage | None:
     """The drafted reply about ``ship`` (status refused / returned / lost), in the
     caller's transaction; None when the mail has no one to answer or it exists."""
-    key = notice_key(ship, ship.status)
+    key = notice_key(ship)
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
         return None
     mail = app.mail
