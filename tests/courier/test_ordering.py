@@ -116,3 +116,21 @@ def test_sigkill_between_answer_and_commit_costs_no_second_waybill(db_url: str, 
     assert services[:3] == ["EXP_RECE_CREATE_ORDER", "EXP_RECE_SEARCH_ORDER_RESP",
                             "COM_RECE_CLOUD_PRINT_WAYBILLS"]
     assert services.count("EXP_RECE_CREATE_ORDER") == 1
+
+
+def test_the_parcels_command_shows_why_a_parcel_waits(db_url: str, tmp_path: Path, sf: SfSimulator,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from worker.cli import main
+
+    world = sf_world(db_url, tmp_path, sf)
+    accept(world, 1)
+    config = tmp_path / "cli.toml"
+    config.write_text(world.config_file().read_text(encoding="utf-8")
+                      + f'[courier]\nprovider = "sf"\n[courier.sf]\nurl = "{sf.base}/std/service"\n'
+                        'timeout_seconds = 1\n', encoding="utf-8")
+    sf.fail("credentials")
+    assert main(["--config", str(config), "parcels", "--order"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (parcel,) = out["parcels"]
+    assert out["provider"] == "sf" and parcel["status"] == "to order" and parcel["waybill"] is None
+    assert "签名" in parcel["reason"] and parcel["next_try"]

@@ -117,6 +117,9 @@ def reprint(sessions: sessionmaker[Session], config: Config, application_id: int
         if app.status != ApplicationStatus.ACCEPTED or not app.invoices or app.shipment is None:
             raise NothingToPrint(f"application {application_id} is {app.status}: "
                                  "nothing was issued for it")
+        if app.shipment.status in PARCEL_WAITING:
+            raise NothingToPrint(f"application {application_id}: its parcel is still waiting "
+                                 "for the courier's waybill")
         doc = _documents(app, config, every=True)
     assert doc.label is not None
     stem = out_dir / f"application-{application_id}"
