@@ -7,6 +7,7 @@ invoices. Every parcel has exactly one waybill at the provider."""
 from __future__ import annotations
 
 import subprocess
+from email import message_from_bytes, policy
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -37,6 +38,11 @@ def test_a_season_on_the_sf_simulator(db_url: str, tmp_path: Path, sf: SfSimulat
     assert summary.by_status == {"accepted": 3} and summary.render_error is None
     exported = world.export()
     waybills = [a["shipment"]["waybill"] for a in exported]
+    with app.sessions() as s:  # the acceptance reply went out before the waybill existed
+        (first, *_) = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reply")
+                                .order_by(OutboxMessage.id))
+    body = message_from_bytes(first.message, policy=policy.default).get_body(("plain",))
+    assert body is not None and "运单号由快递公司分配" in body.get_content()
     assert all(w in {o["waybill"] for o in sf.orders.values()} for w in waybills)  # SF's numbers
 
     # labels: SF's own PDFs, in parcel order, each under our strip (运费到付 and the amount)
