@@ -19,6 +19,8 @@ from worker.intake import PassSummary, run_pass
 from worker.mailbox import Mailbox, MailRef, open_mailbox
 
 if TYPE_CHECKING:
+    from worker.courier.ordering import OrderReport
+    from worker.courier.tracking import TrackReport
     from worker.replies import SendReport
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ class App:
         with self.open_mailbox() as mailbox:
             done = run_pass(mailbox, self.sessions, self.config, should_stop, progress)
         summary = RunSummary(**{f.name: getattr(done, f.name) for f in fields(PassSummary)})
+        if not should_stop():  # an API provider's waybills, before their labels print
+            self.order_waybills()
         if not should_stop():  # on SIGTERM, leave printing to the next run
             self.print_pending(summary)
         if not should_stop():  # likewise sending: the queued replies wait in the outbox
@@ -98,6 +102,41 @@ class App:
             if report.stopped or report.sent + report.failed + report.given_up < limit:
                 break
         return report
+
+    def order_waybills(self) -> OrderReport | None:
+        """Waybills (and provider labels) for parcels awaiting them, with an API provider
+        (``worker.courier.ordering``). A provider failure only delays those parcels (the
+        reason is stored on each); a database failure leaves them to the next run."""
+        from worker.courier.factory import provider_for
+        from worker.courier.ordering import order_waybills
+
+        provider = provider_for(self.config)
+        if not provider.api:
+            return None
+        report = None
+        for _ in range(1000):  # a batch per step; a backlog takes several
+            try:
+                report = order_waybills(self.sessions, self.config, provider)
+            except (InfrastructureError, SQLAlchemyError) as e:
+                log.error("waybills not ordered, the next run tries again: %s", e)
+                return None
+            if not report.ordered and not report.labelled:
+                break
+        return report
+
+    def track_parcels(self) -> TrackReport | None:
+        """Routes of undelivered parcels (``worker.courier.tracking``); never raises."""
+        from worker.courier.factory import provider_for
+        from worker.courier.tracking import track_parcels
+
+        provider = provider_for(self.config)
+        if not provider.api:
+            return None
+        try:
+            return track_parcels(self.sessions, self.config, provider)
+        except (InfrastructureError, SQLAlchemyError) as e:
+            log.error("routes not read, the next run tries again: %s", e)
+            return None
 
     def print_pending(self, summary: RunSummary) -> None:
         """The print batch of everything issued and not yet printed (this pass's and any

@@ -182,6 +182,40 @@ def manifest(app: App, args: Namespace) -> int:
     return 0
 
 
+@command("parcels", "parcels that wait or need staff: no waybill yet (and why), refused, returned",
+         example="invoice-worker --config my.toml parcels",
+         args=[arg("--order", action="store_true", help="order waybills for waiting parcels first"),
+               arg("--track", action="store_true", help="read the routes of undelivered parcels first")],
+         details='Prints {"provider": NAME, "parcels": [{"application", "reference", "waybill",\n'
+                 '"status", "reason", "next_try", "note"}]} for every live parcel not yet settled\n'
+                 "or flagged for staff (exit 0). With the pool provider the list is usually empty.")
+def parcels(app: App, args: Namespace) -> int:
+    from sqlalchemy import select
+
+    from worker.db import check_schema
+    from worker.db.models import Shipment
+    from worker.status import PARCEL_NEEDS_STAFF, PARCEL_WAITING
+
+    check_schema(app.engine)
+    ordered = app.order_waybills() if args.order else None
+    tracked = app.track_parcels() if args.track else None
+    with app.sessions() as session:
+        rows = session.scalars(select(Shipment).where(
+            Shipment.replaced_by_id.is_(None),
+            Shipment.status.in_((*PARCEL_WAITING, *PARCEL_NEEDS_STAFF))).order_by(Shipment.id)).all()
+        listed = [{"application": s.application_id, "reference": s.reference, "waybill": s.waybill,
+                   "status": s.status, "reason": s.order_error,
+                   "next_try": s.next_try_at.isoformat() if s.next_try_at else None,
+                   "note": s.tracking_note} for s in rows]
+    out: dict[str, Any] = {"provider": app.config.courier.provider, "parcels": listed}
+    if ordered is not None:
+        out["ordered"] = ordered.as_json()
+    if tracked is not None:
+        out["tracked"] = tracked.as_json()
+    _json(out)
+    return 0
+
+
 @command("send-replies", "send the replies due in the outbox; print JSON counts",
          example="invoice-worker --config my.toml send-replies",
          details="Exit 3 when the SMTP server could not be reached (the rows stay queued).")

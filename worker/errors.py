@@ -73,3 +73,38 @@ class PoolExhausted(InfrastructureError):
 
 class SmtpError(InfrastructureError):
     """Raised when outgoing mail cannot be handed to the SMTP server."""
+
+
+class CourierError(InfrastructureError):
+    """Raised when a waybill provider (``worker.courier``) cannot do what was asked.
+
+    Never loses or doubles a parcel: the step that called it records ``reason`` on the
+    parcel (console, ``parcels``) and tries again later. ``reason`` is Chinese, for
+    staff; ``code`` is the provider's own code when it gave one."""
+
+    retry: bool = True
+
+    def __init__(self, reason: str, *, code: str = "") -> None:
+        super().__init__(f"{reason}" + (f" [{code}]" if code else ""))
+        self.reason = reason
+        self.code = code
+
+
+class CourierUnavailable(CourierError):
+    """Timeout, connection refused, HTTP 5xx, the provider's own system error: try again."""
+
+
+class CourierRateLimited(CourierError):
+    """The provider's flow control (SF A1005, HTTP 429): try again later."""
+
+
+class CourierCredentials(CourierError):
+    """Bad or expired credentials, a wrong signature, no permission for the service:
+    nothing succeeds until an office fixes config or the environment; retried anyway."""
+
+
+class CourierRejected(CourierError):
+    """The provider refused this parcel (address, phone, service area): staff must
+    correct the recipient; retried after a correction or by hand."""
+
+    retry = False

@@ -50,6 +50,18 @@ def send_replies(app: App, stopping: threading.Event, runs: RunLog | None = None
         recorded_replies(app, runs or RunLog(app.sessions))
 
 
+def order_waybills(app: App, stopping: threading.Event) -> None:
+    """Between polls: a parcel whose provider was down gets its waybill once the
+    provider is back, without waiting for new mail. Never raises."""
+    if not stopping.is_set():
+        app.order_waybills()
+
+
+def track_parcels(app: App, stopping: threading.Event) -> None:
+    if not stopping.is_set():
+        app.track_parcels()
+
+
 def build_scheduler(app: App, stopping: threading.Event) -> BlockingScheduler:
     tz = app.config.schedule.timezone
     scheduler = BlockingScheduler(timezone=tz)
@@ -69,6 +81,18 @@ def build_scheduler(app: App, stopping: threading.Event) -> BlockingScheduler:
         send_replies, IntervalTrigger(minutes=1, timezone=tz), args=[app, stopping, runs],
         id="replies", max_instances=1, coalesce=True, misfire_grace_time=None,
     )
+    courier = app.config.courier
+    if courier.provider != "pool":  # an API provider: waybills and routes on their own clocks
+        scheduler.add_job(
+            order_waybills, IntervalTrigger(minutes=courier.retry_minutes, timezone=tz),
+            args=[app, stopping], id="waybills", max_instances=1, coalesce=True,
+            misfire_grace_time=None,
+        )
+        scheduler.add_job(
+            track_parcels, IntervalTrigger(minutes=courier.track_minutes, timezone=tz),
+            args=[app, stopping], id="tracking", max_instances=1, coalesce=True,
+            misfire_grace_time=None,
+        )
     return scheduler
 
 

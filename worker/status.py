@@ -40,6 +40,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"              # the server took it
     FAILED = "failed"          # given up (max_attempts, or the recipient does not exist)
     WITHHELD = "withheld"      # an automatic reply not sent on purpose (replies.policy): never due
+    DRAFT = "draft"            # written by the worker for staff to read and send (returned parcels)
 
 
 OUTBOX_QUEUED = (OutboxStatus.PENDING, OutboxStatus.RETRY, OutboxStatus.SENDING)
@@ -64,3 +65,33 @@ class AuditAction(StrEnum):
     DISABLE_STAFF = "disable_staff"
     ENABLE_STAFF = "enable_staff"
     PASSWORD = "password"  # noqa: S105 -- the audit action "changed a password", not a secret
+    RESHIP = "reship"          # a returned parcel sent again: a new waybill, the same invoices
+    SEND_NOTICE = "send_notice"  # a drafted reply about a returned parcel sent to the unit
+
+
+class ParcelStatus(StrEnum):
+    """Where a parcel (``shipments.status``) is, from its waybill to the unit's door
+    (``worker/courier/``). The console shows each in Chinese (``PARCEL_TEXT``)."""
+
+    TO_ORDER = "to order"      # accepted; the provider has not given a waybill yet
+    LABEL = "label"            # waybill known; the provider's label PDF still to fetch
+    ORDERED = "ordered"        # waybill and label ready (the pool's parcels start here)
+    IN_TRANSIT = "in transit"  # picked up, on its way
+    DELIVERED = "delivered"    # 签收
+    REFUSED = "refused"        # 拒收: the recipient would not pay the freight
+    RETURNED = "returned"      # 退回 to us
+    LOST = "lost"              # the courier reports it lost
+    RESHIPPED = "reshipped"    # replaced by a new parcel (``shipments.replaced_by_id``)
+
+
+PARCEL_WAITING = (ParcelStatus.TO_ORDER, ParcelStatus.LABEL)
+"""No label can be printed yet: the waybill (or its PDF) is still to come."""
+PARCEL_UNDELIVERED = (ParcelStatus.ORDERED, ParcelStatus.IN_TRANSIT)
+"""Routes still worth reading."""
+PARCEL_NEEDS_STAFF = (ParcelStatus.REFUSED, ParcelStatus.RETURNED, ParcelStatus.LOST)
+"""Flagged for staff: re-ship it (``worker/staff/reship.py``) once the unit answered."""
+PARCEL_TEXT = {
+    ParcelStatus.TO_ORDER: "待下单", ParcelStatus.LABEL: "待取面单", ParcelStatus.ORDERED: "待揽收",
+    ParcelStatus.IN_TRANSIT: "运输中", ParcelStatus.DELIVERED: "已签收", ParcelStatus.REFUSED: "拒收",
+    ParcelStatus.RETURNED: "已退回", ParcelStatus.LOST: "丢失", ParcelStatus.RESHIPPED: "已重寄",
+}

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -13,15 +16,17 @@ from werkzeug.wrappers import Response
 
 from worker.console.db import actor, config, sessions
 from worker.console.files import send_stored
-from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage
+from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage, Shipment
 from worker.db.models import Reason as ReasonRow
 from worker.decision import date_skew
 from worker.fields import FIELD
 from worker.replies.policy import reply_notes
 from worker.staff import actions
+from worker.staff import reship as parcels
 from worker.staff.actions import EDITABLE, HEADER_FIELDS, RECIPIENT_FIELDS, ActionResult
 from worker.staff.audit import changes_of
 from worker.staff.errors import ActionRefused, NotFound
+from worker.status import PARCEL_NEEDS_STAFF, PARCEL_TEXT, OutboxStatus
 from worker.validation import Code
 from worker.validation.checks import lacking
 from worker.validation.reasons import REASONS, WAIVABLE
@@ -76,9 +81,15 @@ def show(app_id: int) -> str:
         codes = {r.code for r in app.reasons}
         outbox = db.scalars(select(OutboxMessage).where(OutboxMessage.mail_id == app.mail_id)
                             .order_by(OutboxMessage.id)).all()
+        earlier = db.scalars(select(Shipment).where(Shipment.application_id == app_id,
+                                                    Shipment.replaced_by_id.is_not(None))
+                             .order_by(Shipment.id)).all()
+        drafts = [(row.id, row.recipient, draft_text(row)) for row in outbox
+                  if row.application_id == app_id and row.status == OutboxStatus.DRAFT]
         return render_template(
             "console/application.html", app=app, by_field=by_field, by_line=by_line,
-            replies=reply_notes(outbox),
+            replies=reply_notes(outbox), earlier_parcels=earlier, drafts=drafts,
+            parcel_text=PARCEL_TEXT, needs_staff=PARCEL_NEEDS_STAFF,
             general=general, history=[(e, changes_of(e)) for e in history],
             header_fields=HEADER_FIELDS, recipient_fields=RECIPIENT_FIELDS,
             waivable=sorted(c for c in codes if c in WAIVABLE),
@@ -131,6 +142,24 @@ def approve(app_id: int) -> Response:
 def reject(app_id: int) -> Response:
     return _act(app_id, lambda: actions.reject(
         sessions(), config(), actor(), app_id, request.form.get("message", "")))
+
+
+@bp.post("/applications/<int:app_id>/reship")
+def reship(app_id: int) -> Response:
+    return _act(app_id, lambda: parcels.reship(sessions(), config(), actor(), app_id,
+                                               note=request.form.get("note", "")))
+
+
+@bp.post("/applications/<int:app_id>/notices/<int:outbox_id>")
+def send_notice(app_id: int, outbox_id: int) -> Response:
+    return _act(app_id, lambda: parcels.send_notice(sessions(), actor(), app_id, outbox_id))
+
+
+def draft_text(row: OutboxMessage) -> str:
+    """A drafted reply's text, as the unit would read it."""
+    message = message_from_bytes(row.message, policy=email_policy.default)
+    body = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
+    return body.get_content() if body is not None else ""
 
 
 @bp.get("/applications/<int:app_id>/attachment")

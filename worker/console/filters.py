@@ -22,6 +22,7 @@ ACTIONS: dict[str, str] = {
     AuditAction.REPRINT: "重印", AuditAction.END_SESSIONS: "结束会话",
     AuditAction.PASSWORD: "修改密码", AuditAction.RETRY_REPLY: "重发回复",
     AuditAction.DISABLE_STAFF: "停用账号", AuditAction.ENABLE_STAFF: "启用账号",
+    AuditAction.RESHIP: "重新寄出", AuditAction.SEND_NOTICE: "发送退件通知",
 }
 """Each audit action in Chinese; a test keeps it complete."""
 

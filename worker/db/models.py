@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -144,7 +145,12 @@ class Application(_field_columns(), Base):
     invoices: Mapped[list[Invoice]] = relationship(
         back_populates="application", order_by="Invoice.number"
     )
-    shipment: Mapped[Shipment | None] = relationship(back_populates="application")
+    # The live parcel: a returned one that staff re-shipped is replaced by a new row
+    # (``Shipment.replaced_by_id``) and stays for the record (migration 0009).
+    shipment: Mapped[Shipment | None] = relationship(
+        back_populates="application",
+        primaryjoin="and_(Application.id == Shipment.application_id, "
+                    "Shipment.replaced_by_id.is_(None))")
 
 
 class ApplicationLine(Base):
@@ -235,18 +241,30 @@ class Manifest(Base):
     xlsx_path: Mapped[str | None] = mapped_column(String(500))
     pdf_path: Mapped[str | None] = mapped_column(String(500))
     emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The pickup booked with an API provider for its parcels (worker.courier.pickup,
+    # migration 0009): the window asked for, the provider's booking, or why not yet.
+    pickup_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pickup_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pickup_ref: Mapped[str | None] = mapped_column(String(64))
+    pickup_booked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pickup_error: Mapped[str | None] = mapped_column(Text)
     # Its courier (worker.issuing.facts.CourierFacts): one manifest per courier; NULL
     # only for manifests made before migration 0003 (read with today's config).
     courier_json: Mapped[str | None] = mapped_column(Text)
 
 
 class Shipment(Base):
-    """One parcel per accepted application; on exactly one manifest once picked up."""
+    """One live parcel per accepted application (a partial unique index: a re-shipped
+    parcel's row stays, replaced); on exactly one manifest once picked up.
+
+    Its waybill comes from the pool counter in the issuing transaction, or from an API
+    provider after it (``worker/courier/``): NULL while ``status`` is "to order", the
+    order sent with ``reference`` as the provider's idempotency key (migration 0009)."""
 
     __tablename__ = "shipments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
-    waybill: Mapped[str] = mapped_column(String(64), unique=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    waybill: Mapped[str | None] = mapped_column(String(64), unique=True)
     recipient: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(500))
@@ -261,11 +279,29 @@ class Shipment(Base):
     # The courier facts it was made with (worker.issuing.facts.CourierFacts); NULL only
     # for parcels made before migration 0003, which fall back to today's config.
     courier_json: Mapped[str | None] = mapped_column(Text)
+    # The waybill provider and the parcel's way (worker.courier, migration 0009).
+    provider: Mapped[str] = mapped_column(String(16), default="pool", server_default="pool")
+    reference: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="ordered", server_default="ordered",
+                                        index=True)
+    order_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    order_error: Mapped[str | None] = mapped_column(Text)       # why it waits (for staff)
+    next_try_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # one orderer at a time
+    claim_owner: Mapped[str | None] = mapped_column(String(255))        # worker.owner token
+    estimated_fee: Mapped[Decimal | None] = mapped_column(Money)  # the provider's estimate
+    route_codes: Mapped[str | None] = mapped_column(Text)         # JSON: what our label prints
+    provider_label: Mapped[str | None] = mapped_column(String(500))  # the provider's PDF, stored
+    tracked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    tracking_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
 
     application: Mapped[Application] = relationship(back_populates="shipment")
 
 
 Index("ix_applications_district_status", Application.district, Application.status)
+Index("uq_shipments_live_application", Shipment.application_id, unique=True,
+      sqlite_where=text("replaced_by_id IS NULL"), postgresql_where=text("replaced_by_id IS NULL"))
 
 
 class Staff(Base):

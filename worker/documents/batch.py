@@ -33,10 +33,11 @@ from worker.db.models import Application, Invoice, Mail, Shipment
 from worker.db.types import utcnow
 from worker.documents.invoice import InvoiceView, invoice_view
 from worker.documents.label import LabelView, label_view
+from worker.documents.labels import write_labels
 from worker.documents.render import FetcherFactory, html, write_pdf
 from worker.errors import InfrastructureError, WorkerError
 from worker.owner import current_owner, owner_gone
-from worker.status import ApplicationStatus
+from worker.status import PARCEL_WAITING, ApplicationStatus
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +117,17 @@ def reprint(sessions: sessionmaker[Session], config: Config, application_id: int
         if app.status != ApplicationStatus.ACCEPTED or not app.invoices or app.shipment is None:
             raise NothingToPrint(f"application {application_id} is {app.status}: "
                                  "nothing was issued for it")
+        if app.shipment.status in PARCEL_WAITING:
+            raise NothingToPrint(f"application {application_id}: its parcel is still waiting "
+                                 "for the courier's waybill")
         doc = _documents(app, config, every=True)
     assert doc.label is not None
     stem = out_dir / f"application-{application_id}"
     invoices = write_pdf(_invoices_html([doc]), stem.with_name(f"{stem.name}-invoices.pdf"),
                          key=_key("invoices", doc.keys), fetcher=fetcher)
-    labels = write_pdf(_labels_html([doc]), stem.with_name(f"{stem.name}-label.pdf"),
-                       key=_key("labels", (doc.label.waybill,)), fetcher=fetcher)
+    labels = write_labels([doc.label], stem.with_name(f"{stem.name}-label.pdf"),
+                          key=_key("labels", (doc.label.waybill,)), created=_created([doc]),
+                          fetcher=fetcher)
     return invoices.path, labels.path
 
 
@@ -156,10 +161,16 @@ def _pending_apps(session: Session, config: Config,
     """Accepted applications with documents to print, matching ``where``, in parcel
     order, capped at ``max_invoices_per_batch`` pending invoices (whole applications)."""
     unprinted = select(Invoice.application_id).where(Invoice.pdf_path.is_(None))
-    unlabelled = select(Shipment.application_id).where(Shipment.label_pdf.is_(None))
+    unlabelled = select(Shipment.application_id).where(Shipment.label_pdf.is_(None),
+                                                       Shipment.replaced_by_id.is_(None))
+    # A parcel whose waybill (or provider label) is still to come waits, and so do its
+    # invoices: they are printed side by side once it is there (worker.courier.ordering).
+    waiting = select(Shipment.application_id).where(Shipment.status.in_(PARCEL_WAITING),
+                                                    Shipment.replaced_by_id.is_(None))
     apps = session.scalars(_with_documents(select(Application)).where(
         Application.status == ApplicationStatus.ACCEPTED,
         or_(Application.id.in_(unprinted), Application.id.in_(unlabelled)),
+        Application.id.not_in(waiting),
         where,
     )).all()
     # Parcel order: the order waybills were taken, i.e. the order the parcels were made.
@@ -242,12 +253,6 @@ def _invoices_html(docs: Sequence[AppDocuments]) -> str:
     return html("invoices.html", invoices=views, title=title, created=_created(docs))
 
 
-def _labels_html(docs: Sequence[AppDocuments]) -> str:
-    labels = [d.label for d in docs if d.label is not None]
-    return html("labels.html", labels=labels, title=f"快递面单 {len(labels)} 件",
-                created=_created(docs))
-
-
 def _created(docs: Sequence[AppDocuments]) -> str:
     """The documents' date is the latest issue among them: data, not the clock."""
     moments = [d.issued_at for d in docs if d.issued_at is not None]
@@ -288,9 +293,11 @@ def _render_and_record(sessions: sessionmaker[Session], config: Config,
                                  key=_key("invoices", (k for d in docs for k in d.keys)),
                                  fetcher=fetcher)
         if label_docs:
-            labels = write_pdf(_labels_html(label_docs), directory / "labels.pdf",
-                               key=_key("labels", (d.label.waybill for d in label_docs
-                                                   if d.label is not None)), fetcher=fetcher)
+            labels = write_labels([d.label for d in label_docs if d.label is not None],
+                                  directory / "labels.pdf",
+                                  key=_key("labels", (d.label.waybill for d in label_docs
+                                                      if d.label is not None)),
+                                  created=_created(label_docs), fetcher=fetcher)
         claimed_invoices, claimed_labels = _record(sessions, docs, invoices and invoices.path,
                                                    labels and labels.path)
     except BaseException:

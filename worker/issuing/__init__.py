@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from worker.config import Config
+from worker.courier.pool import allocate_waybill
 from worker.db.models import Application, Invoice, InvoiceItem, Shipment
 from worker.issuing.facts import CourierFacts, SellerFacts
 from worker.issuing.numbers import allocate
 from worker.issuing.plan import parcel_weight, plan_invoices, postage
-from worker.status import InvoiceType, IssueMode
+from worker.status import InvoiceType, IssueMode, ParcelStatus
 from worker.validation import normalize
 
 
@@ -38,10 +39,9 @@ def issue(session: Session, app: Application, config: Config,
     planned = plan_invoices(paid, mode, inv_cfg.per_invoice_limit, inv_cfg.tax_rate)
     numbers = allocate(session, f"invoice:{inv_cfg.code}", len(planned),
                        first=inv_cfg.first_number, last=inv_cfg.last_number)
-    courier = config.courier
     # Both counters before anything is added: the lookups have nothing to autoflush.
-    (waybill_no,) = allocate(session, f"waybill:{courier.waybill_prefix}", 1,
-                             first=courier.waybill_first, last=courier.waybill_last)
+    # An API provider's waybill is ordered after the commit (worker.courier.ordering).
+    waybill = allocate_waybill(session, config) if config.courier.provider == "pool" else None
     invoice_type = normalize.invoice_type(app.invoice_type) or InvoiceType.NORMAL
     if app.id is None:
         session.flush()  # the invoices' rows need the application's id
@@ -67,7 +67,7 @@ def issue(session: Session, app: Application, config: Config,
     if "invoices" not in inspect(app).unloaded:  # else a later read loads them all
         set_committed_value(app, "invoices",
                             sorted([*app.invoices, *invoices], key=lambda i: i.number))
-    session.add(make_shipment(app, len(invoices), config, waybill_no))
+    session.add(make_shipment(app, len(invoices), config, waybill))
     session.flush()
     _add_items(session, invoices, planned)
     return invoices
@@ -94,13 +94,19 @@ def _add_items(session: Session, invoices: list[Invoice], planned: list[Any]) ->
             set_committed_value(item, "invoice", invoice)
 
 
-def make_shipment(app: Application, invoices: int, config: Config, waybill_no: int) -> Shipment:
+def make_shipment(app: Application, invoices: int, config: Config, waybill: str | None,
+                  *, reference: str | None = None) -> Shipment:
+    """The parcel; ``waybill`` None: "to order" from the configured API provider, with
+    ``reference`` (default ``<reference_prefix><application id>``) as its key."""
     courier = config.courier
     weight = parcel_weight(invoices, courier.envelope_grams, courier.invoice_grams)
     rate = courier.rate_for(app.district)
     return Shipment(
         application=app,
-        waybill=f"{courier.waybill_prefix}{waybill_no}",
+        waybill=waybill,
+        provider=courier.provider,
+        reference=None if waybill is not None else reference or f"{courier.reference_prefix}{app.id}",
+        status=ParcelStatus.ORDERED if waybill is not None else ParcelStatus.TO_ORDER,
         recipient=app.recipient_name,
         phone=app.recipient_phone,
         address=app.recipient_address,

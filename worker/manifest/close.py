@@ -10,6 +10,13 @@
 2. **Send** (``send.py``): this manifest and any earlier one whose mail failed, or
    whose process died after step 1, are mailed and stamped ``emailed_at``. A re-send
    never creates a manifest or moves a parcel.
+3. **Book** the pickup with an API provider (``worker.courier.pickup``): the next
+   working day after the close-out, in ``[courier.pickup]``'s window; a manifest not
+   booked (provider down) is booked by the next close-out. The pool books nothing:
+   the manifest mailed to the courier is the request.
+
+A parcel still waiting for its waybill (an API provider's, "to order") is left for
+a later close-out: it has nothing to hand over yet.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
+from worker.courier.factory import provider_for
+from worker.courier.pickup import Booked, book_pickups
 from worker.db.models import Manifest, Shipment
 from worker.db.types import utcnow
 from worker.errors import SmtpError, StorageError
@@ -35,6 +44,7 @@ from worker.manifest.files import write_files
 from worker.manifest.locking import skip_locked
 from worker.manifest.send import send_pending
 from worker.manifest.sheet import build_sheet
+from worker.status import PARCEL_WAITING
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +79,8 @@ class ManifestResult:
     error: SmtpError | None = None
     """Why some manifest is still unsent (``unsent``); the next run tries again."""
     unsent: tuple[int, ...] = ()
+    pickups: tuple[Booked, ...] = ()
+    """Pickups booked (or still not) with an API provider in this run."""
     others: tuple[OtherManifest, ...] = ()
     """Only when waiting parcels were made for several couriers: one manifest each; the
     fields above describe the first (the oldest parcel's courier)."""
@@ -85,6 +97,8 @@ class ManifestResult:
         }
         if self.others:
             data["others"] = [other.as_json() for other in self.others]
+        if self.pickups:
+            data["pickups"] = [booked.as_json() for booked in self.pickups]
         if self.error is not None:
             data["unsent"] = list(self.unsent)
             data["error"] = str(self.error)
@@ -101,20 +115,21 @@ def close_out(sessions: sessionmaker[Session], config: Config, mailer: Mailer,
     try:
         claimed = _claim(sessions, config, now or utcnow())
         out = send_pending(sessions, config, mailer)
+        pickups = tuple(book_pickups(sessions, config, provider_for(config), now=now))
     except OperationalError as e:
         raise StorageError(f"database unavailable: {e.orig or e}") from e
     except SQLAlchemyError as e:
         raise StorageError(f"database error: {e}") from e
     if not claimed:
         return ManifestResult(0, None, None, None, resent=tuple(out.sent), error=out.error,
-                              unsent=out.unsent)
+                              unsent=out.unsent, pickups=pickups)
     (first_id, parcels, xlsx, pdf, _courier), *rest = claimed
     made = {c[0] for c in claimed}
     return ManifestResult(
         parcels, config.output_dir / xlsx, config.output_dir / pdf, first_id,
         emailed=out.sent.get(first_id),
         resent=tuple(m for m in out.sent if m not in made),
-        error=out.error, unsent=out.unsent,
+        error=out.error, unsent=out.unsent, pickups=pickups,
         others=tuple(OtherManifest(m, courier, n, config.output_dir / x, config.output_dir / p,
                                    emailed=out.sent.get(m))
                      for m, n, x, p, courier in rest),
@@ -125,7 +140,8 @@ def _claim(sessions: sessionmaker[Session], config: Config, now: datetime,
            ) -> list[tuple[int, int, str, str, str]]:
     """(manifest id, parcels, xlsx, pdf, courier) per manifest made, oldest parcel's first."""
     with sessions.begin() as session:
-        query = select(Shipment).where(Shipment.manifest_id.is_(None)).order_by(Shipment.id)
+        query = select(Shipment).where(Shipment.manifest_id.is_(None), Shipment.waybill.is_not(None),
+                                       Shipment.status.not_in(PARCEL_WAITING)).order_by(Shipment.id)
         shipments = list(session.scalars(skip_locked(session, query)))
         if not shipments:
             log.info("manifest: no parcels waiting")

@@ -85,7 +85,7 @@ def build_sheet(manifest: Manifest, shipments: list[Shipment], config: Config) -
         parcels=tuple(
             Parcel(
                 seq=i,
-                waybill=s.waybill,
+                waybill=s.waybill or "",
                 recipient=s.recipient,
                 phone=s.phone,
                 address=s.address,

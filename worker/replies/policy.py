@@ -148,6 +148,8 @@ def reply_notes(rows: Sequence[OutboxMessage]) -> list[ReplyNote]:
                                    "warn"))
         elif row.status == OutboxStatus.SENT:
             notes.append(ReplyNote(f"{kind}已发送至 {row.recipient}", "ok"))
+        elif row.status == OutboxStatus.DRAFT:
+            notes.append(ReplyNote(f"退件通知草稿，待工作人员确认后发送至 {row.recipient}", "warn"))
         elif row.status == OutboxStatus.FAILED:
             notes.append(ReplyNote(f"{kind}发送失败（{row.recipient}）：{row.last_error or ''}",
                                    "error"))
