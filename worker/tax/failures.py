@@ -58,7 +58,10 @@ def _rows_of(sheet: Sheet) -> list[FailedRow]:
         found = []
         for offset, data in enumerate(sheet.rows[number:], number + 1):
             def at(col: int | None, data: tuple[object, ...] = data) -> str:
-                return cell_text(data[col]) if col is not None and col < len(data) else ""
+                if col is None or col >= len(data):
+                    return ""
+                value = data[col]  # the platform's words as written (no NFKC for text)
+                return value if isinstance(value, str) else cell_text(value)
 
             serial, reason = at(serial_col).strip(), _CONTROL.sub("", at(reason_col)).strip()
             if not serial or not reason:
