@@ -148,6 +148,26 @@ class RepliesConfig:
 
 
 @dataclass(frozen=True)
+class InvoicingConfig:
+    """How invoices are issued (issue 8): ``mode`` print (our numbers, paper stock) or
+    platform (the 数电票 platform issues them; ``worker.tax``); ``delivery`` courier
+    (parcel) or email (PDF/OFD/XML attached). ``tax_code``/``item_name`` fill the
+    platform workbook's 明细; the 发票流水号 is ``serial_prefix`` + ``serial_digits``
+    digits (at most 20 characters, letters and digits only)."""
+
+    mode: str
+    delivery: str
+    tax_code: str
+    item_name: str
+    serial_prefix: str
+    serial_digits: int
+
+
+INVOICING_MODES = ("print", "platform")
+INVOICING_DELIVERIES = ("courier", "email")
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig
     mailbox: MailboxConfig
@@ -161,6 +181,7 @@ class Config:
     limits: LimitsConfig
     documents: DocumentsConfig
     replies: RepliesConfig
+    invoicing: InvoicingConfig
     source: tuple[str, ...] = field(default=())
 
     @property
@@ -423,6 +444,8 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
     docs = r.table("documents")
     documents = DocumentsConfig(docs.int("max_invoices_per_batch", minimum=1))
 
+    invoicing = _invoicing(r.table("invoicing"))
+
     out = r.table("output")
     return Config(
         database=DatabaseConfig(url),
@@ -437,5 +460,28 @@ def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
         limits=limits,
         documents=documents,
         replies=replies,
+        invoicing=invoicing,
         source=sources,
     )
+
+
+def _invoicing(t: _Reader) -> InvoicingConfig:
+    inv = InvoicingConfig(
+        mode=t.str("mode"),
+        delivery=t.str("delivery"),
+        tax_code=t.str("tax_code"),
+        item_name=t.str("item_name"),
+        serial_prefix=t.str("serial_prefix", allow_empty=True),
+        serial_digits=t.int("serial_digits", minimum=1),
+    )
+    if inv.mode not in INVOICING_MODES:
+        raise ConfigError("invoicing.mode", f"must be one of {', '.join(INVOICING_MODES)}")
+    if inv.delivery not in INVOICING_DELIVERIES:
+        raise ConfigError("invoicing.delivery", f"must be one of {', '.join(INVOICING_DELIVERIES)}")
+    if not (inv.tax_code.isascii() and inv.tax_code.isdigit() and len(inv.tax_code) == 19):
+        raise ConfigError("invoicing.tax_code", "must be the 19-digit 商品和服务税收分类编码")
+    if not (inv.serial_prefix.isascii() and (inv.serial_prefix.isalnum() or not inv.serial_prefix)):
+        raise ConfigError("invoicing.serial_prefix", "must be ASCII letters and digits")
+    if len(inv.serial_prefix) + inv.serial_digits > 20:
+        raise ConfigError("invoicing.serial_digits", "serial_prefix + serial_digits exceed 20 characters")
+    return inv
