@@ -1,57 +1,98 @@
-"""The ``invoice-worker`` command (SPEC §5: a stable contract)."""
+"""The ``invoice-worker`` command (SPEC §5: a stable contract).
+
+The parser is built from the command table in ``worker/commands.py`` (one function per
+command; see there how to add one): each sub-parser's ``func`` default is a runner that
+loads the config and the ``App`` for the commands that use it and closes it afterwards.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+import textwrap
+from collections.abc import Callable, Sequence
 
+from worker import __version__
+from worker.commands import COMMANDS, GROUPS, Command
 from worker.errors import ConfigError, InfrastructureError, PaymentFileError, WorkerError
 
 log = logging.getLogger("worker")
 
+CONFIG_ENV = "INVOICE_WORKER_CONFIG"
+
+# exit code -> meaning; main() maps errors to these, and --help lists them
+EXIT_CODES = {
+    0: "success",
+    1: "the command could not do all it was asked (bad payment rows, nothing to reprint, "
+       "an account action refused)",
+    2: "usage or config error (check-config names each key)",
+    3: "an outside system failed: database (or schema not current: run init-db), mailbox, "
+       "SMTP, an unreadable payment file, or printing; what was done is kept, run again",
+}
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of descriptions and epilogs (examples, exit codes)."""
+
 
 def build_parser() -> argparse.ArgumentParser:
+    exit_codes = "\n".join(textwrap.fill(text, 88, initial_indent=f"  {code}  ", subsequent_indent="     ")
+                           for code, text in EXIT_CODES.items())
     parser = argparse.ArgumentParser(
         prog="invoice-worker",
         description="Invoice mailbox worker for the Tianjin continuing-education programme.",
+        epilog=f"example:\n  invoice-worker --config my.toml run --once\n"
+               f"  invoice-worker COMMAND --help   # each command's options and an example\n\n"
+               f"exit codes:\n{exit_codes}",
+        formatter_class=_Formatter,
     )
-    parser.add_argument("--config", metavar="PATH", help="TOML file overriding the defaults")
+    parser.add_argument("--config", metavar="PATH", default=os.environ.get(CONFIG_ENV) or None,
+                        help=f"TOML file overriding the shipped defaults (default: ${CONFIG_ENV})")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    sub.add_parser("init-db", help="create or migrate the schema (idempotent)")
-    imp = sub.add_parser("import-payments", help="load payment records (CSV or xlsx)")
-    imp.add_argument("files", nargs="+", metavar="FILE", type=Path)
-    run = sub.add_parser("run", help="the scheduled worker; --once for a single pass")
-    run.add_argument("--once", action="store_true", help="one pass, then exit")
-    exp = sub.add_parser("export", help="print applications")
-    exp.add_argument("--json", action="store_true", required=True, help="as JSON (SPEC §5)")
-    sub.add_parser("manifest", help="close out a pickup: write and mail the courier manifest")
-    sub.add_parser("send-replies", help="send the replies due in the outbox; print JSON counts")
-    tpl = sub.add_parser("form-template", help="write a blank application form (.xlsx)")
-    tpl.add_argument("path", metavar="PATH", type=Path)
-    demo = sub.add_parser("demo", help="end to end on a local Maildir with sample mail")
-    demo.add_argument("--dir", type=Path, default=Path("demo"), help="where the demo lives")
-    rep = sub.add_parser("reprint", help="render one application's invoices and label again")
-    rep.add_argument("application", metavar="APPLICATION",
-                     help="application id (申请编号), or a Message-ID for all of that mail's")
-    rep.add_argument("--out", type=Path, metavar="DIR",
-                     help="where to write the PDFs (default: OUTPUT_DIR/reprints)")
-    staff = sub.add_parser("staff", help="console accounts: staff add NAME")
-    staff_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
-    for name, text in (("add", "create a console account"), ("passwd", "set a new password")):
-        acct = staff_sub.add_parser(name, help=text)
-        acct.add_argument("name", metavar="NAME")
-        acct.add_argument("--password-env", metavar="VAR",
-                          help="read the password from this environment variable (else prompt)")
-    con = sub.add_parser("console", help="serve the staff web console")
-    con.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    con.add_argument("--port", type=int, default=8000, help="port (8000)")
+    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    for cmd in COMMANDS:
+        group, _, action = cmd.name.rpartition(" ")
+        if group and group not in groups:
+            parent = sub.add_parser(group, help=GROUPS.get(group, ""), description=GROUPS.get(group),
+                                    formatter_class=_Formatter)
+            groups[group] = parent.add_subparsers(dest=f"{group}_command", required=True,
+                                                  metavar="ACTION")
+        _add(groups[group] if group else sub, action, cmd)
     return parser
+
+
+def _add(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, cmd: Command) -> None:
+    details = f"\n\n{cmd.details}" if cmd.details else ""
+    parser = sub.add_parser(name, help=cmd.help, description=f"{cmd.help}.{details}",
+                            epilog=f"example:\n  {cmd.example}", formatter_class=_Formatter)
+    for option in cmd.args:
+        parser.add_argument(*option.flags, **option.options)
+    parser.set_defaults(func=_runner(cmd))
+
+
+def _runner(cmd: Command) -> Runner:
+    if not cmd.uses_app:
+        return cmd.func
+
+    def with_app(args: argparse.Namespace) -> int:
+        from worker.app import App
+
+        if not args.config:
+            log.warning("no --config (nor $%s): the shipped defaults, relative paths under %s",
+                        CONFIG_ENV, os.getcwd())
+        app = App.load(args.config)
+        try:
+            return cmd.func(app, args)
+        finally:
+            app.close()
+
+    return with_app
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,10 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    func: Runner = args.func
     try:
-        return _dispatch(args)
+        return func(args)
     except ConfigError as e:
         print(f"invoice-worker: {e}", file=sys.stderr)
+        for key, reason in e.problems[1:]:
+            print(f"invoice-worker: config {key}: {reason}", file=sys.stderr)
         return 2
     except (InfrastructureError, PaymentFileError) as e:
         print(f"invoice-worker: {e}", file=sys.stderr)
@@ -74,160 +118,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WorkerError as e:
         print(f"invoice-worker: {e}", file=sys.stderr)
         return 1
-
-
-def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "form-template":
-        from worker.form import write_blank_form
-
-        args.path.parent.mkdir(parents=True, exist_ok=True)
-        write_blank_form(args.path)
-        print(args.path)
-        return 0
-    if args.command == "demo":
-        from worker.demo import run_demo
-
-        return run_demo(args.dir)
-
-    from worker.app import App
-    from worker.db import check_schema, init_db
-
-    app = App.load(args.config)
-    try:
-        if args.command == "init-db":
-            revision = init_db(app.engine)
-            print(f"schema at revision {revision}")
-            return 0
-        if args.command == "import-payments":
-            return _import(app, args.files)
-        if args.command == "staff":
-            from worker.staff.cli import run as staff_command
-
-            return staff_command(app, args)
-        if args.command == "console":
-            from worker.console.serve import serve
-
-            return serve(app.config, args.host, args.port)
-        if args.command == "export":
-            from worker.export import export_applications
-
-            check_schema(app.engine)
-            with app.sessions() as session:
-                data = export_applications(session)
-            json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-            sys.stdout.write("\n")
-            return 0
-        if args.command == "manifest":
-            return _manifest(app)
-        if args.command == "send-replies":
-            return _send_replies(app)
-        if args.command == "reprint":
-            return _reprint(app, args.application, args.out)
-        if args.command == "run":
-            if args.once:
-                summary = app.run_once()
-                print(json.dumps({"mails": summary.processed, "already_done": summary.duplicates,
-                                  "by_status": summary.by_status,
-                                  "invoices_pdf": summary.invoices_pdf,
-                                  "labels_pdf": summary.labels_pdf,
-                                  "batches": summary.batches,
-                                  "render_error": summary.render_error}, ensure_ascii=False))
-                return 3 if summary.render_error else 0  # outcomes kept; printing retried
-            from worker.scheduler import run_forever
-
-            check_schema(app.engine)
-            run_forever(app)
-            return 0
-    finally:
-        app.close()
-    raise AssertionError(f"unhandled command {args.command}")
-
-
-def _manifest(app: object) -> int:
-    """SPEC §5: print the JSON even when mailing failed (the files exist); exit 3 then."""
-    from worker.app import App
-    from worker.db import check_schema
-    from worker.mailer import Mailer
-    from worker.manifest import close_out
-
-    assert isinstance(app, App)
-    check_schema(app.engine)
-    result = close_out(app.sessions, app.config, Mailer.from_config(app.config))
-    print(json.dumps(result.as_json(), ensure_ascii=False))
-    if result.error is not None:
-        print(f"invoice-worker: manifest(s) {', '.join(map(str, result.unsent))} written but "
-              f"not mailed to {app.config.courier.email}; the next `manifest` run sends them: "
-              f"{result.error}", file=sys.stderr)
-        return 3
-    return 0
-
-
-def _reprint(app: object, ref: str, out: Path | None) -> int:
-    """Print ``{"reprints": [{"application", "invoices_pdf", "labels_pdf"}], "skipped":
-    [{"application", "reason"}]}``; a mail's applications that issued nothing are skipped."""
-    from worker.app import App
-    from worker.db import check_schema
-    from worker.documents import NothingToPrint, applications_of, reprint
-
-    assert isinstance(app, App)
-    check_schema(app.engine)
-    ids = applications_of(app.sessions, ref)
-    if not ids:
-        print(f"invoice-worker: no application or mail {ref!r}", file=sys.stderr)
-        return 1
-    out_dir = (out or app.config.output_dir / "reprints").resolve()
-    done, skipped = [], []
-    for app_id in ids:
-        try:
-            invoices, labels = reprint(app.sessions, app.config, app_id, out_dir)
-        except NothingToPrint as e:
-            skipped.append({"application": app_id, "reason": str(e)})
-            continue
-        done.append({"application": app_id, "invoices_pdf": str(invoices),
-                     "labels_pdf": str(labels)})
-    print(json.dumps({"reprints": done, "skipped": skipped}, ensure_ascii=False))
-    for item in skipped:
-        print(f"invoice-worker: {item['reason']}", file=sys.stderr)
-    return 0 if done else 1
-
-
-def _send_replies(app: object) -> int:
-    """Counts as JSON; exit 3 when the SMTP server could not be reached (rows stay queued)."""
-    from worker.app import App
-    from worker.db import check_schema
-    from worker.mailer import Mailer
-    from worker.replies import send_due
-
-    assert isinstance(app, App)
-    check_schema(app.engine)
-    report = send_due(app.sessions, Mailer.from_config(app.config), limit=10_000,
-                      retries=app.config.replies)
-    print(json.dumps(report.as_dict(), ensure_ascii=False))
-    if report.stopped:
-        print(f"invoice-worker: sending stopped, the rest stays queued: {report.stopped}",
-              file=sys.stderr)
-        return 3
-    return 0
-
-
-def _import(app: object, files: list[Path]) -> int:
-    from worker.app import App
-    from worker.db import check_schema
-    from worker.payments import import_payment_file
-
-    assert isinstance(app, App)
-    check_schema(app.engine)
-    bad = 0
-    for path in files:
-        try:
-            with app.sessions.begin() as session:
-                result = import_payment_file(session, path, app.config.tz)
-        except PaymentFileError as e:
-            print(f"error: {e}", file=sys.stderr)
-            bad += 1
-            continue
-        print(result.summary())
-        for err in result.errors:
-            print(f"  bad row {err}", file=sys.stderr)
-        bad += bool(result.errors)
-    return 1 if bad else 0

@@ -1,177 +1,323 @@
-"""Configuration: shipped defaults overridden key by key by a user TOML file.
+"""Configuration: shipped defaults, then the user's TOML file, then environment variables.
 
-Read once at start-up into frozen dataclasses; every bad key or value fails here with
-the key's dotted name and the reason, never later in the middle of a pass.
+Read once at start-up into frozen pydantic v2 models; every unknown key, wrong type or
+inconsistent pair of values fails here with the key's dotted name and the reason
+(``ConfigError``), never later in the middle of a pass.
+
+Layers, deep-merged key by key (tables merge, any other value replaces):
+
+1. ``config/defaults.toml``, shipped inside the package (``worker.config_files``; set
+   ``INVOICE_WORKER_DEFAULTS`` to read another file);
+2. the file given with ``--config`` (or env ``INVOICE_WORKER_CONFIG``);
+3. in-code ``overrides`` (tests);
+4. environment variables ``INVOICE_WORKER_<SECTION>__<KEY>``, e.g.
+   ``INVOICE_WORKER_SCHEDULE__POLL_MINUTES=10`` or
+   ``INVOICE_WORKER_PROGRAMME__FEES__2019=150.00`` (read by pydantic-settings'
+   ``EnvSettingsSource``; lists as JSON: ``'["武清区", "静海区"]'``).
+
+Relative paths (``database.url`` for SQLite, ``mailbox.url`` for a Maildir,
+``output.dir``, the ``ca_file`` keys) resolve against the folder of the config file,
+never the current directory; only without any config file is the current directory
+the base (the demo and tests), and ``check-config`` prints which base was used.
+
+Adding a key is one line in the section's model below plus its default in
+``config/defaults.toml`` and a commented line in ``config/example.toml`` (a test checks
+the example covers every default)::
+
+    class LimitsConfig(Section):
+        max_forms: Int = Field(ge=1)          # type, then constraints
+
+A new section is a ``Section`` subclass and one field on ``Config``. Use the value
+types of ``worker/config_types.py`` (``Text``, ``NonEmpty``, ``Int``, ``Number``,
+``Amount``, ``Moment``, ``ConfigPath``, ``OptionalPath``, ...) so a kind of value is
+checked the same way everywhere. A rule between two keys of a section goes in a
+``@model_validator(mode="after")`` that raises ``problem("key", "reason")``; the error
+then names ``section.key``. Example, an ``[invoicing]`` section::
+
+    class InvoicingConfig(Section):
+        mode: Literal["print", "platform"]
+        delivery: Literal["parcel", "email"]
+
+    class Config(Section):
+        ...
+        invoicing: InvoicingConfig
 """
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import importlib.util
 import os
 import tomllib
-from dataclasses import dataclass, field
-from datetime import datetime, time
-from decimal import Decimal, InvalidOperation
+import typing
+from collections.abc import Iterator, Mapping
+from datetime import time
+from importlib import resources
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import EnvSettingsSource
+from pydantic_settings.exceptions import SettingsError
+
+from worker.config_types import (
+    Amount,
+    ConfigPath,
+    DatabaseUrl,
+    ExistingFile,
+    Int,
+    MailboxUrl,
+    Moment,
+    NonEmpty,
+    Number,
+    OptionalPath,
+    Section,
+    SmtpUrl,
+    Text,
+    TimeZone,
+    Year,
+    problem,
+    zone,
+)
 from worker.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULTS_PATH = Path(
-    os.environ.get("INVOICE_WORKER_DEFAULTS", PROJECT_ROOT / "config" / "defaults.toml")
-)
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
+ENV_PREFIX = "INVOICE_WORKER_"
+ENV_DELIMITER = "__"
 
 
-@dataclass(frozen=True)
-class DatabaseConfig:
-    url: str
+def _package_dir(package: str, source_folder: str) -> Path:
+    """A data folder shipped as a package (``pyproject.toml`` maps the top-level folder
+    into ``worker``); a source checkout whose editable install predates that mapping
+    falls back to the folder itself. Installed wheels are unpacked, so the files are
+    real paths (WeasyPrint, Jinja2 and Flask need a directory)."""
+    try:
+        folder = resources.files(package)
+    except ModuleNotFoundError:
+        return PROJECT_ROOT / source_folder
+    if isinstance(folder, Path):
+        return folder
+    # a folder without __init__.py is a namespace package: files() gives a MultiplexedPath
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else PROJECT_ROOT / source_folder
 
 
-@dataclass(frozen=True)
-class MailboxConfig:
-    url: str
-    password_env: str
-    processed_folder: str
-    exceptions_folder: str
-    ca_file: str | None
-    timeout_seconds: float
-    max_mail_bytes: int
+TEMPLATES_DIR = _package_dir("worker.templates", "templates")
+CONFIG_FILES_DIR = _package_dir("worker.config_files", "config")
+DEFAULTS_PATH = Path(os.environ.get("INVOICE_WORKER_DEFAULTS") or CONFIG_FILES_DIR / "defaults.toml")
+EXAMPLE_PATH = CONFIG_FILES_DIR / "example.toml"
+
+
+class DatabaseConfig(Section):
+    url: DatabaseUrl
+
+
+class MailboxConfig(Section):
+    url: MailboxUrl
+    password_env: Text
+    processed_folder: NonEmpty
+    exceptions_folder: NonEmpty
+    ca_file: OptionalPath = None      # extra CA bundle for imaps://
+    timeout_seconds: Number
+    max_mail_bytes: Int = Field(ge=1024)
 
     def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None
 
 
-@dataclass(frozen=True)
-class SmtpConfig:
-    url: str | None
-    sender: str
-    password_env: str
-    ca_file: str | None = None
+class OutputConfig(Section):
+    dir: ConfigPath
+
+
+class SmtpConfig(Section):
+    url: SmtpUrl = None               # empty: .eml files
+    sender: NonEmpty = Field(alias="from")
+    password_env: Text
+    ca_file: ExistingFile = None
 
     def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None
 
 
-@dataclass(frozen=True)
-class ScheduleConfig:
-    poll_minutes: float
-    manifest_time: time
-    timezone: ZoneInfo
+class ScheduleConfig(Section):
+    poll_minutes: Number
+    manifest_time: time               # "16:00", in ``timezone``
+    timezone: TimeZone
 
 
-@dataclass(frozen=True)
-class ProgrammeConfig:
-    name: str
-    mailbox_address: str
-    payment_window_start: datetime
-    payment_window_end: datetime
-    request_deadline: datetime
-    suburban_districts: tuple[str, ...]
-    urban_districts: tuple[str, ...]
-    fees: dict[int, Decimal]
-    in_person_address: str
-    card_window: str
-    contact_phone: str
+class ProgrammeConfig(Section):
+    name: NonEmpty
+    mailbox_address: NonEmpty
+    payment_window_start: Moment
+    payment_window_end: Moment
+    request_deadline: Moment
+    suburban_districts: tuple[NonEmpty, ...]
+    urban_districts: tuple[NonEmpty, ...]
+    fees: dict[Year, Amount]          # 培训年度 -> fee (CNY)
+    in_person_address: NonEmpty
+    card_window: NonEmpty
+    contact_phone: NonEmpty
+
+    @model_validator(mode="after")
+    def _check(self) -> ProgrammeConfig:
+        if not self.fees:
+            raise problem("fees", "must list at least one year")
+        if self.payment_window_start > self.payment_window_end:
+            raise problem("payment_window_end", "is before payment_window_start")
+        overlap = set(self.suburban_districts) & set(self.urban_districts)
+        if overlap:
+            raise problem("urban_districts", f"also listed as suburban: {sorted(overlap)}")
+        return self
 
 
-@dataclass(frozen=True)
-class InvoiceConfig:
-    code: str
-    first_number: int
-    last_number: int
-    item_name: str
-    unit: str
-    tax_rate: Decimal
-    per_invoice_limit: Decimal
-    issuer: str
-    payee: str
-    reviewer: str
+class InvoiceConfig(Section):
+    code: NonEmpty
+    first_number: Int = Field(ge=1)
+    last_number: Int = Field(ge=1, le=99999999)
+    item_name: NonEmpty
+    unit: NonEmpty
+    tax_rate: Amount
+    per_invoice_limit: Amount
+    issuer: NonEmpty
+    payee: Text
+    reviewer: Text
+
+    @model_validator(mode="after")
+    def _check(self) -> InvoiceConfig:
+        if self.last_number < self.first_number:
+            raise problem("last_number", "must be between first_number and 99999999")
+        if self.per_invoice_limit <= 0:
+            raise problem("per_invoice_limit", "must be greater than 0")
+        return self
 
 
-@dataclass(frozen=True)
-class SellerConfig:
-    name: str
-    tax_id: str
-    address_phone: str
-    bank_account: str
+class SellerConfig(Section):
+    name: NonEmpty
+    tax_id: NonEmpty
+    address_phone: NonEmpty
+    bank_account: NonEmpty
 
 
-@dataclass(frozen=True)
-class Rate:
-    first_kg: Decimal
-    extra_kg: Decimal
+class Rate(Section):
+    first_kg: Amount
+    extra_kg: Amount
 
 
-@dataclass(frozen=True)
-class CourierConfig:
-    name: str
-    email: str
-    sender_name: str
-    sender_phone: str
-    sender_address: str
-    waybill_prefix: str
-    waybill_first: int
-    waybill_last: int
-    envelope_grams: int
-    invoice_grams: int
-    rates: dict[str, Rate]
+class CourierConfig(Section):
+    name: NonEmpty
+    email: NonEmpty
+    sender_name: NonEmpty
+    sender_phone: NonEmpty
+    sender_address: NonEmpty
+    waybill_prefix: Text
+    waybill_first: Int = Field(ge=0)
+    waybill_last: Int = Field(ge=0)
+    envelope_grams: Int = Field(ge=0)
+    invoice_grams: Int = Field(ge=0)
+    rates: dict[str, Rate]            # district (or "default") -> freight collect
+
+    @model_validator(mode="after")
+    def _check(self) -> CourierConfig:
+        if "default" not in self.rates:
+            raise problem("rates.default", "missing")
+        if self.waybill_last < self.waybill_first:
+            raise problem("waybill_last", "is below waybill_first")
+        return self
 
     def rate_for(self, district: str) -> Rate:
         return self.rates.get(district, self.rates["default"])
 
 
-@dataclass(frozen=True)
-class DocumentsConfig:
-    max_invoices_per_batch: int
+class DocumentsConfig(Section):
+    max_invoices_per_batch: Int = Field(ge=1)
 
 
-@dataclass(frozen=True)
-class LimitsConfig:
-    max_attachment_bytes: int
-    max_uncompressed_bytes: int
-    max_rows: int
-    max_lines: int
-    max_headers: int
+class LimitsConfig(Section):
+    max_attachment_bytes: Int = Field(ge=1024)
+    max_uncompressed_bytes: Int = Field(ge=1024)
+    max_rows: Int = Field(ge=10)
+    max_lines: Int = Field(ge=1)
+    max_headers: Int = Field(ge=50)
 
 
-@dataclass(frozen=True)
-class RepliesConfig:
+class RepliesConfig(Section):
     """Outbox retries: exponential backoff between attempts, capped; a message the
     server keeps refusing is given up after ``max_attempts`` (an unreachable server
     never makes a reply fail, it only delays it)."""
 
-    max_attempts: int
-    backoff_first_minutes: float
-    backoff_max_minutes: float
+    max_attempts: Int = Field(ge=1)
+    backoff_first_minutes: Number
+    backoff_max_minutes: Number
+
+    @model_validator(mode="after")
+    def _check(self) -> RepliesConfig:
+        if self.backoff_max_minutes < self.backoff_first_minutes:
+            raise problem("backoff_max_minutes", "is below backoff_first_minutes")
+        return self
 
 
-@dataclass(frozen=True)
-class InvoicingConfig:
-    """How invoices are issued (issue 8): ``mode`` print (our numbers, paper stock) or
-    platform (the 数电票 platform issues them; ``worker.tax``); ``delivery`` courier
-    (parcel) or email (PDF/OFD/XML attached). ``tax_code``/``item_name`` fill the
-    platform workbook's 明细; the 发票流水号 is ``serial_prefix`` + ``serial_digits``
-    digits (at most 20 characters, letters and digits only)."""
+class InvoicingConfig(Section):
+    """Who issues the legal fapiao (issue 8): ``mode`` print (our numbers on the
+    ``[invoice]`` paper stock) or platform (the 数电票 platform issues them; ``worker.tax``);
+    ``delivery`` courier (parcel) or email (PDF/OFD/XML attached, no parcel).
+    ``tax_code``/``item_name`` fill the platform workbook's 明细; the 发票流水号 is
+    ``serial_prefix`` + ``serial_digits`` digits (at most 20 characters)."""
 
-    mode: str
-    delivery: str
-    tax_code: str
-    item_name: str
-    serial_prefix: str
-    serial_digits: int
+    mode: Literal["print", "platform"]
+    delivery: Literal["courier", "email"]
+    tax_code: NonEmpty
+    item_name: NonEmpty
+    serial_prefix: NonEmpty
+    serial_digits: Int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> InvoicingConfig:
+        code = self.tax_code
+        if not (code.isascii() and code.isdigit() and len(code) == 19):
+            raise problem("tax_code", "must be the 19-digit 商品和服务税收分类编码")
+        # A digits-only 流水号 could come back from a spreadsheet as a number.
+        if not (self.serial_prefix.isascii() and self.serial_prefix.isalnum()):
+            raise problem("serial_prefix", "must be ASCII letters and digits")
+        if len(self.serial_prefix) + self.serial_digits > 20:
+            raise problem("serial_digits", "serial_prefix + serial_digits exceed 20 characters")
+        return self
 
 
-INVOICING_MODES = ("print", "platform")
-INVOICING_DELIVERIES = ("courier", "email")
+class ReplyLimitsConfig(Section):
+    """Who the mailbox answers on its own, and how often (``worker/replies/policy.py``,
+    SECURITY.md): at most ``per_address_per_day`` automatic replies to one address in
+    24 h and ``per_hour`` to everyone in 60 min; a reply repeats at most
+    ``subject_chars`` characters of the unit's subject; a domain in
+    ``public_mail_domains`` never makes a sender known by its domain alone."""
+
+    per_address_per_day: Int = Field(ge=0)
+    per_hour: Int = Field(ge=0)
+    subject_chars: Int = Field(ge=0)
+    public_mail_domains: frozenset[str]
+
+    @field_validator("public_mail_domains", mode="after")
+    @classmethod
+    def _lower(cls, value: frozenset[str]) -> frozenset[str]:
+        return frozenset(d.lower() for d in value)
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Section):
+    """The merged, validated configuration; one field per TOML section."""
+
     database: DatabaseConfig
     mailbox: MailboxConfig
-    output_dir: Path
+    output: OutputConfig
     smtp: SmtpConfig
     schedule: ScheduleConfig
     programme: ProgrammeConfig
@@ -181,19 +327,47 @@ class Config:
     limits: LimitsConfig
     documents: DocumentsConfig
     replies: RepliesConfig
+    reply_limits: ReplyLimitsConfig
     invoicing: InvoicingConfig
-    source: tuple[str, ...] = field(default=())
+    _source: tuple[str, ...] = PrivateAttr(default=())
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _time_zone_first(cls, data: Any, info: ValidationInfo) -> Any:
+        """Date-times without an offset are read in ``schedule.timezone``: find it
+        before the programme is validated (a bad name is reported by its field)."""
+        if isinstance(data, dict) and info.context is not None:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                info.context["tz"] = zone(data["schedule"]["timezone"])
+        return data
+
+    @property
+    def output_dir(self) -> Path:
+        return self.output.dir
 
     @property
     def tz(self) -> ZoneInfo:
         return self.schedule.timezone
 
+    @property
+    def source(self) -> tuple[str, ...]:
+        """The files merged, defaults first."""
+        return self._source
 
-def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative paths were resolved against."""
+        return self._base_dir
+
+
+# --- loading ----------------------------------------------------------------------------
+
+def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """Deep merge: tables merge key by key, any other value replaces."""
     out = dict(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
             out[key] = merge(out[key], value)
         else:
             out[key] = value
@@ -206,282 +380,95 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError as e:
         raise ConfigError(str(path), "file not found") from e
+    except IsADirectoryError as e:
+        raise ConfigError(str(path), "is a folder, not a TOML file") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(str(path), f"not valid TOML: {e}") from e
 
 
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Defaults, then the user's file, then in-code overrides (tests), validated."""
+def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``INVOICE_WORKER_<SECTION>__<KEY>=value`` as a nested dict (pydantic-settings).
+    A misspelt section would be skipped silently by the source, so it is refused here."""
+    environ = os.environ if environ is None else environ
+    for name in environ:
+        upper = name.upper()
+        if upper.startswith(ENV_PREFIX) and ENV_DELIMITER in upper:
+            section = upper[len(ENV_PREFIX):].split(ENV_DELIMITER)[0].lower()
+            if section not in Config.model_fields:
+                raise ConfigError(name, f"unknown section {section!r}{_did_you_mean(section, Config)}")
+    source = EnvSettingsSource(Config, env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_DELIMITER,
+                               case_sensitive=False)
+    source.env_vars = {k.lower(): v for k, v in environ.items()}  # the mapping given, not os.environ
+    try:
+        return source()
+    except SettingsError as e:
+        raise ConfigError(ENV_PREFIX + "*", str(e)) from e
+
+
+def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
+                *, environ: Mapping[str, str] | None = None) -> Config:
+    """Defaults, then the user's file, then in-code overrides, then the environment;
+    validated. Raises ``ConfigError`` naming the first bad key (``problems`` has all)."""
     data = _read_toml(DEFAULTS_PATH)
     sources = [str(DEFAULTS_PATH)]
+    base_dir = Path.cwd()
     if path is not None:
-        data = merge(data, _read_toml(Path(path)))
-        sources.append(str(path))
+        user_file = Path(path).resolve()
+        data = merge(data, _read_toml(user_file))
+        sources.append(str(user_file))
+        base_dir = user_file.parent
     if overrides:
         data = merge(data, overrides)
-    return _build(_Reader(data), tuple(sources))
+    data = merge(data, env_overrides(environ))
+    try:
+        config = Config.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as e:
+        problems = list(_problems(e))
+        key, reason = problems[0]
+        raise ConfigError(key, reason, problems=problems) from None
+    config._source = tuple(sources)
+    config._base_dir = base_dir
+    return config
 
 
-class _Reader:
-    """Typed access to the merged dict; every failure names the dotted key."""
-
-    def __init__(self, data: dict[str, Any], prefix: str = "") -> None:
-        self.data = data
-        self.prefix = prefix
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def raw(self, name: str) -> Any:
-        if name not in self.data:
-            raise ConfigError(self.key(name), "missing")
-        return self.data[name]
-
-    def table(self, name: str) -> _Reader:
-        value = self.raw(name)
-        if not isinstance(value, dict):
-            raise ConfigError(self.key(name), "must be a table")
-        return _Reader(value, f"{self.key(name)}.")
-
-    def str(self, name: str, *, allow_empty: bool = False) -> str:
-        value = self.raw(name)
-        if not isinstance(value, str):
-            raise ConfigError(self.key(name), f"must be a string, got {type(value).__name__}")
-        if not allow_empty and not value.strip():
-            raise ConfigError(self.key(name), "must not be empty")
-        return value
-
-    def int(self, name: str, *, minimum: int | None = None) -> int:
-        value = self.raw(name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(self.key(name), "must be an integer")
-        if minimum is not None and value < minimum:
-            raise ConfigError(self.key(name), f"must be at least {minimum}")
-        return value
-
-    def number(self, name: str, *, positive: bool = True) -> float:
-        value = self.raw(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(self.key(name), "must be a number")
-        if positive and value <= 0:
-            raise ConfigError(self.key(name), "must be greater than 0")
-        return float(value)
-
-    def decimal(self, name: str) -> Decimal:
-        return _decimal(self.raw(name), self.key(name))
-
-    def datetime(self, name: str, tz: ZoneInfo) -> datetime:
-        value = self.raw(name)
-        if isinstance(value, datetime):
-            parsed = value
-        elif isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError as e:
-                raise ConfigError(self.key(name), "must be an ISO date-time") from e
+def _problems(error: ValidationError) -> Iterator[tuple[str, str]]:
+    """Pydantic's errors as (dotted key, reason); list items as ``key[3]``."""
+    for item in error.errors(include_url=False):
+        loc = [part for part in item["loc"] if part != "[key]"]
+        ctx = item.get("ctx") or {}
+        if item["type"] == "config_rule":
+            loc += ctx["key"].split(".")
+        key = ""
+        for part in loc:
+            key += f"[{part}]" if isinstance(part, int) else f"{'.' if key else ''}{part}"
+        if item["type"] == "extra_forbidden":
+            reason = f"unknown key{_did_you_mean(str(loc[-1]), _model_at(loc[:-1]))}"
+        elif item["type"] == "missing":
+            reason = "missing"
         else:
-            raise ConfigError(self.key(name), "must be an ISO date-time")
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
-
-    def str_list(self, name: str) -> tuple[str, ...]:
-        value = self.raw(name)
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise ConfigError(self.key(name), "must be a list of non-empty strings")
-        return tuple(value)
+            reason = item["msg"].removeprefix("Value error, ")
+            value = item.get("input")
+            if isinstance(value, (str, int, float)) and item["type"] != "config_rule":
+                reason += f" (got {value!r})"
+        yield key, reason
 
 
-def _decimal(value: Any, key: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ConfigError(key, "must be an amount such as \"150.00\"")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation as e:
-        raise ConfigError(key, f"not an amount: {value!r}") from e
-    if not amount.is_finite() or amount < 0:
-        raise ConfigError(key, "must be a non-negative amount")
-    return amount.quantize(Decimal("0.01"))
+def _model_at(loc: list[Any]) -> type[BaseModel] | None:
+    model: Any = Config
+    for part in loc:
+        if typing.get_origin(model) is dict:      # a table of free keys: courier.rates
+            model = typing.get_args(model)[1]
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        model = field.annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def _build(r: _Reader, sources: tuple[str, ...]) -> Config:
-    sched = r.table("schedule")
-    tz_name = sched.str("timezone")
-    try:
-        tz = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ConfigError("schedule.timezone", f"unknown time zone {tz_name!r}") from e
-    try:
-        manifest_time = time.fromisoformat(sched.str("manifest_time"))
-    except ValueError as e:
-        raise ConfigError("schedule.manifest_time", "must be HH:MM") from e
-    schedule = ScheduleConfig(sched.number("poll_minutes"), manifest_time, tz)
-
-    db = r.table("database")
-    url = db.str("url")
-    if "://" not in url:
-        raise ConfigError(
-            "database.url", "must be an SQLAlchemy URL such as sqlite:///var/invoices.db"
-        )
-
-    mb = r.table("mailbox")
-    mailbox_url = mb.str("url")
-    if not mailbox_url.startswith(("maildir:", "imap://", "imaps://")):
-        raise ConfigError("mailbox.url", "must start with maildir:, imap:// or imaps://")
-    mailbox = MailboxConfig(
-        url=mailbox_url,
-        password_env=mb.str("password_env", allow_empty=True),
-        processed_folder=mb.str("processed_folder"),
-        exceptions_folder=mb.str("exceptions_folder"),
-        ca_file=mb.str("ca_file", allow_empty=True) or None,
-        timeout_seconds=mb.number("timeout_seconds"),
-        max_mail_bytes=mb.int("max_mail_bytes", minimum=1024),
-    )
-
-    smtp_t = r.table("smtp")
-    smtp_url = smtp_t.str("url", allow_empty=True) or None
-    if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
-        raise ConfigError("smtp.url", "must start with smtp:// or smtps://")
-    smtp_ca = smtp_t.str("ca_file", allow_empty=True) if "ca_file" in smtp_t.data else ""
-    if smtp_ca and not Path(smtp_ca).is_file():
-        raise ConfigError("smtp.ca_file", f"no such file: {smtp_ca}")
-    smtp = SmtpConfig(smtp_url, smtp_t.str("from"), smtp_t.str("password_env", allow_empty=True),
-                      smtp_ca or None)
-
-    p = r.table("programme")
-    fees_t = p.table("fees")
-    fees: dict[int, Decimal] = {}
-    for year, fee in fees_t.data.items():
-        if not str(year).isdigit():
-            raise ConfigError(f"programme.fees.{year}", "keys must be years such as 2018")
-        fees[int(year)] = _decimal(fee, f"programme.fees.{year}")
-    if not fees:
-        raise ConfigError("programme.fees", "must list at least one year")
-    programme = ProgrammeConfig(
-        name=p.str("name"),
-        mailbox_address=p.str("mailbox_address"),
-        payment_window_start=p.datetime("payment_window_start", tz),
-        payment_window_end=p.datetime("payment_window_end", tz),
-        request_deadline=p.datetime("request_deadline", tz),
-        suburban_districts=p.str_list("suburban_districts"),
-        urban_districts=p.str_list("urban_districts"),
-        fees=fees,
-        in_person_address=p.str("in_person_address"),
-        card_window=p.str("card_window"),
-        contact_phone=p.str("contact_phone"),
-    )
-    if programme.payment_window_start > programme.payment_window_end:
-        raise ConfigError("programme.payment_window_end", "is before payment_window_start")
-    overlap = set(programme.suburban_districts) & set(programme.urban_districts)
-    if overlap:
-        raise ConfigError(
-            "programme.urban_districts", f"also listed as suburban: {sorted(overlap)}"
-        )
-
-    inv = r.table("invoice")
-    invoice = InvoiceConfig(
-        code=inv.str("code"),
-        first_number=inv.int("first_number", minimum=1),
-        last_number=inv.int("last_number", minimum=1),
-        item_name=inv.str("item_name"),
-        unit=inv.str("unit"),
-        tax_rate=inv.decimal("tax_rate"),
-        per_invoice_limit=inv.decimal("per_invoice_limit"),
-        issuer=inv.str("issuer"),
-        payee=inv.str("payee", allow_empty=True),
-        reviewer=inv.str("reviewer", allow_empty=True),
-    )
-    if invoice.last_number < invoice.first_number or invoice.last_number > 99999999:
-        raise ConfigError("invoice.last_number", "must be between first_number and 99999999")
-    if invoice.per_invoice_limit <= 0:
-        raise ConfigError("invoice.per_invoice_limit", "must be greater than 0")
-
-    s = r.table("seller")
-    seller = SellerConfig(
-        s.str("name"), s.str("tax_id"), s.str("address_phone"), s.str("bank_account")
-    )
-
-    c = r.table("courier")
-    rates_t = c.table("rates")
-    rates: dict[str, Rate] = {}
-    for district in rates_t.data:
-        rt = rates_t.table(district)
-        rates[district] = Rate(rt.decimal("first_kg"), rt.decimal("extra_kg"))
-    if "default" not in rates:
-        raise ConfigError("courier.rates.default", "missing")
-    courier = CourierConfig(
-        name=c.str("name"),
-        email=c.str("email"),
-        sender_name=c.str("sender_name"),
-        sender_phone=c.str("sender_phone"),
-        sender_address=c.str("sender_address"),
-        waybill_prefix=c.str("waybill_prefix", allow_empty=True),
-        waybill_first=c.int("waybill_first", minimum=0),
-        waybill_last=c.int("waybill_last", minimum=0),
-        envelope_grams=c.int("envelope_grams", minimum=0),
-        invoice_grams=c.int("invoice_grams", minimum=0),
-        rates=rates,
-    )
-    if courier.waybill_last < courier.waybill_first:
-        raise ConfigError("courier.waybill_last", "is below waybill_first")
-
-    lim = r.table("limits")
-    limits = LimitsConfig(
-        max_attachment_bytes=lim.int("max_attachment_bytes", minimum=1024),
-        max_uncompressed_bytes=lim.int("max_uncompressed_bytes", minimum=1024),
-        max_rows=lim.int("max_rows", minimum=10),
-        max_lines=lim.int("max_lines", minimum=1),
-        max_headers=lim.int("max_headers", minimum=50),
-    )
-
-    rep = r.table("replies")
-    replies = RepliesConfig(
-        max_attempts=rep.int("max_attempts", minimum=1),
-        backoff_first_minutes=rep.number("backoff_first_minutes"),
-        backoff_max_minutes=rep.number("backoff_max_minutes"),
-    )
-    if replies.backoff_max_minutes < replies.backoff_first_minutes:
-        raise ConfigError("replies.backoff_max_minutes", "is below backoff_first_minutes")
-
-    docs = r.table("documents")
-    documents = DocumentsConfig(docs.int("max_invoices_per_batch", minimum=1))
-
-    invoicing = _invoicing(r.table("invoicing"))
-
-    out = r.table("output")
-    return Config(
-        database=DatabaseConfig(url),
-        mailbox=mailbox,
-        output_dir=Path(out.str("dir")),
-        smtp=smtp,
-        schedule=schedule,
-        programme=programme,
-        invoice=invoice,
-        seller=seller,
-        courier=courier,
-        limits=limits,
-        documents=documents,
-        replies=replies,
-        invoicing=invoicing,
-        source=sources,
-    )
-
-
-def _invoicing(t: _Reader) -> InvoicingConfig:
-    inv = InvoicingConfig(
-        mode=t.str("mode"),
-        delivery=t.str("delivery"),
-        tax_code=t.str("tax_code"),
-        item_name=t.str("item_name"),
-        serial_prefix=t.str("serial_prefix", allow_empty=True),
-        serial_digits=t.int("serial_digits", minimum=1),
-    )
-    if inv.mode not in INVOICING_MODES:
-        raise ConfigError("invoicing.mode", f"must be one of {', '.join(INVOICING_MODES)}")
-    if inv.delivery not in INVOICING_DELIVERIES:
-        raise ConfigError("invoicing.delivery", f"must be one of {', '.join(INVOICING_DELIVERIES)}")
-    if not (inv.tax_code.isascii() and inv.tax_code.isdigit() and len(inv.tax_code) == 19):
-        raise ConfigError("invoicing.tax_code", "must be the 19-digit 商品和服务税收分类编码")
-    if not (inv.serial_prefix.isascii() and (inv.serial_prefix.isalnum() or not inv.serial_prefix)):
-        raise ConfigError("invoicing.serial_prefix", "must be ASCII letters and digits")
-    if len(inv.serial_prefix) + inv.serial_digits > 20:
-        raise ConfigError("invoicing.serial_digits", "serial_prefix + serial_digits exceed 20 characters")
-    return inv
+def _did_you_mean(name: str, model: type[BaseModel] | None) -> str:
+    if model is None:
+        return ""
+    known = [f.alias or n for n, f in model.model_fields.items()]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"

@@ -18,10 +18,15 @@ class WorkerError(Exception):
 
 
 class ConfigError(WorkerError):
-    """Raised at start-up when a config file or value is invalid; names the key."""
+    """Raised at start-up when a config file or value is invalid; names the key.
 
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(f"config {key}: {reason}")
+    ``problems`` lists every (dotted key, reason) found, the first being ``key``."""
+
+    def __init__(self, key: str, reason: str,
+                 problems: list[tuple[str, str]] | None = None) -> None:
+        self.problems = problems or [(key, reason)]
+        more = len(self.problems) - 1
+        super().__init__(f"config {key}: {reason}" + (f" (and {more} more)" if more else ""))
         self.key = key
         self.reason = reason
 

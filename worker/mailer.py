@@ -14,14 +14,11 @@ callers can keep what they committed and retry the sending later.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
-import os
 import re
 import smtplib
 import socket
 import ssl
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,8 +28,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
+from worker.atomic import write_atomic
 from worker.config import Config
 from worker.errors import ConfigError, SmtpError
+from worker.hosts import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +161,7 @@ class SmtpMailer(Mailer):
             if client.has_extn("starttls"):
                 client.starttls(context=context)
                 client.ehlo()
-            elif self._password and not _is_loopback(s.host):
+            elif self._password and not is_loopback(s.host):
                 raise SmtpError(f"{s.label}: the server offers no STARTTLS; refusing to send "
                                 "the password unencrypted (use smtps:// or a server with STARTTLS)")
             else:
@@ -189,21 +188,6 @@ class OutboxMailer(Mailer):
         return str(target)
 
 
-def write_atomic(target: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: readers never see half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def slug(text: str, limit: int = 60) -> str:
     """A file-name-safe form of a subject; Chinese letters are kept, separators become '-'."""
     return _SLUG_JUNK.sub("-", text).strip("-.")[:limit] or "mail"
@@ -212,15 +196,6 @@ def slug(text: str, limit: int = 60) -> str:
 def sender_domain(sender: str) -> str:
     address = parseaddr(sender)[1]
     return address.rpartition("@")[2] or "localhost"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _describe(e: BaseException) -> str:

@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,11 +23,7 @@ from worker.db.models import Payment, PaymentImport
 from worker.db.types import utcnow
 from worker.errors import PaymentFileError
 from worker.text import label_key, normalize, parse_amount, parse_int, squash
-
-PAID = "已支付"
-REFUNDED = "已退款"
-ONLINE = "在线支付"
-CARD = "学习卡"
+from worker.validation.model import CARD, ONLINE, PAID, REFUNDED, PaymentRow
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "order_no": ("订单号", "订单编号", "订单号码"),
@@ -65,18 +60,6 @@ def _method(value: object) -> str | None:
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
                  "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d%H%M%S")
-
-
-@dataclass(frozen=True)
-class PaymentRow:
-    order_no: str
-    name: str
-    id_number: str
-    year: int | None
-    amount: Decimal
-    paid_at: datetime | None
-    method: str
-    status: str
 
 
 @dataclass(frozen=True)

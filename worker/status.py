@@ -52,3 +52,35 @@ class InvoiceState(StrEnum):
     def holds_orders(self) -> bool:
         """Whether the invoice's orders count as invoiced (ALREADY_INVOICED)."""
         return self not in (InvoiceState.FAILED, InvoiceState.REVERSED)
+
+
+class OutboxStatus(StrEnum):
+    """Where a queued mail (reply, follow-up) is in ``worker.replies.outbox``."""
+
+    PENDING = "pending"        # queued, never tried
+    SENDING = "sending"        # claimed by a sender until its lease ends
+    RETRY = "retry"            # an attempt failed; next_attempt_at says when again
+    SENT = "sent"              # the server took it
+    FAILED = "failed"          # given up (max_attempts, or the recipient does not exist)
+    WITHHELD = "withheld"      # an automatic reply not sent on purpose (replies.policy): never due
+
+
+OUTBOX_QUEUED = (OutboxStatus.PENDING, OutboxStatus.RETRY, OutboxStatus.SENDING)
+"""Still to be sent: a "sending" row whose lease ended is taken again."""
+
+
+class AuditAction(StrEnum):
+    """What a staff member did, as ``audit_log.action`` stores it (the console shows
+    each in Chinese, ``worker.console.filters.ACTIONS``)."""
+
+    CORRECT = "correct"
+    DROP_LINE = "drop_line"
+    RESTORE_LINE = "restore_line"
+    RECHECK = "recheck"
+    APPROVE = "approve"
+    REJECT = "reject"
+    IMPORT_PAYMENTS = "import_payments"
+    RENDER = "render"
+    REPRINT = "reprint"
+    END_SESSIONS = "end_sessions"
+    PASSWORD = "password"  # noqa: S105 -- the audit action "changed a password", not a secret

@@ -16,7 +16,7 @@ from tests.console.conftest import Seeded
 from tests.intake.conftest import World
 from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage
 from worker.samples import payments_csv
-from worker.staff import ActionRefused, Actor, actions, hooks
+from worker.staff import ActionRefused, Actor, actions
 from worker.staff.payments import import_upload, upload_name
 
 
@@ -205,7 +205,7 @@ def test_concurrent_approvals_issue_once(world: World, seeded: Seeded, staff: Ac
     then find the application already issued."""
     cfg, sessions = world.app.config, world.app.sessions
     actions.correct_fields(sessions, cfg, staff, seeded.no_recipient, RECIPIENT)
-    monkeypatch.setattr(hooks, "render_pending", lambda *a: True)
+    monkeypatch.setattr(actions, "render_pending", lambda *a: None)
     barrier = threading.Barrier(4)
     outcomes: list[str] = []
 

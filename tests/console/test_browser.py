@@ -196,3 +196,40 @@ def test_double_submit_from_two_tabs_issues_once(
     expect(tabs[0].locator(".flash.ok")).to_contain_text("已退回")
     expect(tabs[1].locator(".flash.error")).to_have_text("该申请已退回，不能退回")
     context.close()
+
+
+def test_failed_tries_notice_after_login_in_the_browser(
+        browser: Browser, server: str, world: World, shots: Path) -> None:
+    """Someone guessed at the account; the owner's next login says so, once."""
+    owner = browser.new_context(locale="zh-CN")
+    page = owner.new_page()
+
+    def log_in() -> None:
+        page.goto(server + "/login")
+        page.fill("input[name=name]", "李老师")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+
+    log_in()
+    expect(page.locator(".flash.warn")).to_have_count(0)
+    page.click("button:has-text('退出')")
+
+    stranger = browser.new_context(locale="zh-CN")
+    guess = stranger.new_page()
+    guess.goto(server + "/login")
+    for n in range(6):
+        guess.fill("input[name=name]", "李老师")
+        guess.fill("input[name=password]", f"guess {n}")
+        guess.click("button[type=submit]")
+    expect(guess.locator(".flash.error")).to_contain_text("登录失败次数过多")
+    stranger.close()
+
+    log_in()  # the owner's browser is known: the stranger's failures do not hold it back
+    expect(page).to_have_url(re.compile(r"/$"))
+    notice = page.locator(".flash.warn")
+    expect(notice).to_contain_text("您的账户有 6 次登录失败（其中 1 次因尝试过多被直接拒绝）")
+    expect(notice).to_contain_text("来自 127.0.0.1")
+    snap(page, shots, "login-failures-notice")
+    page.click("nav >> text=待处理队列")
+    expect(page.locator(".flash.warn")).to_have_count(0)  # shown once
+    owner.close()

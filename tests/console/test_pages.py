@@ -49,7 +49,11 @@ def test_queue_filters_and_search(logged_in: tuple[FlaskClient, str], seeded: Se
     assert q("?q=" + waybill.lower()) == {seeded.accepted}          # waybill, any status
     assert q("?q=baodi@qq") == {seeded.refunded}                    # sender
     assert q("?q=%25") == set() and q("?q=_") == set()              # LIKE wildcards are text
-    assert q("?page=abc&status=bogus&from=notadate") == held
+    assert q("?page=&from=&to=&reason=&status=") == held              # empty = not filtered
+    for bad, reason in (("page=abc", "页码"), ("status=bogus", "状态"), ("from=notadate", "日期"),
+                        ("reason=NOPE", "原因代码")):
+        r = client.get("/queue?" + bad)
+        assert r.status_code == 400 and reason in r.get_data(as_text=True), bad
 
 
 def test_application_page_shows_reasons_where_they_apply(

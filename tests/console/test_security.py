@@ -80,7 +80,8 @@ def test_rate_limit_through_the_form(client: FlaskClient) -> None:
     for _ in range(5):
         client.post("/login", data={"name": "李老师", "password": "guess", "csrf_token": token})
     r = client.post("/login", data={"name": "李老师", "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 429 and "15 分钟" in r.get_data(as_text=True)
+    assert r.status_code == 429 and "秒后再试" in r.get_data(as_text=True)
+    assert 1 <= int(r.headers["Retry-After"]) <= 30  # the first wait is 30 s
 
 
 def test_logout_ends_the_session_and_a_new_password_ends_others(

@@ -67,6 +67,8 @@ def test_a_whole_season_through_the_command(tmp_path: Path, db_url: str) -> None
     out = cli("--config", str(cfg), "export", "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     (app,) = json.loads(out.stdout)["applications"]
+    plain = cli("--config", str(cfg), "export", cwd=tmp_path)  # JSON is the default
+    assert plain.returncode == 0 and json.loads(plain.stdout) == json.loads(out.stdout)
     assert set(app) >= {"message_id", "attachment", "status", "reasons", "unit", "district",
                         "invoices", "shipment"}
     assert app["status"] == "accepted" and app["attachment"] == "表.xlsx"

@@ -139,7 +139,7 @@ def test_server_down_and_server_refusing_are_smtp_errors(
 def test_no_password_over_a_plain_connection_to_a_remote_host(
         tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
-    monkeypatch.setattr(mailer_mod, "_is_loopback", lambda host: False)
+    monkeypatch.setattr(mailer_mod, "is_loopback", lambda host: False)
     with pytest.raises(SmtpError, match="no STARTTLS"):
         mailer_for(tmp_path, smtp_server.overrides()).send(message())
     assert smtp_server.messages == []

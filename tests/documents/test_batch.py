@@ -208,7 +208,8 @@ def test_paths_another_worker_recorded_are_never_overwritten(world: World) -> No
 
 
 def test_a_batch_nobody_needs_is_removed(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Another worker records its batch between our render and our claim."""
+    """Another worker records its batch between our render and our record (a claim
+    taken over after its time, say)."""
     two_parcels(world)
     world.app.run_once()
     with world.app.sessions.begin() as s:
@@ -216,15 +217,15 @@ def test_a_batch_nobody_needs_is_removed(world: World, monkeypatch) -> None:  # 
         s.execute(update(Shipment).values(label_pdf=None))
     from worker.documents import batch as batch_module
 
-    real_claim = batch_module._claim
+    real_record = batch_module._record
 
-    def racing_claim(sessions, docs, invoices_pdf, labels_pdf):  # type: ignore[no-untyped-def]
+    def racing_record(sessions, docs, invoices_pdf, labels_pdf):  # type: ignore[no-untyped-def]
         with sessions.begin() as s:
             s.execute(update(Invoice).values(pdf_path="/other/invoices.pdf"))
             s.execute(update(Shipment).values(label_pdf="/other/labels.pdf"))
-        return real_claim(sessions, docs, invoices_pdf, labels_pdf)
+        return real_record(sessions, docs, invoices_pdf, labels_pdf)
 
-    monkeypatch.setattr(batch_module, "_claim", racing_claim)
+    monkeypatch.setattr(batch_module, "_record", racing_record)
     before = set((world.app.config.output_dir / "batches").iterdir())
     assert render_pending(world.app.sessions, world.app.config) is None
     assert set((world.app.config.output_dir / "batches").iterdir()) == before

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.builders.form import DEFAULT_VALUES, VALID_TAX_ID, make_id_number
+from tests.builders.formulas import HOSTILE, formula_cells
 from worker.form import HEADER_FIELDS, read_form, write_blank_form
 from worker.form.labels import split_label
 from worker.form.template import DEFAULT_TITLE
@@ -108,3 +109,14 @@ def test_filled_blank_form(blank: Path) -> None:
         (2, "李娜", ids[1], 2016),
     ]
     assert (form.total_count, form.total_amount) == (2, Decimal("300.00"))
+
+
+def test_blank_form_holds_no_formula_whatever_the_config_says(tmp_path: Path) -> None:
+    """Title and district names come from config; even hostile ones are text."""
+    path = tmp_path / "form.xlsx"
+    write_blank_form(path, title=HOSTILE[0], districts=("武清区", '=1+"x"', "@SUM(1)"))
+    assert formula_cells(path) == []
+    ws = load_workbook(path).active
+    assert ws["A1"].value == HOSTILE[0] and ws["A1"].data_type == "s"
+    (districts,) = [dv for dv in ws.data_validations.dataValidation if "武清区" in dv.formula1]
+    assert districts.formula1 == '"武清区,=1+""x"",@SUM(1)"'  # one quoted list literal

@@ -14,6 +14,7 @@ from worker.errors import ConfigError
 from worker.replies import reply_address
 from worker.replies.compose import (
     build_message,
+    echo_text,
     is_our_reply_id,
     make_message_id,
     plain_address,
@@ -32,7 +33,7 @@ CONFIG = load_config()
     ("RE:Re: 回复：答复: 发票申请", "Re: 发票申请"),
     ("Fw: 发票申请", "Re: Fw: 发票申请"),
     ("", "Re: 发票申请"),
-    ("发票申请\r\nBcc: x@evil.example", "Re: 发票申请 Bcc: x@evil.example"),
+    ("发票申请\r\nBcc: x@evil.example", "Re: 发票申请 Bcc:"),   # and no address is repeated
     ("a\nb\rc\u2028d\x00e\x1bf\u202eg", "Re: a b c d e f g"),
     ("  申请   表 ", "Re: 申请 表"),
 ])
@@ -65,22 +66,33 @@ def _mail(**kw: object) -> Mail:
     return Mail(**fields)
 
 
-@pytest.mark.parametrize(("kw", "expected"), [
-    ({}, "unit@163.com"),
-    ({"reply_to": "office@qq.com"}, "office@qq.com"),
-    ({"status": "ignored"}, None),
-    ({"sender": ""}, None),
-    ({"sender": "MAILER-DAEMON@163.com"}, None),
-    ({"sender": "postmaster@qq.com"}, None),
-    ({"sender": "noreply@example.com"}, None),
-    ({"sender": "xy23391756@163.com"}, None),                   # our own mailbox
-    ({"reply_to": "xy23391756@163.com"}, None),                 # pointed back at us
-    ({"reply_to": "mailer-daemon@qq.com"}, None),
-    ({"status": "failed", "subject": "自动回复：发票申请"}, None),   # parser failed on an auto-reply
-    ({"status": "failed"}, "unit@163.com"),
+@pytest.mark.parametrize(("kw", "form", "expected"), [
+    ({}, False, "unit@163.com"),
+    ({"reply_to": "office@qq.com"}, True, "office@qq.com"),       # another domain: form only
+    ({"reply_to": "office@qq.com"}, False, "unit@163.com"),       # else From is answered
+    ({"reply_to": "caiwu@163.com"}, False, "caiwu@163.com"),      # same domain as From
+    ({"status": "ignored"}, True, None),
+    ({"sender": ""}, True, None),
+    ({"sender": "MAILER-DAEMON@163.com"}, True, None),
+    ({"sender": "postmaster@qq.com"}, True, None),
+    ({"sender": "noreply@example.com"}, True, None),
+    ({"sender": "xy23391756@163.com"}, True, None),              # our own mailbox
+    ({"reply_to": "xy23391756@163.com"}, True, None),            # pointed back at us
+    ({"reply_to": "mailer-daemon@qq.com"}, True, None),
+    ({"status": "failed", "subject": "自动回复：发票申请"}, True, None),  # parser failed on an auto-reply
+    ({"status": "failed"}, False, "unit@163.com"),
 ])
-def test_who_is_answered(kw: dict[str, object], expected: str | None) -> None:
-    assert reply_address(_mail(**kw), CONFIG) == expected
+def test_who_is_answered(kw: dict[str, object], form: bool, expected: str | None) -> None:
+    assert reply_address(_mail(**kw), CONFIG, form=form) == expected
+
+
+def test_subject_and_name_are_repeated_only_as_a_short_clean_prefix() -> None:
+    spam = "恭喜中奖 请访问 http://x.example/领奖 或 www.x.example 联系 lucky@x.example " + "长" * 100
+    assert reply_subject(spam, 24) == "Re: 恭喜中奖 请访问 或 联系 " + "长" * 9 + "…"
+    assert len(reply_subject(spam, 24)) == len("Re: ") + 24
+    assert echo_text("http://x.example", 24) == "" and reply_subject("http://x.example", 24) == \
+        "Re: 发票申请"
+    assert echo_text("线上缴费发票申请-武清区某某公司", 24) == "线上缴费发票申请-武清区某某公司"
 
 
 def test_threading_ids_are_checked_and_bounded() -> None:
@@ -116,7 +128,7 @@ def test_message_headers_are_seven_bit_and_marked() -> None:
     names = [line.split(b":", 1)[0].lower() for line in head.split(b"\r\n") if line[:1] not in b" \t"]
     assert b"bcc" not in names and names.count(b"to") == 1 and names.count(b"subject") == 1
     parsed = message_from_bytes(raw, policy=policy.default)
-    assert parsed["Subject"] == "Re: 发票申请 Bcc: x@evil.example"
+    assert parsed["Subject"] == "Re: 发票申请 Bcc:"
     assert parsed["From"] == "天津市政工师进修学院 <xy23391756@163.com>"
     assert parsed["In-Reply-To"] == "<m1@163.com>"
     assert parsed["References"] == "<m0@163.com> <m1@163.com>"
@@ -149,3 +161,13 @@ def test_replies_config_is_typed_and_checked() -> None:
         load_config(overrides={"replies": {"backoff_first_minutes": 10, "backoff_max_minutes": 5}})
     with pytest.raises(ConfigError, match="replies.backoff_first_minutes"):
         load_config(overrides={"replies": {"backoff_first_minutes": "soon"}})
+
+
+def test_reply_limits_config_is_typed_and_checked() -> None:
+    limits = CONFIG.reply_limits
+    assert (limits.per_address_per_day, limits.per_hour, limits.subject_chars) == (5, 60, 24)
+    assert {"163.com", "qq.com"} <= limits.public_mail_domains
+    with pytest.raises(ConfigError, match="reply_limits.per_hour"):
+        load_config(overrides={"reply_limits": {"per_hour": 0}})
+    with pytest.raises(ConfigError, match="reply_limits.public_mail_domains"):
+        load_config(overrides={"reply_limits": {"public_mail_domains": "163.com"}})

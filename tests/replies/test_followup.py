@@ -10,7 +10,7 @@ from tests.intake.test_pass import trainees, unit
 from tests.replies.conftest import ReplyWorld, body
 from tests.replies.test_replies import form_mail
 from worker.db.models import Application, Mail
-from worker.intake.decide import decide
+from worker.decision import decide
 from worker.replies import queue_followup
 from worker.status import ApplicationStatus
 from worker.validation import Code, explain

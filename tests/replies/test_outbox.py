@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from tests.builders.form import build_form_xlsx, default_header, make_lines
 from tests.builders.mail import build_mail
 from tests.fixtures.smtp import PASSWORD, USER, Capture, SmtpServer, free_port
 from tests.replies.conftest import Refusing, ReplyWorld, reply_world_at, serving
@@ -25,9 +26,11 @@ from worker.scheduler import build_scheduler
 
 
 def deliver_units(rw: ReplyWorld, n: int) -> list[str]:
-    """``n`` form-less mails from different units: each gets a (held) reply."""
+    """``n`` mails with forms (not paid) from different units: each gets a (held) reply."""
     senders = [f"unit{i}@163.com" for i in range(n)]
-    rw.world.deliver(*(build_mail(sender=s, subject=f"发票 {i}") for i, s in enumerate(senders)))
+    form = [("申请表.xlsx", build_form_xlsx(default_header(), make_lines(1)))]
+    rw.world.deliver(*(build_mail(sender=s, subject=f"发票 {i}", attachments=form)
+                       for i, s in enumerate(senders)))
     return senders
 
 

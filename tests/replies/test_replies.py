@@ -138,9 +138,14 @@ def test_no_reply_to_machines_or_ourselves(reply_world: ReplyWorld) -> None:
 
 def test_a_mail_without_form_is_answered_but_not_an_answer_to_our_reply(
         reply_world: ReplyWorld) -> None:
+    earlier = trainees("P", 1)
+    reply_world.world.pay(earlier)
+    reply_world.world.deliver(build_mail(subject="发票申请", body=BODY,
+                                         attachments=[("申请表.xlsx", form_xlsx(unit(earlier)))]))
+    reply_world.world.run()  # the unit wrote before, with a form: its form-less mail is answered
     reply_world.world.deliver(build_mail(subject="发票", message_id="<noform-1@163.com>"))
     reply_world.world.run()
-    (first,) = reply_world.replies()
+    (_, first) = reply_world.replies()
     text = body(first)
     assert explain(Code.NO_FORM, reply_world.app.config.programme).advice in text
     # A form-less mail answering our reply (a thank-you, or an auto-responder that
@@ -149,13 +154,14 @@ def test_a_mail_without_form_is_answered_but_not_an_answer_to_our_reply(
         subject="Re: 发票", body="收到，谢谢", references=["<noform-1@163.com>", first["Message-ID"]],
         in_reply_to=first["Message-ID"]))
     reply_world.world.run()
-    assert len(reply_world.received()) == 1
+    assert len(reply_world.received()) == 2
+    assert reply_world.outbox()[-1].last_error.startswith("loop: ")  # staff see why
     # The corrected form sent as a reply to ours is answered as usual.
     people = trainees("R", 1)
     reply_world.world.pay(people)
     reply_world.world.deliver(form_mail(unit(people), references=[first["Message-ID"]]))
     reply_world.world.run()
-    assert len(reply_world.received()) == 2
+    assert len(reply_world.received()) == 3
 
 
 def test_rerun_and_redelivery_queue_no_second_reply(reply_world: ReplyWorld) -> None:
@@ -175,7 +181,8 @@ def test_rerun_and_redelivery_queue_no_second_reply(reply_world: ReplyWorld) -> 
 
 
 def test_the_reply_commits_with_the_outcome(reply_world: ReplyWorld) -> None:
-    reply_world.world.deliver(build_mail(subject="发票"))
+    people = trainees("O", 1)
+    reply_world.world.deliver(form_mail(unit(people)))
     summary = reply_world.process()                # the pass only: queued, not sent
     (row,) = reply_world.outbox()
     assert row.status == "pending" and row.mail_id == summary.mail_ids[0]
@@ -195,7 +202,7 @@ def test_subject_injection_makes_no_header(reply_world: ReplyWorld) -> None:
     head = got.data.split(b"\r\n\r\n", 1)[0]
     names = {line.split(b":", 1)[0].lower() for line in head.split(b"\r\n") if line[:1] not in b" \t"}
     assert b"bcc" not in names and b"x-evil" not in names
-    assert got.message()["Subject"] == "Re: 发票申请 Bcc: x@evil.example X-Evil: 1"
+    assert got.message()["Subject"] == "Re: 发票申请 Bcc: X-Evil: 1"  # one line, no address
 
 
 def test_a_failed_mail_is_told_staff_will_handle_it(reply_world: ReplyWorld,
@@ -203,9 +210,13 @@ def test_a_failed_mail_is_told_staff_will_handle_it(reply_world: ReplyWorld,
     def boom(*_args: object) -> None:
         raise RuntimeError("a bug")
 
+    people = trainees("S", 1)
+    reply_world.world.pay(people)
+    reply_world.world.deliver(form_mail(unit(people)))
+    reply_world.world.run()  # a unit known from its earlier form
     monkeypatch.setattr(worker.intake, "analyse", boom)
-    reply_world.world.deliver(build_mail(subject="发票申请"))
+    reply_world.world.deliver(build_mail(subject="发票申请", sender=UNIT))
     assert reply_world.world.run() == {"failed": 1}
-    text = body(reply_world.replies()[0])
+    text = body(reply_world.replies()[-1])
     assert "已转给工作人员人工处理，无需重新发送" in text
     assert "a bug" not in text and "Traceback" not in text

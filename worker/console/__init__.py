@@ -16,8 +16,20 @@ from flask import Flask
 
 from worker.app import App
 from worker.config import TEMPLATES_DIR, Config, load_config
-from worker.console import application, audit, auth, csrf, dashboard, filters, payments, queue, security
-from worker.console import print as print_centre
+from worker.console import (
+    account,
+    application,
+    audit,
+    auth,
+    csrf,
+    dashboard,
+    filters,
+    params,
+    payments,
+    print_centre,
+    queue,
+    security,
+)
 from worker.db import check_schema
 
 STATIC_DIR = TEMPLATES_DIR / "console" / "static"
@@ -44,10 +56,11 @@ def create_app(config: Config, *, check: bool = True) -> Flask:
     )
     app.extensions["invoice_worker"] = worker_app
     security.install(app)
+    params.install(app)  # before the blueprints: their <int:...> rules use its converter
     csrf.install(app)
     auth.install(app)
     filters.install(app, config)
-    for module in (auth, dashboard, queue, application, payments, print_centre, audit):
+    for module in (auth, account, dashboard, queue, application, payments, print_centre, audit):
         app.register_blueprint(module.bp)
     return app
 

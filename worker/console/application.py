@@ -13,42 +13,29 @@ from werkzeug.wrappers import Response
 
 from worker.console.db import actor, config, sessions
 from worker.console.files import send_stored
-from worker.db.models import Application, AuditEntry, Invoice
+from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage
 from worker.db.models import Reason as ReasonRow
-from worker.intake.decide import WAIVABLE
+from worker.fields import FIELD
+from worker.replies.policy import reply_notes
 from worker.staff import actions
 from worker.staff.actions import EDITABLE, HEADER_FIELDS, RECIPIENT_FIELDS, ActionResult
 from worker.staff.audit import changes_of
 from worker.staff.errors import ActionRefused, NotFound
-from worker.validation import Code, normalize
-from worker.validation.checks import REQUIRED
+from worker.validation import Code
+from worker.validation.checks import lacking
+from worker.validation.reasons import REASONS, WAIVABLE
 
 bp = Blueprint("application", __name__)
 
-FIELD_CODES: dict[str, tuple[str, ...]] = {
-    Code.UNKNOWN_DISTRICT: ("district",),
-    Code.NOT_SUBURBAN_DISTRICT: ("district",),
-    Code.INVALID_TAX_ID: ("tax_id",),
-    Code.SPECIAL_INVOICE_INCOMPLETE: ("invoice_type", "address_phone", "bank_account"),
-    Code.INVALID_PHONE: ("recipient_phone",),
-}
-
-
 def _fields_of(reason: ReasonRow, app: Application) -> tuple[str, ...]:
-    """Which header fields a reason is about, so it is shown next to them."""
-    if reason.code in FIELD_CODES:
-        return FIELD_CODES[reason.code]
-    if reason.code == Code.MISSING_RECIPIENT:
-        empty = tuple(f for f in RECIPIENT_FIELDS if not getattr(app, f).strip())
-        return empty or tuple(RECIPIENT_FIELDS)
-    if reason.code == Code.FORM_INCOMPLETE:
-        fields = [f for f in REQUIRED if not getattr(app, f).strip()]
-        if normalize.invoice_type(app.invoice_type) is None:
-            fields.append("invoice_type")
-        if normalize.issue_mode(app.issue_mode) is None:
-            fields.append("issue_mode")
-        return tuple(fields)
-    return ()
+    """Which header fields a reason is about, so it is shown next to them: its entry's
+    ``fields`` in the reason table, or with ``only_lacking`` those of them lacking now."""
+    entry = REASONS.get(Code(reason.code)) if reason.code in Code.__members__ else None
+    if entry is None:
+        return ()
+    if entry.only_lacking:
+        return tuple(k for k in entry.fields if lacking(FIELD[k], getattr(app, k)))
+    return entry.fields
 
 
 def _placement(app: Application) -> tuple[dict[str, list[ReasonRow]], dict[int, list[ReasonRow]],
@@ -86,8 +73,11 @@ def show(app_id: int) -> str:
         history = db.scalars(select(AuditEntry).where(AuditEntry.application_id == app_id)
                              .order_by(AuditEntry.id.desc())).all()
         codes = {r.code for r in app.reasons}
+        outbox = db.scalars(select(OutboxMessage).where(OutboxMessage.mail_id == app.mail_id)
+                            .order_by(OutboxMessage.id)).all()
         return render_template(
             "console/application.html", app=app, by_field=by_field, by_line=by_line,
+            replies=reply_notes(outbox),
             general=general, history=[(e, changes_of(e)) for e in history],
             header_fields=HEADER_FIELDS, recipient_fields=RECIPIENT_FIELDS,
             waivable=sorted(c for c in codes if c in WAIVABLE),

@@ -14,7 +14,7 @@ from worker.console.db import config, sessions
 from worker.db.models import Application, OutboxMessage, PaymentImport, Shipment
 from worker.db.types import utcnow
 from worker.staff.printing import pending_counts
-from worker.status import ApplicationStatus
+from worker.status import OUTBOX_QUEUED, ApplicationStatus
 
 bp = Blueprint("dashboard", __name__)
 DAYS = 14
@@ -58,7 +58,7 @@ def _figures(db: Session) -> dict[str, object]:
         "unmanifested": db.scalar(select(func.count()).select_from(Shipment)
                                   .where(Shipment.manifest_id.is_(None))) or 0,
         "outbox_waiting": db.scalar(select(func.count()).select_from(OutboxMessage)
-                                    .where(OutboxMessage.sent_at.is_(None))) or 0,
+                                    .where(OutboxMessage.status.in_(OUTBOX_QUEUED))) or 0,
         "last_import": db.scalars(select(PaymentImport)
                                   .order_by(PaymentImport.id.desc()).limit(1)).first(),
     }

@@ -10,15 +10,19 @@ from flask import Flask
 
 from worker.config import Config
 from worker.staff.actions import EDITABLE, STATUS_TEXT
-from worker.status import ApplicationStatus
+from worker.status import ApplicationStatus, AuditAction
 from worker.text import money
 from worker.validation import Code, explain
 
-ACTIONS = {
-    "correct": "修改", "drop_line": "删除学员行", "restore_line": "恢复学员行", "recheck": "重新检查",
-    "approve": "批准开具", "reject": "退回", "import_payments": "导入缴费记录", "render": "生成 PDF",
-    "reprint": "重印",
+ACTIONS: dict[str, str] = {
+    AuditAction.CORRECT: "修改", AuditAction.DROP_LINE: "删除学员行",
+    AuditAction.RESTORE_LINE: "恢复学员行", AuditAction.RECHECK: "重新检查",
+    AuditAction.APPROVE: "批准开具", AuditAction.REJECT: "退回",
+    AuditAction.IMPORT_PAYMENTS: "导入缴费记录", AuditAction.RENDER: "生成 PDF",
+    AuditAction.REPRINT: "重印", AuditAction.END_SESSIONS: "结束会话",
+    AuditAction.PASSWORD: "修改密码",
 }
+"""Each audit action in Chinese; a test keeps it complete."""
 
 
 KEYS = {
@@ -26,6 +30,7 @@ KEYS = {
     "invoices": "发票", "waybill": "运单", "line": "学员行", "file": "文件", "rows": "行数",
     "inserted": "新增", "updated": "更新", "unchanged": "未变", "bad": "有问题的行",
     "files": "文件", "pending_invoices": "待生成发票", "pending_labels": "待生成面单",
+    "sessions": "结束的会话数", "whose": "范围",
 }
 PAIRS = {*EDITABLE, "reasons", "status", "dropped", "pending_invoices", "pending_labels"}
 

@@ -11,8 +11,10 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from worker.console.db import config, sessions
+from worker.console.params import BadParameter, date_arg, page_arg
 from worker.db.models import Application, ApplicationLine, Invoice, Mail, Reason, Shipment
 from worker.status import ApplicationStatus
+from worker.validation import Code
 
 bp = Blueprint("queue", __name__)
 PAGE = 50
@@ -29,26 +31,19 @@ class Filters:
     page: int
 
 
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return None
-
-
 def _filters() -> Filters:
+    """The query string's filters; a malformed page or date is a 400 (``params``)."""
     a = request.args
     q = " ".join(a.get("q", "").split())[:100]
     default = "all" if q else ApplicationStatus.HELD.value
-    status = a.get("status", default)
+    status = a.get("status", "") or default
     if status != "all" and status not in {s.value for s in ApplicationStatus}:
-        status = default
-    try:
-        page = max(1, int(a.get("page", "1")))
-    except ValueError:
-        page = 1
-    return Filters(status, a.get("reason", "")[:64], a.get("district", "")[:32],
-                   _date(a.get("from")), _date(a.get("to")), q, page)
+        raise BadParameter(f"状态“{status[:20]}”无效")
+    reason = a.get("reason", "")
+    if reason and reason not in Code.__members__:
+        raise BadParameter(f"原因代码“{reason[:40]}”无效")
+    return Filters(status, reason, a.get("district", "")[:32],
+                   date_arg("from"), date_arg("to"), q, page_arg())
 
 
 def _like(text: str) -> str:

@@ -3,21 +3,35 @@
 The Content-Security-Policy allows nothing but this site's own stylesheet and images:
 no script at all (the console needs none), no inline styles, no framing, forms only
 to ourselves. Even if some text escaped autoescaping it could not run.
+
+The client address (login throttling, sessions) comes from the connection unless
+``CONSOLE_BEHIND_PROXY=1``. Getting that wrong is silent by nature, so it is made
+loud: while the setting is off, a request carrying ``X-Forwarded-For`` (a proxy is in
+front after all, and every client shares its address) is logged once as a warning
+and every page shows a banner until the setting is fixed.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from worker.console.params import BadParameter
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 KEY_FILE = ".console-secret"
+PROXY_ENV = "CONSOLE_BEHIND_PROXY"
+PROXY_WARNING = ("此控制台前面有反向代理（请求带有 X-Forwarded-For），但未设置 "
+                 "CONSOLE_BEHIND_PROXY=1：所有人都显示为代理的地址，登录限速会互相影响。"
+                 "请设置 CONSOLE_BEHIND_PROXY=1 后重启控制台。")
+log = logging.getLogger(__name__)
 
 
 def secret_key(output_dir: Path) -> str:
@@ -57,13 +71,35 @@ def _headers(response: Response) -> Response:
     return response
 
 
+def behind_proxy() -> bool:
+    return os.environ.get(PROXY_ENV, "") == "1"
+
+
+def _proxy_check() -> None:
+    """Not configured for a proxy, yet one is there: say so (log once, banner always)."""
+    if "X-Forwarded-For" not in request.headers:
+        return
+    g.proxy_warning = PROXY_WARNING
+    state = current_app.extensions.setdefault("console_proxy_warned", {"done": False})
+    if not state["done"]:
+        state["done"] = True
+        log.warning("console: requests carry X-Forwarded-For but %s is not 1: every client "
+                    "appears as the proxy's address %s (login throttling is shared); set "
+                    "%s=1 and restart", PROXY_ENV, request.remote_addr, PROXY_ENV)
+
+
 def install(app: Flask) -> None:
     app.after_request(_headers)
     install_errors(app)
-    if os.environ.get("CONSOLE_BEHIND_PROXY", "") == "1":
+    if behind_proxy():
         # Behind one reverse proxy: take the client address (rate limiting, audit)
         # and scheme from its X-Forwarded-* headers; never trust them otherwise.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+        log.info("console: %s=1, client addresses taken from X-Forwarded-For", PROXY_ENV)
+    else:
+        log.info("console: %s is off, client addresses taken from the connection; a "
+                 "request with X-Forwarded-For will raise a warning", PROXY_ENV)
+        app.before_request(_proxy_check)
 
 
 ERRORS = {
@@ -78,7 +114,7 @@ ERRORS = {
 def _error_page(e: HTTPException) -> tuple[str, int]:
     code = e.code or 500
     title, message = ERRORS.get(code, ("出错了", "请稍后再试。"))
-    if code == 400 and e.description and "令牌" in e.description:
+    if code == 400 and e.description and (isinstance(e, BadParameter) or "令牌" in e.description):
         message = e.description
     return render_template("console/error.html", code=code, title=title, message=message), code
 

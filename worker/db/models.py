@@ -21,16 +21,28 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from worker.db.types import Money, UtcDateTime, utcnow
+from worker.fields import FIELDS, LINE_TEXT_LENGTHS
 from worker.status import InvoiceState
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def _field_columns() -> type:
+    """A mixin with one column per field of the registry (``worker.fields``): text of the
+    field's length, '' by default. Adding a field there adds its column here; its
+    migration is still written by hand (``tests/core/test_fields.py`` checks the model)."""
+    return type("FieldColumns", (), {
+        "__doc__": _field_columns.__doc__,
+        **{f.key: mapped_column(String(f.length), default="") for f in FIELDS},
+    })
 
 
 class Counter(Base):
@@ -99,8 +111,10 @@ class Mail(Base):
     )
 
 
-class Application(Base):
-    """One form attachment (or the one attachment-less application of a mail)."""
+class Application(_field_columns(), Base):
+    """One form attachment (or the one attachment-less application of a mail). Its
+    header columns (unit, district, ..., recipient_address) come from the field
+    registry (``worker.fields.FIELDS``), lengths included."""
 
     __tablename__ = "applications"
     __table_args__ = (UniqueConstraint("mail_id", "position"),)
@@ -110,24 +124,14 @@ class Application(Base):
     attachment: Mapped[str | None] = mapped_column(String(500))
     attachment_path: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), index=True)
-    unit: Mapped[str] = mapped_column(String(255), default="")
-    district: Mapped[str] = mapped_column(String(32), default="")
-    invoice_type: Mapped[str] = mapped_column(String(32), default="")
-    buyer_name: Mapped[str] = mapped_column(String(255), default="")
-    tax_id: Mapped[str] = mapped_column(String(64), default="")
-    address_phone: Mapped[str] = mapped_column(String(500), default="")
-    bank_account: Mapped[str] = mapped_column(String(500), default="")
-    issue_mode: Mapped[str] = mapped_column(String(16), default="")
-    contact: Mapped[str] = mapped_column(String(100), default="")
-    contact_phone: Mapped[str] = mapped_column(String(64), default="")
-    recipient_name: Mapped[str] = mapped_column(String(100), default="")
-    recipient_phone: Mapped[str] = mapped_column(String(64), default="")
-    recipient_address: Mapped[str] = mapped_column(String(500), default="")
     total_count: Mapped[int | None] = mapped_column(Integer)
     total_amount: Mapped[Decimal | None] = mapped_column(Money)
     header_json: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Its documents are being rendered by this owner (worker.owner) until then (migration 0006).
+    print_claim: Mapped[str | None] = mapped_column(String(255))
+    print_claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     mail: Mapped[Mail] = relationship(back_populates="applications")
     lines: Mapped[list[ApplicationLine]] = relationship(
@@ -150,13 +154,13 @@ class ApplicationLine(Base):
     position: Mapped[int] = mapped_column(Integer)
     row: Mapped[int | None] = mapped_column(Integer)
     seq: Mapped[int | None] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(100), default="")
-    id_number: Mapped[str] = mapped_column(String(64), default="", index=True)
-    order_no: Mapped[str] = mapped_column(String(64), default="", index=True)
+    name: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["name"]), default="")
+    id_number: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["id_number"]), default="", index=True)
+    order_no: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["order_no"]), default="", index=True)
     year: Mapped[int | None] = mapped_column(Integer)
-    year_raw: Mapped[str] = mapped_column(String(64), default="")
+    year_raw: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["year_raw"]), default="")
     amount: Mapped[Decimal | None] = mapped_column(Money)
-    amount_raw: Mapped[str] = mapped_column(String(64), default="")
+    amount_raw: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["amount_raw"]), default="")
     dropped: Mapped[bool] = mapped_column(Boolean, default=False)
 
     application: Mapped[Application] = relationship(back_populates="lines")
@@ -205,6 +209,9 @@ class Invoice(Base):
     tax_rate: Mapped[str] = mapped_column(String(16))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     pdf_path: Mapped[str | None] = mapped_column(String(500))
+    # The seller facts printed on it (worker.issuing.facts.SellerFacts); NULL only for
+    # invoices issued before migration 0003, which fall back to today's config.
+    seller_json: Mapped[str | None] = mapped_column(Text)
 
     application: Mapped[Application] = relationship(back_populates="invoices")
     items: Mapped[list[InvoiceItem]] = relationship(
@@ -290,6 +297,9 @@ class Manifest(Base):
     xlsx_path: Mapped[str | None] = mapped_column(String(500))
     pdf_path: Mapped[str | None] = mapped_column(String(500))
     emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Its courier (worker.issuing.facts.CourierFacts): one manifest per courier; NULL
+    # only for manifests made before migration 0003 (read with today's config).
+    courier_json: Mapped[str | None] = mapped_column(Text)
 
 
 class Shipment(Base):
@@ -310,6 +320,9 @@ class Shipment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     label_pdf: Mapped[str | None] = mapped_column(String(500))
     manifest_id: Mapped[int | None] = mapped_column(ForeignKey("manifests.id"), index=True)
+    # The courier facts it was made with (worker.issuing.facts.CourierFacts); NULL only
+    # for parcels made before migration 0003, which fall back to today's config.
+    courier_json: Mapped[str | None] = mapped_column(Text)
 
     application: Mapped[Application] = relationship(back_populates="shipment")
 
@@ -330,7 +343,12 @@ class Staff(Base):
 
 
 class LoginAttempt(Base):
-    """Every login try, for rate limiting by name and by address."""
+    """Every login try, for throttling by name, by address and by known device.
+
+    ``throttled`` marks a try refused unchecked because its name, address or device
+    was still waiting (it never lengthens the wait); ``device`` is the id of the
+    browser's device cookie when it presented one valid for this name (see
+    ``worker.staff.login``)."""
 
     __tablename__ = "login_attempts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -338,6 +356,28 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64), index=True)
     ok: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    throttled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    device: Mapped[str | None] = mapped_column(String(32))
+
+
+class ConsoleSession(Base):
+    """A console login, server-side: the browser's cookie holds only a random token,
+    stored here as its SHA-256 so a copy of the database opens no session. A session
+    is live while ``ended_at`` is empty, ``expires_at`` is ahead, the account is
+    active and its password unchanged (``password_fp``)."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    password_fp: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_reason: Mapped[str] = mapped_column(String(32), default="")
 
 
 class AuditEntry(Base):
@@ -373,3 +413,4 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))   # who is sending (worker.owner)

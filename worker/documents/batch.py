@@ -3,10 +3,17 @@ one labels PDF, in parcel order, so staff stack invoice sheets and labels side b
 
 Pending means ``Invoice.pdf_path`` / ``Shipment.label_pdf`` is NULL on an accepted
 application, so a crash after issuing and before rendering is healed by the next run.
-Files are written first (atomically), then one transaction records their paths with a
-guarded ``UPDATE ... WHERE pdf_path IS NULL``: if another worker printed the same
-documents meanwhile, its paths stay and ours are dropped (and an unclaimed batch
-folder is removed).
+
+Claim, render, record (issue 10 item 8): a short transaction first claims the batch's
+applications (``Application.print_claim`` = this process's owner token, see
+``worker.owner``, until ``CLAIM_LEASE`` from now), so a second pass at the same time
+renders other documents or none, never the same ones. A claim whose owner process is
+gone (same machine) or whose time is over is free again at once. Files are then
+written (atomically), and one transaction records their paths with a guarded
+``UPDATE ... WHERE pdf_path IS NULL``: if another worker still printed the same
+documents meanwhile (a claim taken over after its time), its paths stay and ours are
+dropped (and an unclaimed batch folder is removed). The claim is released at the end,
+whatever happened.
 """
 
 from __future__ import annotations
@@ -15,23 +22,28 @@ import logging
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from worker.config import Config
 from worker.db.models import Application, Invoice, Mail, Shipment
+from worker.db.types import utcnow
 from worker.documents.invoice import InvoiceView, invoice_view
 from worker.documents.label import LabelView, label_view
 from worker.documents.render import FetcherFactory, html, write_pdf
 from worker.errors import InfrastructureError, WorkerError
+from worker.owner import current_owner, owner_gone
 from worker.status import ApplicationStatus
 
 log = logging.getLogger(__name__)
 
 CLAIM_CHUNK = 500  # ids per UPDATE ... IN (...): well under every backend's limit
+CLAIM_LEASE = timedelta(minutes=30)
+"""How long a claim holds against workers on other machines (a dead owner on this one
+frees it at once): well above a capped batch's rendering time."""
 
 
 class RenderError(InfrastructureError):
@@ -66,15 +78,22 @@ class AppDocuments:
 
 
 def render_pending(sessions: sessionmaker[Session], config: Config, *,
-                   fetcher: FetcherFactory | None = None) -> Batch | None:
-    """Render pending invoices and labels as one batch (up to the configured size; call
-    again for the rest); None if nothing is pending."""
+                   fetcher: FetcherFactory | None = None,
+                   now: datetime | None = None) -> Batch | None:
+    """Claim, render and record pending invoices and labels as one batch (up to the
+    configured size; call again for the rest); None if nothing is pending or free."""
+    owner = current_owner()
     try:
-        with sessions() as session:
-            docs = _pending(session, config)
-        if not docs:
+        if not _claim(sessions, config, owner, now or utcnow()):
             return None
-        return _render_and_claim(sessions, config, docs, fetcher)
+        try:
+            with sessions() as session:
+                docs = _pending(session, config, Application.print_claim == owner)
+            if not docs:
+                return None
+            return _render_and_record(sessions, config, docs, fetcher)
+        finally:
+            _release(sessions, owner)
     except RenderError:
         raise
     except Exception as e:  # weasyprint, fonts, disk, database: all this step's failure
@@ -132,27 +151,70 @@ def _with_documents(query):  # type: ignore[no-untyped-def]
     )
 
 
-def _pending(session: Session, config: Config) -> list[AppDocuments]:
+def _pending_apps(session: Session, config: Config,
+                  where: ColumnElement[bool]) -> list[Application]:
+    """Accepted applications with documents to print, matching ``where``, in parcel
+    order, capped at ``max_invoices_per_batch`` pending invoices (whole applications)."""
     unprinted = select(Invoice.application_id).where(Invoice.pdf_path.is_(None))
     unlabelled = select(Shipment.application_id).where(Shipment.label_pdf.is_(None))
     apps = session.scalars(_with_documents(select(Application)).where(
         Application.status == ApplicationStatus.ACCEPTED,
         or_(Application.id.in_(unprinted), Application.id.in_(unlabelled)),
+        where,
     )).all()
     # Parcel order: the order waybills were taken, i.e. the order the parcels were made.
     apps = sorted(apps, key=lambda a: (a.shipment.id if a.shipment else 2**62, a.id))
     # A batch is one weasyprint document held in memory whole: cap it, whole
     # applications only (a parcel's invoices and label stay in one batch).
     cap = config.documents.max_invoices_per_batch
-    docs: list[AppDocuments] = []
+    chosen: list[Application] = []
     count = 0
     for app in apps:
-        doc = _documents(app, config, every=False)
-        if docs and count + len(doc.invoices) > cap:
+        pending = sum(inv.pdf_path is None for inv in app.invoices)
+        if chosen and count + pending > cap:
             break
-        docs.append(doc)
-        count += len(doc.invoices)
-    return docs
+        chosen.append(app)
+        count += pending
+    return chosen
+
+
+def _pending(session: Session, config: Config, where: ColumnElement[bool]) -> list[AppDocuments]:
+    return [_documents(app, config, every=False) for app in _pending_apps(session, config, where)]
+
+
+# ------------------------------------------------------------------ claiming
+
+
+def _claim(sessions: sessionmaker[Session], config: Config, owner: str, now: datetime) -> int:
+    """Claim the next batch's applications for ``owner``; how many were claimed.
+
+    Free: never claimed, claim time over, or claimed by a process of this machine that
+    is gone. The UPDATE repeats the condition, so of two claims at once (PostgreSQL
+    re-checks a row another transaction changed; SQLite runs them one after the other)
+    only one gets each application."""
+    with sessions.begin() as session:
+        held = session.scalars(select(Application.print_claim).distinct().where(
+            Application.print_claim.is_not(None), Application.print_claimed_until > now))
+        dead = [o for o in held if owner_gone(o)]
+        if dead:
+            log.warning("print claims of %d stopped worker(s) taken over", len(dead))
+        free = or_(Application.print_claim.is_(None), Application.print_claimed_until <= now,
+                   Application.print_claim.in_(dead))
+        ids = [app.id for app in _pending_apps(session, config, free)]
+        claimed = 0
+        for chunk in _chunks(ids):
+            claimed += session.execute(
+                update(Application).where(Application.id.in_(chunk), free)
+                .values(print_claim=owner, print_claimed_until=now + CLAIM_LEASE)
+                .execution_options(synchronize_session=False)).rowcount
+    return claimed
+
+
+def _release(sessions: sessionmaker[Session], owner: str) -> None:
+    with sessions.begin() as session:
+        session.execute(update(Application).where(Application.print_claim == owner)
+                        .values(print_claim=None, print_claimed_until=None)
+                        .execution_options(synchronize_session=False))
 
 
 def _documents(app: Application, config: Config, *, every: bool) -> AppDocuments:
@@ -213,7 +275,7 @@ def _batch_dir(config: Config, docs: Sequence[AppDocuments]) -> Path:
     raise RenderError(f"no free batch folder name under {root}")
 
 
-def _render_and_claim(sessions: sessionmaker[Session], config: Config,
+def _render_and_record(sessions: sessionmaker[Session], config: Config,
                       docs: list[AppDocuments], fetcher: FetcherFactory | None) -> Batch | None:
     directory = _batch_dir(config, docs)
     try:
@@ -228,8 +290,8 @@ def _render_and_claim(sessions: sessionmaker[Session], config: Config,
             labels = write_pdf(_labels_html(label_docs), directory / "labels.pdf",
                                key=_key("labels", (d.label.waybill for d in label_docs
                                                    if d.label is not None)), fetcher=fetcher)
-        claimed_invoices, claimed_labels = _claim(sessions, docs, invoices and invoices.path,
-                                                  labels and labels.path)
+        claimed_invoices, claimed_labels = _record(sessions, docs, invoices and invoices.path,
+                                                   labels and labels.path)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -248,8 +310,8 @@ def _render_and_claim(sessions: sessionmaker[Session], config: Config,
                  claimed_invoices, claimed_labels, invoices.pages if invoices else 0)
 
 
-def _claim(sessions: sessionmaker[Session], docs: Sequence[AppDocuments],
-           invoices_pdf: Path | None, labels_pdf: Path | None) -> tuple[int, int]:
+def _record(sessions: sessionmaker[Session], docs: Sequence[AppDocuments],
+            invoices_pdf: Path | None, labels_pdf: Path | None) -> tuple[int, int]:
     """Record the paths in one transaction, never over a path already set."""
     invoice_ids = [i for d in docs for i in d.invoice_ids]
     shipment_ids = [d.shipment_id for d in docs if d.shipment_id is not None]

@@ -1,7 +1,9 @@
 """What an invoice page shows, computed from the stored rows and nothing else.
 
-Only ``Invoice``/``InvoiceItem`` rows and config go in (never "now"), so rendering the
-same invoice again (``reprint``) gives the same page. Amounts are the stored ones:
+Only ``Invoice``/``InvoiceItem`` rows go in (never "now", never today's seller: the
+seller facts are the snapshot stored with the invoice, ``worker.issuing.facts``; config
+gives only the time zone), so rendering the same invoice again (``reprint``) gives the
+same page, whatever changed in config since. Amounts are the stored ones:
 per item ``net = round(price / (1 + rate), 2)`` and ``tax = price - net`` were fixed at
 issuing; a grouped line adds them up, so the page's totals equal the stored totals.
 
@@ -25,6 +27,7 @@ import cn2an
 
 from worker.config import Config
 from worker.db.models import Application, Invoice, InvoiceItem
+from worker.issuing.facts import SellerFacts, seller_of
 from worker.status import InvoiceType, IssueMode
 from worker.validation import normalize
 
@@ -122,15 +125,16 @@ def local_date(moment: datetime, tz: ZoneInfo) -> str:
 
 def invoice_view(inv: Invoice, app: Application, config: Config) -> InvoiceView:
     items = list(inv.items)
+    seller = seller_of(inv.seller_json, config)
     mode = normalize.issue_mode(app.issue_mode) or IssueMode.COMBINED
     rate = percent(inv.tax_rate)
     if mode is IssueMode.PER_PERSON:
-        lines = [_item_line(item, config, rate) for item in items]
+        lines = [_item_line(item, seller, rate) for item in items]
     else:
-        lines = _grouped_lines(items, config, rate)
+        lines = _grouped_lines(items, seller, rate)
     too_many = len(lines) > LINE_ROWS
     if too_many:
-        lines = [Line(config.invoice.item_name, "（详见销货清单）", config.invoice.unit,
+        lines = [Line(seller.item_name, "（详见销货清单）", seller.unit,
                       len(items), "", _m(inv.net), rate, _m(inv.tax))]
     people = _people(items)
     needs_list = too_many or (mode is not IssueMode.PER_PERSON and len(people) > REMARK_NAMES)
@@ -146,10 +150,10 @@ def invoice_view(inv: Invoice, app: Application, config: Config) -> InvoiceView:
         buyer_tax_id=_fit(inv.tax_id),
         buyer_address_phone=_fit(inv.address_phone),
         buyer_bank_account=_fit(inv.bank_account),
-        seller_name=config.seller.name,
-        seller_tax_id=config.seller.tax_id,
-        seller_address_phone=config.seller.address_phone,
-        seller_bank_account=config.seller.bank_account,
+        seller_name=seller.name,
+        seller_tax_id=seller.tax_id,
+        seller_address_phone=seller.address_phone,
+        seller_bank_account=seller.bank_account,
         lines=tuple(lines),
         blank_rows=LINE_ROWS - len(lines),
         net=_m(inv.net),
@@ -158,9 +162,9 @@ def invoice_view(inv: Invoice, app: Application, config: Config) -> InvoiceView:
         capitals=capitals(inv.amount),
         rate=rate,
         remarks=_remarks(mode, items, people, len(list_pages)),
-        issuer=config.invoice.issuer,
-        payee=config.invoice.payee,
-        reviewer=config.invoice.reviewer,
+        issuer=seller.issuer,
+        payee=seller.payee,
+        reviewer=seller.reviewer,
         reference=reference(app),
         list_pages=list_pages,
         list_totals=(_m(inv.amount), _m(inv.net), _m(inv.tax)),
@@ -177,12 +181,12 @@ def _m(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def _item_line(item: InvoiceItem, config: Config, rate: str) -> Line:
-    return Line(config.invoice.item_name, f"{item.year}年度", config.invoice.unit, 1,
+def _item_line(item: InvoiceItem, seller: SellerFacts, rate: str) -> Line:
+    return Line(seller.item_name, f"{item.year}年度", seller.unit, 1,
                 _m(item.net), _m(item.net), rate, _m(item.tax))
 
 
-def _grouped_lines(items: Sequence[InvoiceItem], config: Config, rate: str) -> list[Line]:
+def _grouped_lines(items: Sequence[InvoiceItem], seller: SellerFacts, rate: str) -> list[Line]:
     """One line per (培训年度, price): same price means the same per-item net and tax."""
     groups: dict[tuple[int, Decimal], list[InvoiceItem]] = {}
     for item in items:
@@ -191,7 +195,7 @@ def _grouped_lines(items: Sequence[InvoiceItem], config: Config, rate: str) -> l
     for (year, _price), group in sorted(groups.items(), key=lambda kv: (-kv[0][0], kv[0][1])):
         net = sum((i.net for i in group), Decimal("0.00"))
         tax = sum((i.tax for i in group), Decimal("0.00"))
-        lines.append(Line(config.invoice.item_name, f"{year}年度", config.invoice.unit,
+        lines.append(Line(seller.item_name, f"{year}年度", seller.unit,
                           len(group), _m(group[0].net), _m(net), rate, _m(tax)))
     return lines
 

@@ -1,4 +1,5 @@
-"""What a courier label shows: from the Shipment row and config.courier only.
+"""What a courier label shows: from the Shipment row only, including the courier facts
+it was made with (``worker.issuing.facts``; config gives only the time zone).
 
 The label is 100 x 150 mm, one page per parcel whatever the unit typed: long names
 and addresses get a smaller type size class here, and the template clips what still
@@ -16,6 +17,7 @@ from worker.config import Config
 from worker.db.models import Application, Shipment
 from worker.documents.barcode import code128_svg
 from worker.documents.invoice import reference
+from worker.issuing.facts import courier_of
 
 BARCODE_WIDTH_MM = 88.0   # the 92 mm printable width less a margin; quiet zones inside
 BARCODE_HEIGHT_MM = 18.0
@@ -45,7 +47,7 @@ class LabelView:
 
 
 def label_view(ship: Shipment, app: Application, config: Config) -> LabelView:
-    courier = config.courier
+    courier = courier_of(ship.courier_json, config)
     return LabelView(
         courier=courier.name,
         waybill=ship.waybill,

@@ -8,7 +8,7 @@ the templates never ask for bold, so no second CJK face gets embedded.
 
 Output is deterministic: no "now" in the HTML, the PDF dates come from the data
 (``created``), the file identifier is derived from the content's key, and WeasyPrint
-writes no other varying field. Files appear atomically (temp file + ``os.replace``).
+writes no other varying field. Files appear atomically (``worker.atomic.write_atomic``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from worker.atomic import write_atomic
 from worker.config import TEMPLATES_DIR
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def write_pdf(source: str, target: Path, *, key: str,
                         url_fetcher=url_fetcher).render()
         data = document.write_pdf(pdf_identifier=identifier(key))
     assert data is not None
-    atomic_write(target, data)
+    write_atomic(target, data)
     return Rendered(target, len(document.pages))
 
 
@@ -102,16 +102,3 @@ def cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -9,52 +9,21 @@ from __future__ import annotations
 
 import re
 
+from worker.fields import COLUMNS, FIELDS
 from worker.text import label_key, normalize
 
-#: Canonical header key -> labels accepted for it (first one is what the blank form prints).
-HEADER_FIELDS: dict[str, tuple[str, ...]] = {
-    "unit": ("单位名称", "单位", "工作单位"),
-    "district": ("所属区", "所属区县", "区县", "所在区", "所在区县", "所属区域", "区域"),
-    "invoice_type": ("发票类型", "发票种类"),
-    "buyer_name": ("发票抬头", "抬头", "购买方名称", "发票抬头名称", "开票名称"),
-    "tax_id": (
-        "纳税人识别号",
-        "统一社会信用代码",
-        "税号",
-        "纳税人识别号/统一社会信用代码",
-    ),
-    "address_phone": ("地址电话", "地址、电话", "地址及电话", "单位地址电话", "注册地址及电话"),
-    "bank_account": ("开户行及账号", "开户行及帐号", "开户银行及账号", "开户行及银行账号", "开户银行及帐号"),
-    "issue_mode": ("开票方式",),
-    "contact": ("经办人", "经办人姓名"),
-    "contact_phone": ("经办人电话", "经办人联系电话", "经办人手机", "经办人联系方式", "经办人手机号"),
-    "recipient": ("收件人", "收件人姓名"),
-    "recipient_phone": ("收件电话", "收件人电话", "收件人手机", "收件人联系电话", "收件人联系方式"),
-    "recipient_address": ("收件地址", "收件人地址", "邮寄地址", "快递收件地址", "快递地址", "寄送地址"),
-}
+#: Canonical header key -> labels accepted for it (first one is what the blank form prints);
+#: from the field registry (``worker.fields``).
+HEADER_FIELDS: dict[str, tuple[str, ...]] = {f.header_key: f.labels for f in FIELDS}
 
 #: Canonical trainee-table column -> header texts accepted for it.
-LINE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "seq": ("序号", "序"),
-    "name": ("姓名", "学员姓名"),
-    "id_number": ("身份证号", "身份证号码", "身份证", "公民身份号码", "证件号码"),
-    "order_no": ("订单号", "订单编号", "订单号码"),
-    "year": ("培训年度", "年度", "培训年份"),
-    "amount": ("金额（元）", "金额", "金额(元)", "缴费金额", "缴费金额（元）", "金额元"),
-}
+LINE_COLUMNS: dict[str, tuple[str, ...]] = {c.key: c.labels for c in COLUMNS}
 
 #: Columns a trainee header row must have (序号 is optional).
-REQUIRED_COLUMNS: tuple[str, ...] = ("name", "id_number", "order_no", "year", "amount")
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.key for c in COLUMNS if c.required)
 
 #: What a column is called in messages to units.
-COLUMN_TITLES: dict[str, str] = {
-    "seq": "序号",
-    "name": "姓名",
-    "id_number": "身份证号",
-    "order_no": "订单号",
-    "year": "培训年度",
-    "amount": "金额（元）",
-}
+COLUMN_TITLES: dict[str, str] = {c.key: c.title for c in COLUMNS}
 
 _BRACKETED = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
 _TOTAL_WORDS = ("合计", "总计")

@@ -12,24 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from worker.form.labels import COLUMN_TITLES
+from worker.fields import COLUMNS, FIELDS, Field, Group, Required
+from worker.sheets import put
 
 DEFAULT_TITLE = "2018年天津市政工专业人员继续教育网上培训线上缴费发票申请表"
 BLANK_ROWS = 30
-INVOICE_TYPES = ("增值税普通发票", "增值税专用发票")
-ISSUE_MODES = ("合并开具", "每人一张")
-
-# (left label, right label or None) per header row; '*' marks required fields.
-_HEADER_ROWS: tuple[tuple[str, str | None], ...] = (
-    ("*单位名称", "*所属区"),
-    ("发票类型", "开票方式"),
-    ("发票抬头", "*纳税人识别号"),
-    ("地址电话", "开户行及账号"),
-    ("*经办人", "*经办人电话"),
-    ("收件人", "收件电话"),
-    ("收件地址", None),
-)
-_TABLE_COLUMNS = ("seq", "name", "id_number", "order_no", "year", "amount")
 _WIDTHS = {"A": 14, "B": 12, "C": 18, "D": 22, "E": 12, "F": 16}
 _NOTES = (
     "填表说明：",
@@ -43,6 +30,16 @@ _NOTES = (
     "7. 发票以快递寄回，运费到付；收件人、电话和地址也可写在邮件正文中。",
     "8. 学员超过 30 人时可在合计行上方插入行。",
 )
+# The header rows and the table's columns come from the field registry (worker.fields).
+
+
+def _header_rows() -> list[list[Field]]:
+    """The registry's fields grouped into the blank form's rows (``Field.form_row``)."""
+    rows: dict[int, list[Field]] = {}
+    for f in FIELDS:
+        if f.form_row is not None:
+            rows.setdefault(f.form_row, []).append(f)
+    return [rows[n] for n in sorted(rows)]
 
 
 def write_blank_form(path: str | Path, *, title: str = DEFAULT_TITLE, districts: Sequence[str] = ()) -> None:
@@ -55,41 +52,44 @@ def write_blank_form(path: str | Path, *, title: str = DEFAULT_TITLE, districts:
     styles = _Styles()
 
     ws.merge_cells("A1:F1")
-    ws["A1"] = title
+    put(ws, 1, 1, title)  # from config, but still text: never a formula
     ws["A1"].font = styles.title
     ws["A1"].alignment = styles.center
     ws.row_dimensions[1].height = 36
     ws.merge_cells("A2:F2")
-    ws["A2"] = (
-        "（请填写完整后作为邮件附件发送至指定邮箱，并在邮件内写明收件人姓名、电话、地址；标 * 的为必填项）"
-    )
+    put(ws, 2, 1, "（请填写完整后作为邮件附件发送至指定邮箱，并在邮件内写明收件人姓名、电话、地址；"
+                  "标 * 的为必填项）")
     ws["A2"].font = styles.small
     ws["A2"].alignment = styles.center
     ws.row_dimensions[2].height = 30
 
     row = 3
     value_cells: dict[str, str] = {}
-    for left, right in _HEADER_ROWS:
-        _label(ws, f"A{row}", left, styles)
+    for fields in _header_rows():
+        if len(fields) > 2:
+            raise ValueError(f"blank form row {fields[0].form_row} has more than two fields")
+        left, right = fields[0], fields[1] if len(fields) == 2 else None
+        _label(ws, f"A{row}", _printed(left), styles)
         _value(ws, f"B{row}", f"C{row}" if right else f"F{row}", styles)
-        value_cells[left.lstrip("*")] = f"B{row}"
+        value_cells[left.key] = f"B{row}"
         if right:
-            _label(ws, f"D{row}", right, styles)
+            _label(ws, f"D{row}", _printed(right), styles)
             _value(ws, f"E{row}", f"F{row}", styles)
-            value_cells[right.lstrip("*")] = f"E{row}"
+            value_cells[right.key] = f"E{row}"
         ws.row_dimensions[row].height = 22
         row += 1
-    for field in ("纳税人识别号", "经办人电话", "收件电话"):
-        ws[value_cells[field]].number_format = "@"
+    for f in FIELDS:
+        if f.as_text and f.key in value_cells:
+            ws[value_cells[f.key]].number_format = "@"
 
     ws.merge_cells(f"A{row}:F{row}")
-    ws[f"A{row}"] = "学员名单（每行一人）"
+    put(ws, row, 1, "学员名单（每行一人）")
     ws[f"A{row}"].font = styles.bold
     row += 1
 
     header_row = row
-    for col, key in enumerate(_TABLE_COLUMNS, start=1):
-        cell = ws.cell(row=row, column=col, value=COLUMN_TITLES[key])
+    for col, column in enumerate(COLUMNS, start=1):
+        cell = put(ws, row, col, column.title)
         cell.font = styles.bold
         cell.alignment = styles.center
         cell.border = styles.border
@@ -97,17 +97,15 @@ def write_blank_form(path: str | Path, *, title: str = DEFAULT_TITLE, districts:
     first_line = row + 1
     for number in range(1, BLANK_ROWS + 1):
         row += 1
-        ws.cell(row=row, column=1, value=number).alignment = styles.center
-        for col in range(1, 7):
+        put(ws, row, 1, number).alignment = styles.center
+        for col, column in enumerate(COLUMNS, start=1):
             ws.cell(row=row, column=col).border = styles.border
-        ws.cell(row=row, column=3).number_format = "@"
-        ws.cell(row=row, column=4).number_format = "@"
-        ws.cell(row=row, column=5).number_format = "0"
-        ws.cell(row=row, column=6).number_format = "0.00"
+            if column.number_format:
+                ws.cell(row=row, column=col).number_format = column.number_format
     last_line = row
 
     row += 1
-    ws.cell(row=row, column=1, value="合计").font = styles.bold
+    put(ws, row, 1, "合计").font = styles.bold
     ws.cell(row=row, column=1).alignment = styles.center
     ws.cell(row=row, column=2).number_format = '0"人"'
     ws.cell(row=row, column=6).number_format = "0.00"
@@ -118,7 +116,7 @@ def write_blank_form(path: str | Path, *, title: str = DEFAULT_TITLE, districts:
     for note in _NOTES:
         row += 1
         ws.merge_cells(f"A{row}:F{row}")
-        ws[f"A{row}"] = note
+        put(ws, row, 1, note)
         ws[f"A{row}"].font = styles.small
         ws[f"A{row}"].alignment = styles.wrap
         ws.row_dimensions[row].height = 30 if len(note) > 40 else 18
@@ -149,9 +147,16 @@ class _Styles:
         self.fill = PatternFill("solid", fgColor="DDEBF7")
 
 
+def _printed(field: Field) -> str:
+    """The label as printed: '*' marks what the form itself must carry (recipients may
+    come from the mail body instead)."""
+    star = field.required is Required.ALWAYS and field.group is Group.HEADER
+    return ("*" if star else "") + field.title
+
+
 def _label(ws: Any, ref: str, text: str, styles: _Styles) -> None:
     cell = ws[ref]
-    cell.value = text
+    put(ws, cell.row, cell.column, text)
     cell.font = styles.bold
     cell.alignment = styles.center
     cell.border = styles.border
@@ -176,14 +181,13 @@ def _validations(
     """Drop-downs that still accept typed values, so a typo is reported, not blocked."""
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    lists = [
-        (value_cells["发票类型"], INVOICE_TYPES),
-        (value_cells["开票方式"], ISSUE_MODES),
-    ]
+    lists = [(value_cells[f.key], f.choices) for f in FIELDS if f.choices and f.key in value_cells]
     if districts:
-        lists.append((value_cells["所属区"], tuple(districts)))
+        lists.append((value_cells["district"], tuple(districts)))
     for ref, options in lists:
-        dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
+        # a list literal: a name from config is quoted text in it ('"' doubled), not formula
+        quoted = ",".join(o.replace('"', '""') for o in options)
+        dv = DataValidation(type="list", formula1=f'"{quoted}"', allow_blank=True)
         dv.showErrorMessage = False
         dv.add(ref)
         ws.add_data_validation(dv)

@@ -11,6 +11,7 @@ from pathlib import PurePath
 
 from worker.config import Config
 from worker.errors import FormUnreadable
+from worker.fields import FIELDS
 from worker.form import FormLimits, ParsedForm, classify_attachment, read_form
 from worker.form.sniff import Format, sniff
 from worker.message import Attachment, ParsedMail
@@ -84,32 +85,26 @@ def _from_form(att: Attachment, fmt: Format, mail: ParsedMail, body: Recipient,
 
 def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
            body: Recipient) -> Draft:
-    get = header.get
-    form_recipient = Recipient(get("recipient") or None, get("recipient_phone") or None,
-                               get("recipient_address") or None)
+    """The checks' draft: every registry field as the form wrote it, then the few that
+    are normalised (district, choices, tax ID), defaulted (发票抬头 -> 单位名称) or
+    merged with the recipient written in the mail body."""
+    values = {f.key: header.get(f.header_key, "") for f in FIELDS}
+    form_recipient = Recipient(values["recipient_name"] or None, values["recipient_phone"] or None,
+                               values["recipient_address"] or None)
     who = merge(body, form_recipient)
-    raw_type = get("invoice_type", "")
-    raw_mode = get("issue_mode", "")
-    district_raw = get("district", "")
-    unit = get("unit", "")
-    draft = Draft(
-        unit=unit,
-        district=norm.district(district_raw) or district_raw,
-        invoice_type=str(norm.invoice_type(raw_type) or raw_type),
-        buyer_name=get("buyer_name", "") or unit,
-        tax_id=get("tax_id", "").replace(" ", "").upper(),
-        address_phone=get("address_phone", ""),
-        bank_account=get("bank_account", ""),
-        issue_mode=str(norm.issue_mode(raw_mode) or raw_mode),
-        contact=get("contact", ""),
-        contact_phone=get("contact_phone", ""),
+    raw = {f"raw_{f.key}": values[f.key] for f in FIELDS if f.choices}
+    values.update(
+        district=norm.district(values["district"]) or values["district"],
+        buyer_name=values["buyer_name"] or values["unit"],
+        tax_id=values["tax_id"].replace(" ", "").upper(),
         recipient_name=who.name or "",
         recipient_phone=who.phone or "",
         recipient_address=who.address or "",
-        mail_date=mail.date,
-        raw_invoice_type=raw_type,
-        raw_issue_mode=raw_mode,
     )
+    for f in FIELDS:
+        if f.choices:
+            values[f.key] = str(norm.CHOICE_READERS[f.key](values[f.key]) or values[f.key])
+    draft = Draft(**values, **raw, mail_date=mail.date)
     if form is not None:
         draft.lines = [
             Line(position=i, seq=fl.seq, name=fl.name, id_number=fl.id_number,

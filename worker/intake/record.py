@@ -15,17 +15,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from worker.atomic import write_atomic
 from worker.config import Config
 from worker.db.models import Application, ApplicationLine, Mail
 from worker.db.types import utcnow
+from worker.decision import draft_from, judge, reason_rows
+from worker.fields import LINE_TEXT_LENGTHS, clip
 from worker.intake.analyse import AppDraft, safe_suffix
-from worker.intake.decide import draft_from, evaluate_draft, reason_rows
 from worker.issuing import issue
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
 from worker.replies import queue_mail_reply
 from worker.status import ApplicationStatus, MailStatus
 from worker.validation import Code, Line, Reason
+from worker.validation.model import draft_values
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,8 @@ def store_attachment(output_dir: Path, data: bytes, filename: str | None) -> str
     digest = hashlib.sha256(data).hexdigest()
     rel = Path("attachments") / digest[:2] / f"{digest}{safe_suffix(filename)}"
     target = output_dir / rel
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+    if not target.exists():  # same name, same bytes: a racing worker's copy is as good
+        write_atomic(target, data)
     return rel.as_posix()
 
 
@@ -113,11 +113,10 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
         else:
             # decide(), with the status and reasons known before the first INSERT
             draft = draft_from(app, checked, row.date)
-            reasons = evaluate_draft(session, draft, config,
-                                     pre_reasons=None if d.has_form else d.reasons)
+            app.status, reasons = judge(session, draft, config,
+                                        pre_reasons=None if d.has_form else d.reasons)
             app.reasons = reason_rows(reasons)
             app.created_at = app.updated_at = utcnow()  # decided as it is stored
-            app.status = ApplicationStatus.HELD if reasons else ApplicationStatus.ACCEPTED
         app.mail = row
         session.add(app)
         session.flush()
@@ -142,24 +141,17 @@ def _application(config: Config, position: int, d: AppDraft,
         attachment=att.filename if att else None,
         attachment_path=store_attachment(config.output_dir, att.data, att.filename) if att else None,
         status=ApplicationStatus.HELD,
-        unit=draft.unit[:255], district=draft.district[:32], invoice_type=draft.invoice_type[:32],
-        buyer_name=draft.buyer_name[:255], tax_id=draft.tax_id[:64],
-        address_phone=draft.address_phone[:500], bank_account=draft.bank_account[:500],
-        issue_mode=draft.issue_mode[:16], contact=draft.contact[:100],
-        contact_phone=draft.contact_phone[:64], recipient_name=draft.recipient_name[:100],
-        recipient_phone=draft.recipient_phone[:64],
-        recipient_address=draft.recipient_address[:500],
-        total_count=_small(draft.total_count), total_amount=_sane(draft.total_amount),
+        **clip(draft_values(draft)),  # the registry's fields, cut to their column lengths
+        total_count=_int_or_none(draft.total_count),
+        total_amount=_amount_or_none(draft.total_amount),
         header_json=json.dumps(d.header, ensure_ascii=False),
         # new: nothing to load before the first change of these
         lines=[], reasons=[], invoices=[], shipment=None,
     )
     lines = [
-        dict(position=line.position, row=line.row, seq=_small(line.seq),
-             name=line.name[:100], id_number=line.id_number[:64],
-             order_no=line.order_no[:64], year=_small(line.year),
-             year_raw=line.year_raw[:64], amount=_sane(line.amount),
-             amount_raw=line.amount_raw[:64], dropped=False)
+        dict(position=line.position, row=line.row, seq=_int_or_none(line.seq),
+             year=_int_or_none(line.year), amount=_amount_or_none(line.amount), dropped=False,
+             **{key: getattr(line, key)[:length] for key, length in LINE_TEXT_LENGTHS.items()})
         for line in draft.lines
     ]
     return app, lines
@@ -180,10 +172,14 @@ def _add_lines(session: Session, app: Application, lines: list[dict[str, Any]]) 
     set_committed_value(app, "lines", stored)
 
 
-def _small(value: int | None) -> int | None:
-    """Numbers typed into a form that no column could hold become 'unreadable'."""
+def _int_or_none(value: int | None) -> int | None:
+    """A count, 序号 or year typed into a form, or None (read as 'unreadable', which the
+    checks report) when no real one is that large (|n| >= 10^6): a typed 1e12 never
+    reaches an Integer column."""
     return value if value is not None and -1_000_000 < value < 1_000_000 else None
 
 
-def _sane(value: Decimal | None) -> Decimal | None:
+def _amount_or_none(value: Decimal | None) -> Decimal | None:
+    """An amount typed into a form, or None (unreadable, reported by the checks) when no
+    real one is that large (10^9 yuan or more)."""
     return value if value is not None and abs(value) < Decimal("1000000000") else None

@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from worker.config import Config
 from worker.db.models import Application, Invoice, InvoiceItem, Shipment
+from worker.issuing.facts import CourierFacts, SellerFacts
 from worker.issuing.numbers import allocate
 from worker.issuing.plan import parcel_weight, plan_invoices, postage
 from worker.status import InvoiceType, IssueMode
@@ -44,12 +45,13 @@ def issue(session: Session, app: Application, config: Config,
     invoice_type = normalize.invoice_type(app.invoice_type) or InvoiceType.NORMAL
     if app.id is None:
         session.flush()  # the invoices' rows need the application's id
+    seller = SellerFacts.from_config(config).to_json()  # what these invoices print, for good
     rows = [
         dict(application_id=app.id, code=inv_cfg.code, number=f"{number:08d}",
              invoice_type=str(invoice_type), buyer_name=app.buyer_name or app.unit,
              tax_id=app.tax_id.upper(), address_phone=app.address_phone,
              bank_account=app.bank_account, amount=plan.amount, net=plan.net, tax=plan.tax,
-             tax_rate=str(inv_cfg.tax_rate))
+             tax_rate=str(inv_cfg.tax_rate), seller_json=seller)
         for number, plan in zip(numbers, planned, strict=True)
     ]
     # One INSERT ... RETURNING for all invoices (the unit of work sends one per row on
@@ -106,6 +108,7 @@ def make_shipment(app: Application, invoices: int, config: Config, waybill_no: i
         invoices=invoices,
         weight_grams=weight,
         postage_due=postage(weight, rate.first_kg, rate.extra_kg),
+        courier_json=CourierFacts.from_config(config).to_json(),
     )
 
 

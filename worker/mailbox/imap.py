@@ -9,7 +9,6 @@ leaves this module as ``MailboxError``.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import ssl
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 
 from worker import __version__
 from worker.errors import ConfigError, MailboxError
+from worker.hosts import is_loopback
 from worker.mailbox.base import Mailbox, MailGone, MailRef, folder_parts, message_id_from_header
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def parse_imap_url(url: str) -> ImapSettings:
         if value not in _TRUE | _FALSE:
             raise ConfigError(_URL_KEY, f"starttls={value!r}: use yes or no")
         starttls = value in _TRUE
-        if not starttls and (implicit_tls or not _is_loopback(parts.hostname)):
+        if not starttls and (implicit_tls or not is_loopback(parts.hostname)):
             raise ConfigError(_URL_KEY, "starttls=no is only for imap:// to a loopback test server")
     return ImapSettings(
         host=parts.hostname,
@@ -403,15 +403,6 @@ def _server_text(error: Exception) -> str:
     if len(text) > 3 and text[:2] in ("b'", 'b"') and text[-1] == text[1]:
         return text[2:-1]
     return text
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _shutdown(client: IMAPClient) -> None:

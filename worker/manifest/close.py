@@ -1,7 +1,9 @@
 """Closing out a pickup: claim every unmanifested parcel, write the files, mail them.
 
 1. **Claim** (one transaction): the parcels with ``manifest_id IS NULL`` get a new
-   manifest, and its xlsx + PDF are written before the commit. On PostgreSQL the rows
+   manifest per courier they were made with (``Shipment.courier_json``: after a change
+   of courier in config, the old courier's parcels still go on a manifest mailed to the
+   old courier), and its xlsx + PDF are written before the commit. On PostgreSQL the rows
    are taken ``FOR UPDATE SKIP LOCKED``, so two close-outs at once split the parcels
    and never share one; SQLite's ``BEGIN IMMEDIATE`` serialises them. A parcel is on
    exactly one manifest whatever fails later.
@@ -27,6 +29,7 @@ from worker.config import Config
 from worker.db.models import Manifest, Shipment
 from worker.db.types import utcnow
 from worker.errors import SmtpError, StorageError
+from worker.issuing.facts import CourierFacts, courier_of
 from worker.mailer import Mailer
 from worker.manifest.files import write_files
 from worker.manifest.locking import skip_locked
@@ -34,6 +37,23 @@ from worker.manifest.send import send_pending
 from worker.manifest.sheet import build_sheet
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OtherManifest:
+    """A manifest this run made for parcels of another courier than the first one's."""
+
+    manifest_id: int
+    courier: str
+    parcels: int
+    xlsx: Path
+    pdf: Path
+    emailed: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"manifest": self.manifest_id, "courier": self.courier,
+                "parcels": self.parcels, "xlsx": str(self.xlsx), "pdf": str(self.pdf),
+                "emailed": self.emailed}
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,9 @@ class ManifestResult:
     error: SmtpError | None = None
     """Why some manifest is still unsent (``unsent``); the next run tries again."""
     unsent: tuple[int, ...] = ()
+    others: tuple[OtherManifest, ...] = ()
+    """Only when waiting parcels were made for several couriers: one manifest each; the
+    fields above describe the first (the oldest parcel's courier)."""
 
     def as_json(self) -> dict[str, Any]:
         """SPEC §5's three keys first, then ours."""
@@ -60,6 +83,8 @@ class ManifestResult:
             "emailed": self.emailed,
             "resent": list(self.resent),
         }
+        if self.others:
+            data["others"] = [other.as_json() for other in self.others]
         if self.error is not None:
             data["unsent"] = list(self.unsent)
             data["error"] = str(self.error)
@@ -80,37 +105,52 @@ def close_out(sessions: sessionmaker[Session], config: Config, mailer: Mailer,
         raise StorageError(f"database unavailable: {e.orig or e}") from e
     except SQLAlchemyError as e:
         raise StorageError(f"database error: {e}") from e
-    if claimed is None:
+    if not claimed:
         return ManifestResult(0, None, None, None, resent=tuple(out.sent), error=out.error,
                               unsent=out.unsent)
-    manifest_id, parcels, xlsx, pdf = claimed
+    (first_id, parcels, xlsx, pdf, _courier), *rest = claimed
+    made = {c[0] for c in claimed}
     return ManifestResult(
-        parcels, config.output_dir / xlsx, config.output_dir / pdf, manifest_id,
-        emailed=out.sent.get(manifest_id),
-        resent=tuple(m for m in out.sent if m != manifest_id),
+        parcels, config.output_dir / xlsx, config.output_dir / pdf, first_id,
+        emailed=out.sent.get(first_id),
+        resent=tuple(m for m in out.sent if m not in made),
         error=out.error, unsent=out.unsent,
+        others=tuple(OtherManifest(m, courier, n, config.output_dir / x, config.output_dir / p,
+                                   emailed=out.sent.get(m))
+                     for m, n, x, p, courier in rest),
     )
 
 
 def _claim(sessions: sessionmaker[Session], config: Config, now: datetime,
-           ) -> tuple[int, int, str, str] | None:
+           ) -> list[tuple[int, int, str, str, str]]:
+    """(manifest id, parcels, xlsx, pdf, courier) per manifest made, oldest parcel's first."""
     with sessions.begin() as session:
         query = select(Shipment).where(Shipment.manifest_id.is_(None)).order_by(Shipment.id)
         shipments = list(session.scalars(skip_locked(session, query)))
         if not shipments:
             log.info("manifest: no parcels waiting")
-            return None
-        manifest = Manifest(
-            created_at=now,
-            parcels=len(shipments),
-            postage_total=sum((s.postage_due for s in shipments), Decimal("0.00")),
-        )
-        session.add(manifest)
-        session.flush()
-        for shipment in shipments:
-            shipment.manifest_id = manifest.id
-        sheet = build_sheet(manifest, shipments, config)
-        manifest.xlsx_path, manifest.pdf_path = write_files(sheet, config.output_dir)
-        log.info("manifest %d: %d parcels, 到付 %s 元", manifest.id, len(shipments),
-                 manifest.postage_total)
-        return manifest.id, len(shipments), manifest.xlsx_path, manifest.pdf_path
+            return []
+        by_courier: dict[CourierFacts, list[Shipment]] = {}
+        for shipment in shipments:  # dicts keep insertion order: oldest parcel's courier first
+            by_courier.setdefault(courier_of(shipment.courier_json, config), []).append(shipment)
+        return [_make(session, config, now, courier, group)
+                for courier, group in by_courier.items()]
+
+
+def _make(session: Session, config: Config, now: datetime, courier: CourierFacts,
+          shipments: list[Shipment]) -> tuple[int, int, str, str, str]:
+    manifest = Manifest(
+        created_at=now,
+        parcels=len(shipments),
+        postage_total=sum((s.postage_due for s in shipments), Decimal("0.00")),
+        courier_json=courier.to_json(),
+    )
+    session.add(manifest)
+    session.flush()
+    for shipment in shipments:
+        shipment.manifest_id = manifest.id
+    sheet = build_sheet(manifest, shipments, config)
+    manifest.xlsx_path, manifest.pdf_path = write_files(sheet, config.output_dir)
+    log.info("manifest %d (%s): %d parcels, 到付 %s 元", manifest.id, courier.name,
+             len(shipments), manifest.postage_total)
+    return manifest.id, len(shipments), manifest.xlsx_path, manifest.pdf_path, courier.name

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from worker.atomic import write_atomic
 from worker.db.models import Manifest
 from worker.errors import StorageError
-from worker.mailer import write_atomic
 from worker.manifest.pdf import write_manifest_pdf
 from worker.manifest.sheet import ManifestSheet
 from worker.manifest.xlsx import manifest_xlsx

@@ -53,8 +53,8 @@ def body(sheet: ManifestSheet) -> str:
 def manifest_message(sheet: ManifestSheet, xlsx: Path, pdf: Path, config: Config) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = subject(sheet)
-    msg["From"] = formataddr((config.courier.sender_name, config.smtp.sender))
-    msg["To"] = config.courier.email
+    msg["From"] = formataddr((sheet.sender_name, config.smtp.sender))
+    msg["To"] = sheet.courier_email
     msg["Message-ID"] = (f"<manifest-{sheet.number}-{sheet.created_at:%Y%m%d%H%M%S}"
                          f"@{sender_domain(config.smtp.sender)}>")
     msg["Auto-Submitted"] = "auto-generated"

@@ -61,7 +61,7 @@ def send_pending(sessions: sessionmaker[Session], config: Config, mailer: Mailer
                     if picked is None:
                         return Sent(sent)
                     manifest, msg = picked
-                    number = manifest.id
+                    number, to = manifest.id, str(msg["To"])
                     if postgres:  # sent while the row is locked
                         where = mailer.send(msg)
                         manifest.emailed_at = utcnow()
@@ -75,7 +75,7 @@ def send_pending(sessions: sessionmaker[Session], config: Config, mailer: Mailer
                           number, e)
                 return Sent(sent, e, _unsent(sessions))
             sent[number] = where
-            log.info("manifest %d mailed to %s (%s)", number, config.courier.email, where)
+            log.info("manifest %d mailed to %s (%s)", number, to, where)
 
 
 def _next_unsent(session: Session, config: Config) -> tuple[Manifest, EmailMessage] | None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from worker.config import Config
 from worker.db.models import Manifest, Shipment
+from worker.issuing.facts import courier_of
 
 HEADERS = ("序号", "运单号", "收件人", "电话", "地址", "区", "件数", "重量(kg)", "到付金额(元)")
 """SPEC §4's columns (in Chinese, as couriers read them), led by a running number."""
@@ -39,6 +40,7 @@ class ManifestSheet:
     sender_phone: str
     sender_address: str
     parcels: tuple[Parcel, ...]
+    courier_email: str = ""   # where it is mailed (build_sheet sets it from the snapshot)
 
     @property
     def title(self) -> str:
@@ -67,13 +69,16 @@ class ManifestSheet:
 
 
 def build_sheet(manifest: Manifest, shipments: list[Shipment], config: Config) -> ManifestSheet:
-    """The view of one manifest; ``shipments`` in waybill order as claimed."""
-    courier = config.courier
+    """The view of one manifest; ``shipments`` in waybill order as claimed. The courier
+    and sender are the manifest's stored snapshot (its parcels were made with it), not
+    today's config; config gives only the time zone."""
+    courier = courier_of(manifest.courier_json, config)
     return ManifestSheet(
         number=manifest.id,
         created_at=manifest.created_at,
         pickup_date=manifest.created_at.astimezone(config.tz).date(),
         courier=courier.name,
+        courier_email=courier.email,
         sender_name=courier.sender_name,
         sender_phone=courier.sender_phone,
         sender_address=courier.sender_address,

@@ -1,6 +1,9 @@
 """The manifest as a workbook a courier's office can print as it is: title block, one
 row per parcel, a totals row with values (not formulas, so every reader sees them), a
-signature line, and a print setup (A4 landscape, one page wide, header row repeated)."""
+signature line, and a print setup (A4 landscape, one page wide, header row repeated).
+
+Every cell is written with ``worker.sheets.put``: a recipient, phone or address from a
+unit's mail is text in the workbook, never a formula (formula injection)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from worker.manifest.sheet import HEADERS, ManifestSheet
+from worker.sheets import put
 
 WIDTHS = (6, 18, 10, 15, 46, 10, 6, 10, 14)
 TEXT, WEIGHT, MONEY = "@", "0.000", "#,##0.00"
@@ -34,7 +38,7 @@ def manifest_xlsx(sheet: ManifestSheet) -> bytes:
     _title_block(ws, sheet, last_col)
     header_row = FIRST_TABLE_ROW
     for col, name in enumerate(HEADERS, start=1):
-        cell = ws.cell(header_row, col, name)
+        cell = put(ws, header_row, col, name)
         cell.font = Font(name=FONT, bold=True)
         cell.fill = HEAD_FILL
         cell.border = BOX
@@ -45,7 +49,7 @@ def manifest_xlsx(sheet: ManifestSheet) -> bytes:
         values = (p.seq, p.waybill, p.recipient, p.phone, p.address, p.district, p.pieces,
                   p.weight_kg, p.postage)
         for col, value in enumerate(values, start=1):
-            cell = ws.cell(row, col, value)
+            cell = put(ws, row, col, value)
             cell.font = Font(name=FONT)
             cell.border = BOX
             cell.alignment = Alignment(vertical="center", wrap_text=col == 5)
@@ -65,7 +69,7 @@ def manifest_xlsx(sheet: ManifestSheet) -> bytes:
 
 def _title_block(ws: Worksheet, sheet: ManifestSheet, last_col: str) -> None:
     ws.merge_cells(f"A1:{last_col}1")
-    ws["A1"] = sheet.title
+    put(ws, 1, 1, sheet.title)
     ws["A1"].font = Font(name=FONT, size=16, bold=True)
     ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[1].height = 30
@@ -76,17 +80,16 @@ def _title_block(ws: Worksheet, sheet: ManifestSheet, last_col: str) -> None:
     )
     for row, text in enumerate(lines, start=2):
         ws.merge_cells(f"A{row}:{last_col}{row}")
-        ws.cell(row, 1, text).font = Font(name=FONT, size=11)
+        put(ws, row, 1, text).font = Font(name=FONT, size=11)
 
 
 def _totals(ws: Worksheet, sheet: ManifestSheet, row: int) -> None:
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=6)
-    ws.cell(row, 1, f"合计（共 {len(sheet.parcels)} 件）")
+    put(ws, row, 1, f"合计（共 {len(sheet.parcels)} 件）")
     values = {7: sheet.pieces, 8: sheet.weight_kg, 9: sheet.postage}
     for col in range(1, len(HEADERS) + 1):
-        cell = ws.cell(row, col)
+        cell = put(ws, row, col, values[col]) if col in values else ws.cell(row, col)
         if col in values:
-            cell.value = values[col]
             cell.number_format = FORMATS[col - 1] or "General"
         cell.font = Font(name=FONT, bold=True)
         cell.border = BOX
@@ -96,8 +99,8 @@ def _totals(ws: Worksheet, sheet: ManifestSheet, row: int) -> None:
 
 def _signatures(ws: Worksheet, row: int, last_col: str) -> None:
     ws.merge_cells(f"A{row}:{last_col}{row}")
-    ws.cell(row, 1, "取件人签字：__________________    取件时间：______年____月____日____时____分"
-                    "    寄件人签字：__________________").font = Font(name=FONT, size=11)
+    put(ws, row, 1, "取件人签字：__________________    取件时间：______年____月____日____时____分"
+                     "    寄件人签字：__________________").font = Font(name=FONT, size=11)
     ws.row_dimensions[row].height = 28
     ws.cell(row, 1).alignment = Alignment(vertical="bottom")
 

@@ -36,6 +36,8 @@ _CONTROL_KEEP_NEWLINE = re.compile(
 # Reply prefixes the unit's client or ours may already have put there (not Fw:).
 _REPLY_PREFIX = re.compile(r"^(?:(?:re|aw|sv)(?:\[\d+\])?\s*[:：]|(?:回复|答复|回覆)\s*[:：])\s*",
                            re.IGNORECASE)
+# Links and mail addresses: a reply repeats none (nothing to click in backscatter).
+_LINK = re.compile(r"\S*(?:[a-z][a-z0-9+.-]*://|www\.|@[\w-]+\.)\S*", re.IGNORECASE)
 _ADDR_SPEC = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 _BRACKETED = re.compile(r"^[^<>\r\n]*<([^<>\r\n]+)>$")
 _MSG_ID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]+>$")  # printable ASCII, no <> or spaces inside
@@ -62,15 +64,27 @@ def plain_text(text: str | None) -> str:
     return "\n".join(_CONTROL_KEEP_NEWLINE.sub(" ", line).rstrip() for line in lines.split("\n")).strip()
 
 
-def reply_subject(original: str | None) -> str:
-    """``Re: <original>`` once, whatever prefixes the original carried; one line."""
-    subject = one_line(original)
+def echo_text(original: str | None, limit: int = SUBJECT_LIMIT) -> str:
+    """What a reply may repeat of a text the sender wrote freely (subject, display
+    name): one line, no reply prefixes, no links or addresses, at most ``limit``
+    characters (then ``…``); "" if nothing is left.
+
+    Short on purpose (``reply_limits.subject_chars``): these are the texts a stranger
+    fully controls, and an answer must not carry them on to someone else."""
+    subject = _LINK.sub(" ", one_line(original))
+    subject = " ".join(subject.split())
     while True:
         stripped = _REPLY_PREFIX.sub("", subject, count=1)
         if stripped == subject:
             break
         subject = stripped
-    return "Re: " + (subject[:SUBJECT_LIMIT] or FALLBACK_SUBJECT)
+    return subject if len(subject) <= limit else subject[:limit - 1].rstrip() + "…"
+
+
+def reply_subject(original: str | None, limit: int = SUBJECT_LIMIT) -> str:
+    """``Re: <original>`` once, whatever prefixes the original carried; one line, the
+    original cut to ``limit`` characters (``echo_text``)."""
+    return "Re: " + (echo_text(original, limit) or FALLBACK_SUBJECT)
 
 
 def plain_address(value: str | None) -> str | None:

@@ -11,14 +11,17 @@ from typing import Any
 
 from worker.config import Config
 from worker.db.models import Application, Invoice, Mail
-from worker.replies.compose import one_line
+from worker.issuing.facts import courier_of
+from worker.replies.compose import echo_text, one_line
 from worker.status import ApplicationStatus, MailStatus
 from worker.text import money
 from worker.validation import Code, explain
+from worker.validation.reasons import Role, next_step, with_role
 
-# No parcel goes out for these, so "where to send it" problems are noise in the reply.
-_NO_PARCEL = frozenset({Code.NOT_SUBURBAN_DISTRICT, Code.PAST_DEADLINE})
-_POSTAL = frozenset({Code.MISSING_RECIPIENT, Code.INVALID_PHONE})
+# No parcel goes out for NO_PARCEL reasons, so "where to send it" (POSTAL) problems are
+# noise in the reply; both are roles in the reason table.
+_NO_PARCEL = with_role(Role.NO_PARCEL)
+_POSTAL = with_role(Role.POSTAL)
 _NAMES_SHOWN = 5
 
 
@@ -89,7 +92,7 @@ def _fill_accepted(view: AppView, app: Application, config: Config) -> None:
     view.trainees = sum(len(i.items) for i in invoices)
     ship = app.shipment
     if ship is not None:
-        view.courier = one_line(config.courier.name)
+        view.courier = one_line(courier_of(ship.courier_json, config).name)  # as on its label
         view.waybill = one_line(ship.waybill)
         view.recipient = one_line(ship.recipient, 100)
         view.phone = one_line(ship.phone, 64)
@@ -106,12 +109,7 @@ def _people(invoice: Invoice) -> str:
 
 def _fill_held(view: AppView, app: Application, config: Config) -> None:
     codes = {r.code for r in app.reasons}
-    if Code.NOT_SUBURBAN_DISTRICT in codes:
-        view.next_step = "in_person"
-    elif Code.PAST_DEADLINE in codes:
-        view.next_step = "contact"
-    elif codes and codes <= {Code.INTERNAL_ERROR}:
-        view.next_step = "staff"
+    view.next_step = str(next_step(codes))
     names = {line.seq if line.seq is not None else line.position: one_line(line.name, 50)
              for line in app.lines}
     shown = [r for r in app.reasons if not (codes & _NO_PARCEL and r.code in _POSTAL)]
@@ -154,11 +152,12 @@ def followup_context(app: Application, config: Config, now: datetime, *, action:
 def common_context(mail: Mail, apps: list[Application], config: Config,
                    now: datetime) -> dict[str, Any]:
     units = list(dict.fromkeys(one_line(a.unit, 120) for a in apps if one_line(a.unit)))
-    greeting = units[0] if len(units) == 1 else one_line(mail.sender_name, 60)
+    greeting = units[0] if len(units) == 1 else echo_text(mail.sender_name,
+                                                          config.reply_limits.subject_chars)
     return {
         "greeting": greeting,
         "received": local_time(mail.date, config),
-        "subject": one_line(mail.subject, 100) or "（无主题）",
+        "subject": echo_text(mail.subject, config.reply_limits.subject_chars) or "（无主题）",
         "institute": one_line(config.seller.name),
         "contact_phone": one_line(config.programme.contact_phone),
         "mailbox": one_line(config.programme.mailbox_address),

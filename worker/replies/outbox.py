@@ -3,8 +3,11 @@ any transaction, then marked sent or scheduled again with exponential backoff.
 
 Claiming: a short transaction marks the row ``sending`` and sets ``next_attempt_at``
 to the end of a lease (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so two workers never
-take the same row; SQLite: ``BEGIN IMMEDIATE`` serialises the claims). A worker that
-dies mid-send leaves the row ``sending``; once the lease is over the row is due again.
+take the same row; SQLite: ``BEGIN IMMEDIATE`` serialises the claims) and records the
+claiming process as ``lease_owner`` (``worker.owner``: host, pid, start time). A worker
+that dies mid-send leaves the row ``sending``: a worker on the same machine sees that
+the owner process is gone and sends it again at once (issue 10 item 8); otherwise the
+row is due again once the lease is over.
 
 At-least-once, not exactly-once: a crash (or a lost connection) between the server's
 ``250 OK`` and our "sent" commit sends that message a second time when the lease ends.
@@ -29,7 +32,7 @@ from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import RepliesConfig
@@ -37,16 +40,12 @@ from worker.db.models import OutboxMessage
 from worker.db.types import utcnow
 from worker.errors import SmtpError
 from worker.mailer import Mailer
+from worker.owner import current_owner, owner_gone
 from worker.replies.compose import POLICY
+from worker.status import OUTBOX_QUEUED, OutboxStatus
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-SENDING = "sending"
-RETRY = "retry"
-SENT = "sent"
-FAILED = "failed"
-QUEUED = (PENDING, RETRY, SENDING)
 
 LEASE = timedelta(minutes=15)   # well above smtplib's timeouts for one message
 DEFAULT_RETRIES = RepliesConfig(max_attempts=8, backoff_first_minutes=1, backoff_max_minutes=360)
@@ -76,6 +75,7 @@ class _Job:
     key: str
     message: bytes
     attempts: int
+    owner: str
 
 
 def backoff(attempts: int, retries: RepliesConfig) -> timedelta:
@@ -106,8 +106,9 @@ def send_due(sessions: sessionmaker[Session], mailer: Mailer, *, now: datetime |
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     report = SendReport()
     woken = False
+    owner = current_owner()
     for _ in range(limit):
-        job = _claim(sessions, clock(), retries, report)
+        job = _claim(sessions, clock(), retries, report, owner)
         if job is None:
             break
         try:
@@ -131,7 +132,7 @@ def send_due(sessions: sessionmaker[Session], mailer: Mailer, *, now: datetime |
             _wake(sessions, clock())
     with sessions() as session:
         report.waiting = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                         .where(OutboxMessage.status.in_(QUEUED))) or 0
+                                         .where(OutboxMessage.status.in_(OUTBOX_QUEUED))) or 0
     return report
 
 
@@ -142,38 +143,52 @@ def _message(job: _Job) -> EmailMessage:
 
 
 def _claim(sessions: sessionmaker[Session], now: datetime, retries: RepliesConfig,
-           report: SendReport) -> _Job | None:
-    """The oldest due row, marked "sending" until ``now + LEASE``; None when none is due."""
+           report: SendReport, owner: str) -> _Job | None:
+    """The oldest due row, marked "sending" by ``owner`` until ``now + LEASE``; None when
+    none is due. Due: queued and its time has come, or "sending" for an owner process of
+    this machine that is gone."""
     while True:
         with sessions.begin() as session:
+            leased = session.scalars(select(OutboxMessage.lease_owner).distinct().where(
+                OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.next_attempt_at > now,
+                OutboxMessage.lease_owner.is_not(None)))
+            dead = [o for o in leased if owner_gone(o)]
             query = (select(OutboxMessage)
-                     .where(OutboxMessage.status.in_(QUEUED), OutboxMessage.next_attempt_at <= now)
+                     .where(or_(and_(OutboxMessage.status.in_(OUTBOX_QUEUED),
+                                     OutboxMessage.next_attempt_at <= now),
+                                and_(OutboxMessage.status == OutboxStatus.SENDING,
+                                     OutboxMessage.lease_owner.in_(dead))))
                      .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             row = session.scalars(query).first()
             if row is None:
                 return None
-            if row.status == SENDING:
+            if row.status == OutboxStatus.SENDING:
                 # Its worker died mid-send (or is very slow): the lease is over.
                 if row.attempts >= retries.max_attempts:
-                    row.status = FAILED
+                    row.status = OutboxStatus.FAILED
                     row.last_error = f"{ERROR}: sending never finished ({row.attempts} attempts)"
                     report.given_up += 1
                     log.error("outbox %s: given up, sending never finished", row.key)
                     continue
-                log.warning("outbox %s: lease expired while sending; sending again", row.key)
-            row.status = SENDING
+                if row.lease_owner in dead:
+                    log.warning("outbox %s: its sender %s stopped mid-send; sending again",
+                                row.key, row.lease_owner)
+                else:
+                    log.warning("outbox %s: lease expired while sending; sending again", row.key)
+            row.status = OutboxStatus.SENDING
             row.attempts += 1
             row.next_attempt_at = now + LEASE
-            return _Job(row.id, row.key, row.message, row.attempts)
+            row.lease_owner = owner
+            return _Job(row.id, row.key, row.message, row.attempts, owner)
 
 
 def _sent(sessions: sessionmaker[Session], job: _Job, now: datetime) -> None:
     with sessions.begin() as session:
         row = session.get(OutboxMessage, job.id)
-        if row is not None and row.status != SENT:
-            row.status = SENT
+        if row is not None and row.status != OutboxStatus.SENT:
+            row.status = OutboxStatus.SENT
             row.sent_at = now
     log.info("outbox %s: sent (attempt %d)", job.key, job.attempts)
 
@@ -183,15 +198,15 @@ def _failed(sessions: sessionmaker[Session], job: _Job, error: str, scope: str, 
     """Schedule the next attempt or give up; 1 if given up."""
     with sessions.begin() as session:
         row = session.get(OutboxMessage, job.id)
-        if row is None or row.status != SENDING:
-            return 0  # taken over after a lease expiry, or sent meanwhile
+        if row is None or row.status != OutboxStatus.SENDING or row.lease_owner != job.owner:
+            return 0  # taken over (lease over, or we were thought gone), or sent meanwhile
         row.last_error = error[:2000]
         give_up = scope == FINAL or (scope in (MESSAGE, ERROR) and row.attempts >= retries.max_attempts)
         if give_up:
-            row.status = FAILED
+            row.status = OutboxStatus.FAILED
             log.error("outbox %s: given up after %d attempts: %s", job.key, row.attempts, error)
             return 1
-        row.status = RETRY
+        row.status = OutboxStatus.RETRY
         row.next_attempt_at = now + backoff(row.attempts, retries)
         return 0
 
@@ -201,7 +216,7 @@ def _wake(sessions: sessionmaker[Session], now: datetime) -> None:
     later at the end of a long backoff."""
     with sessions.begin() as session:
         session.execute(update(OutboxMessage)
-                        .where(OutboxMessage.status == RETRY,
+                        .where(OutboxMessage.status == OutboxStatus.RETRY,
                                OutboxMessage.last_error.like(f"{SERVER}:%"),
                                OutboxMessage.next_attempt_at > now)
                         .values(next_attempt_at=now))

@@ -4,6 +4,9 @@ exactly when its outcome is committed (a rollback takes the reply with it).
 Who gets no reply: mail that was ignored (auto-replies, bounces, our own), senders
 that are machines or ourselves, addresses we cannot write safely, and a form-less
 mail that answers one of our replies (the loop a broken auto-responder would start).
+Who else gets no automatic reply, and how often one is sent: ``policy`` (a stranger's
+form-less mail, per-address and hourly limits). A mail not answered gets an outbox row
+``withheld`` with the reason, so staff see it.
 """
 
 from __future__ import annotations
@@ -30,13 +33,21 @@ from worker.replies.compose import (
     thread_ids,
 )
 from worker.replies.content import followup_context, mail_context
-from worker.replies.outbox import PENDING
-from worker.status import ApplicationStatus, MailStatus
+from worker.replies.policy import (
+    REPLY_KIND,
+    NoReply,
+    carries_form,
+    domain_of,
+    looks_like_unit,
+    over_limit,
+    withheld_text,
+)
+from worker.status import ApplicationStatus, MailStatus, OutboxStatus
 from worker.validation import Code
 
 log = logging.getLogger(__name__)
 
-REPLY = "reply"
+REPLY = REPLY_KIND
 FOLLOWUP = "followup"
 _MACHINE_LOCALPARTS = AUTO_LOCALPARTS | {"noreply", "no-reply", "no_reply", "donotreply",
                                           "do-not-reply", "do_not_reply"}
@@ -46,14 +57,21 @@ def reply_key(mail_id: int) -> str:
     return f"reply:mail:{mail_id}"
 
 
-def reply_address(mail: Mail, config: Config) -> str | None:
-    """Reply-To if given, else From; None when no one should or can be answered."""
+def reply_address(mail: Mail, config: Config, *, form: bool | None = None) -> str | None:
+    """Reply-To if given, else From; None when no one should or can be answered.
+
+    A Reply-To in another domain than From is followed only when the mail carries a
+    form (``form``; None: from ``mail.applications``): else From is answered, so a
+    spoofed form-less mail cannot aim our reply at any third address."""
     if mail.status == MailStatus.IGNORED:
         return None
     own = {a for a in (plain_address(config.smtp.sender),
                        plain_address(config.programme.mailbox_address)) if a}
     sender = plain_address(mail.sender)
     target = plain_address(mail.reply_to) or sender
+    with_form = carries_form(mail.applications) if form is None else form
+    if sender and target and domain_of(target) != domain_of(sender) and not with_form:
+        target = sender
     for address in (sender, target):
         if address is None or address in own:
             return None
@@ -80,15 +98,22 @@ def queue_mail_reply(session: Session, mail: Mail, config: Config, *,
     if existing is not None:
         return existing
     apps = [a for a in mail.applications if a.status != ApplicationStatus.IGNORED]
-    to = reply_address(mail, config)
-    if to is None or not apps:
+    if not apps or mail.status == MailStatus.IGNORED:
         log.info("mail %s (%s): no reply", mail.id, mail.status)
         return None
-    if _answers_our_reply_without_form(mail, apps, config):
-        log.info("mail %s answers one of our replies and has no form: no automatic reply "
-                 "(staff see it in the exception queue)", mail.id)
-        return None
     now = now or utcnow()
+    to = reply_address(mail, config, form=carries_form(apps))
+    if to is None:
+        reason = NoReply.NO_ADDRESS
+    elif _answers_our_reply_without_form(mail, apps, config):
+        reason = NoReply.LOOP
+    elif not looks_like_unit(session, mail, apps, config):
+        reason = NoReply.STRANGER
+    else:
+        reason = over_limit(session, to, config, now)
+    if reason is not None:
+        return _withhold(session, mail, key, to, reason, now,
+                         application_id=apps[0].id if len(apps) == 1 else None)
     body = render("mail.txt.j2", mail_context(mail, apps, config, now))
     return _enqueue(session, config, mail, key=key, kind=REPLY, ident=str(mail.id), to=to,
                     body=body, now=now, application_id=apps[0].id if len(apps) == 1 else None,
@@ -122,7 +147,8 @@ def queue_followup(session: Session, application: Application, config: Config, *
     context = followup_context(application, config, now, action=str(action),
                                note=plain_text(note) if status == ApplicationStatus.REJECTED else "")
     body = render("followup.txt.j2", {**context, "intro": intro})
-    first = session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == reply_key(mail.id)))
+    first = session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == reply_key(mail.id),
+                                                          OutboxMessage.status != OutboxStatus.WITHHELD))
     # Thread under our first reply too, when there was one.
     extra = ([make_message_id(REPLY, str(mail.id), mail.message_id, config.smtp.sender)]
              if first is not None else [])
@@ -139,6 +165,20 @@ def queue_followup(session: Session, application: Application, config: Config, *
     raise RuntimeError(f"cannot number a follow-up for application {application.id}")
 
 
+def _withhold(session: Session, mail: Mail, key: str, to: str | None, reason: NoReply,
+              now: datetime, *, application_id: int | None) -> OutboxMessage:
+    """The reply not sent, as an outbox row staff see: never due, nothing to send."""
+    text = withheld_text(reason)
+    row = OutboxMessage(key=key, kind=REPLY, mail_id=mail.id, application_id=application_id,
+                        recipient=to or (mail.sender or "")[:320], subject="", message=b"",
+                        status=OutboxStatus.WITHHELD, attempts=0, next_attempt_at=now, created_at=now,
+                        last_error=text)
+    session.add(row)
+    session.flush()
+    log.info("mail %s: no automatic reply (%s)", mail.id, text)
+    return row
+
+
 def _enqueue(session: Session, config: Config, mail: Mail, *, key: str, kind: str, ident: str,
              to: str, body: str, now: datetime, application_id: int | None,
              extra_refs: list[str]) -> OutboxMessage:
@@ -146,14 +186,14 @@ def _enqueue(session: Session, config: Config, mail: Mail, *, key: str, kind: st
     references = [*references, *(r for r in extra_refs if r and r not in references)]
     msg = build_message(
         sender=config.smtp.sender, sender_name=config.seller.name, to=to,
-        subject=reply_subject(mail.subject),
+        subject=reply_subject(mail.subject, config.reply_limits.subject_chars),
         message_id=make_message_id(kind, ident, mail.message_id, config.smtp.sender),
         in_reply_to=in_reply_to, references=references, date=now.astimezone(config.tz),
         body=body,
     )
     row = OutboxMessage(key=key, kind=kind, mail_id=mail.id, application_id=application_id,
                         recipient=to, subject=str(msg["Subject"]), message=msg.as_bytes(),
-                        status=PENDING, attempts=0, next_attempt_at=now, created_at=now)
+                        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now)
     session.add(row)
     session.flush()
     log.info("queued %s to %s", key, to)

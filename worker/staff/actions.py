@@ -20,27 +20,26 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.config import Config
 from worker.db.models import Application, ApplicationLine
 from worker.db.types import utcnow
-from worker.intake.decide import WAIVABLE, decide, set_reasons
-from worker.staff import hooks
+from worker.decision import decide, set_reasons
+from worker.documents import render_pending
+from worker.fields import FIELD, FIELDS, Group, in_group, titles
+from worker.replies import queue_followup
 from worker.staff.accounts import Actor
 from worker.staff.audit import reasons_snapshot, record
 from worker.staff.checks import current_reasons, pre_reasons
 from worker.staff.errors import ActionRefused, NotFound
-from worker.status import ApplicationStatus
+from worker.status import ApplicationStatus, AuditAction
 from worker.text import normalize
 from worker.validation import Code, explain
+from worker.validation.reasons import WAIVABLE
 
 log = logging.getLogger(__name__)
 
-HEADER_FIELDS: dict[str, str] = {
-    "unit": "单位名称", "district": "所属区", "invoice_type": "发票类型", "buyer_name": "发票抬头",
-    "tax_id": "纳税人识别号", "address_phone": "地址电话", "bank_account": "开户行及账号",
-    "issue_mode": "开票方式", "contact": "经办人", "contact_phone": "经办人电话",
-}
-RECIPIENT_FIELDS: dict[str, str] = {
-    "recipient_name": "收件人", "recipient_phone": "收件电话", "recipient_address": "收件地址",
-}
-EDITABLE: dict[str, str] = {**HEADER_FIELDS, **RECIPIENT_FIELDS}
+#: What staff may correct, ``key -> title`` (``worker.fields``: ``Field.editable``).
+EDITABLE: dict[str, str] = titles(f for f in FIELDS if f.editable)
+#: The console's two sections of the application, ``key -> title``.
+HEADER_FIELDS: dict[str, str] = titles(in_group(Group.HEADER))
+RECIPIENT_FIELDS: dict[str, str] = titles(in_group(Group.RECIPIENT))
 
 STATUS_TEXT = {
     ApplicationStatus.HELD: "待处理", ApplicationStatus.ACCEPTED: "已开具",
@@ -92,8 +91,8 @@ def _summary(app: Application, config: Config) -> str:
 
 def _clean(name: str, value: object) -> str:
     text = " ".join(normalize(value).split())  # one line: no CR/LF into labels or mail
-    limit = Application.__table__.c[name].type.length
-    if limit and len(text) > limit:
+    limit = FIELD[name].length
+    if len(text) > limit:
         raise ActionRefused(f"“{EDITABLE[name]}”过长（最多 {limit} 个字符）")
     return text
 
@@ -117,7 +116,7 @@ def correct_fields(sessions: sessionmaker[Session], config: Config, actor: Actor
         if not changes:
             return ActionResult(app.id, app.status, "没有改动")
         changes.update(_refresh(session, app, config))
-        record(session, actor, "correct", application_id=app.id, changes=changes, note=note)
+        record(session, actor, AuditAction.CORRECT, application_id=app.id, changes=changes, note=note)
         labels = "、".join(EDITABLE[n] for n in cleaned if n in changes)
         return ActionResult(app.id, app.status, f"已修改{labels}；{_summary(app, config)}", changes)
 
@@ -139,8 +138,8 @@ def drop_line(sessions: sessionmaker[Session], config: Config, actor: Actor, app
         changes: dict[str, Any] = {
             "line": f"序号 {ref} {line.name} {line.order_no}", "dropped": [not dropped, dropped]}
         changes.update(_refresh(session, app, config))
-        record(session, actor, "drop_line" if dropped else "restore_line", application_id=app.id,
-               changes=changes, note=note)
+        record(session, actor, AuditAction.DROP_LINE if dropped else AuditAction.RESTORE_LINE,
+               application_id=app.id, changes=changes, note=note)
         verb = "删除" if dropped else "恢复"
         return ActionResult(app.id, app.status, f"已{verb}第 {ref} 行；{_summary(app, config)}",
                             changes)
@@ -153,7 +152,7 @@ def recheck(sessions: sessionmaker[Session], config: Config, actor: Actor,
         app = _locked(session, app_id)
         _require_held(app, "重新检查")
         changes = _refresh(session, app, config)
-        record(session, actor, "recheck", application_id=app.id, changes=changes)
+        record(session, actor, AuditAction.RECHECK, application_id=app.id, changes=changes)
         return ActionResult(app.id, app.status, _summary(app, config), changes)
 
 
@@ -201,12 +200,11 @@ def approve(sessions: sessionmaker[Session], config: Config, actor: Actor, app_i
             "invoices": [inv.number for inv in app.invoices],
             "waybill": app.shipment.waybill if app.shipment else None,
         }
-        record(session, actor, "approve", application_id=app.id, changes=changes, note=note)
-        queued = hooks.queue_followup(session, app, config, action="approve", note=note)
+        record(session, actor, AuditAction.APPROVE, application_id=app.id, changes=changes, note=note)
+        # The reply is queued in this transaction: sent exactly when the decision commits.
+        queue_followup(session, app, config, action="approve", note=note)
         result = ActionResult(app.id, app.status, "已批准：发票 " + "、".join(changes["invoices"])
                               + f"，运单 {changes['waybill']}", changes)
-    if not queued:
-        result.warnings.append("回复邮件模块尚未安装，未给单位发送回复")
     result.warnings += render_after_issue(sessions, config)
     return result
 
@@ -215,8 +213,7 @@ def render_after_issue(sessions: sessionmaker[Session], config: Config) -> list[
     """PDFs are rendered after the commit: a rendering failure must not undo an issued
     invoice, and the print centre can always render what is still pending."""
     try:
-        if not hooks.render_pending(sessions, config):
-            return ["PDF 生成模块尚未安装，发票和面单 PDF 暂未生成"]
+        render_pending(sessions, config)
     except Exception as e:  # any failure in rendering; the issue itself is committed
         log.exception("rendering after approval failed")
         return [f"发票已开具，但 PDF 生成失败（{e}），可在打印中心重新生成"]
@@ -236,11 +233,7 @@ def reject(sessions: sessionmaker[Session], config: Config, actor: Actor, app_id
         _require_held(app, "退回")
         app.status = ApplicationStatus.REJECTED
         app.updated_at = utcnow()
-        record(session, actor, "reject", application_id=app.id, note=message, changes={
+        record(session, actor, AuditAction.REJECT, application_id=app.id, note=message, changes={
             "status": [ApplicationStatus.HELD.value, ApplicationStatus.REJECTED.value]})
-        queued = hooks.queue_followup(session, app, config, action="reject",
-                                      note=message)
-        result = ActionResult(app.id, app.status, "已退回，说明将发给单位")
-    if not queued:
-        result.warnings.append("回复邮件模块尚未安装，未给单位发送回复")
-    return result
+        queue_followup(session, app, config, action="reject", note=message)
+        return ActionResult(app.id, app.status, "已退回，说明将发给单位")

@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 
 from worker.db.models import Application, AuditEntry
 from worker.staff.accounts import Actor
+from worker.status import AuditAction
 
 
-def record(session: Session, actor: Actor, action: str, *, application_id: int | None = None,
+def record(session: Session, actor: Actor, action: AuditAction, *, application_id: int | None = None,
            changes: dict[str, Any] | None = None, note: str = "") -> AuditEntry:
     entry = AuditEntry(
-        staff_id=actor.id, actor=actor.name[:64], action=action, application_id=application_id,
+        staff_id=actor.id, actor=actor.name[:64], action=AuditAction(action), application_id=application_id,
         changes=json.dumps(changes or {}, ensure_ascii=False, default=str, sort_keys=True),
         note=note,
     )

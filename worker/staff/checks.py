@@ -2,7 +2,7 @@
 
 The console's "re-check" refreshes the reasons (after a correction or a new payment
 import) but leaves the decision to "approve", which calls ``decide`` itself; both go
-through ``worker.intake.decide.evaluate``, so they judge exactly as the worker does.
+through ``worker.decision.evaluate``, so they judge exactly as the worker does.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from worker.config import Config
 from worker.db.models import Application
-from worker.intake.decide import evaluate
+from worker.decision import evaluate
 from worker.validation import Code, Reason
+from worker.validation.reasons import Role, with_role
 
-FORMLESS = frozenset({Code.NO_FORM, Code.UNSUPPORTED_ATTACHMENT, Code.FORM_UNREADABLE})
-"""Reasons that mean no form was read: the worker called decide() with them as
-``pre_reasons``, and so must every later re-check and approval."""
+FORMLESS = with_role(Role.FORMLESS)
+"""Reasons that mean no form was read (``Role.FORMLESS`` in the reason table): the
+worker called decide() with them as ``pre_reasons``, and so must every later re-check
+and approval."""
 
 
 def pre_reasons(app: Application) -> list[Reason] | None:

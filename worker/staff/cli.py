@@ -1,5 +1,5 @@
 """``invoice-worker staff add NAME`` (and ``staff passwd NAME``): accounts from the shell
-(the arguments are declared in ``worker/cli.py``).
+(the commands are declared in ``worker/commands.py``).
 
 The password comes from the environment variable named by ``--password-env`` (for
 scripts; never on the command line, where ``ps`` would show it), else it is asked
@@ -8,10 +8,12 @@ for twice without echo.
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
 
 from worker.app import App
 from worker.db import check_schema
@@ -31,18 +33,33 @@ def _password(var: str | None) -> str:
     return first
 
 
-def run(app: App, args: argparse.Namespace) -> int:
+def add(app: App, name: str, password_env: str | None) -> int:
+    """``staff add NAME``: exit 1 (with the reason) when the name is taken or the
+    password is refused."""
+    def create(session: Session, password: str) -> str:
+        return f"staff {create_staff(session, name, password).name} created"
+
+    return _account(app, create, password_env)
+
+
+def passwd(app: App, name: str, password_env: str | None) -> int:
+    """``staff passwd NAME``: a new password; the account's console sessions end."""
+    def change(session: Session, password: str) -> str:
+        staff = set_password(session, name, password)
+        return f"password of {staff.name} changed; their console sessions are ended"
+
+    return _account(app, change, password_env)
+
+
+def _account(app: App, action: Callable[[Session, str], str], password_env: str | None) -> int:
+    """Ask for the password, run ``action`` in one transaction, print its message."""
     check_schema(app.engine)
     try:
-        password = _password(args.password_env)
+        password = _password(password_env)
         with app.sessions.begin() as session:
-            if args.staff_command == "add":
-                staff = create_staff(session, args.name, password)
-                print(f"staff {staff.name} created")
-            else:
-                staff = set_password(session, args.name, password)
-                print(f"password of {staff.name} changed; their console sessions are ended")
+            message = action(session, password)
     except ActionRefused as e:
         print(f"invoice-worker: {e}", file=sys.stderr)
         return 1
+    print(message)
     return 0

@@ -13,6 +13,7 @@ from worker.payments import ImportResult, read_payment_file, store_payments
 from worker.staff.accounts import Actor
 from worker.staff.audit import record
 from worker.staff.errors import ActionRefused
+from worker.status import AuditAction
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -37,7 +38,7 @@ def import_upload(sessions: sessionmaker[Session], config: Config, actor: Actor,
         raise ActionRefused(f"无法读取 {name}：{e}") from e
     with sessions.begin() as session:
         result = store_payments(session, name, rows, errors)
-        record(session, actor, "import_payments", changes={
+        record(session, actor, AuditAction.IMPORT_PAYMENTS, changes={
             "file": name, "rows": result.rows, "inserted": result.inserted,
             "updated": result.updated, "unchanged": result.unchanged, "bad": len(result.errors),
         })

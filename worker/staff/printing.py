@@ -5,17 +5,19 @@ whose paths the database holds."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
 from worker.db.models import Application, Invoice, Shipment
-from worker.staff import hooks
+from worker.documents import NothingToPrint, render_pending
+from worker.documents import reprint as reprint_files
 from worker.staff.accounts import Actor
 from worker.staff.audit import record
 from worker.staff.errors import ActionRefused, NotFound
-from worker.status import ApplicationStatus
+from worker.status import ApplicationStatus, AuditAction
 
 
 def pending_counts(session: Session) -> tuple[int, int]:
@@ -31,14 +33,12 @@ def render(sessions: sessionmaker[Session], config: Config, actor: Actor) -> str
     with sessions() as session:
         before = pending_counts(session)
     try:
-        rendered = hooks.render_pending(sessions, config)
+        render_pending(sessions, config)
     except Exception as e:  # a rendering failure is reported; nothing issued is touched
         raise ActionRefused(f"PDF 生成失败：{e}") from e
-    if not rendered:
-        raise ActionRefused("PDF 生成模块尚未安装")
     with sessions.begin() as session:
         after = pending_counts(session)
-        record(session, actor, "render", changes={
+        record(session, actor, AuditAction.RENDER, changes={
             "pending_invoices": [before[0], after[0]], "pending_labels": [before[1], after[1]]})
     return f"已生成：发票 {before[0] - after[0]} 张，面单 {before[1] - after[1]} 张"
 
@@ -53,12 +53,14 @@ def reprint(sessions: sessionmaker[Session], config: Config, actor: Actor, app_i
         if app.status != ApplicationStatus.ACCEPTED or not app.invoices:
             raise ActionRefused("只有已开具的申请可以重印")
     out_dir = config.output_dir / "reprints" / f"{app_id}-{now:%Y%m%d-%H%M%S-%f}"
-    files = hooks.reprint(sessions, config, app_id, out_dir)
-    if files is None:
-        raise ActionRefused("PDF 生成模块尚未安装，无法重印")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        files = [Path(p) for p in reprint_files(sessions, config, app_id, out_dir)]
+    except NothingToPrint as e:
+        raise ActionRefused(f"没有可重印的发票：{e}") from e
     root = config.output_dir.resolve()
     rel = [p.resolve().relative_to(root).as_posix() for p in files
            if p.resolve().is_relative_to(root)]
     with sessions.begin() as session:
-        entry = record(session, actor, "reprint", application_id=app_id, changes={"files": rel})
+        entry = record(session, actor, AuditAction.REPRINT, application_id=app_id, changes={"files": rel})
         return entry.id

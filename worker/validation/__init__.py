@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from worker.payments import PaymentRow
 from worker.validation.checks import check_application
-from worker.validation.model import Draft, Line, Lookups
+from worker.validation.model import Draft, Line, Lookups, PaymentRow
 from worker.validation.reasons import REASONS, Code, Reason, explain
 
 __all__ = ["REASONS", "Code", "Draft", "Line", "Lookups", "PaymentRow", "Reason",

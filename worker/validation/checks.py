@@ -4,25 +4,34 @@ unit's mistake. ``check_application`` runs them all and returns every reason."""
 from __future__ import annotations
 
 from collections import Counter as Tally
+from collections.abc import Callable
 from decimal import Decimal
 
 from worker.config import ProgrammeConfig
-from worker.payments import CARD, REFUNDED
+from worker.fields import FIELDS, Field, Group, Required, required
 from worker.recipient import is_valid_phone
 from worker.status import InvoiceType
 from worker.text import money
 from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
-from worker.validation.model import Draft, Line, Lookups
+from worker.validation.model import CARD, REFUNDED, Draft, Line, Lookups
 from worker.validation.reasons import Code, Reason
 
-REQUIRED = {
-    "unit": "单位名称",
-    "district": "所属区",
-    "tax_id": "纳税人识别号",
-    "contact": "经办人",
-    "contact_phone": "经办人电话",
-}
+
+def lacking(field: Field, value: str) -> bool:
+    """Whether ``value`` leaves ``field`` unusable: a choice that cannot be read (an empty
+    one takes its default), or a field required always left empty."""
+    if field.choices:
+        return normalize.CHOICE_READERS[field.key](value) is None
+    return field.required is Required.ALWAYS and not value.strip()
+
+
+def incomplete(value: Callable[[Field], str]) -> list[Field]:
+    """The header fields that make a form FORM_INCOMPLETE, in the order the reason names
+    them: required ones left empty, then choices that cannot be read. ``value`` gives a
+    field's text (the raw text for a choice)."""
+    empty = [f for f in required(Required.ALWAYS) if lacking(f, value(f))]
+    return empty + [f for f in FIELDS if f.choices and lacking(f, value(f))]
 
 
 def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
@@ -46,11 +55,11 @@ def check_deadline(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
 
 def check_header(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
     reasons: list[Reason] = []
-    missing = [label for key, label in REQUIRED.items() if not getattr(draft, key).strip()]
-    if normalize.invoice_type(draft.raw_invoice_type) is None:
-        missing.append(f"发票类型（“{draft.raw_invoice_type}”无法识别，请填写增值税普通发票或增值税专用发票）")
-    if normalize.issue_mode(draft.raw_issue_mode) is None:
-        missing.append(f"开票方式（“{draft.raw_issue_mode}”无法识别，请填写合并开具或每人一张）")
+    missing = [
+        f"{f.title}（“{_as_typed(draft, f)}”无法识别，请填写{'或'.join(f.choices)}）"
+        if f.choices else f.title
+        for f in incomplete(lambda f: _as_typed(draft, f))
+    ]
     if not draft.lines:
         missing.append("学员明细（表中没有学员）")
     if missing:
@@ -69,20 +78,22 @@ def check_header(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
                               f"“{draft.tax_id}”不是有效的 18 位统一社会信用代码"))
 
     if normalize.invoice_type(draft.raw_invoice_type) is InvoiceType.SPECIAL:
-        lacking = [label for label, value in (("地址电话", draft.address_phone),
-                                              ("开户行及账号", draft.bank_account))
-                   if not value.strip()]
-        if lacking:
+        empty = [f.title for f in required(Required.SPECIAL) if not getattr(draft, f.key).strip()]
+        if empty:
             reasons.append(Reason(Code.SPECIAL_INVOICE_INCOMPLETE, None,
-                                  "缺少：" + "、".join(lacking)))
+                                  "缺少：" + "、".join(empty)))
     return reasons
 
 
+def _as_typed(draft: Draft, field: Field) -> str:
+    """The field as the unit typed it: choices are normalised in the draft, so their
+    raw text is kept beside them (``raw_<key>``)."""
+    return str(getattr(draft, f"raw_{field.key}" if field.choices else field.key))
+
+
 def check_recipient(draft: Draft) -> list[Reason]:
-    missing = [label for label, value in (("收件人", draft.recipient_name),
-                                          ("收件电话", draft.recipient_phone),
-                                          ("收件地址", draft.recipient_address))
-               if not value.strip()]
+    missing = [f.title for f in required(Required.ALWAYS, Group.RECIPIENT)
+               if not getattr(draft, f.key).strip()]
     reasons: list[Reason] = []
     if missing:
         reasons.append(Reason(Code.MISSING_RECIPIENT, None,

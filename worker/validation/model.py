@@ -4,11 +4,33 @@ so the worker and the console's re-check run exactly the same functions."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from worker.payments import PaymentRow
+from worker.fields import FIELDS
+
+#: Payment statuses and methods as ``worker.payments`` stores them (SPEC §3: refunded
+#: orders and study-card payments are never invoiced by mail).
+PAID = "已支付"
+REFUNDED = "已退款"
+ONLINE = "在线支付"
+CARD = "学习卡"
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    """One order of the training platform's payment export, as imported and as the
+    checks compare it (no ORM: built by ``worker.payments`` and ``worker.decision``)."""
+
+    order_no: str
+    name: str
+    id_number: str
+    year: int | None
+    amount: Decimal
+    paid_at: datetime | None
+    method: str     # ONLINE | CARD
+    status: str     # PAID | REFUNDED
 
 
 @dataclass
@@ -30,27 +52,34 @@ class Line:
         return self.seq if self.seq is not None else self.position
 
 
-@dataclass
-class Draft:
-    unit: str = ""
-    district: str = ""
-    invoice_type: str = ""
-    buyer_name: str = ""
-    tax_id: str = ""
-    address_phone: str = ""
-    bank_account: str = ""
-    issue_mode: str = ""
-    contact: str = ""
-    contact_phone: str = ""
-    recipient_name: str = ""
-    recipient_phone: str = ""
-    recipient_address: str = ""
-    lines: list[Line] = field(default_factory=list)
-    total_count: int | None = None
-    total_amount: Decimal | None = None
-    mail_date: datetime | None = None
-    raw_invoice_type: str = ""
-    raw_issue_mode: str = ""
+def _draft_class() -> type:
+    """``Draft``: one ``str`` attribute per registry field (``worker.fields``, default
+    ""), then what the form says besides its header. Built from the registry so a new
+    field reaches the checks without being restated here."""
+    registry = [(f.key, str, field(default="")) for f in FIELDS]
+    facts = [
+        ("lines", list[Line], field(default_factory=list)),
+        ("total_count", int | None, field(default=None)),
+        ("total_amount", Decimal | None, field(default=None)),
+        ("mail_date", datetime | None, field(default=None)),
+        # What the unit typed in the choice fields (``Field.choices``), before normalising:
+        # the checks say when it could not be read.
+        *((f"raw_{f.key}", str, field(default="")) for f in FIELDS if f.choices),
+    ]
+    return make_dataclass("Draft", registry + facts, namespace={
+        "__module__": __name__,
+        "__doc__": "An application as the checks see it: the header fields of "
+                   "worker.fields.FIELDS as str, lines, totals, the mail's date and "
+                   "the raw_<key> text of each choice field."})
+
+
+Draft = _draft_class()
+
+
+def draft_values(source: object) -> dict[str, str]:
+    """``key -> value`` of every registry field read from ``source`` (a Draft, an
+    Application row, anything with those attributes)."""
+    return {f.key: getattr(source, f.key) for f in FIELDS}
 
 
 @dataclass

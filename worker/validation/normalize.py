@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import StrEnum
+
 from worker.status import InvoiceType, IssueMode
 from worker.text import squash
 
@@ -57,3 +60,11 @@ def issue_mode(value: str) -> IssueMode | None:
     if any(k in text for k in ("合并", "合开", "汇总", "统一", "一张")):
         return IssueMode.COMBINED
     return None
+
+
+#: How each choice field of the registry (``worker.fields``, ``Field.choices``) is read:
+#: what units type -> the canonical value, or None when it cannot be read.
+CHOICE_READERS: dict[str, Callable[[str], StrEnum | None]] = {
+    "invoice_type": invoice_type,
+    "issue_mode": issue_mode,
+}

@@ -1,13 +1,20 @@
-"""The one reason table: codes, their Chinese titles and what the unit should do.
+"""The one reason table: each code's Chinese title, what the unit should do, and
+every property the rest of the worker asks of a reason.
 
-Replies, the console and the export all read this table, so a reason reads the same
-everywhere. Checks only produce (code, line, detail); the words live here.
+Replies, the console, staff approval and the export all read this table, so a reason
+reads and behaves the same everywhere. Checks only produce (code, line, detail); the
+words and properties live here. Adding a code: the ``Code`` member, its entry in
+``REASONS`` (every property is a required argument), and the check that produces it;
+``tests/validation/test_reasons.py`` fails if an entry is missing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import KW_ONLY, dataclass, replace
 from enum import StrEnum
+
+from worker.fields import FIELDS, Field, Group, Required, required
 
 
 class Code(StrEnum):
@@ -47,11 +54,55 @@ class Reason:
         return {"code": str(self.code), "line": self.line, "detail": self.detail}
 
 
+class Role(StrEnum):
+    """What a reason means for the rest of the decision (one per code)."""
+
+    FORMLESS = "formless"    # no form was read: every later re-check or approval passes
+                             # these as the decision's ``pre_reasons`` again
+    POSTAL = "postal"        # where to send the parcel
+    NO_PARCEL = "no_parcel"  # no parcel goes out whatever is fixed, so a reply leaves the
+                             # POSTAL reasons out (they would only be noise)
+    CHECK = "check"          # any other finding: the form, a line, the payment records
+    INTERNAL = "internal"    # our failure, not the unit's
+
+
+class NextStep(StrEnum):
+    """What a reply about a held application tells the unit to do. In order of
+    precedence: the first step any of its reasons asks for is the one sent."""
+
+    IN_PERSON = "in_person"  # come to the institute, do not mail again
+    CONTACT = "contact"      # call the institute
+    RESEND = "resend"        # fix the form and send it again
+    STAFF = "staff"          # nothing to do: staff handle it
+
+
 @dataclass(frozen=True)
 class ReasonText:
+    """A reason's words and properties.
+
+    ``waivable``: staff may knowingly approve despite it (facts about timing and
+    totals); anything else would issue a wrong invoice or send a parcel nowhere, so
+    it must be fixed first. ``fields``: the header fields (``worker.fields`` keys) the
+    console shows it next to; with ``only_lacking`` only those of them that are
+    lacking now (empty when required, unreadable when a choice).
+    """
+
     title: str   # what is wrong, in plain words
     advice: str  # what the unit should do about it
+    _: KW_ONLY
+    role: Role
+    waivable: bool
+    next_step: NextStep
+    fields: tuple[str, ...] = ()
+    only_lacking: bool = False
 
+
+def _keys(fields: Iterable[Field]) -> tuple[str, ...]:
+    return tuple(f.key for f in fields)
+
+
+# FORM_INCOMPLETE names required header fields left empty, then choices it cannot read.
+_INCOMPLETE = _keys(required(Required.ALWAYS)) + _keys(f for f in FIELDS if f.choices)
 
 REASONS: dict[Code, ReasonText] = {
     Code.NOT_SUBURBAN_DISTRICT: ReasonText(
@@ -59,102 +110,146 @@ REASONS: dict[Code, ReasonText] = {
         "请参训人员按开票时间安排，携带填写完整的《线上缴费发票申请表》到{in_person_address}"
         "现场办理，无需再发邮件；开票人数在 20 人以上的单位请提前电话预约（{contact_phone}），"
         "避免现场排队。",
+        role=Role.NO_PARCEL, waivable=False, next_step=NextStep.IN_PERSON,
+        fields=("district",),
     ),
     Code.UNKNOWN_DISTRICT: ReasonText(
         "“所属区”不是天津市的区",
         "请在申请表“所属区”一栏填写单位所在的区（如：武清区），然后重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND, fields=("district",),
     ),
     Code.NO_FORM: ReasonText(
         "邮件中没有找到发票申请表附件",
         "请将填写完整的《线上缴费发票申请表》（Excel 文件，.xlsx 或 .xls）作为附件重新发送。",
+        role=Role.FORMLESS, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.UNSUPPORTED_ATTACHMENT: ReasonText(
         "附件格式无法处理",
         "请使用 Excel 格式（.xlsx 或 .xls）的申请表，直接作为普通附件发送，"
         "不要使用 Word、PDF、图片、压缩包或“超大附件”链接。",
+        role=Role.FORMLESS, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.FORM_UNREADABLE: ReasonText(
         "申请表无法读取",
         "请确认文件没有损坏、没有设置密码，并使用学院提供的申请表模板填写后重新发送。",
+        role=Role.FORMLESS, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.FORM_INCOMPLETE: ReasonText(
         "申请表填写不完整",
         "请补全申请表中缺少的项目后重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
+        fields=_INCOMPLETE, only_lacking=True,
     ),
     Code.MISSING_RECIPIENT: ReasonText(
         "缺少收件信息",
         "请在邮件正文中写明收件人姓名、联系电话和收件地址，例如：“收件人：张三 电话：13800000000 "
         "地址：天津市武清区……”。",
+        role=Role.POSTAL, waivable=False, next_step=NextStep.RESEND,
+        fields=_keys(required(Required.ALWAYS, Group.RECIPIENT)), only_lacking=True,
     ),
     Code.INVALID_PHONE: ReasonText(
         "收件电话不是有效的电话号码",
         "请填写 11 位手机号码或带区号的固定电话（如 022-23391756），以便快递员联系。",
+        role=Role.POSTAL, waivable=False, next_step=NextStep.RESEND,
+        fields=("recipient_phone",),
     ),
     Code.INVALID_TAX_ID: ReasonText(
         "纳税人识别号不正确",
         "请核对 18 位统一社会信用代码（可在营业执照或事业单位法人证书上查到）后重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND, fields=("tax_id",),
     ),
     Code.SPECIAL_INVOICE_INCOMPLETE: ReasonText(
         "开具增值税专用发票缺少必填信息",
         "专用发票须填写购买方“地址电话”和“开户行及账号”，请补全后重新发送；如不需要专用发票，请将发票类型改为增值税普通发票。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
+        fields=("invoice_type", *_keys(required(Required.SPECIAL))),
     ),
     Code.INVALID_ID_NUMBER: ReasonText(
         "身份证号不正确",
         "请核对该学员的 18 位身份证号（最后一位可以是 X）。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.PAYMENT_NOT_FOUND: ReasonText(
         "在培训平台的缴费记录中找不到该订单号",
         "请核对订单号（可在培训网“我的订单”中查看）；如刚刚缴费，请稍后重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.PAYMENT_MISMATCH: ReasonText(
         "申请表中的信息与缴费记录不一致",
         "请按培训平台的缴费记录更正该行后重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.PAYMENT_REFUNDED: ReasonText(
         "该订单已退款，不能开具发票",
         "请从申请表中删除该学员后重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.STUDY_CARD: ReasonText(
         "该订单使用学习卡支付，不能通过邮件开票",
         "学习卡缴费的发票不通过本邮箱开具，请该学员到{card_window}办理；"
         "请从申请表中删除该学员，将其余学员的申请表重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.PAID_OUTSIDE_WINDOW: ReasonText(
         "该订单不在线上缴费时间内支付",
         "线上缴费时间为{window}，请联系学院（{contact_phone}）核实。",
+        role=Role.CHECK, waivable=True, next_step=NextStep.RESEND,
     ),
     Code.FEE_MISMATCH: ReasonText(
         "金额与该培训年度的收费标准不符",
         "收费标准：{fees}。请核对该行的培训年度和金额。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.ALREADY_INVOICED: ReasonText(
         "该订单已经开具过发票",
         "同一订单只能开具一次发票，请从申请表中删除该学员后重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.DUPLICATE_LINE: ReasonText(
         "同一订单在申请表中重复填写",
         "请删除重复的行后重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.TOTAL_MISMATCH: ReasonText(
         "合计人数或金额与明细不符",
         "请核对合计行（或删除合计行）后重新发送。",
+        role=Role.CHECK, waivable=True, next_step=NextStep.RESEND,
     ),
     Code.PAST_DEADLINE: ReasonText(
         "已超过邮件申请开具发票的截止时间",
         "请联系学院（{contact_phone}）咨询办理方式。",
+        role=Role.NO_PARCEL, waivable=True, next_step=NextStep.CONTACT,
     ),
     Code.INTERNAL_ERROR: ReasonText(
         "系统处理该邮件时出错",
         "工作人员会人工处理，无需重新发送。",
+        role=Role.INTERNAL, waivable=False, next_step=NextStep.STAFF,
     ),
 }
+
+
+#: What staff may knowingly accept (approve despite).
+WAIVABLE: frozenset[Code] = frozenset(c for c, r in REASONS.items() if r.waivable)
+
+
+def with_role(role: Role) -> frozenset[Code]:
+    """The codes whose entry has ``role``."""
+    return frozenset(c for c, r in REASONS.items() if r.role is role)
+
+
+def next_step(codes: Iterable[str]) -> NextStep:
+    """The step a reply asks of the unit for an application held with ``codes``:
+    the most pressing any of them asks for (``NextStep`` order); RESEND for none."""
+    asked = {REASONS[Code(c)].next_step if c in Code.__members__ else NextStep.RESEND
+             for c in codes}
+    return next((step for step in NextStep if step in asked), NextStep.RESEND)
 
 
 def explain(code: str, programme: object) -> ReasonText:
     """Title and advice with the programme's facts (addresses, fees, window) filled in."""
     text = REASONS.get(Code(code)) if code in Code.__members__ else None
     if text is None:
-        return ReasonText(code, "")
+        return ReasonText(code, "", role=Role.CHECK, waivable=False, next_step=NextStep.RESEND)
     facts = {
         "in_person_address": getattr(programme, "in_person_address", ""),
         "card_window": getattr(programme, "card_window", ""),
@@ -164,7 +259,7 @@ def explain(code: str, programme: object) -> ReasonText:
             f"{year}年度 {fee} 元" for year, fee in sorted(getattr(programme, "fees", {}).items())
         ),
     }
-    return ReasonText(text.title, text.advice.format(**facts))
+    return replace(text, advice=text.advice.format(**facts))
 
 
 def _window(programme: object) -> str:

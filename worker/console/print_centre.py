@@ -10,11 +10,13 @@ from werkzeug.wrappers import Response
 
 from worker.console.db import actor, config, sessions
 from worker.console.files import send_stored
+from worker.console.params import parse_id
 from worker.db.models import AuditEntry, Invoice, Manifest, Shipment
 from worker.db.types import utcnow
-from worker.staff import hooks, printing
+from worker.staff import printing
 from worker.staff.audit import changes_of
 from worker.staff.errors import ActionRefused, NotFound
+from worker.status import AuditAction
 
 bp = Blueprint("print", __name__)
 PDF = "application/pdf"
@@ -34,7 +36,7 @@ def index() -> str:
                    func.max(Shipment.waybill), func.min(Shipment.id), func.max(Shipment.created_at))
             .where(Shipment.label_pdf.is_not(None)).group_by(Shipment.label_pdf)
             .order_by(func.max(Shipment.created_at).desc()).limit(30)).all()
-        reprints = db.scalars(select(AuditEntry).where(AuditEntry.action == "reprint")
+        reprints = db.scalars(select(AuditEntry).where(AuditEntry.action == AuditAction.REPRINT)
                               .order_by(AuditEntry.id.desc()).limit(20)).all()
         manifests = db.scalars(select(Manifest).order_by(Manifest.id.desc()).limit(30)).all()
         unmanifested = db.scalar(select(func.count()).select_from(Shipment)
@@ -44,7 +46,7 @@ def index() -> str:
             "console/print.html", invoice_batches=invoice_batches, label_batches=label_batches,
             reprints=[(e, changes_of(e).get("files", [])) for e in reprints],
             manifests=manifests, unmanifested=unmanifested, pending_invoices=pending_invoices,
-            pending_labels=pending_labels, can_render=hooks.available("worker.documents"))
+            pending_labels=pending_labels)
 
 
 @bp.post("/print/render")
@@ -58,10 +60,9 @@ def render() -> Response:
 
 @bp.post("/print/reprint")
 def reprint() -> Response:
-    try:
-        app_id = int(request.form.get("application_id", ""))
-    except ValueError:
-        flash("请填写申请编号", "error")
+    app_id = parse_id(request.form.get("application_id"))
+    if app_id is None:
+        flash("请填写正确的申请编号（正整数）", "error")
         return redirect(url_for("print.index"))
     try:
         entry_id = printing.reprint(sessions(), config(), actor(), app_id, utcnow())
@@ -103,7 +104,7 @@ def manifest_file(manifest_id: int, kind: str) -> Response:
 def reprint_file(entry_id: int, n: int) -> Response:
     with sessions()() as db:
         entry = db.get(AuditEntry, entry_id)
-        files = changes_of(entry).get("files", []) if entry and entry.action == "reprint" else []
+        files = changes_of(entry).get("files", []) if entry and entry.action == AuditAction.REPRINT else []
     if not isinstance(files, list) or not 0 <= n < len(files):
         abort(404)
     return send_stored(str(files[n]), name=None, mimetype=PDF, inline=True)

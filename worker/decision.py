@@ -1,7 +1,12 @@
-"""Checking and deciding one stored application, in the caller's transaction.
+"""The decision: checking and deciding one application, in the caller's transaction.
 
-The worker and the console's re-check/approve share this, so an application is
-judged and issued the same way whoever triggers it.
+Below every stage that decides: the intake pass (``worker.intake.record``, which
+judges a draft before its first INSERT), staff actions and the console's re-check and
+approval all call this module, so an application is judged and issued the same way
+whoever triggers it. The rule itself: every check of ``worker.validation`` runs;
+an application with no reason left (after the waivers staff may give, see
+``worker.validation.reasons.WAIVABLE``) is accepted and issued, otherwise held with
+every reason.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from worker.config import Config
 from worker.db.models import Application, Invoice, InvoiceItem, Payment
 from worker.db.models import Reason as ReasonRow
 from worker.db.types import utcnow
+from worker.fields import FIELDS
 from worker.issuing import issue
 from worker.status import ApplicationStatus
 from worker.validation import Code, Draft, Line, Lookups, PaymentRow, Reason, check_application
 from worker.validation.checks import check_deadline, check_recipient
+from worker.validation.model import draft_values
+from worker.validation.reasons import WAIVABLE
 
 
 def draft_of(app: Application) -> Draft:
@@ -36,18 +44,13 @@ def line_of(line: Any) -> Line:
 
 
 def draft_from(app: Application, lines: list[Line], mail_date: datetime | None) -> Draft:
-    """What draft_of reads back, from ``app``'s columns and the given (undropped) lines."""
-    return Draft(
-        unit=app.unit, district=app.district, invoice_type=app.invoice_type,
-        buyer_name=app.buyer_name, tax_id=app.tax_id, address_phone=app.address_phone,
-        bank_account=app.bank_account, issue_mode=app.issue_mode, contact=app.contact,
-        contact_phone=app.contact_phone, recipient_name=app.recipient_name,
-        recipient_phone=app.recipient_phone, recipient_address=app.recipient_address,
-        lines=lines,
-        total_count=app.total_count, total_amount=app.total_amount,
-        mail_date=mail_date, raw_invoice_type=app.invoice_type,
-        raw_issue_mode=app.issue_mode,
-    )
+    """What draft_of reads back, from ``app``'s columns and the given (undropped) lines.
+    Choice fields are stored normalised (or as typed when unreadable), so their stored
+    text stands for what the unit typed."""
+    values = draft_values(app)
+    raw = {f"raw_{f.key}": values[f.key] for f in FIELDS if f.choices}
+    return Draft(**values, **raw, lines=lines, total_count=app.total_count,
+                 total_amount=app.total_amount, mail_date=mail_date)
 
 
 def lookups_for(session: Session, orders: list[str]) -> Lookups:
@@ -93,9 +96,17 @@ def evaluate_draft(session: Session, draft: Draft, config: Config,
     return check_application(draft, config.programme, lookups)
 
 
-# What staff may knowingly accept (approve despite): facts about timing and totals.
-# Everything else would issue a wrong invoice or send a parcel nowhere: fix it first.
-WAIVABLE = frozenset({Code.PAST_DEADLINE, Code.PAID_OUTSIDE_WINDOW, Code.TOTAL_MISMATCH})
+def judge(session: Session, draft: Draft, config: Config,
+          *, pre_reasons: list[Reason] | None = None,
+          waive: frozenset[Code] = frozenset()) -> tuple[ApplicationStatus, list[Reason]]:
+    """The verdict on ``draft``, storing nothing: ACCEPTED with no reasons, or HELD
+    with every reason that remains after ``waive`` (staff approval; only WAIVABLE
+    codes, else ValueError). The caller stores the reasons and, when accepted, issues."""
+    if not waive <= WAIVABLE:
+        raise ValueError(f"cannot waive {sorted(waive - WAIVABLE)}")
+    reasons = [r for r in evaluate_draft(session, draft, config, pre_reasons=pre_reasons)
+               if r.code not in waive]
+    return (ApplicationStatus.HELD if reasons else ApplicationStatus.ACCEPTED), reasons
 
 
 def decide(session: Session, app: Application, config: Config,
@@ -105,15 +116,10 @@ def decide(session: Session, app: Application, config: Config,
 
     ``waive`` (staff approval) lets listed WAIVABLE codes through; they stay out of
     the stored reasons, and the audit log records that they were waived."""
-    if not waive <= WAIVABLE:
-        raise ValueError(f"cannot waive {sorted(waive - WAIVABLE)}")
-    reasons = [r for r in evaluate(session, app, config, pre_reasons=pre_reasons)
-               if r.code not in waive]
+    status, reasons = judge(session, draft_of(app), config, pre_reasons=pre_reasons, waive=waive)
     set_reasons(app, reasons)
     app.updated_at = utcnow()
-    if reasons:
-        app.status = ApplicationStatus.HELD
-    else:
-        app.status = ApplicationStatus.ACCEPTED
+    app.status = status
+    if status == ApplicationStatus.ACCEPTED:
         issue(session, app, config)
-    return ApplicationStatus(app.status)
+    return status

@@ -1,0 +1,115 @@
+"""The mailbox cannot be used to send mail to strangers (issue 10 item 4): who gets an
+automatic reply, how often, what it repeats, and what staff see when none is sent.
+Through the real pass, both databases, replies counted at a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.builders.form import build_form_xlsx, default_header, make_lines
+from tests.builders.mail import build_mail
+from tests.fixtures.smtp import SmtpServer
+from tests.intake.conftest import make_world
+from tests.intake.test_pass import BODY, trainees, unit
+from tests.replies.conftest import ReplyWorld, body
+from worker.replies.policy import NoReply
+from worker.samples import form_xlsx
+
+
+def with_form(sender: str, *, subject: str = "发票申请", **kw: object) -> bytes:
+    """A mail carrying a (not yet paid, so held) form."""
+    form = [("申请表.xlsx", build_form_xlsx(default_header(), make_lines(1)))]
+    return build_mail(sender=sender, subject=subject, attachments=form, **kw)  # type: ignore[arg-type]
+
+
+def reasons(rw: ReplyWorld) -> Counter[str]:
+    return Counter(r.last_error.partition(":")[0] for r in rw.outbox() if r.status == "withheld")
+
+
+@pytest.fixture
+def strict_world(db_url: str, tmp_path: Path, smtp_server: SmtpServer) -> Iterator[ReplyWorld]:
+    """Small limits, so a test reaches them with a few mails."""
+    rw = ReplyWorld(make_world(db_url, tmp_path, smtp={"url": smtp_server.url},
+                               reply_limits={"per_address_per_day": 2, "per_hour": 3}),
+                    smtp_server)
+    yield rw
+    rw.app.close()
+
+
+def test_200_spoofed_formless_mails_make_no_reply_and_a_unit_is_still_answered(
+        reply_world: ReplyWorld) -> None:
+    domains = ("qq.com", "163.com", "corp{}.example")
+    victims = [f"victim{i}@" + domains[i % 3].format(i) for i in range(200)]
+    reply_world.world.deliver(*(
+        build_mail(sender=v, subject="免费领取发票 http://spam.example 加微信 x123" + "！" * 50,
+                   reply_to=f"other{i}@elsewhere.example" if i % 2 else None)
+        for i, v in enumerate(victims)))
+    assert reply_world.world.run() == {"held": 200}
+    assert reply_world.received() == []
+    assert reasons(reply_world) == {NoReply.STRANGER: 200}   # each visible, none sendable
+
+    people = trainees("U", 2)
+    reply_world.world.pay(people)
+    reply_world.world.deliver(build_mail(sender="武清区某某公司 <unit@163.com>", subject="发票申请",
+                                         body=BODY, attachments=[("申请表.xlsx", form_xlsx(unit(people)))]))
+    assert reply_world.world.run() == {"accepted": 1}
+    (got,) = reply_world.received()
+    assert got.rcpt_tos == ["unit@163.com"] and "申请已受理" in body(got.message())
+
+
+def test_a_known_sender_or_a_known_private_domain_is_answered_without_a_form(
+        reply_world: ReplyWorld) -> None:
+    people = trainees("K", 1)
+    reply_world.world.pay(people)
+    accepted = [("申请表.xlsx", form_xlsx(unit(people)))]
+    reply_world.world.deliver(
+        build_mail(sender="caiwu@wuqing-hospital.example", body=BODY, attachments=accepted))
+    reply_world.world.deliver(with_form("zhang@163.com"))
+    reply_world.world.run()
+    assert len(reply_world.received()) == 2
+    reply_world.world.deliver(
+        build_mail(sender="zhang@163.com", subject="忘了附件"),              # wrote before, with a form
+        build_mail(sender="renshi@wuqing-hospital.example", subject="申请"),  # domain accepted before
+        build_mail(sender="li@163.com", subject="申请"),                      # 163.com says nothing
+    )
+    reply_world.world.run()
+    assert sorted(m.rcpt_tos[0] for m in reply_world.received()[2:]) == [
+        "renshi@wuqing-hospital.example", "zhang@163.com"]
+    assert reasons(reply_world) == {NoReply.STRANGER: 1}
+
+
+def test_reply_to_in_another_domain_is_followed_only_for_a_form(reply_world: ReplyWorld) -> None:
+    reply_world.world.deliver(with_form("zhang@163.com", reply_to="caiwu@qq.com"))
+    reply_world.world.run()
+    reply_world.world.deliver(build_mail(sender="zhang@163.com", subject="补充",
+                                         reply_to="victim@elsewhere.example"))
+    reply_world.world.run()
+    assert [m.rcpt_tos for m in reply_world.received()] == [["caiwu@qq.com"], ["zhang@163.com"]]
+
+
+def test_at_most_n_replies_per_address_and_m_per_hour(strict_world: ReplyWorld) -> None:
+    strict_world.world.deliver(*(with_form("zhang@163.com", subject=f"第{i}次") for i in range(4)))
+    strict_world.world.run()
+    assert [m.rcpt_tos[0] for m in strict_world.received()] == ["zhang@163.com"] * 2
+    assert reasons(strict_world) == {NoReply.ADDRESS_LIMIT: 2}
+
+    strict_world.world.deliver(*(with_form(f"unit{i}@163.com") for i in range(3)))
+    strict_world.world.run()
+    assert len(strict_world.received()) == 3       # the hour's third reply, then no more
+    assert reasons(strict_world) == {NoReply.ADDRESS_LIMIT: 2, NoReply.HOURLY_LIMIT: 2}
+
+
+def test_a_reply_repeats_only_a_short_clean_prefix_of_the_subject(reply_world: ReplyWorld) -> None:
+    subject = "发票申请 详见 https://spam.example/a?b=c 或邮件 boss@spam.example " + "啊" * 200
+    reply_world.world.deliver(with_form("zhang@163.com", subject=subject))
+    reply_world.world.run()
+    (msg,) = reply_world.replies()
+    limit = reply_world.app.config.reply_limits.subject_chars
+    assert msg["Subject"] == "Re: 发票申请 详见 或邮件 " + "啊" * (limit - 13) + "…"
+    text = body(msg)
+    assert "spam.example" not in msg["Subject"] + text and "啊" * limit not in text
+    assert "《发票申请 详见 或邮件 啊" in text

@@ -1,0 +1,69 @@
+"""The reason table is the one place for a reason's properties: every code has an entry
+with every property, and the sets other stages use are read from it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from worker.fields import FIELD
+from worker.staff.checks import FORMLESS
+from worker.validation.reasons import (
+    REASONS,
+    WAIVABLE,
+    Code,
+    NextStep,
+    ReasonText,
+    Role,
+    next_step,
+    with_role,
+)
+
+PROPERTIES = {f.name for f in dataclasses.fields(ReasonText)}
+
+
+@pytest.mark.parametrize("code", list(Code))
+def test_every_code_has_an_entry_with_every_property(code: Code) -> None:
+    assert code in REASONS, f"{code} has no entry in REASONS"
+    entry = REASONS[code]
+    assert {"title", "advice", "role", "waivable", "next_step", "fields",
+                          "only_lacking"} <= PROPERTIES
+    assert entry.title.strip() and entry.advice.strip()
+    assert isinstance(entry.role, Role) and isinstance(entry.next_step, NextStep)
+    assert isinstance(entry.waivable, bool) and isinstance(entry.only_lacking, bool)
+    assert all(key in FIELD for key in entry.fields), entry.fields
+    assert not entry.only_lacking or entry.fields
+
+
+def test_a_property_cannot_be_left_out() -> None:
+    with pytest.raises(TypeError):
+        ReasonText("标题", "建议", role=Role.CHECK, waivable=False)  # type: ignore[call-arg]
+
+
+def test_the_derived_sets_are_what_the_stages_always_used() -> None:
+    assert {Code.PAST_DEADLINE, Code.PAID_OUTSIDE_WINDOW, Code.TOTAL_MISMATCH} == WAIVABLE
+    assert FORMLESS == with_role(Role.FORMLESS) == {
+        Code.NO_FORM, Code.UNSUPPORTED_ATTACHMENT, Code.FORM_UNREADABLE}
+    assert with_role(Role.POSTAL) == {Code.MISSING_RECIPIENT, Code.INVALID_PHONE}
+    assert with_role(Role.NO_PARCEL) == {Code.NOT_SUBURBAN_DISTRICT, Code.PAST_DEADLINE}
+    placed = {c: e.fields for c, e in REASONS.items() if e.fields and not e.only_lacking}
+    assert placed == {
+        Code.UNKNOWN_DISTRICT: ("district",), Code.NOT_SUBURBAN_DISTRICT: ("district",),
+        Code.INVALID_TAX_ID: ("tax_id",),
+        Code.SPECIAL_INVOICE_INCOMPLETE: ("invoice_type", "address_phone", "bank_account"),
+        Code.INVALID_PHONE: ("recipient_phone",),
+    }
+
+
+@pytest.mark.parametrize(("codes", "step"), [
+    (set(), NextStep.RESEND),
+    ({Code.FORM_INCOMPLETE}, NextStep.RESEND),
+    ({Code.INTERNAL_ERROR}, NextStep.STAFF),
+    ({Code.INTERNAL_ERROR, Code.NO_FORM}, NextStep.RESEND),
+    ({Code.INTERNAL_ERROR, "NOT_A_CODE"}, NextStep.RESEND),
+    ({Code.PAST_DEADLINE, Code.MISSING_RECIPIENT}, NextStep.CONTACT),
+    ({Code.PAST_DEADLINE, Code.NOT_SUBURBAN_DISTRICT}, NextStep.IN_PERSON),
+])
+def test_the_most_pressing_next_step_wins(codes: set[str], step: NextStep) -> None:
+    assert next_step(codes) is step

@@ -1,0 +1,336 @@
+"""The commands of ``invoice-worker``, one function each (the parser is ``worker/cli.py``).
+
+Adding a command is one decorated function here::
+
+    @command("staff list", "list the console accounts",
+             example="invoice-worker --config my.toml staff list",
+             args=[arg("--all", action="store_true", help="include disabled accounts")])
+    def staff_list(app: App, args: Namespace) -> int:
+        ...
+        return 0
+
+A name with a space (``"staff list"``, ``"tax export"``) is an action of a command
+group; give the group's help once in ``GROUPS``. ``uses_app=False`` for a command that
+must work without a database (the function then takes ``args`` only). The function
+returns the exit code (``worker/cli.py`` lists them); raising a ``WorkerError`` maps to
+its code there. Heavy modules are imported inside the functions, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from argparse import Namespace
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from worker.errors import ConfigError, PaymentFileError
+
+if TYPE_CHECKING:
+    from worker.app import App
+    from worker.config import Config
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One ``add_argument`` call."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    return Arg(flags, options)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str                  # "run", or "group action" such as "staff add"
+    help: str                  # one line, shown in the command list
+    example: str               # shown under the command's --help
+    func: Callable[..., int]   # (app, args) -> code, or (args) -> code when not uses_app
+    args: tuple[Arg, ...] = ()
+    uses_app: bool = True
+    details: str = ""          # more text under the command's --help
+
+
+COMMANDS: list[Command] = []
+GROUPS: dict[str, str] = {
+    "staff": "console accounts",
+}
+
+
+def command(name: str, help: str, *, example: str, args: list[Arg] | tuple[Arg, ...] = (),
+            uses_app: bool = True, details: str = "") -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Register the decorated function as the command ``name`` (order of definition is
+    the order in ``--help``)."""
+    def register(func: Callable[..., int]) -> Callable[..., int]:
+        COMMANDS.append(Command(name, help, example, func, tuple(args), uses_app, details))
+        return func
+    return register
+
+
+def _json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False))
+
+
+# --- with the database -----------------------------------------------------------------------
+
+@command("init-db", "create or migrate the schema (idempotent)",
+         example="invoice-worker --config my.toml init-db")
+def init_db(app: App, args: Namespace) -> int:
+    from worker.db import init_db as migrate
+
+    print(f"schema at revision {migrate(app.engine)}")
+    return 0
+
+
+@command("import-payments", "load payment records (CSV or xlsx) exported from the platform",
+         example="invoice-worker --config my.toml import-payments export.csv export.xlsx",
+         args=[arg("files", nargs="+", metavar="FILE", type=Path, help="CSV (UTF-8 or GB18030) or .xlsx")],
+         details="Importing the same file twice changes nothing; a later export updates a record\n"
+                 "(a refund). Exit 1 when a file or a row could not be read; the good rows load.")
+def import_payments(app: App, args: Namespace) -> int:
+    from worker.db import check_schema
+    from worker.payments import import_payment_file
+
+    check_schema(app.engine)
+    bad = 0
+    for path in args.files:
+        try:
+            with app.sessions.begin() as session:
+                result = import_payment_file(session, path, app.config.tz)
+        except PaymentFileError as e:
+            print(f"error: {e}", file=sys.stderr)
+            bad += 1
+            continue
+        print(result.summary())
+        for err in result.errors:
+            print(f"  bad row {err}", file=sys.stderr)
+        bad += bool(result.errors)
+    return 1 if bad else 0
+
+
+@command("run", "the scheduled worker; --once for a single pass",
+         example="invoice-worker --config my.toml run --once",
+         args=[arg("--once", action="store_true", help="one pass (mail, print batch, replies), then exit")],
+         details="--once prints the pass as JSON; exit 3 when printing failed (the outcomes are kept\n"
+                 "and the next run prints them). Without --once: poll the mailbox every\n"
+                 "schedule.poll_minutes and close out the pickup daily at schedule.manifest_time.")
+def run(app: App, args: Namespace) -> int:
+    from worker.db import check_schema
+
+    if args.once:
+        summary = app.run_once()
+        _json({"mails": summary.processed, "already_done": summary.duplicates,
+               "by_status": summary.by_status, "invoices_pdf": summary.invoices_pdf,
+               "labels_pdf": summary.labels_pdf, "batches": summary.batches,
+               "render_error": summary.render_error})
+        return 3 if summary.render_error else 0  # outcomes kept; printing retried
+    from worker.scheduler import run_forever
+
+    check_schema(app.engine)
+    run_forever(app)
+    return 0
+
+
+@command("export", "print every application as JSON (SPEC §5)",
+         example="invoice-worker --config my.toml export > applications.json",
+         args=[arg("--json", action="store_true", help="JSON (the default; accepted for scripts)")],
+         details='Prints {"applications": [...]}: message_id, attachment, status, reasons, unit,\n'
+                 "district, invoices and shipment of each application.")
+def export(app: App, args: Namespace) -> int:
+    from worker.db import check_schema
+    from worker.export import export_applications
+
+    check_schema(app.engine)
+    with app.sessions() as session:
+        data = export_applications(session)
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+@command("manifest", "close out a pickup: write and mail the courier manifest",
+         example="invoice-worker --config my.toml manifest",
+         details='Prints {"parcels": N, "xlsx": PATH, "pdf": PATH} (N may be 0, then no files). The\n'
+                 "JSON is printed even when mailing failed (the files exist); exit 3 then, and the\n"
+                 "next `manifest` run sends them.")
+def manifest(app: App, args: Namespace) -> int:
+    from worker.db import check_schema
+    from worker.mailer import Mailer
+    from worker.manifest import close_out
+
+    check_schema(app.engine)
+    result = close_out(app.sessions, app.config, Mailer.from_config(app.config))
+    _json(result.as_json())
+    if result.error is not None:
+        print(f"invoice-worker: manifest(s) {', '.join(map(str, result.unsent))} written but "
+              f"not mailed to {app.config.courier.email}; the next `manifest` run sends them: "
+              f"{result.error}", file=sys.stderr)
+        return 3
+    return 0
+
+
+@command("send-replies", "send the replies due in the outbox; print JSON counts",
+         example="invoice-worker --config my.toml send-replies",
+         details="Exit 3 when the SMTP server could not be reached (the rows stay queued).")
+def send_replies(app: App, args: Namespace) -> int:
+    from worker.db import check_schema
+    from worker.mailer import Mailer
+    from worker.replies import send_due
+
+    check_schema(app.engine)
+    report = send_due(app.sessions, Mailer.from_config(app.config), limit=10_000,
+                      retries=app.config.replies)
+    _json(report.as_dict())
+    if report.stopped:
+        print(f"invoice-worker: sending stopped, the rest stays queued: {report.stopped}",
+              file=sys.stderr)
+        return 3
+    return 0
+
+
+@command("reprint", "render one application's invoices and label again",
+         example="invoice-worker --config my.toml reprint 17 --out reprints/",
+         args=[arg("application", metavar="APPLICATION",
+                   help="application id (申请编号), or a Message-ID for all of that mail's"),
+               arg("--out", type=Path, metavar="DIR",
+                   help="where to write the PDFs (default: OUTPUT_DIR/reprints)")],
+         details='Prints {"reprints": [{"application", "invoices_pdf", "labels_pdf"}], "skipped":\n'
+                 '[{"application", "reason"}]}; a mail\'s applications that issued nothing are\n'
+                 "skipped. Exit 1 when nothing was reprinted.")
+def reprint(app: App, args: Namespace) -> int:
+    from worker.db import check_schema
+    from worker.documents import NothingToPrint, applications_of
+    from worker.documents import reprint as render_again
+
+    check_schema(app.engine)
+    ids = applications_of(app.sessions, args.application)
+    if not ids:
+        print(f"invoice-worker: no application or mail {args.application!r}", file=sys.stderr)
+        return 1
+    out_dir = (args.out or app.config.output_dir / "reprints").resolve()
+    done, skipped = [], []
+    for app_id in ids:
+        try:
+            invoices, labels = render_again(app.sessions, app.config, app_id, out_dir)
+        except NothingToPrint as e:
+            skipped.append({"application": app_id, "reason": str(e)})
+            continue
+        done.append({"application": app_id, "invoices_pdf": str(invoices),
+                     "labels_pdf": str(labels)})
+    _json({"reprints": done, "skipped": skipped})
+    for item in skipped:
+        print(f"invoice-worker: {item['reason']}", file=sys.stderr)
+    return 0 if done else 1
+
+
+_PASSWORD_ENV = arg("--password-env", metavar="VAR",
+                    help="read the password from this environment variable (else prompt)")
+
+
+@command("staff add", "create a console account",
+         example="STAFF_PW=… invoice-worker --config my.toml staff add 王静 --password-env STAFF_PW",
+         args=[arg("name", metavar="NAME"), _PASSWORD_ENV])
+def staff_add(app: App, args: Namespace) -> int:
+    from worker.staff.cli import add
+
+    return add(app, args.name, args.password_env)
+
+
+@command("staff passwd", "set a new password (ends the account's console sessions)",
+         example="invoice-worker --config my.toml staff passwd 王静",
+         args=[arg("name", metavar="NAME"), _PASSWORD_ENV])
+def staff_passwd(app: App, args: Namespace) -> int:
+    from worker.staff.cli import passwd
+
+    return passwd(app, args.name, args.password_env)
+
+
+@command("console", "serve the staff web console",
+         example="invoice-worker --config my.toml console --port 8000",
+         args=[arg("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)"),
+               arg("--port", type=int, default=8000, help="port (8000)")],
+         details="For production the Procfile's web: process runs it under gunicorn.")
+def console(app: App, args: Namespace) -> int:
+    from worker.console.serve import serve
+
+    return serve(app.config, args.host, args.port)
+
+
+# --- without a database ------------------------------------------------------------------
+
+@command("check-config", "validate the merged config; name every unknown key and bad value",
+         example="invoice-worker --config /etc/invoice-worker.toml check-config",
+         args=[arg("--show", action="store_true", help="also print the merged config as JSON")],
+         uses_app=False,
+         details="Merges the shipped defaults, the --config file and INVOICE_WORKER_<SECTION>__<KEY>\n"
+                 "environment variables, and checks the result. Prints OK, or one line per problem\n"
+                 "(dotted key: reason) and exits 2.")
+def check_config(args: Namespace) -> int:
+    from worker.config import load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        for key, reason in e.problems:
+            print(f"{key}: {reason}")
+        return 2
+    print(f"OK: {' + '.join(config.source)} (+ environment)")
+    print(f"relative paths resolve against {config.base_dir}"
+          + ("" if args.config else " (no config file: the current directory)"))
+    for note in _notes(config):
+        print(f"note: {note}")
+    if args.show:
+        print(json.dumps(_shown(config), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _notes(config: Config) -> list[str]:
+    """What is valid but probably not meant (in this environment): not errors, since the
+    check may run where the service's secrets are not set."""
+    out = []
+    imap = config.mailbox.url.startswith("imap")
+    for needed, key, var in ((imap, "mailbox.password_env", config.mailbox.password_env),
+                             (bool(config.smtp.url), "smtp.password_env", config.smtp.password_env)):
+        if needed and var and not os.environ.get(var):
+            out.append(f"{key}: environment variable {var} is not set here")
+    if not config.smtp.url:
+        out.append(f"smtp.url is empty: replies and manifests become .eml files in {config.output_dir}")
+    return out
+
+
+def _shown(config: Config) -> dict[str, Any]:
+    """The merged config as JSON, the database password masked."""
+    from sqlalchemy.engine import make_url
+
+    data = config.model_dump(mode="json", by_alias=True)
+    data["database"]["url"] = make_url(config.database.url).render_as_string(hide_password=True)
+    return data
+
+
+@command("form-template", "write a blank application form (.xlsx)",
+         example="invoice-worker form-template blank/申请表.xlsx",
+         args=[arg("path", metavar="PATH", type=Path, help="where to write the .xlsx")], uses_app=False)
+def form_template(args: Namespace) -> int:
+    from worker.form import write_blank_form
+
+    args.path.parent.mkdir(parents=True, exist_ok=True)
+    write_blank_form(args.path)
+    print(args.path)
+    return 0
+
+
+@command("demo", "end to end on a local Maildir with sample mail (SQLite, no network)",
+         example="invoice-worker demo --dir /tmp/demo",
+         args=[arg("--dir", type=Path, default=Path("demo"),
+                   help="where the demo lives (default: ./demo; recreated on each run)")],
+         uses_app=False)
+def demo(args: Namespace) -> int:
+    from worker.demo import run_demo
+
+    return run_demo(args.dir)

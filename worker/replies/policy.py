@@ -1,0 +1,156 @@
+"""Who the mailbox answers on its own, and how often (issue 10 item 4, SECURITY.md).
+
+Anyone can write to the institute's mailbox with any From; an automatic answer to
+every mail would let a stranger make us send mail to third parties (backscatter). So a
+mail is answered automatically only when it looks like a unit's, and never more than
+``[reply_limits]`` allows. Staff follow-ups (a staff member decided) only obey the
+address rules (``reply_address``), not these.
+
+A mail looks like a unit's when one of these holds (rules chosen for what a stranger
+cannot get cheaply, and what a real unit nearly always shows):
+
+1. **it carries a spreadsheet** (a form attachment, readable or not): that is what a
+   unit sends, and what the reply is about. A stranger can attach one too; the limits
+   below then bound what that achieves.
+2. **its From address wrote before with a spreadsheet**: a unit that forgets the form
+   the second time is still told so. "Wrote before" alone is not enough: a spoofer's
+   first mail would make its second one trusted.
+3. **its From domain is known from earlier accepted mail** (an application from that
+   domain was accepted), unless the domain is a public mail provider
+   (``public_mail_domains``): one accepted 163.com unit says nothing about another
+   163.com address.
+
+Limits, counted over replies queued (not withheld) in the outbox: at most
+``per_address_per_day`` to one address in 24 h, and ``per_hour`` to everyone in 60 min.
+Two workers deciding at the same moment may each queue one more (a bound, not a quota).
+
+A Reply-To in another domain than From is followed only for mail that carries a form
+(``reply_address``): otherwise a spoofed mail names any victim in Reply-To.
+
+What is not answered is still recorded: an outbox row with status ``withheld`` and
+``last_error`` = ``"<reason>: <Chinese explanation>"``, shown on the application page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from worker.config import Config
+from worker.db.models import Application, Mail, OutboxMessage
+from worker.replies.compose import plain_address
+from worker.status import ApplicationStatus, OutboxStatus
+
+REPLY_KIND = "reply"   # the outbox kind of an automatic reply (queue.REPLY)
+
+
+class NoReply(StrEnum):
+    """Why an automatic reply was withheld (the prefix of the row's ``last_error``)."""
+
+    NO_ADDRESS = "no_address"        # machine or own sender, or no address we can write to
+    LOOP = "loop"                    # a form-less answer to one of our replies
+    STRANGER = "stranger"            # does not look like a unit's mail (rules above)
+    ADDRESS_LIMIT = "address_limit"  # per_address_per_day reached for this address
+    HOURLY_LIMIT = "hourly_limit"    # per_hour reached for everyone
+
+
+EXPLAIN: dict[NoReply, str] = {
+    NoReply.NO_ADDRESS: "发件人是系统地址或本邮箱，或地址无法回复",
+    NoReply.LOOP: "这是对本邮箱回复的回信且没有申请表，为免邮件循环不自动回复",
+    NoReply.STRANGER: "邮件无申请表，且发件人（或其单位域名）此前未发过申请表，可能是冒用地址，未自动回复",
+    NoReply.ADDRESS_LIMIT: "该地址 24 小时内自动回复已达上限",
+    NoReply.HOURLY_LIMIT: "本小时自动回复总数已达上限",
+}
+
+
+def withheld_text(reason: NoReply) -> str:
+    """The ``last_error`` of a withheld row: ``"stranger: 邮件无申请表…"``."""
+    return f"{reason}: {EXPLAIN[reason]}"
+
+
+def reason_of(last_error: str | None) -> NoReply | None:
+    """The reason back from a withheld row's ``last_error`` (None if not one)."""
+    code = (last_error or "").partition(":")[0]
+    return NoReply(code) if code in NoReply.__members__.values() else None
+
+
+def carries_form(apps: Sequence[Application]) -> bool:
+    """A spreadsheet was attached (an application was made from one, read or not)."""
+    return any(a.attachment is not None for a in apps)
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+def looks_like_unit(session: Session, mail: Mail, apps: Sequence[Application],
+                    config: Config) -> bool:
+    """Rules 1-3 of the module docstring, from this mail and earlier stored mail."""
+    if carries_form(apps):
+        return True
+    sender = plain_address(mail.sender)
+    if sender is None:
+        return False
+    wrote_with_form = session.scalar(
+        select(Application.id).join(Mail)
+        .where(Mail.sender == sender, Mail.id != mail.id, Application.attachment.is_not(None))
+        .limit(1))
+    if wrote_with_form is not None:
+        return True
+    domain = domain_of(sender)
+    if domain in config.reply_limits.public_mail_domains:
+        return False
+    # The domain's characters are [A-Za-z0-9.-] (plain_address): nothing LIKE would expand.
+    accepted_in_domain = session.scalar(
+        select(Application.id).join(Mail)
+        .where(func.lower(Mail.sender).like(f"%@{domain}"), Mail.id != mail.id,
+               Application.status == ApplicationStatus.ACCEPTED)
+        .limit(1))
+    return accepted_in_domain is not None
+
+
+def over_limit(session: Session, to: str, config: Config, now: datetime) -> NoReply | None:
+    """Which limit one more automatic reply to ``to`` would pass, if any."""
+    limits = config.reply_limits
+    queued = (select(func.count()).select_from(OutboxMessage)
+              .where(OutboxMessage.kind == REPLY_KIND, OutboxMessage.status != OutboxStatus.WITHHELD))
+    to_address = session.scalar(queued.where(OutboxMessage.recipient == to,
+                                             OutboxMessage.created_at > now - timedelta(days=1)))
+    if (to_address or 0) >= limits.per_address_per_day:
+        return NoReply.ADDRESS_LIMIT
+    in_hour = session.scalar(queued.where(OutboxMessage.created_at > now - timedelta(hours=1)))
+    if (in_hour or 0) >= limits.per_hour:
+        return NoReply.HOURLY_LIMIT
+    return None
+
+
+@dataclass(frozen=True)
+class ReplyNote:
+    """One outbox row as staff read it on the application page; ``css``: ok/warn/error."""
+
+    text: str
+    css: str
+
+
+def reply_notes(rows: Sequence[OutboxMessage]) -> list[ReplyNote]:
+    """What was (and was not) sent about a mail, in Chinese, oldest first."""
+    notes = []
+    for row in rows:
+        kind = "自动回复" if row.kind == REPLY_KIND else "后续通知"
+        if row.status == OutboxStatus.WITHHELD:
+            reason = reason_of(row.last_error)
+            notes.append(ReplyNote(f"未发送{kind}：{EXPLAIN[reason] if reason else row.last_error}",
+                                   "warn"))
+        elif row.status == OutboxStatus.SENT:
+            notes.append(ReplyNote(f"{kind}已发送至 {row.recipient}", "ok"))
+        elif row.status == OutboxStatus.FAILED:
+            notes.append(ReplyNote(f"{kind}发送失败（{row.recipient}）：{row.last_error or ''}",
+                                   "error"))
+        else:
+            notes.append(ReplyNote(f"{kind}待发送至 {row.recipient}", "muted"))
+    return notes
