@@ -1,7 +1,7 @@
 """tax platform: invoice states and 发票流水号, exports, imports, reversals
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0006
 Create Date: 2026-11-30 11:00:00
 
 Existing invoices were numbered from the paper stock, so they are ``issued``. The
@@ -17,7 +17,7 @@ from alembic import op
 import worker.db.types
 
 revision = '0008'
-down_revision = '0002'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
