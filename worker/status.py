@@ -83,4 +83,5 @@ class AuditAction(StrEnum):
     RENDER = "render"
     REPRINT = "reprint"
     END_SESSIONS = "end_sessions"
+    REVERSE = "reverse"    # 红冲 recorded (worker.staff.reversal)
     PASSWORD = "password"  # noqa: S105 -- the audit action "changed a password", not a secret

@@ -13,11 +13,11 @@ from werkzeug.wrappers import Response
 
 from worker.console.db import actor, config, sessions
 from worker.console.files import send_stored
-from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage
+from worker.db.models import Application, AuditEntry, Invoice, InvoiceReversal, OutboxMessage
 from worker.db.models import Reason as ReasonRow
 from worker.fields import FIELD
 from worker.replies.policy import reply_notes
-from worker.staff import actions
+from worker.staff import actions, reversal
 from worker.staff.actions import EDITABLE, HEADER_FIELDS, RECIPIENT_FIELDS, ActionResult
 from worker.staff.audit import changes_of
 from worker.staff.errors import ActionRefused, NotFound
@@ -75,8 +75,11 @@ def show(app_id: int) -> str:
         codes = {r.code for r in app.reasons}
         outbox = db.scalars(select(OutboxMessage).where(OutboxMessage.mail_id == app.mail_id)
                             .order_by(OutboxMessage.id)).all()
+        reversals = {r.invoice_id: r for r in db.scalars(select(InvoiceReversal).where(
+            InvoiceReversal.invoice_id.in_([inv.id for inv in app.invoices])))}
         return render_template(
             "console/application.html", app=app, by_field=by_field, by_line=by_line,
+            reversals=reversals,
             replies=reply_notes(outbox),
             general=general, history=[(e, changes_of(e)) for e in history],
             header_fields=HEADER_FIELDS, recipient_fields=RECIPIENT_FIELDS,
@@ -129,6 +132,17 @@ def approve(app_id: int) -> Response:
 def reject(app_id: int) -> Response:
     return _act(app_id, lambda: actions.reject(
         sessions(), config(), actor(), app_id, request.form.get("message", "")))
+
+
+@bp.post("/applications/<int:app_id>/invoices/<int:invoice_id>/reverse")
+def reverse(app_id: int, invoice_id: int) -> Response:
+    """红冲 recorded for one issued invoice of this application (``staff.reversal``)."""
+    def act() -> ActionResult:
+        done = reversal.reverse_invoice(
+            sessions(), actor(), invoice_id, request.form.get("confirmation_no", ""),
+            request.form.get("reason", ""), application_id=app_id)
+        return ActionResult(done.application_id, "", done.message)
+    return _act(app_id, act)
 
 
 @bp.get("/applications/<int:app_id>/attachment")

@@ -10,7 +10,7 @@ from flask import Flask
 
 from worker.config import Config
 from worker.staff.actions import EDITABLE, STATUS_TEXT
-from worker.status import ApplicationStatus, AuditAction
+from worker.status import ApplicationStatus, AuditAction, InvoiceState
 from worker.text import money
 from worker.validation import Code, explain
 
@@ -20,9 +20,26 @@ ACTIONS: dict[str, str] = {
     AuditAction.APPROVE: "批准开具", AuditAction.REJECT: "退回",
     AuditAction.IMPORT_PAYMENTS: "导入缴费记录", AuditAction.RENDER: "生成 PDF",
     AuditAction.REPRINT: "重印", AuditAction.END_SESSIONS: "结束会话",
-    AuditAction.PASSWORD: "修改密码",
+    AuditAction.PASSWORD: "修改密码", AuditAction.REVERSE: "红冲",
 }
 """Each audit action in Chinese; a test keeps it complete."""
+
+
+INVOICE_STATES: dict[str, str] = {
+    InvoiceState.PLANNED: "待导出", InvoiceState.EXPORTED: "已导出，待开具",
+    InvoiceState.ISSUED: "已开具", InvoiceState.FAILED: "开具失败",
+    InvoiceState.REVERSED: "已红冲",
+}
+"""Each invoice state in Chinese (the dashboard, the 税务平台 page, the audit log)."""
+
+
+def invoice_no(invoice: Any) -> str:
+    """An invoice as staff name it: its number, else (planned on the platform, not yet
+    issued) its 发票流水号."""
+    if getattr(invoice, "number", None):
+        return str(invoice.number)
+    serial = getattr(invoice, "serial", None)
+    return f"流水号 {serial}" if serial else ""
 
 
 KEYS = {
@@ -31,8 +48,9 @@ KEYS = {
     "inserted": "新增", "updated": "更新", "unchanged": "未变", "bad": "有问题的行",
     "files": "文件", "pending_invoices": "待生成发票", "pending_labels": "待生成面单",
     "sessions": "结束的会话数", "whose": "范围",
+    "invoice": "发票", "state": "发票状态", "orders": "释放的订单", "confirmation_no": "红字确认单编号",
 }
-PAIRS = {*EDITABLE, "reasons", "status", "dropped", "pending_invoices", "pending_labels"}
+PAIRS = {*EDITABLE, "reasons", "status", "dropped", "pending_invoices", "pending_labels", "state"}
 
 
 def change_lines(changes: dict[str, Any], programme: object) -> list[str]:
@@ -47,6 +65,8 @@ def change_lines(changes: dict[str, Any], programme: object) -> list[str]:
             return "、".join(reason(str(c)) for c in value) or "无"
         if key == "status" and isinstance(value, str):
             return status_text(value)
+        if key == "state" and isinstance(value, str):
+            return INVOICE_STATES.get(value, value)
         if isinstance(value, bool):
             return "是" if value else "否"
         if isinstance(value, list):
@@ -91,11 +111,13 @@ def install(app: Flask, config: Config) -> None:
 
     app.jinja_env.filters.update(local=local, amount=amount, status_text=status_text,
                                  reason_title=reason_title, reason_advice=reason_advice,
-                                 short_path=short_path,
+                                 short_path=short_path, invoice_no=invoice_no,
+                                 invoice_state=lambda s: INVOICE_STATES.get(s, s),
                                  changes=lambda c: change_lines(c, config.programme),
                                  action_text=lambda a: ACTIONS.get(a, a))
     app.jinja_env.globals.update(
         STATUSES=[(s.value, STATUS_TEXT[s]) for s in ApplicationStatus],
+        INVOICE_STATES=list(INVOICE_STATES.items()),
         ACTIONS=list(ACTIONS.items()),
         CODES=[(c.value, explain(c, config.programme).title) for c in Code],
     )
