@@ -18,10 +18,32 @@ from pathlib import Path
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from tests.console.conftest import TZ
+from tests.console.conftest import TZ, form_mail
 from tests.intake.conftest import World
-from worker.db.models import Invoice, TaxExport, TaxImport
+from worker.db.models import Application, Invoice, TaxExport, TaxImport
+from worker.samples import Trainee, Unit, id_number, tax_id
 from worker.status import InvoiceState
+
+
+def accepted(world: World, name: str, district: str, tax_body: str,
+             trainees: list[tuple[str, str]], *, sender: str, region: str = "120222",
+             recipient: str = "") -> int:
+    """An application the worker's own pass accepts (paid trainees ``(name, order_no)``,
+    a recipient in the mail, "姓名 电话 地址"; default one in ``district``): its id.
+    Issued in print mode; ``set_state`` moves it on."""
+    people = [Trainee(who, id_number(region, "19850312", n + 1), order)
+              for n, (who, order) in enumerate(trainees)]
+    world.pay(people)
+    recipient = recipient or f"赵老师 13820000001 天津市{district}政府路{len(name)}号"
+    person, phone, address = recipient.split(" ", 2)
+    body = f"收件人：{person}\n联系电话：{phone}\n地址：{address}"
+    world.deliver(form_mail(Unit(name, district, tax_id(tax_body), person, phone,
+                                 trainees=people), body=body, sender=sender))
+    world.run()
+    with world.app.sessions() as s:
+        app = s.scalars(select(Application).where(Application.unit == name)).one()
+        assert app.status == "accepted", [r.code for r in app.reasons]
+        return app.id
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from worker.console import (
     print_centre,
     queue,
     security,
+    tax,
 )
 from worker.db import check_schema
 
@@ -60,7 +61,7 @@ def create_app(config: Config, *, check: bool = True) -> Flask:
     csrf.install(app)
     auth.install(app)
     filters.install(app, config)
-    for module in (auth, account, dashboard, queue, application, payments, print_centre, audit):
+    for module in (auth, account, dashboard, queue, application, payments, print_centre, tax, audit):
         app.register_blueprint(module.bp)
     return app
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from worker.config import Config
+from worker.db.models import Invoice
 from worker.staff.actions import EDITABLE, STATUS_TEXT
 from worker.status import ApplicationStatus, AuditAction, InvoiceState
 from worker.text import money
@@ -33,13 +34,9 @@ INVOICE_STATES: dict[str, str] = {
 """Each invoice state in Chinese (the dashboard, the 税务平台 page, the audit log)."""
 
 
-def invoice_no(invoice: Any) -> str:
-    """An invoice as staff name it: its number, else (planned on the platform, not yet
-    issued) its 发票流水号."""
-    if getattr(invoice, "number", None):
-        return str(invoice.number)
-    serial = getattr(invoice, "serial", None)
-    return f"流水号 {serial}" if serial else ""
+def invoice_no(invoice: Invoice) -> str:
+    """An invoice as staff name it (``Invoice.reference``): its number, else its 流水号."""
+    return invoice.reference
 
 
 KEYS = {

@@ -218,6 +218,14 @@ class Invoice(Base):
         back_populates="invoice", order_by="InvoiceItem.position", cascade="all, delete-orphan"
     )
 
+    @property
+    def reference(self) -> str:
+        """How staff and the console name it: its number, or until the platform issues
+        it (number NULL) ``流水号 <serial>``."""
+        if self.number:
+            return self.number
+        return f"流水号 {self.serial}" if self.serial else f"#{self.id}"
+
 
 class InvoiceItem(Base):
     """One paid order on an invoice. ``order_no`` is unique among *active* items (a

@@ -83,10 +83,8 @@ def clean_reason(text: object) -> str:
 
 
 def label(invoice: Invoice) -> str:
-    """How staff name the invoice: its official number, else its 流水号."""
-    if invoice.number:
-        return f"发票 {invoice.number}"
-    return f"流水号 {invoice.serial}" if invoice.serial else f"发票 #{invoice.id}"
+    """How staff name the invoice: ``发票 <number>``, or ``流水号 <serial>`` before issue."""
+    return f"发票 {invoice.number}" if invoice.number else invoice.reference
 
 
 def _locked(session: Session, invoice_id: int,
