@@ -322,6 +322,33 @@ class RepliesConfig(Section):
         return self
 
 
+class InvoicingConfig(Section):
+    """Who issues the legal fapiao (issue 8): ``mode`` print (our numbers on the
+    ``[invoice]`` paper stock) or platform (the 数电票 platform issues them; ``worker.tax``);
+    ``delivery`` courier (parcel) or email (PDF/OFD/XML attached, no parcel).
+    ``tax_code``/``item_name`` fill the platform workbook's 明细; the 发票流水号 is
+    ``serial_prefix`` + ``serial_digits`` digits (at most 20 characters)."""
+
+    mode: Literal["print", "platform"]
+    delivery: Literal["courier", "email"]
+    tax_code: NonEmpty
+    item_name: NonEmpty
+    serial_prefix: NonEmpty
+    serial_digits: Int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> InvoicingConfig:
+        code = self.tax_code
+        if not (code.isascii() and code.isdigit() and len(code) == 19):
+            raise problem("tax_code", "must be the 19-digit 商品和服务税收分类编码")
+        # A digits-only 流水号 could come back from a spreadsheet as a number.
+        if not (self.serial_prefix.isascii() and self.serial_prefix.isalnum()):
+            raise problem("serial_prefix", "must be ASCII letters and digits")
+        if len(self.serial_prefix) + self.serial_digits > 20:
+            raise problem("serial_digits", "serial_prefix + serial_digits exceed 20 characters")
+        return self
+
+
 class ReplyLimitsConfig(Section):
     """Who the mailbox answers on its own, and how often (``worker/replies/policy.py``,
     SECURITY.md): at most ``per_address_per_day`` automatic replies to one address in
@@ -356,6 +383,7 @@ class Config(Section):
     documents: DocumentsConfig
     replies: RepliesConfig
     reply_limits: ReplyLimitsConfig
+    invoicing: InvoicingConfig
     _source: tuple[str, ...] = PrivateAttr(default=())
     _base_dir: Path | None = PrivateAttr(default=None)
 

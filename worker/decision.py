@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from worker.config import Config
@@ -81,10 +81,12 @@ def lookups_for(session: Session, orders: list[str]) -> Lookups:
         for p in session.scalars(select(Payment).where(Payment.order_no.in_(chunk))):
             payments[p.order_no] = PaymentRow(p.order_no, p.name, p.id_number, p.year, p.amount,
                                               p.paid_at, p.method, p.status)
+        # Only active items hold their order (a failed or reversed invoice's are free);
+        # an invoice not yet issued on the platform is named by its 流水号.
         rows = session.execute(
-            select(InvoiceItem.order_no, Invoice.number)
+            select(InvoiceItem.order_no, func.coalesce(Invoice.number, Invoice.serial))
             .join(Invoice, InvoiceItem.invoice_id == Invoice.id)
-            .where(InvoiceItem.order_no.in_(chunk))
+            .where(InvoiceItem.order_no.in_(chunk), InvoiceItem.active)
         )
         invoiced.update({order: number for order, number in rows})
     return Lookups(payments=payments, invoiced=invoiced)

@@ -108,3 +108,43 @@ class CourierRejected(CourierError):
     correct the recipient; retried after a correction or by hand."""
 
     retry = False
+
+
+class TaxFileError(WorkerError):
+    """A file for or from the tax platform (电子发票服务平台) cannot be used.
+
+    Carries a Chinese ``detail`` for staff (the console, the ``tax import`` report).
+    Raised per file: one bad file is reported and counted, the others are still read.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class TaxXmlUnreadable(TaxFileError):
+    """An issued-invoice XML is malformed, hostile (DTD, entities), too large or not a 数电票."""
+
+
+class TaxArchiveUnreadable(TaxFileError):
+    """A zip from the platform is damaged, encrypted or over the bomb limits."""
+
+
+class FailureWorkbookUnreadable(TaxFileError):
+    """The platform's failure workbook (失败明细) cannot be read or has no 流水号/原因 columns."""
+
+
+class TaxTemplateInvalid(TaxFileError):
+    """The batch-issuing template given by staff is not the platform's workbook, or already has data."""
+
+
+class ExportRefused(TaxFileError):
+    """Planned invoices that the platform would reject (too long, missing, inconsistent).
+
+    ``problems`` lists ``(serial, Chinese reason)`` for every offending invoice, not only
+    the first, so staff can fix them all at once.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("；".join(f"{serial}：{reason}" for serial, reason in problems))
+        self.problems = problems

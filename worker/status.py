@@ -31,6 +31,29 @@ class IssueMode(StrEnum):
     PER_PERSON = "每人一张"
 
 
+class InvoiceState(StrEnum):
+    """Where an invoice stands with the tax system (issue 8; SPEC §4 "with the tax platform").
+
+    Print mode numbers an invoice from the paper stock at once, so it is born ISSUED.
+    Platform mode plans it with a 发票流水号 (PLANNED), hands it to the 电子发票服务平台 in a
+    batch-issuing workbook (EXPORTED) and records the official 20-digit number when the
+    issued XML comes back (ISSUED); a row the platform refuses is FAILED, an issued
+    invoice reversed with a 红字确认单 is REVERSED. FAILED and REVERSED invoices no longer
+    hold their orders: those may be planned again, on a new 流水号.
+    """
+
+    PLANNED = "planned"
+    EXPORTED = "exported"
+    ISSUED = "issued"
+    FAILED = "failed"
+    REVERSED = "reversed"
+
+    @property
+    def holds_orders(self) -> bool:
+        """Whether the invoice's orders count as invoiced (ALREADY_INVOICED)."""
+        return self not in (InvoiceState.FAILED, InvoiceState.REVERSED)
+
+
 class OutboxStatus(StrEnum):
     """Where a queued mail (reply, follow-up) is in ``worker.replies.outbox``."""
 
@@ -64,6 +87,7 @@ class AuditAction(StrEnum):
     RETRY_REPLY = "retry_reply"
     DISABLE_STAFF = "disable_staff"
     ENABLE_STAFF = "enable_staff"
+    REVERSE = "reverse"    # 红冲 recorded (worker.staff.reversal)
     PASSWORD = "password"  # noqa: S105 -- the audit action "changed a password", not a secret
     RESHIP = "reship"          # a returned parcel sent again: a new waybill, the same invoices
     SEND_NOTICE = "send_notice"  # a drafted reply about a returned parcel sent to the unit

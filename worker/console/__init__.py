@@ -29,6 +29,7 @@ from worker.console import (
     print_centre,
     queue,
     security,
+    tax,
 )
 from worker.console import health as health_page
 from worker.console import reports as report_downloads
@@ -63,7 +64,7 @@ def create_app(config: Config, *, check: bool = True) -> Flask:
     csrf.install(app)
     auth.install(app)
     filters.install(app, config)
-    for module in (auth, account, dashboard, queue, application, payments, print_centre, audit,
+    for module in (auth, account, dashboard, queue, application, payments, print_centre, tax, audit,
                    health_page, report_downloads, accounts_page):
         app.register_blueprint(module.bp)
     return app

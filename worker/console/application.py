@@ -16,12 +16,12 @@ from werkzeug.wrappers import Response
 
 from worker.console.db import actor, config, sessions
 from worker.console.files import send_stored
-from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage, Shipment
+from worker.db.models import Application, AuditEntry, Invoice, InvoiceReversal, OutboxMessage, Shipment
 from worker.db.models import Reason as ReasonRow
 from worker.decision import date_skew
 from worker.fields import FIELD
 from worker.replies.policy import reply_notes
-from worker.staff import actions
+from worker.staff import actions, reversal
 from worker.staff import reship as parcels
 from worker.staff.actions import EDITABLE, HEADER_FIELDS, RECIPIENT_FIELDS, ActionResult
 from worker.staff.audit import changes_of
@@ -86,9 +86,11 @@ def show(app_id: int) -> str:
                              .order_by(Shipment.id)).all()
         drafts = [(row.id, row.recipient, draft_text(row)) for row in outbox
                   if row.application_id == app_id and row.status == OutboxStatus.DRAFT]
+        reversals = {r.invoice_id: r for r in db.scalars(select(InvoiceReversal).where(
+            InvoiceReversal.invoice_id.in_([inv.id for inv in app.invoices])))}
         return render_template(
             "console/application.html", app=app, by_field=by_field, by_line=by_line,
-            replies=reply_notes(outbox), earlier_parcels=earlier, drafts=drafts,
+            reversals=reversals, replies=reply_notes(outbox), earlier_parcels=earlier, drafts=drafts,
             parcel_text=PARCEL_TEXT, needs_staff=PARCEL_NEEDS_STAFF,
             general=general, history=[(e, changes_of(e)) for e in history],
             header_fields=HEADER_FIELDS, recipient_fields=RECIPIENT_FIELDS,
@@ -160,6 +162,17 @@ def draft_text(row: OutboxMessage) -> str:
     message = message_from_bytes(row.message, policy=email_policy.default)
     body = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
     return body.get_content() if body is not None else ""
+
+
+@bp.post("/applications/<int:app_id>/invoices/<int:invoice_id>/reverse")
+def reverse(app_id: int, invoice_id: int) -> Response:
+    """红冲 recorded for one issued invoice of this application (``staff.reversal``)."""
+    def act() -> ActionResult:
+        done = reversal.reverse_invoice(
+            sessions(), actor(), invoice_id, request.form.get("confirmation_no", ""),
+            request.form.get("reason", ""), application_id=app_id)
+        return ActionResult(done.application_id, "", done.message)
+    return _act(app_id, act)
 
 
 @bp.get("/applications/<int:app_id>/attachment")

@@ -1,5 +1,6 @@
-"""The first page: how many applications in each state, district and day, and what
-is waiting for someone (held applications, PDFs, parcels, outgoing mail)."""
+"""The first page: how many applications in each state, district and day, how many
+invoices in each state with the tax platform, and what is waiting for someone (held
+applications, PDFs, parcels, outgoing mail)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from worker.console import health
 from worker.console.db import config, sessions
+from worker.console.tax import state_counts
 from worker.db.models import Application, OutboxMessage, PaymentImport, Shipment
 from worker.db.types import utcnow
 from worker.staff.printing import pending_counts
@@ -60,6 +62,7 @@ def _figures(db: Session) -> dict[str, object]:
                                   .where(Shipment.manifest_id.is_(None))) or 0,
         "outbox_waiting": db.scalar(select(func.count()).select_from(OutboxMessage)
                                     .where(OutboxMessage.status.in_(OUTBOX_QUEUED))) or 0,
+        "invoice_states": state_counts(db),
         "last_import": db.scalars(select(PaymentImport)
                                   .order_by(PaymentImport.id.desc()).limit(1)).first(),
     }

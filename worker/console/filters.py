@@ -9,8 +9,9 @@ from typing import Any
 from flask import Flask
 
 from worker.config import Config
+from worker.db.models import Invoice
 from worker.staff.actions import EDITABLE, STATUS_TEXT
-from worker.status import ApplicationStatus, AuditAction
+from worker.status import ApplicationStatus, AuditAction, InvoiceState
 from worker.text import money
 from worker.validation import Code, explain
 
@@ -23,8 +24,22 @@ ACTIONS: dict[str, str] = {
     AuditAction.PASSWORD: "修改密码", AuditAction.RETRY_REPLY: "重发回复",
     AuditAction.DISABLE_STAFF: "停用账号", AuditAction.ENABLE_STAFF: "启用账号",
     AuditAction.RESHIP: "重新寄出", AuditAction.SEND_NOTICE: "发送退件通知",
+    AuditAction.REVERSE: "红冲",
 }
 """Each audit action in Chinese; a test keeps it complete."""
+
+
+INVOICE_STATES: dict[str, str] = {
+    InvoiceState.PLANNED: "待导出", InvoiceState.EXPORTED: "已导出，待开具",
+    InvoiceState.ISSUED: "已开具", InvoiceState.FAILED: "开具失败",
+    InvoiceState.REVERSED: "已红冲",
+}
+"""Each invoice state in Chinese (the dashboard, the 税务平台 page, the audit log)."""
+
+
+def invoice_no(invoice: Invoice) -> str:
+    """An invoice as staff name it (``Invoice.reference``): its number, else its 流水号."""
+    return invoice.reference
 
 
 KEYS = {
@@ -34,9 +49,10 @@ KEYS = {
     "files": "文件", "pending_invoices": "待生成发票", "pending_labels": "待生成面单",
     "sessions": "结束的会话数", "whose": "范围",
     "reply": "回复邮件", "outbox": "发送状态", "account": "账号", "active": "启用",
+    "invoice": "发票", "state": "发票状态", "orders": "释放的订单", "confirmation_no": "红字确认单编号",
 }
 PAIRS = {*EDITABLE, "reasons", "status", "dropped", "pending_invoices", "pending_labels", "outbox",
-         "active"}
+         "active", "state"}
 
 
 def change_lines(changes: dict[str, Any], programme: object) -> list[str]:
@@ -51,6 +67,8 @@ def change_lines(changes: dict[str, Any], programme: object) -> list[str]:
             return "、".join(reason(str(c)) for c in value) or "无"
         if key == "status" and isinstance(value, str):
             return status_text(value)
+        if key == "state" and isinstance(value, str):
+            return INVOICE_STATES.get(value, value)
         if isinstance(value, bool):
             return "是" if value else "否"
         if isinstance(value, list):
@@ -95,11 +113,13 @@ def install(app: Flask, config: Config) -> None:
 
     app.jinja_env.filters.update(local=local, amount=amount, status_text=status_text,
                                  reason_title=reason_title, reason_advice=reason_advice,
-                                 short_path=short_path,
+                                 short_path=short_path, invoice_no=invoice_no,
+                                 invoice_state=lambda s: INVOICE_STATES.get(s, s),
                                  changes=lambda c: change_lines(c, config.programme),
                                  action_text=lambda a: ACTIONS.get(a, a))
     app.jinja_env.globals.update(
         STATUSES=[(s.value, STATUS_TEXT[s]) for s in ApplicationStatus],
+        INVOICE_STATES=list(INVOICE_STATES.items()),
         ACTIONS=list(ACTIONS.items()),
         CODES=[(c.value, explain(c, config.programme).title) for c in Code],
     )

@@ -5,7 +5,7 @@ Every file is served from a path the database holds (see ``files``)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from werkzeug.wrappers import Response
 
 from worker.console.db import actor, config, sessions
@@ -19,6 +19,8 @@ from worker.staff.errors import ActionRefused, NotFound
 from worker.status import AuditAction
 
 bp = Blueprint("print", __name__)
+# An invoice's number, or its 发票流水号 while the platform has not issued it (number NULL).
+_shown = func.coalesce(Invoice.number, literal("流水号 ") + Invoice.serial)
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -27,8 +29,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def index() -> str:
     with sessions()() as db:
         invoice_batches = db.execute(
-            select(Invoice.pdf_path, func.count(), func.min(Invoice.number),
-                   func.max(Invoice.number), func.min(Invoice.id), func.max(Invoice.issued_at))
+            select(Invoice.pdf_path, func.count(), func.min(_shown), func.max(_shown),
+                   func.min(Invoice.id), func.max(Invoice.issued_at))
             .where(Invoice.pdf_path.is_not(None)).group_by(Invoice.pdf_path)
             .order_by(func.max(Invoice.issued_at).desc()).limit(30)).all()
         label_batches = db.execute(

@@ -75,7 +75,8 @@ def _query(f: Filters) -> Select[tuple[Application]]:
                                       ApplicationLine.id_number == exact.upper(),
                                       ApplicationLine.name == exact)),
             Application.shipment.has(Shipment.waybill == exact.upper()),
-            Application.invoices.any(Invoice.number == exact),
+            Application.invoices.any(or_(Invoice.number == exact,
+                                         Invoice.serial == exact.upper())),
         ))
     return stmt
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # lone surrogates, over-long values; see worker.db.types.String), one place for all.
 from worker.db.types import Money, String, Text, UtcDateTime, utcnow
 from worker.fields import FIELDS, LINE_TEXT_LENGTHS
+from worker.status import InvoiceState
 
 
 class Base(DeclarativeBase):
@@ -143,7 +144,7 @@ class Application(_field_columns(), Base):
         back_populates="application", order_by="Reason.id", cascade="all, delete-orphan"
     )
     invoices: Mapped[list[Invoice]] = relationship(
-        back_populates="application", order_by="Invoice.number"
+        back_populates="application", order_by="Invoice.id"
     )
     # The live parcel: a returned one that staff re-shipped is replaced by a new row
     # (``Shipment.replaced_by_id``) and stays for the record (migration 0009).
@@ -184,12 +185,26 @@ class Reason(Base):
 
 
 class Invoice(Base):
+    """One invoice. Print mode: numbered from the paper stock when issued (state
+    ``issued`` at once). Platform mode: planned with a gap-free 发票流水号 (``serial``),
+    ``number`` NULL until the platform's issued XML brings the official 20-digit number
+    (``code`` is then empty: a 数电票 has no 发票代码). See ``InvoiceState``."""
+
     __tablename__ = "invoices"
     __table_args__ = (UniqueConstraint("code", "number"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
     code: Mapped[str] = mapped_column(String(32))
-    number: Mapped[str] = mapped_column(String(16))
+    number: Mapped[str | None] = mapped_column(String(20))
+    serial: Mapped[str | None] = mapped_column(String(20), unique=True)    # 发票流水号
+    state: Mapped[str] = mapped_column(String(16), index=True, default=InvoiceState.ISSUED)
+    export_id: Mapped[int | None] = mapped_column(ForeignKey("tax_exports.id"), index=True)
+    platform_issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # 开票日期 on the platform
+    failure: Mapped[str | None] = mapped_column(Text)                       # the platform's words
+    xml_path: Mapped[str | None] = mapped_column(String(500))               # issued files, as received
+    ofd_path: Mapped[str | None] = mapped_column(String(500))
+    platform_pdf_path: Mapped[str | None] = mapped_column(String(500))
+    xml_digest: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256: same file twice
     invoice_type: Mapped[str] = mapped_column(String(32))
     buyer_name: Mapped[str] = mapped_column(String(255))
     tax_id: Mapped[str] = mapped_column(String(64))
@@ -213,15 +228,30 @@ class Invoice(Base):
         back_populates="invoice", order_by="InvoiceItem.position", cascade="all, delete-orphan"
     )
 
+    @property
+    def reference(self) -> str:
+        """How staff and the console name it: its number, or until the platform issues
+        it (number NULL) ``流水号 <serial>``."""
+        if self.number:
+            return self.number
+        return f"流水号 {self.serial}" if self.serial else f"#{self.id}"
+
 
 class InvoiceItem(Base):
-    """One paid order on an invoice; ``order_no`` unique: never invoiced twice."""
+    """One paid order on an invoice. ``order_no`` is unique among *active* items (a
+    partial unique index): never on two live invoices, but free again once its invoice
+    failed on the platform or was reversed (红冲), when ``active`` is cleared."""
 
     __tablename__ = "invoice_items"
+    __table_args__ = (
+        Index("uq_invoice_items_active_order", "order_no", unique=True,
+              sqlite_where=text("active"), postgresql_where=text("active")),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    order_no: Mapped[str] = mapped_column(String(64), unique=True)
+    order_no: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
     name: Mapped[str] = mapped_column(String(100))
     id_number: Mapped[str] = mapped_column(String(64))
     year: Mapped[int] = mapped_column(Integer)
@@ -230,6 +260,50 @@ class InvoiceItem(Base):
     tax: Mapped[Decimal] = mapped_column(Money)
 
     invoice: Mapped[Invoice] = relationship(back_populates="items")
+
+
+class TaxExport(Base):
+    """One ``tax export``: the batch-issuing workbook(s) handed to the platform, who made
+    them and when; each exported invoice points here (``Invoice.export_id``)."""
+
+    __tablename__ = "tax_exports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))         # staff name, or "cli"
+    invoices: Mapped[int] = mapped_column(Integer, default=0)
+    files: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of paths
+    template: Mapped[str | None] = mapped_column(String(255))  # official template used, if any
+
+
+class TaxImport(Base):
+    """One ``tax import``: what came back from the platform and what became of it."""
+
+    __tablename__ = "tax_imports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    sources: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of file names
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    unmatched: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    unreadable: Mapped[int] = mapped_column(Integer, default=0)
+    details: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {source, outcome, detail}
+
+
+class InvoiceReversal(Base):
+    """红冲: an issued invoice reversed on the platform with a 红字确认单. Recorded by staff;
+    the red-letter invoice's own number arrives later with its XML (``tax import``)."""
+
+    __tablename__ = "invoice_reversals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    confirmation_no: Mapped[str] = mapped_column(String(64))   # 红字确认单编号
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    red_number: Mapped[str | None] = mapped_column(String(20), unique=True)  # 红字发票号码
+    red_xml_path: Mapped[str | None] = mapped_column(String(500))
 
 
 class Manifest(Base):

@@ -199,7 +199,7 @@ def approve(sessions: sessionmaker[Session], config: Config, actor: Actor, app_i
             "status": [ApplicationStatus.HELD.value, ApplicationStatus.ACCEPTED.value],
             "reasons": [before, []],
             "waived": sorted(str(c) for c in waived if c in found),
-            "invoices": [inv.number for inv in app.invoices],
+            "invoices": [inv.reference for inv in app.invoices],  # 流水号 until issued
             "waybill": app.shipment.waybill if app.shipment else None,
         }
         record(session, actor, AuditAction.APPROVE, application_id=app.id, changes=changes, note=note)

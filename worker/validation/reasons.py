@@ -40,6 +40,7 @@ class Code(StrEnum):
     DUPLICATE_LINE = "DUPLICATE_LINE"
     TOTAL_MISMATCH = "TOTAL_MISMATCH"
     PAST_DEADLINE = "PAST_DEADLINE"
+    INVOICE_REVERSED = "INVOICE_REVERSED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -226,6 +227,13 @@ REASONS: dict[Code, ReasonText] = {
         "已超过邮件申请开具发票的截止时间",
         "请联系学院（{contact_phone}）咨询办理方式。",
         role=Role.NO_PARCEL, waivable=True, next_step=NextStep.CONTACT,
+    ),
+    # Set by staff recording a 红冲 (worker.staff.reversal), never by a check: the first
+    # re-check or correction clears it, and approval then plans the freed orders again.
+    Code.INVOICE_REVERSED: ReasonText(
+        "已开具的发票已在税务平台红冲，需重新开具",
+        "工作人员会核对后重新开具发票，无需重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.STAFF,
     ),
     Code.INTERNAL_ERROR: ReasonText(
         "系统处理该邮件时出错",

@@ -1,0 +1,112 @@
+"""Read the platform's failure workbook for a batch (导入失败明细: 流水号 + reason).
+
+No official description of this file was found. A public parser of it (Python,
+``parse_failure_workbook``) finds the header row among the first rows of every sheet
+by labels — ``发票流水号``, ``发票类型``, ``购买方名称``, ``购买方纳税人识别号`` and a
+reason column titled ``导入失败原因`` / ``失败原因`` / ``错误原因`` / ``导入结果`` — and
+reasons are prefixed with the sheet they concern (``2-发票明细信息:税率…``). This
+reader does the same, tolerantly: on every sheet (visible or not), the first row within
+``HEADER_SCAN_ROWS`` that has a 流水号 label and a reason label is the header; rows
+below it with both a 流水号 and a reason are failures; a blank row ends nothing (the
+platform may leave gaps), the sheet's end does.
+
+The file is read through ``worker.form.reader.read_sheets``: the same zip-bomb,
+entity and size limits as a unit's application form, .xlsx or .xls alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+from worker.errors import FailureWorkbookUnreadable, FormUnreadable
+from worker.form.cells import Sheet, cell_text
+from worker.form.limits import FormLimits
+from worker.form.reader import read_sheets
+from worker.tax.model import FailedRow
+
+HEADER_SCAN_ROWS = 20
+MAX_REASON = 500  # a platform reason is one sentence; longer text is cut, not trusted
+SERIAL_LABELS = ("发票流水号", "流水号", "开票流水号")
+REASON_LABELS = ("导入失败原因", "失败原因", "错误原因", "错误信息", "失败描述", "导入结果", "原因")
+BUYER_LABELS = ("购买方名称",)
+_SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SERIAL = re.compile(r"[A-Za-z0-9]{1,20}")
+
+
+def _label(value: object) -> str:
+    return _SPACE.sub("", cell_text(value)).strip("*＊:：")
+
+
+def _find(header: list[str], labels: tuple[str, ...]) -> int | None:
+    for wanted in labels:  # the more specific label wins over a shorter one
+        for index, text in enumerate(header):
+            if text == wanted:
+                return index
+    return None
+
+
+def _rows_of(sheet: Sheet) -> list[FailedRow]:
+    for number, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS], 1):
+        header = [_label(v) for v in row]
+        serial_col, reason_col = _find(header, SERIAL_LABELS), _find(header, REASON_LABELS)
+        if serial_col is None or reason_col is None:
+            continue
+        buyer_col = _find(header, BUYER_LABELS)
+        found = []
+        for offset, data in enumerate(sheet.rows[number:], number + 1):
+            def at(col: int | None, data: tuple[object, ...] = data) -> str:
+                if col is None or col >= len(data):
+                    return ""
+                value = data[col]  # the platform's words as written (no NFKC for text)
+                return value if isinstance(value, str) else cell_text(value)
+
+            serial, reason = at(serial_col).strip(), _CONTROL.sub("", at(reason_col)).strip()
+            if not serial or not reason:
+                continue
+            found.append(FailedRow(serial=serial, reason=reason[:MAX_REASON], sheet=sheet.title,
+                                   row=offset, buyer_name=at(buyer_col).strip()))
+        return found
+    return []
+
+
+def read_failures(data: bytes, filename: str | None = None,
+                  limits: FormLimits | None = None) -> list[FailedRow]:
+    """Every failed row of every sheet, in file order; FailureWorkbookUnreadable when
+    the file cannot be opened or no sheet has a 流水号 and a reason column."""
+    try:
+        sheets = read_sheets(filename, data, limits or FormLimits())
+    except FormUnreadable as e:
+        raise FailureWorkbookUnreadable(f"失败明细无法打开：{e.detail}") from e
+    rows: list[FailedRow] = []
+    headed = False
+    for sheet in sheets:
+        found = _rows_of(sheet)
+        headed = headed or bool(found) or _has_header(sheet)
+        rows += found
+    if not headed:
+        raise FailureWorkbookUnreadable("不是税务平台的失败明细：找不到“发票流水号”和“失败原因”列")
+    bad = [r for r in rows if not _SERIAL.fullmatch(r.serial)]
+    if bad:
+        raise FailureWorkbookUnreadable(
+            f"失败明细第 {bad[0].row} 行的发票流水号“{bad[0].serial[:30]}”不是本系统的流水号格式"
+        )
+    return rows
+
+
+def _has_header(sheet: Sheet) -> bool:
+    return any(
+        _find(h, SERIAL_LABELS) is not None and _find(h, REASON_LABELS) is not None
+        for h in ([_label(v) for v in row] for row in sheet.rows[:HEADER_SCAN_ROWS])
+    )
+
+
+def reasons_by_serial(rows: Iterable[FailedRow]) -> dict[str, list[str]]:
+    """流水号 -> its distinct reasons in order (one invoice may fail on several lines)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        if row.reason not in out[row.serial]:
+            out[row.serial].append(row.reason)
+    return dict(out)
