@@ -18,6 +18,7 @@ from worker.db.models import Application, Shipment
 from worker.documents.barcode import code128_svg
 from worker.documents.invoice import reference
 from worker.issuing.facts import courier_of
+from worker.status import InvoiceState
 
 BARCODE_WIDTH_MM = 88.0   # the 92 mm printable width less a margin; quiet zones inside
 BARCODE_HEIGHT_MM = 18.0
@@ -44,6 +45,7 @@ class LabelView:
     reference: str
     recipient_size: str   # "l", "m" or "s": a type size class by length
     address_size: str
+    numbers: str = ""     # platform mode: the official numbers of the invoices inside
 
 
 def label_view(ship: Shipment, app: Application, config: Config) -> LabelView:
@@ -68,7 +70,18 @@ def label_view(ship: Shipment, app: Application, config: Config) -> LabelView:
         reference=reference(app),
         recipient_size=_size(len(ship.recipient) + len(ship.phone) // 2, 10, 18),
         address_size=_size(len(ship.address), 36, 60),
+        numbers=_numbers(app),
     )
+
+
+def _numbers(app: Application) -> str:
+    """The contents line's official numbers (platform mode; print mode shows none, as
+    before): two in full, more as the first and a count, so the line stays one line."""
+    numbers = [i.number for i in app.invoices
+               if i.serial is not None and i.state == InvoiceState.ISSUED and i.number]
+    if len(numbers) <= 2:
+        return "、".join(numbers)
+    return f"{numbers[0]} 等"
 
 
 def _date(ship: Shipment, tz: ZoneInfo) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -138,8 +139,9 @@ def render(template: str, context: Mapping[str, Any]) -> str:
 
 def build_message(*, sender: str, sender_name: str, to: str, subject: str, message_id: str,
                   in_reply_to: str | None, references: list[str], date: datetime,
-                  body: str) -> EmailMessage:
-    """The whole reply; every header value here is either ours or checked above."""
+                  body: str, attachments: Sequence[tuple[str, bytes]] = ()) -> EmailMessage:
+    """The whole reply; every header value here is either ours or checked above.
+    ``attachments``: (file name, bytes) of our own naming (``attach``)."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = Address(one_line(sender_name), addr_spec=parseaddr(sender)[1])
     msg["To"] = Address(addr_spec=to)
@@ -157,4 +159,23 @@ def build_message(*, sender: str, sender_name: str, to: str, subject: str, messa
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(body, charset="utf-8", cte="base64")
     msg["Content-Language"] = "zh-CN"  # after set_content, which drops Content-* headers
+    for name, data in attachments:
+        attach(msg, name, data)
     return msg
+
+
+_ATTACHMENT_TYPES = {".pdf": ("application", "pdf"), ".ofd": ("application", "ofd"),
+                     ".xml": ("application", "xml")}
+
+
+def attach(msg: EmailMessage, filename: str, data: bytes) -> None:
+    """Add a file whose Chinese name every client shows: RFC 2231 ``filename*`` (the
+    standard; Gmail, Thunderbird, Apple Mail) and, for Outlook, Foxmail and the 163/QQ
+    web mailers that read only ``name``, an RFC 2047 encoded word in Content-Type's
+    ``name`` parameter, as those clients themselves send it."""
+    suffix = filename[filename.rfind("."):].lower() if "." in filename else ""
+    maintype, subtype = _ATTACHMENT_TYPES.get(suffix, ("application", "octet-stream"))
+    msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    part = msg.get_payload()[-1]
+    encoded = str(Header(filename, "utf-8").encode(maxlinelen=10_000))
+    part.set_param("name", encoded, header="Content-Type")
