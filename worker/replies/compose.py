@@ -13,9 +13,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from email import policy
+from email.encoders import encode_base64
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.mime.base import MIMEBase
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
@@ -24,7 +26,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from worker.config import TEMPLATES_DIR
 
 # 7-bit headers (RFC 2047 words) and base64 text: survives any relay, no SMTPUTF8 needed.
-POLICY = policy.SMTP.clone(utf8=False)
+# refold_source="none": headers set here are header objects that fold themselves; only
+# the attachment parts' headers (``attach``) are raw text, and must stay exactly so.
+POLICY = policy.SMTP.clone(utf8=False, refold_source="none")
 
 SUBJECT_LIMIT = 150
 MAX_REFERENCES = 20
@@ -169,13 +173,19 @@ _ATTACHMENT_TYPES = {".pdf": ("application", "pdf"), ".ofd": ("application", "of
 
 
 def attach(msg: EmailMessage, filename: str, data: bytes) -> None:
-    """Add a file whose Chinese name every client shows: RFC 2231 ``filename*`` (the
-    standard; Gmail, Thunderbird, Apple Mail) and, for Outlook, Foxmail and the 163/QQ
-    web mailers that read only ``name``, an RFC 2047 encoded word in Content-Type's
-    ``name`` parameter, as those clients themselves send it."""
+    """Add a file whose Chinese name every client shows: RFC 2231 ``filename*`` in
+    Content-Disposition (the standard; Gmail, Thunderbird, Apple Mail) and, for
+    Outlook, Foxmail and the 163/QQ web mailers that read only ``name``, an RFC 2047
+    encoded word in Content-Type's ``name`` parameter, as those clients send it
+    themselves. The part is built with the compat32 classes: the modern header
+    objects would turn that encoded word back into RFC 2231."""
     suffix = filename[filename.rfind("."):].lower() if "." in filename else ""
     maintype, subtype = _ATTACHMENT_TYPES.get(suffix, ("application", "octet-stream"))
-    msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    part = msg.get_payload()[-1]
-    encoded = str(Header(filename, "utf-8").encode(maxlinelen=10_000))
-    part.set_param("name", encoded, header="Content-Type")
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(data)
+    encode_base64(part)
+    part.set_param("name", Header(filename, "utf-8").encode(maxlinelen=10_000))
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename))
+    if msg.get_content_maintype() != "multipart":
+        msg.make_mixed()
+    msg.attach(part)
