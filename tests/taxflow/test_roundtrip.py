@@ -24,6 +24,8 @@ from tests.taxflow.conftest import (
     parsed,
     rows_of,
 )
+from worker.mailer import Mailer
+from worker.manifest import close_out
 from worker.tax import columns as C
 from worker.tax.model import make_reference
 
@@ -57,6 +59,7 @@ def test_planned_then_exported_then_issued_with_official_numbers(pworld: World) 
     assert export(pworld).invoices == 0                     # exported once
     assert {i["state"] for i in pworld.export()[0]["invoices"]} == {"exported"}
 
+    assert _manifest(pworld) == 0  # no courier picks up an envelope without its invoices
     archive, numbers = issue_on_platform(result)
     report = imported(pworld, ("发票下载.zip", archive))
     assert report.counts() == {"issued": 3, "failed": 0, "unmatched": 0, "duplicates": 0,
@@ -78,6 +81,12 @@ def test_planned_then_exported_then_issued_with_official_numbers(pworld: World) 
     assert len(titles) == 3 and len(PdfReader(invoices_pdf).pages) == 3  # the platform's pages
     (label,) = pages_text(app["shipment"]["label_pdf"])
     assert "发票 3 张" in label and numbers[0] in label
+    assert _manifest(pworld) == 1
+
+
+def _manifest(world: World) -> int:
+    result = close_out(world.app.sessions, world.app.config, Mailer.from_config(world.app.config))
+    return result.parcels
 
 
 def test_email_delivery_attaches_the_files_and_makes_no_parcel(db_url: str, tmp_path: Path) -> None:
