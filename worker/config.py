@@ -346,7 +346,18 @@ class InvoicingConfig(Section):
             raise problem("serial_prefix", "must be ASCII letters and digits")
         if len(self.serial_prefix) + self.serial_digits > 20:
             raise problem("serial_digits", "serial_prefix + serial_digits exceed 20 characters")
+        # Print mode has no platform files to mail: its invoices exist only on paper.
+        if self.delivery == "email" and self.mode != "platform":
+            raise problem("delivery", 'email needs mode = "platform" (the files come from the platform)')
         return self
+
+    @property
+    def platform(self) -> bool:
+        return self.mode == "platform"
+
+    @property
+    def by_email(self) -> bool:
+        return self.delivery == "email"
 
 
 class ReplyLimitsConfig(Section):

@@ -72,7 +72,13 @@ def draft_from(app: Application, lines: list[Line], received_at: datetime | None
                  total_amount=app.total_amount, received_at=received_at)
 
 
-def lookups_for(session: Session, orders: list[str]) -> Lookups:
+def lookups_for(session: Session, orders: list[str], *,
+                application_id: int | None = None) -> Lookups:
+    """Payments and invoices of ``orders``. An order counts as invoiced while an active
+    item holds it: on a planned, exported or issued invoice alike (a failed or reversed
+    one has freed it, ``InvoiceState.holds_orders``). ``application_id``: that
+    application's own invoices do not count (it is being planned again after a failure;
+    ``issue`` keeps what they hold). The value is the official number, else the 流水号."""
     orders = sorted({o for o in orders if o})
     payments: dict[str, PaymentRow] = {}
     invoiced: dict[str, str] = {}
@@ -81,14 +87,13 @@ def lookups_for(session: Session, orders: list[str]) -> Lookups:
         for p in session.scalars(select(Payment).where(Payment.order_no.in_(chunk))):
             payments[p.order_no] = PaymentRow(p.order_no, p.name, p.id_number, p.year, p.amount,
                                               p.paid_at, p.method, p.status)
-        # Only active items hold their order (a failed or reversed invoice's are free);
-        # an invoice not yet issued on the platform is named by its 流水号.
-        rows = session.execute(
-            select(InvoiceItem.order_no, func.coalesce(Invoice.number, Invoice.serial))
-            .join(Invoice, InvoiceItem.invoice_id == Invoice.id)
-            .where(InvoiceItem.order_no.in_(chunk), InvoiceItem.active)
-        )
-        invoiced.update({order: number for order, number in rows})
+        query = (select(InvoiceItem.order_no, Invoice.number, Invoice.serial)
+                 .join(Invoice, InvoiceItem.invoice_id == Invoice.id)
+                 .where(InvoiceItem.order_no.in_(chunk), InvoiceItem.active))
+        if application_id is not None:
+            query = query.where(Invoice.application_id != application_id)
+        invoiced.update({order: number or f"待开具，流水号 {serial}"
+                         for order, number, serial in session.execute(query)})
     return Lookups(payments=payments, invoiced=invoiced)
 
 
@@ -103,29 +108,35 @@ def set_reasons(app: Application, reasons: list[Reason]) -> None:
 def evaluate(session: Session, app: Application, config: Config,
              *, pre_reasons: list[Reason] | None = None) -> list[Reason]:
     """Every reason the application has now, issuing nothing (the console's re-check)."""
-    return evaluate_draft(session, draft_of(app), config, pre_reasons=pre_reasons)
+    return evaluate_draft(session, draft_of(app), config, pre_reasons=pre_reasons,
+                          application_id=app.id)
 
 
 def evaluate_draft(session: Session, draft: Draft, config: Config,
-                   *, pre_reasons: list[Reason] | None = None) -> list[Reason]:
+                   *, pre_reasons: list[Reason] | None = None,
+                   application_id: int | None = None) -> list[Reason]:
     if pre_reasons:
         # No usable form: what else the unit should know before sending again.
         return list(pre_reasons) + check_deadline(draft, config.programme) \
             + check_recipient(draft)
     session.flush()  # earlier applications of this mail count as invoiced
-    lookups = lookups_for(session, [line.order_no for line in draft.lines])
+    lookups = lookups_for(session, [line.order_no for line in draft.lines],
+                          application_id=application_id)
     return check_application(draft, config.programme, lookups)
 
 
 def judge(session: Session, draft: Draft, config: Config,
           *, pre_reasons: list[Reason] | None = None,
-          waive: frozenset[Code] = frozenset()) -> tuple[ApplicationStatus, list[Reason]]:
+          waive: frozenset[Code] = frozenset(),
+          application_id: int | None = None) -> tuple[ApplicationStatus, list[Reason]]:
     """The verdict on ``draft``, storing nothing: ACCEPTED with no reasons, or HELD
     with every reason that remains after ``waive`` (staff approval; only WAIVABLE
-    codes, else ValueError). The caller stores the reasons and, when accepted, issues."""
+    codes, else ValueError). The caller stores the reasons and, when accepted, issues.
+    ``application_id``: a stored application judged again (``lookups_for``)."""
     if not waive <= WAIVABLE:
         raise ValueError(f"cannot waive {sorted(waive - WAIVABLE)}")
-    reasons = [r for r in evaluate_draft(session, draft, config, pre_reasons=pre_reasons)
+    reasons = [r for r in evaluate_draft(session, draft, config, pre_reasons=pre_reasons,
+                                         application_id=application_id)
                if r.code not in waive]
     return (ApplicationStatus.HELD if reasons else ApplicationStatus.ACCEPTED), reasons
 
@@ -137,7 +148,8 @@ def decide(session: Session, app: Application, config: Config,
 
     ``waive`` (staff approval) lets listed WAIVABLE codes through; they stay out of
     the stored reasons, and the audit log records that they were waived."""
-    status, reasons = judge(session, draft_of(app), config, pre_reasons=pre_reasons, waive=waive)
+    status, reasons = judge(session, draft_of(app), config, pre_reasons=pre_reasons, waive=waive,
+                            application_id=app.id)
     set_reasons(app, reasons)
     app.updated_at = utcnow()
     app.status = status

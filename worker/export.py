@@ -35,16 +35,7 @@ def application_dict(app: Application) -> dict[str, Any]:
         "reasons": [{"code": r.code, "line": r.line, "detail": r.detail} for r in app.reasons],
         "unit": app.unit,
         "district": app.district,
-        "invoices": [
-            {
-                "number": inv.number,
-                "code": inv.code,
-                "amount": money(inv.amount),
-                "orders": [item.order_no for item in inv.items],
-                "pdf": inv.pdf_path,
-            }
-            for inv in app.invoices
-        ],
+        "invoices": [invoice_dict(inv) for inv in app.invoices],
         "shipment": None if shipment is None else {
             "waybill": shipment.waybill,
             "recipient": shipment.recipient,
@@ -54,3 +45,19 @@ def application_dict(app: Application) -> dict[str, Any]:
             "label_pdf": shipment.label_pdf,
         },
     }
+
+
+def invoice_dict(inv: Invoice) -> dict[str, Any]:
+    """SPEC §5's invoice. A platform-mode invoice (one with a 发票流水号) also shows
+    ``serial`` and ``state``; its ``number`` is null until the platform issued it, then
+    the official 20-digit number (issue 8)."""
+    data: dict[str, Any] = {
+        "number": inv.number,
+        "code": inv.code,
+        "amount": money(inv.amount),
+        "orders": [item.order_no for item in inv.items],
+        "pdf": inv.pdf_path,
+    }
+    if inv.serial is not None:
+        data |= {"serial": inv.serial, "state": inv.state}
+    return data

@@ -114,6 +114,11 @@ FIELDS: tuple[Field, ...] = (
     Field("recipient_address", "收件地址",
           ("收件人地址", "邮寄地址", "快递收件地址", "快递地址", "寄送地址"), 500, Required.ALWAYS,
           Group.RECIPIENT, form_row=7),
+    # Where the 电子发票服务平台 mails the issued 数电票 (batch workbook column AE) and,
+    # with [invoicing] delivery = "email", where our reply with its files goes; empty:
+    # the mail's sender (worker.taxflow.export).
+    Field("buyer_email", "购买方邮箱", ("电子邮箱", "接收邮箱", "收票邮箱", "邮箱", "电子邮件"), 320,
+          Required.NEVER, form_row=8, as_text=True),
 )
 
 #: The registry by ``key``.

@@ -54,6 +54,8 @@ def test_the_derived_sets_are_what_the_stages_always_used() -> None:
         Code.INVALID_TAX_ID: ("tax_id",),
         Code.SPECIAL_INVOICE_INCOMPLETE: ("invoice_type", "address_phone", "bank_account"),
         Code.INVALID_PHONE: ("recipient_phone",),
+        Code.TAX_PLATFORM_REJECTED: ("buyer_name", "tax_id", "address_phone", "bank_account",
+                                     "invoice_type", "buyer_email"),
     }
 
 

@@ -4,6 +4,15 @@ one labels PDF, in parcel order, so staff stack invoice sheets and labels side b
 Pending means ``Invoice.pdf_path`` / ``Shipment.label_pdf`` is NULL on an accepted
 application, so a crash after issuing and before rendering is healed by the next run.
 
+Platform mode (issue 8): our own invoice page is not a legal fapiao, so it is never
+printed for an invoice with a 发票流水号. Such an invoice is pending once the platform
+issued it and its PDF was imported (``tax import``); the batch's ``invoices.pdf`` is
+then the platform's own PDFs merged in parcel order (pypdf), so staff print one file
+as before. A parcel's label waits until every live invoice of its application is
+issued with its PDF (and the application is accepted: a failed row puts it back to
+held), so no envelope leaves half-filled. With ``delivery = "email"`` there is no
+parcel and nothing to print: the files go with the reply.
+
 Claim, render, record (issue 10 item 8): a short transaction first claims the batch's
 applications (``Application.print_claim`` = this process's owner token, see
 ``worker.owner``, until ``CLAIM_LEASE`` from now), so a second pass at the same time
@@ -18,6 +27,7 @@ whatever happened.
 
 from __future__ import annotations
 
+import io
 import logging
 import shutil
 from collections.abc import Iterable, Sequence
@@ -25,19 +35,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from worker.atomic import write_atomic
 from worker.config import Config
 from worker.db.models import Application, Invoice, Mail, Shipment
 from worker.db.types import utcnow
 from worker.documents.invoice import InvoiceView, invoice_view
 from worker.documents.label import LabelView, label_view
 from worker.documents.labels import write_labels
-from worker.documents.render import FetcherFactory, html, write_pdf
+from worker.documents.render import FetcherFactory, Rendered, html, write_pdf
 from worker.errors import InfrastructureError, WorkerError
 from worker.owner import current_owner, owner_gone
-from worker.status import PARCEL_WAITING, ApplicationStatus
+from worker.status import PARCEL_WAITING, ApplicationStatus, InvoiceState
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +83,7 @@ class AppDocuments:
     application_id: int
     invoice_ids: tuple[int, ...]
     invoices: tuple[InvoiceView, ...]
+    platform_pdfs: tuple[Path, ...]   # platform mode: the platform's PDFs, printed as they are
     shipment_id: int | None
     label: LabelView | None
     keys: tuple[str, ...]      # code-number of each invoice, for the PDF identifier
@@ -123,8 +135,8 @@ def reprint(sessions: sessionmaker[Session], config: Config, application_id: int
         doc = _documents(app, config, every=True)
     assert doc.label is not None
     stem = out_dir / f"application-{application_id}"
-    invoices = write_pdf(_invoices_html([doc]), stem.with_name(f"{stem.name}-invoices.pdf"),
-                         key=_key("invoices", doc.keys), fetcher=fetcher)
+    invoices = _write_invoices([doc], stem.with_name(f"{stem.name}-invoices.pdf"),
+                               key=_key("invoices", doc.keys), fetcher=fetcher)
     labels = write_labels([doc.label], stem.with_name(f"{stem.name}-label.pdf"),
                           key=_key("labels", (doc.label.waybill,)), created=_created([doc]),
                           fetcher=fetcher)
@@ -160,17 +172,24 @@ def _pending_apps(session: Session, config: Config,
                   where: ColumnElement[bool]) -> list[Application]:
     """Accepted applications with documents to print, matching ``where``, in parcel
     order, capped at ``max_invoices_per_batch`` pending invoices (whole applications)."""
-    unprinted = select(Invoice.application_id).where(Invoice.pdf_path.is_(None))
+    unprinted = select(Invoice.application_id).where(Invoice.pdf_path.is_(None), _printable())
     unlabelled = select(Shipment.application_id).where(Shipment.label_pdf.is_(None),
                                                        Shipment.replaced_by_id.is_(None))
     # A parcel whose waybill (or provider label) is still to come waits, and so do its
     # invoices: they are printed side by side once it is there (worker.courier.ordering).
     waiting = select(Shipment.application_id).where(Shipment.status.in_(PARCEL_WAITING),
                                                     Shipment.replaced_by_id.is_(None))
+    # Platform mode: an application prints once every live invoice is issued and its
+    # PDF from the platform is in (worker.taxflow).
+    not_ready = select(Invoice.application_id).where(or_(
+        Invoice.state.in_((InvoiceState.PLANNED, InvoiceState.EXPORTED)),
+        and_(Invoice.state == InvoiceState.ISSUED, Invoice.serial.is_not(None),
+             Invoice.platform_pdf_path.is_(None))))
     apps = session.scalars(_with_documents(select(Application)).where(
         Application.status == ApplicationStatus.ACCEPTED,
         or_(Application.id.in_(unprinted), Application.id.in_(unlabelled)),
         Application.id.not_in(waiting),
+        Application.id.not_in(not_ready),
         where,
     )).all()
     # Parcel order: the order waybills were taken, i.e. the order the parcels were made.
@@ -181,12 +200,26 @@ def _pending_apps(session: Session, config: Config,
     chosen: list[Application] = []
     count = 0
     for app in apps:
-        pending = sum(inv.pdf_path is None for inv in app.invoices)
+        pending = sum(inv.pdf_path is None and _prints(inv) for inv in app.invoices)
         if chosen and count + pending > cap:
             break
         chosen.append(app)
         count += pending
     return chosen
+
+
+def _printable() -> ColumnElement[bool]:
+    """An invoice that is printed: issued, and ours (print mode) or the platform's PDF
+    of a parcel's invoice (platform mode, courier delivery)."""
+    return and_(Invoice.state == InvoiceState.ISSUED, or_(
+        Invoice.serial.is_(None),
+        and_(Invoice.platform_pdf_path.is_not(None),
+             Invoice.application_id.in_(select(Shipment.application_id)))))
+
+
+def _prints(inv: Invoice) -> bool:
+    """``_printable`` for a loaded invoice of an application with a parcel."""
+    return inv.state == InvoiceState.ISSUED and (inv.serial is None or inv.platform_pdf_path is not None)
 
 
 def _pending(session: Session, config: Config, where: ColumnElement[bool]) -> list[AppDocuments]:
@@ -229,13 +262,16 @@ def _release(sessions: sessionmaker[Session], owner: str) -> None:
 
 
 def _documents(app: Application, config: Config, *, every: bool) -> AppDocuments:
-    invoices = [inv for inv in app.invoices if every or inv.pdf_path is None]
     ship = app.shipment
+    invoices = [inv for inv in app.invoices if (every or inv.pdf_path is None)
+                and _prints(inv) and (ship is not None or inv.serial is None)]
     label = ship is not None and (every or ship.label_pdf is None)
     return AppDocuments(
         application_id=app.id,
         invoice_ids=tuple(inv.id for inv in invoices),
-        invoices=tuple(invoice_view(inv, app, config) for inv in invoices),
+        invoices=tuple(invoice_view(inv, app, config) for inv in invoices if inv.serial is None),
+        platform_pdfs=tuple(config.output_dir / inv.platform_pdf_path for inv in invoices
+                            if inv.serial is not None and inv.platform_pdf_path),
         shipment_id=ship.id if label and ship else None,
         label=label_view(ship, app, config) if label and ship else None,
         keys=tuple(f"{inv.code}-{inv.number}" for inv in invoices),
@@ -263,10 +299,38 @@ def _key(kind: str, parts: Iterable[str]) -> str:
     return f"{kind}:{','.join(parts)}"
 
 
+def _write_invoices(docs: Sequence[AppDocuments], target: Path, *, key: str,
+                    fetcher: FetcherFactory | None) -> Rendered:
+    """Our invoice pages (print mode) and the platform's PDFs (platform mode), in
+    parcel order, as one file; only ours when there are no platform PDFs (as before)."""
+    platform = [pdf for d in docs for pdf in d.platform_pdfs]
+    if not platform:
+        return write_pdf(_invoices_html(docs), target, key=key, fetcher=fetcher)
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    ours = [d for d in docs if d.invoices]
+    if ours:
+        own = target.with_name(f".{target.name}.own.pdf")
+        try:
+            write_pdf(_invoices_html(ours), own, key=key, fetcher=fetcher)
+            writer.append(PdfReader(io.BytesIO(own.read_bytes())))
+        finally:
+            own.unlink(missing_ok=True)
+    for d in docs:
+        for pdf in d.platform_pdfs:
+            writer.append(PdfReader(io.BytesIO(pdf.read_bytes())))
+    out = io.BytesIO()
+    writer.write(out)
+    write_atomic(target, out.getvalue())
+    return Rendered(target, len(writer.pages))
+
+
 def _batch_dir(config: Config, docs: Sequence[AppDocuments], now: datetime | None = None) -> Path:
     first = next((v.number for d in docs for v in d.invoices), None)
     if first is None:
-        first = next(d.label.waybill for d in docs if d.label is not None)
+        first = next((d.label.waybill for d in docs if d.label is not None),
+                     next((k for d in docs for k in d.keys), "batch"))
     # Local time (Asia/Shanghai): the folder name is what staff read in the print centre.
     stamp = (now or datetime.now(UTC)).astimezone(config.tz).strftime("%Y%m%d-%H%M%S")
     root = config.output_dir.resolve() / "batches"
@@ -285,13 +349,13 @@ def _render_and_record(sessions: sessionmaker[Session], config: Config,
                       docs: list[AppDocuments], fetcher: FetcherFactory | None) -> Batch | None:
     directory = _batch_dir(config, docs)
     try:
-        invoice_docs = [d for d in docs if d.invoices]
+        invoice_docs = [d for d in docs if d.invoices or d.platform_pdfs]
         label_docs = [d for d in docs if d.label is not None]
         invoices = labels = None
         if invoice_docs:
-            invoices = write_pdf(_invoices_html(invoice_docs), directory / "invoices.pdf",
-                                 key=_key("invoices", (k for d in docs for k in d.keys)),
-                                 fetcher=fetcher)
+            invoices = _write_invoices(invoice_docs, directory / "invoices.pdf",
+                                       key=_key("invoices", (k for d in docs for k in d.keys)),
+                                       fetcher=fetcher)
         if label_docs:
             labels = write_labels([d.label for d in label_docs if d.label is not None],
                                   directory / "labels.pdf",

@@ -28,6 +28,7 @@ from worker.db.models import Application, Shipment
 from worker.documents.barcode import code128_svg
 from worker.documents.invoice import reference
 from worker.issuing.facts import courier_of
+from worker.status import InvoiceState
 
 BARCODE_WIDTH_MM = 88.0   # the 92 mm printable width less a margin; quiet zones inside
 BARCODE_HEIGHT_MM = 18.0
@@ -59,6 +60,8 @@ class LabelView:
     fee_note: str = "预估到付金额，以实际称重为准"
     provider_pdf: Path | None = None   # the provider's own label, printed as it is
     provider_pages: int = 0
+
+    numbers: str = ""     # platform mode: the official numbers of the invoices inside
 
 
 ROUTE_MAIN = ("destRouteLabel", "MarkDestination")
@@ -99,6 +102,7 @@ def label_view(ship: Shipment, app: Application, config: Config) -> LabelView:
                   else "预估到付金额，以实际称重为准"),
         provider_pdf=pdf,
         provider_pages=page_count(pdf) if pdf is not None else 0,
+        numbers=_numbers(app),
     )
 
 
@@ -116,6 +120,16 @@ def _codes(stored: str | None) -> dict[str, str]:
     except ValueError:
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _numbers(app: Application) -> str:
+    """The contents line's official numbers (platform mode; print mode shows none, as
+    before): two in full, more as the first and a count, so the line stays one line."""
+    numbers = [i.number for i in app.invoices
+               if i.serial is not None and i.state == InvoiceState.ISSUED and i.number]
+    if len(numbers) <= 2:
+        return "、".join(numbers)
+    return f"{numbers[0]} 等"
 
 
 def _date(ship: Shipment, tz: ZoneInfo) -> str:

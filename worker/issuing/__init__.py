@@ -17,60 +17,110 @@ from worker.db.models import Application, Invoice, InvoiceItem, Shipment
 from worker.issuing.facts import CourierFacts, SellerFacts
 from worker.issuing.numbers import allocate
 from worker.issuing.plan import parcel_weight, plan_invoices, postage
-from worker.status import InvoiceType, IssueMode, ParcelStatus
+from worker.status import InvoiceState, InvoiceType, IssueMode, ParcelStatus
+from worker.tax.model import make_serial
 from worker.validation import normalize
 
 
 def issue(session: Session, app: Application, config: Config,
           lines: Iterable[Any] | None = None) -> list[Invoice]:
-    """Create invoices and the shipment for ``app``; the caller commits or rolls back.
+    """Create invoices (and, for a courier, the parcel) for ``app``; the caller commits
+    or rolls back.
 
     ``lines``: the application's undropped lines when the caller has them at hand
-    (default: ``app.lines``)."""
-    inv_cfg = config.invoice
+    (default: ``app.lines``).
+
+    Print mode (``[invoicing] mode``): each invoice gets the next number of the paper
+    stock and is ISSUED at once. Platform mode: each gets the next 发票流水号 of the
+    ``serial:<prefix>`` counter (gap-free, never reused, ``make_serial``) and is PLANNED,
+    its number NULL until ``tax import`` records the official one. An application
+    planned again (a failed or reversed invoice, fixed and approved by staff) plans only
+    the orders none of its live invoices holds, on new 流水号, and keeps its parcel: a
+    parcel is one per application (``shipments.application_id`` is unique), so never a
+    second waybill. ``delivery = "email"`` makes no parcel at all."""
+    inv_cfg, invoicing = config.invoice, config.invoicing
     mode = normalize.issue_mode(app.issue_mode) or IssueMode.COMBINED
     if lines is None:
         lines = [line for line in app.lines if not line.dropped]
+    held = _held_orders(app) if app.id is not None else set()
     paid = [
         (line.order_no, line.name, line.id_number, line.year, line.amount)
         for line in lines
-        if line.year is not None and line.amount is not None
+        if line.year is not None and line.amount is not None and line.order_no not in held
     ]
     planned = plan_invoices(paid, mode, inv_cfg.per_invoice_limit, inv_cfg.tax_rate)
-    numbers = allocate(session, f"invoice:{inv_cfg.code}", len(planned),
-                       first=inv_cfg.first_number, last=inv_cfg.last_number)
+    if invoicing.platform:
+        keys = [make_serial(invoicing.serial_prefix, n, invoicing.serial_digits)
+                for n in allocate(session, f"serial:{invoicing.serial_prefix}", len(planned),
+                                  first=1, last=10 ** invoicing.serial_digits - 1)]
+    else:
+        keys = [f"{number:08d}" for number in
+                allocate(session, f"invoice:{inv_cfg.code}", len(planned),
+                         first=inv_cfg.first_number, last=inv_cfg.last_number)]
+    shipment = _existing_shipment(session, app)
+    new_parcel = shipment is None and not invoicing.by_email
     # Both counters before anything is added: the lookups have nothing to autoflush.
     # An API provider's waybill is ordered after the commit (worker.courier.ordering).
-    waybill = allocate_waybill(session, config) if config.courier.provider == "pool" else None
+    waybill = (allocate_waybill(session, config)
+               if new_parcel and config.courier.provider == "pool" else None)
     invoice_type = normalize.invoice_type(app.invoice_type) or InvoiceType.NORMAL
     if app.id is None:
         session.flush()  # the invoices' rows need the application's id
     seller = SellerFacts.from_config(config).to_json()  # what these invoices print, for good
-    rows = [
-        dict(application_id=app.id, code=inv_cfg.code, number=f"{number:08d}",
-             invoice_type=str(invoice_type), buyer_name=app.buyer_name or app.unit,
-             tax_id=app.tax_id.upper(), address_phone=app.address_phone,
-             bank_account=app.bank_account, amount=plan.amount, net=plan.net, tax=plan.tax,
-             tax_rate=str(inv_cfg.tax_rate), seller_json=seller,
-             issuer=inv_cfg.issuer)  # staff approval sets theirs
-        for number, plan in zip(numbers, planned, strict=True)
-    ]
+    common = dict(application_id=app.id, invoice_type=str(invoice_type),
+                  buyer_name=app.buyer_name or app.unit, tax_id=app.tax_id.upper(),
+                  address_phone=app.address_phone, bank_account=app.bank_account,
+                  tax_rate=str(inv_cfg.tax_rate), seller_json=seller,
+                  issuer=inv_cfg.issuer)  # staff approval sets theirs
+    if invoicing.platform:  # a 数电票 has no 发票代码; its number comes from the platform
+        numbering = [dict(code="", number=None, serial=key, state=InvoiceState.PLANNED)
+                     for key in keys]
+    else:
+        numbering = [dict(code=inv_cfg.code, number=key, state=InvoiceState.ISSUED)
+                     for key in keys]
+    rows = [dict(common, **numbers, amount=plan.amount, net=plan.net, tax=plan.tax)
+            for numbers, plan in zip(numbering, planned, strict=True)]
     # One INSERT ... RETURNING for all invoices (the unit of work sends one per row on
     # SQLite); the returned objects are in the session, put back in the plan's order.
     invoices: list[Invoice] = []
     if rows:
-        order = {row["number"]: i for i, row in enumerate(rows)}
+        order = {key: i for i, key in enumerate(keys)}
         invoices = sorted(session.scalars(insert(Invoice).returning(Invoice), rows),
-                          key=lambda invoice: order[invoice.number])
+                          key=lambda invoice: order[invoice.serial or invoice.number])
     for invoice in invoices:
         set_committed_value(invoice, "application", app)
     if "invoices" not in inspect(app).unloaded:  # else a later read loads them all
-        set_committed_value(app, "invoices",
-                            sorted([*app.invoices, *invoices], key=lambda i: i.number))
-    session.add(make_shipment(app, len(invoices), config, waybill))
+        set_committed_value(app, "invoices", sorted([*app.invoices, *invoices], key=lambda i: i.id))
+    if new_parcel:
+        session.add(make_shipment(app, len(invoices), config, waybill))
+    elif shipment is not None and shipment.label_pdf is None:
+        _resize(shipment, app, config)
     session.flush()
     _add_items(session, invoices, planned)
     return invoices
+
+
+def _held_orders(app: Application) -> set[str]:
+    """Orders on the application's own live invoices (kept when it is planned again)."""
+    return {item.order_no for invoice in app.invoices
+            if InvoiceState(invoice.state).holds_orders for item in invoice.items if item.active}
+
+
+def _existing_shipment(session: Session, app: Application) -> Shipment | None:
+    if app.id is None or "shipment" not in inspect(app).unloaded and app.shipment is None:
+        return None
+    return app.shipment
+
+
+def _resize(shipment: Shipment, app: Application, config: Config) -> None:
+    """A parcel not yet labelled carries the application's live invoices: its count,
+    weight and postage follow a re-plan (a labelled one is as printed)."""
+    live = sum(InvoiceState(i.state).holds_orders for i in app.invoices)
+    courier = config.courier
+    shipment.invoices = live
+    shipment.weight_grams = parcel_weight(live, courier.envelope_grams, courier.invoice_grams)
+    rate = courier.rate_for(app.district)
+    shipment.postage_due = postage(shipment.weight_grams, rate.first_kg, rate.extra_kg)
 
 
 def _add_items(session: Session, invoices: list[Invoice], planned: list[Any]) -> None:

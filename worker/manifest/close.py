@@ -1,6 +1,7 @@
 """Closing out a pickup: claim every unmanifested parcel, write the files, mail them.
 
-1. **Claim** (one transaction): the parcels with ``manifest_id IS NULL`` get a new
+1. **Claim** (one transaction): the parcels with ``manifest_id IS NULL`` (and, in
+   platform mode, their invoices issued: ``_ready``) get a new
    manifest per courier they were made with (``Shipment.courier_json``: after a change
    of courier in config, the old courier's parcels still go on a manifest mailed to the
    old courier), and its xlsx + PDF are written before the commit. On PostgreSQL the rows
@@ -28,14 +29,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
 from worker.courier.factory import provider_for
 from worker.courier.pickup import Booked, book_pickups
-from worker.db.models import Manifest, Shipment
+from worker.db.models import Application, Invoice, Manifest, Shipment
 from worker.db.types import utcnow
 from worker.errors import SmtpError, StorageError
 from worker.issuing.facts import CourierFacts, courier_of
@@ -44,7 +45,7 @@ from worker.manifest.files import write_files
 from worker.manifest.locking import skip_locked
 from worker.manifest.send import send_pending
 from worker.manifest.sheet import build_sheet
-from worker.status import PARCEL_WAITING
+from worker.status import PARCEL_WAITING, ApplicationStatus, InvoiceState
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def _claim(sessions: sessionmaker[Session], config: Config, now: datetime,
     """(manifest id, parcels, xlsx, pdf, courier) per manifest made, oldest parcel's first."""
     with sessions.begin() as session:
         query = select(Shipment).where(Shipment.manifest_id.is_(None), Shipment.waybill.is_not(None),
-                                       Shipment.status.not_in(PARCEL_WAITING)).order_by(Shipment.id)
+                                       Shipment.status.not_in(PARCEL_WAITING), _ready()).order_by(Shipment.id)
         shipments = list(session.scalars(skip_locked(session, query)))
         if not shipments:
             log.info("manifest: no parcels waiting")
@@ -151,6 +152,16 @@ def _claim(sessions: sessionmaker[Session], config: Config, now: datetime,
             by_courier.setdefault(courier_of(shipment.courier_json, config), []).append(shipment)
         return [_make(session, config, now, courier, group)
                 for courier, group in by_courier.items()]
+
+
+def _ready() -> ColumnElement[bool]:
+    """A parcel goes on a manifest once its envelope can be filled: its application is
+    accepted and none of its invoices waits for the tax platform (platform mode, issue
+    8; in print mode every invoice is issued at once, so this is every parcel)."""
+    waiting = select(Invoice.application_id).where(
+        Invoice.state.in_((InvoiceState.PLANNED, InvoiceState.EXPORTED)))
+    accepted = select(Application.id).where(Application.status == ApplicationStatus.ACCEPTED)
+    return and_(Shipment.application_id.in_(accepted), Shipment.application_id.not_in(waiting))
 
 
 def _make(session: Session, config: Config, now: datetime, courier: CourierFacts,

@@ -4,6 +4,9 @@
   (every application in it), called inside the intake transaction.
 * ``queue_followup(session, application, config, action=..., note=...)`` -- a staff
   decision that changed the outcome, called inside the staff action's transaction.
+* ``queue_issued_reply(session, application, config, attach=..., output_dir=...)`` --
+  platform mode: the acceptance reply with the official numbers (and the files when
+  delivered by email), called inside ``tax import``'s transaction.
 * ``send_due(sessions, mailer)`` -- send what is due, with retries and backoff.
 
 The words come from ``templates/replies`` and the one reason table
@@ -13,6 +16,13 @@ The words come from ``templates/replies`` and the one reason table
 from __future__ import annotations
 
 from worker.replies.outbox import SendReport, send_due
-from worker.replies.queue import queue_followup, queue_mail_reply, reply_address
+from worker.replies.queue import (
+    awaiting_platform,
+    queue_followup,
+    queue_issued_reply,
+    queue_mail_reply,
+    reply_address,
+)
 
-__all__ = ["SendReport", "queue_followup", "queue_mail_reply", "reply_address", "send_due"]
+__all__ = ["SendReport", "awaiting_platform", "queue_followup", "queue_issued_reply",
+           "queue_mail_reply", "reply_address", "send_due"]

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from email import policy
+from email.encoders import encode_base64
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.mime.base import MIMEBase
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
@@ -23,7 +26,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from worker.config import TEMPLATES_DIR
 
 # 7-bit headers (RFC 2047 words) and base64 text: survives any relay, no SMTPUTF8 needed.
-POLICY = policy.SMTP.clone(utf8=False)
+# refold_source="none": headers set here are header objects that fold themselves; only
+# the attachment parts' headers (``attach``) are raw text, and must stay exactly so.
+POLICY = policy.SMTP.clone(utf8=False, refold_source="none")
 
 SUBJECT_LIMIT = 150
 MAX_REFERENCES = 20
@@ -138,8 +143,9 @@ def render(template: str, context: Mapping[str, Any]) -> str:
 
 def build_message(*, sender: str, sender_name: str, to: str, subject: str, message_id: str,
                   in_reply_to: str | None, references: list[str], date: datetime,
-                  body: str) -> EmailMessage:
-    """The whole reply; every header value here is either ours or checked above."""
+                  body: str, attachments: Sequence[tuple[str, bytes]] = ()) -> EmailMessage:
+    """The whole reply; every header value here is either ours or checked above.
+    ``attachments``: (file name, bytes) of our own naming (``attach``)."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = Address(one_line(sender_name), addr_spec=parseaddr(sender)[1])
     msg["To"] = Address(addr_spec=to)
@@ -157,4 +163,29 @@ def build_message(*, sender: str, sender_name: str, to: str, subject: str, messa
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(body, charset="utf-8", cte="base64")
     msg["Content-Language"] = "zh-CN"  # after set_content, which drops Content-* headers
+    for name, data in attachments:
+        attach(msg, name, data)
     return msg
+
+
+_ATTACHMENT_TYPES = {".pdf": ("application", "pdf"), ".ofd": ("application", "ofd"),
+                     ".xml": ("application", "xml")}
+
+
+def attach(msg: EmailMessage, filename: str, data: bytes) -> None:
+    """Add a file whose Chinese name every client shows: RFC 2231 ``filename*`` in
+    Content-Disposition (the standard; Gmail, Thunderbird, Apple Mail) and, for
+    Outlook, Foxmail and the 163/QQ web mailers that read only ``name``, an RFC 2047
+    encoded word in Content-Type's ``name`` parameter, as those clients send it
+    themselves. The part is built with the compat32 classes: the modern header
+    objects would turn that encoded word back into RFC 2231."""
+    suffix = filename[filename.rfind("."):].lower() if "." in filename else ""
+    maintype, subtype = _ATTACHMENT_TYPES.get(suffix, ("application", "octet-stream"))
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(data)
+    encode_base64(part)
+    part.set_param("name", Header(filename, "utf-8").encode(maxlinelen=10_000))
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename))
+    if msg.get_content_maintype() != "multipart":
+        msg.make_mixed()
+    msg.attach(part)

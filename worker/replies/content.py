@@ -13,7 +13,7 @@ from worker.config import Config
 from worker.db.models import Application, Invoice, Mail
 from worker.issuing.facts import courier_of
 from worker.replies.compose import echo_text, one_line
-from worker.status import ApplicationStatus, MailStatus
+from worker.status import ApplicationStatus, InvoiceState, MailStatus
 from worker.text import money
 from worker.validation import Code, explain
 from worker.validation.reasons import Role, next_step, with_role
@@ -65,6 +65,7 @@ class AppView:
     address: str = ""
     postage: str = ""
     reasons: list[ReasonView] = field(default_factory=list)
+    files_attached: bool = False  # delivery = "email": the platform's files are attached
     next_step: str = "resend"   # resend | in_person | contact | staff
 
 
@@ -86,8 +87,14 @@ def application_view(app: Application, config: Config) -> AppView:
 
 
 def _fill_accepted(view: AppView, app: Application, config: Config) -> None:
-    invoices: list[Invoice] = sorted(app.invoices, key=lambda i: (i.code, i.number))
-    view.invoices = [InvoiceView(i.number, i.code, money(i.amount), _people(i)) for i in invoices]
+    # Live invoices only (a failed or reversed one is not the unit's); a platform invoice
+    # is shown once issued, with its official number (code empty: a 数电票 has none).
+    invoices: list[Invoice] = sorted(
+        (i for i in app.invoices if InvoiceState(i.state).holds_orders),
+        key=lambda i: (i.code, i.number or "", i.id))
+    view.invoices = [InvoiceView(i.number or "", i.code, money(i.amount), _people(i))
+                     for i in invoices]
+    view.files_attached = config.invoicing.by_email and any(i.xml_path for i in invoices)
     view.total = money(sum((i.amount for i in invoices), Decimal("0")))
     view.trainees = sum(len(i.items) for i in invoices)
     ship = app.shipment

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -42,13 +43,14 @@ from worker.replies.policy import (
     over_limit,
     withheld_text,
 )
-from worker.status import ApplicationStatus, MailStatus, OutboxStatus
+from worker.status import ApplicationStatus, InvoiceState, MailStatus, OutboxStatus
 from worker.validation import Code
 
 log = logging.getLogger(__name__)
 
 REPLY = REPLY_KIND
 FOLLOWUP = "followup"
+ISSUED = "issued"  # the follow-up action of queue_issued_reply
 _MACHINE_LOCALPARTS = AUTO_LOCALPARTS | {"noreply", "no-reply", "no_reply", "donotreply",
                                           "do-not-reply", "do_not_reply"}
 
@@ -97,7 +99,10 @@ def queue_mail_reply(session: Session, mail: Mail, config: Config, *,
     existing = session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one_or_none()
     if existing is not None:
         return existing
-    apps = [a for a in mail.applications if a.status != ApplicationStatus.IGNORED]
+    # Platform mode: an accepted application waiting for the platform is told by
+    # ``tax import`` once its official numbers exist (queue_issued_reply), not now.
+    apps = [a for a in mail.applications
+            if a.status != ApplicationStatus.IGNORED and not awaiting_platform(a)]
     if not apps or mail.status == MailStatus.IGNORED:
         log.info("mail %s (%s): no reply", mail.id, mail.status)
         return None
@@ -122,22 +127,55 @@ def queue_mail_reply(session: Session, mail: Mail, config: Config, *,
 
 _INTRO = {
     (ApplicationStatus.ACCEPTED, "rechecked"): "经重新检查，已受理并开具发票：",
+    (ApplicationStatus.ACCEPTED, ISSUED): "已受理，发票已由电子发票服务平台开具：",
     (ApplicationStatus.ACCEPTED, ""): "经工作人员审核，已受理并开具发票：",
     (ApplicationStatus.HELD, ""): "经工作人员重新检查，仍需修改：",
     (ApplicationStatus.REJECTED, ""): "经工作人员审核，不予开具发票。",
 }
 
 
+def awaiting_platform(application: Application) -> bool:
+    """An accepted application whose live invoices are not all issued yet (platform
+    mode: planned or exported); never true in print mode."""
+    return application.status == ApplicationStatus.ACCEPTED and any(
+        i.state in (InvoiceState.PLANNED, InvoiceState.EXPORTED) for i in application.invoices)
+
+
+def queue_issued_reply(session: Session, application: Application, config: Config, *,
+                       attach: bool, output_dir: Path,
+                       now: datetime | None = None) -> OutboxMessage | None:
+    """The unit's acceptance reply in platform mode, queued by ``tax import`` in the
+    transaction that records the issue: the official numbers, and with ``attach``
+    (``delivery = "email"``) each issued invoice's PDF, OFD and XML as stored under
+    ``output_dir``. A follow-up row (``followup:<app>:<n>``), so an application planned
+    again after a failure is told again with its new numbers."""
+    files: list[tuple[str, bytes]] = []
+    if attach:
+        for invoice in application.invoices:
+            if invoice.state != InvoiceState.ISSUED:
+                continue
+            for path, suffix in ((invoice.platform_pdf_path, "pdf"), (invoice.ofd_path, "ofd"),
+                                 (invoice.xml_path, "xml")):
+                if path:
+                    files.append((f"数电票_{invoice.number}.{suffix}", (output_dir / path).read_bytes()))
+    return queue_followup(session, application, config, action=ISSUED, now=now, attachments=files)
+
+
 def queue_followup(session: Session, application: Application, config: Config, *,
                    action: str, note: str = "",
-                   now: datetime | None = None) -> OutboxMessage | None:
+                   now: datetime | None = None,
+                   attachments: list[tuple[str, bytes]] | None = None) -> OutboxMessage | None:
     """A staff decision told to the unit, in the staff action's transaction. The
     template follows the application's status now (accepted: invoices and parcel;
     held: the new reasons; rejected: ``note``, the staff's message to the unit).
     ``note`` is only sent with a rejection: elsewhere it is staff's own remark.
-    None when the mail has no one to answer (ignored mail, machine sender)."""
+    None when the mail has no one to answer (ignored mail, machine sender), or when an
+    accepted application still waits for the platform (``queue_issued_reply`` tells it)."""
     status = ApplicationStatus(application.status)
     mail = application.mail
+    if awaiting_platform(application):
+        log.info("application %s: told when the platform has issued (%s)", application.id, action)
+        return None
     to = reply_address(mail, config)
     if status == ApplicationStatus.IGNORED or to is None:
         log.info("application %s: no follow-up (%s, mail %s)", application.id, action, mail.status)
@@ -159,7 +197,8 @@ def queue_followup(session: Session, application: Application, config: Config, *
             with session.begin_nested():
                 return _enqueue(session, config, mail, key=f"followup:{application.id}:{n}",
                                 kind=FOLLOWUP, ident=f"{application.id}-{n}", to=to, body=body,
-                                now=now, application_id=application.id, extra_refs=extra)
+                                now=now, application_id=application.id, extra_refs=extra,
+                                attachments=attachments)
         except IntegrityError:
             continue  # another follow-up for this application committed meanwhile
     raise RuntimeError(f"cannot number a follow-up for application {application.id}")
@@ -181,7 +220,8 @@ def _withhold(session: Session, mail: Mail, key: str, to: str | None, reason: No
 
 def _enqueue(session: Session, config: Config, mail: Mail, *, key: str, kind: str, ident: str,
              to: str, body: str, now: datetime, application_id: int | None,
-             extra_refs: list[str]) -> OutboxMessage:
+             extra_refs: list[str],
+             attachments: list[tuple[str, bytes]] | None = None) -> OutboxMessage:
     in_reply_to, references = thread_ids(mail.message_id, (mail.references or "").split())
     references = [*references, *(r for r in extra_refs if r and r not in references)]
     msg = build_message(
@@ -189,7 +229,7 @@ def _enqueue(session: Session, config: Config, mail: Mail, *, key: str, kind: st
         subject=reply_subject(mail.subject, config.reply_limits.subject_chars),
         message_id=make_message_id(kind, ident, mail.message_id, config.smtp.sender),
         in_reply_to=in_reply_to, references=references, date=now.astimezone(config.tz),
-        body=body,
+        body=body, attachments=attachments or [],
     )
     row = OutboxMessage(key=key, kind=kind, mail_id=mail.id, application_id=application_id,
                         recipient=to, subject=str(msg["Subject"]), message=msg.as_bytes(),

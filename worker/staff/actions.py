@@ -28,7 +28,7 @@ from worker.staff.accounts import Actor
 from worker.staff.audit import reasons_snapshot, record
 from worker.staff.checks import current_reasons, pre_reasons
 from worker.staff.errors import ActionRefused, NotFound
-from worker.status import ApplicationStatus, AuditAction
+from worker.status import ApplicationStatus, AuditAction, InvoiceState
 from worker.text import normalize
 from worker.validation import Code, explain
 from worker.validation.reasons import WAIVABLE
@@ -199,7 +199,9 @@ def approve(sessions: sessionmaker[Session], config: Config, actor: Actor, app_i
             "status": [ApplicationStatus.HELD.value, ApplicationStatus.ACCEPTED.value],
             "reasons": [before, []],
             "waived": sorted(str(c) for c in waived if c in found),
-            "invoices": [inv.reference for inv in app.invoices],  # 流水号 until issued
+            # platform mode: the 流水号 until the platform issues (and only live invoices)
+            "invoices": [inv.reference for inv in app.invoices
+                         if InvoiceState(inv.state).holds_orders],
             "waybill": app.shipment.waybill if app.shipment else None,
         }
         record(session, actor, AuditAction.APPROVE, application_id=app.id, changes=changes, note=note)

@@ -41,6 +41,7 @@ class Code(StrEnum):
     TOTAL_MISMATCH = "TOTAL_MISMATCH"
     PAST_DEADLINE = "PAST_DEADLINE"
     INVOICE_REVERSED = "INVOICE_REVERSED"
+    TAX_PLATFORM_REJECTED = "TAX_PLATFORM_REJECTED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -234,6 +235,16 @@ REASONS: dict[Code, ReasonText] = {
         "已开具的发票已在税务平台红冲，需重新开具",
         "工作人员会核对后重新开具发票，无需重新发送。",
         role=Role.CHECK, waivable=False, next_step=NextStep.STAFF,
+    # Set by ``tax import`` from the platform's failure workbook (worker.taxflow), never by
+    # a check: the detail carries the 流水号 and the platform's own words. Staff correct
+    # the buyer facts and approve; the orders are planned again on a new 流水号.
+    Code.TAX_PLATFORM_REJECTED: ReasonText(
+        "电子发票服务平台未能开具该发票",
+        "工作人员会核对开票信息并重新提交税务平台开具，无需重新发送；如需更正单位信息，"
+        "请致电 {contact_phone}。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.STAFF,
+        fields=("buyer_name", "tax_id", "address_phone", "bank_account", "invoice_type",
+                "buyer_email"),
     ),
     Code.INTERNAL_ERROR: ReasonText(
         "系统处理该邮件时出错",

@@ -1,6 +1,6 @@
 """waybills from providers, pickups, tracking, re-shipping
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-05 10:00:00.000000
 
@@ -22,7 +22,7 @@ from alembic import op
 
 import worker.db.types
 
-revision = '0009'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None

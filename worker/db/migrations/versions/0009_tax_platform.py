@@ -1,7 +1,7 @@
 """tax platform: invoice states and 发票流水号, exports, imports, reversals
 
-Revision ID: 0008
-Revises: 0009
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30 11:00:00
 
 Existing invoices were numbered from the paper stock, so they are ``issued``. The
@@ -16,8 +16,8 @@ from alembic import op
 
 import worker.db.types
 
-revision = '0008'
-down_revision = '0009'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
