@@ -235,6 +235,7 @@ REASONS: dict[Code, ReasonText] = {
         "已开具的发票已在税务平台红冲，需重新开具",
         "工作人员会核对后重新开具发票，无需重新发送。",
         role=Role.CHECK, waivable=False, next_step=NextStep.STAFF,
+    ),
     # Set by ``tax import`` from the platform's failure workbook (worker.taxflow), never by
     # a check: the detail carries the 流水号 and the platform's own words. Staff correct
     # the buyer facts and approve; the orders are planned again on a new 流水号.
