@@ -16,7 +16,7 @@ from tests.console.conftest import Seeded
 from tests.console.taxdata import invoices_of, set_state
 from tests.intake.conftest import World
 from worker.db.models import Application, AuditEntry, InvoiceReversal
-from worker.decision import evaluate
+from worker.decision import draft_of, evaluate_draft
 from worker.staff import ActionRefused, Actor
 from worker.staff.reversal import clean_confirmation, reverse_invoice
 from worker.status import InvoiceState
@@ -43,11 +43,13 @@ def post_reverse(client: FlaskClient, token: str | None, app_id: int, invoice_id
 
 
 def codes_now(world: World, app_id: int) -> list[str]:
-    """What the worker's own decision finds now (``worker.decision.evaluate``)."""
+    """What the worker's own decision finds now for these lines sent in again by anyone
+    (``worker.decision.evaluate_draft``; an application's own live invoices do not
+    block its own re-plan, so the lines are judged as a new application's)."""
     with world.app.sessions() as s:
         app = s.get(Application, app_id)
         assert app is not None
-        return sorted({str(r.code) for r in evaluate(s, app, world.app.config)})
+        return sorted({str(r.code) for r in evaluate_draft(s, draft_of(app), world.app.config)})
 
 
 def app_id(world: World, unit_name: str) -> int:
