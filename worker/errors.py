@@ -31,12 +31,16 @@ class ConfigError(WorkerError):
         self.reason = reason
 
 
-class InputError(WorkerError):
-    """A unit's input cannot be used; carries a Chinese detail for the reply."""
+class DetailedError(WorkerError):
+    """An error that carries a Chinese ``detail`` for the person who must act on it."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class InputError(DetailedError):
+    """A unit's input cannot be used; the detail goes into the reply."""
 
 
 class FormUnreadable(InputError):
@@ -110,16 +114,12 @@ class CourierRejected(CourierError):
     retry = False
 
 
-class TaxFileError(WorkerError):
+class TaxFileError(DetailedError):
     """A file for or from the tax platform (电子发票服务平台) cannot be used.
 
-    Carries a Chinese ``detail`` for staff (the console, the ``tax import`` report).
-    Raised per file: one bad file is reported and counted, the others are still read.
+    The detail is for staff (the console, the ``tax import`` report). Raised per file:
+    one bad file is reported and counted, the others are still read.
     """
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 class TaxXmlUnreadable(TaxFileError):

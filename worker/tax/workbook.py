@@ -26,9 +26,7 @@ platform prints ``*非学历教育服务*<项目名称>``). Confirmed in public 
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
@@ -38,6 +36,7 @@ from xml.sax.saxutils import escape
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from worker.atomic import write_atomic
 from worker.errors import ExportRefused, FormUnreadable, TaxTemplateInvalid
 from worker.form.limits import FormLimits
 from worker.form.xlsx import check_zip
@@ -402,15 +401,6 @@ def save_workbooks(invoices: Sequence[PlannedInvoice], out_dir: Path, stem: str,
     paths = []
     for n, data in enumerate(write_workbooks(invoices, template), 1):
         path = out_dir / f"批量开票-{stem}-{n:02d}.xlsx"
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tax-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data)
         paths.append(path)
     return paths
