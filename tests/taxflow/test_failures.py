@@ -38,8 +38,13 @@ def test_failed_row_is_held_fixed_reexported_and_issued(pworld: World) -> None:
 
     with pworld.app.sessions() as s:
         app_id = s.scalar(select(Shipment.application_id))
-    correct_fields(pworld.app.sessions, pworld.app.config, STAFF, app_id,
-                   {"buyer_name": "天津市武清区雍阳科技股份有限公司"})
+    corrected = correct_fields(pworld.app.sessions, pworld.app.config, STAFF, app_id,
+                               {"buyer_name": "天津市武清区雍阳科技股份有限公司"})
+    # The platform's refusal is an event no check can find again: the correction's
+    # re-check keeps it on the application until staff approve.
+    assert corrected.status == "held"
+    (app,) = pworld.export()
+    assert [r["code"] for r in app["reasons"]] == ["TAX_PLATFORM_REJECTED"]
     result = approve(pworld.app.sessions, pworld.app.config, STAFF, app_id)
     assert result.status == "accepted"
     (app,) = pworld.export()

@@ -85,7 +85,9 @@ class ReasonText:
 
     ``waivable``: staff may knowingly approve despite it (facts about timing and
     totals); anything else would issue a wrong invoice or send a parcel nowhere, so
-    it must be fixed first. ``fields``: the header fields (``worker.fields`` keys) the
+    it must be fixed first. ``sticky``: set by an event (the platform refused the
+    invoice, staff recorded a 红冲), never by a check, so a re-check keeps it until
+    staff approve (which plans the invoice again). ``fields``: the header fields (``worker.fields`` keys) the
     console shows it next to; with ``only_lacking`` only those of them that are
     lacking now (empty when required, unreadable when a choice).
     """
@@ -98,6 +100,7 @@ class ReasonText:
     next_step: NextStep
     fields: tuple[str, ...] = ()
     only_lacking: bool = False
+    sticky: bool = False
 
 
 def _keys(fields: Iterable[Field]) -> tuple[str, ...]:
@@ -229,12 +232,12 @@ REASONS: dict[Code, ReasonText] = {
         "请联系学院（{contact_phone}）咨询办理方式。",
         role=Role.NO_PARCEL, waivable=True, next_step=NextStep.CONTACT,
     ),
-    # Set by staff recording a 红冲 (worker.staff.reversal), never by a check: the first
-    # re-check or correction clears it, and approval then plans the freed orders again.
+    # Set by staff recording a 红冲 (worker.staff.reversal), never by a check: sticky, so
+    # re-checks and corrections keep it; approval plans the freed orders again.
     Code.INVOICE_REVERSED: ReasonText(
         "已开具的发票已在税务平台红冲，需重新开具",
         "工作人员会核对后重新开具发票，无需重新发送。",
-        role=Role.CHECK, waivable=False, next_step=NextStep.STAFF,
+        role=Role.CHECK, waivable=False, next_step=NextStep.STAFF, sticky=True,
     ),
     # Set by ``tax import`` from the platform's failure workbook (worker.taxflow), never by
     # a check: the detail carries the 流水号 and the platform's own words. Staff correct
@@ -243,7 +246,7 @@ REASONS: dict[Code, ReasonText] = {
         "电子发票服务平台未能开具该发票",
         "工作人员会核对开票信息并重新提交税务平台开具，无需重新发送；如需更正单位信息，"
         "请致电 {contact_phone}。",
-        role=Role.CHECK, waivable=False, next_step=NextStep.STAFF,
+        role=Role.CHECK, waivable=False, next_step=NextStep.STAFF, sticky=True,
         fields=("buyer_name", "tax_id", "address_phone", "bank_account", "invoice_type",
                 "buyer_email"),
     ),
