@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders.form import build_form_xlsx, default_header, make_lines
+from tests.builders.form import build_form_xlsx, default_header, form_grid, make_lines
+from tests.builders.formats import grid_to_html
 from tests.builders.mail import build_mail
 from tests.fixtures.smtp import SmtpServer
 from tests.intake.conftest import make_world
@@ -113,3 +114,21 @@ def test_a_reply_repeats_only_a_short_clean_prefix_of_the_subject(reply_world: R
     text = body(msg)
     assert "spam.example" not in msg["Subject"] + text and "啊" * limit not in text
     assert "《发票申请 详见 或邮件 啊" in text
+
+
+def test_a_form_in_the_body_or_an_unreadable_one_is_a_units_mail(reply_world: ReplyWorld) -> None:
+    """First-time senders: a form pasted into the body is answered like an attached one;
+    a Word file meant as the form is answered too (the unit must hear to send Excel),
+    but it may not steer the reply to a Reply-To in another domain."""
+    markup = grid_to_html(form_grid(default_header(), make_lines(1), total=None, notes=False))
+    reply_world.world.deliver(
+        build_mail(sender="caiwu@jh-school.example", body=None, html=markup, charset="utf-8"),
+        build_mail(sender="hr@bc-factory.example", reply_to="victim@elsewhere.example",
+                   attachments=[("申请表.docx", b"PK\x03\x04 not really a form",
+                                 "application/vnd.openxmlformats-officedocument"
+                                 ".wordprocessingml.document")]),
+    )
+    reply_world.world.run()
+    assert sorted(m.rcpt_tos[0] for m in reply_world.received()) == [
+        "caiwu@jh-school.example", "hr@bc-factory.example"]
+    assert reasons(reply_world) == {}

@@ -146,6 +146,19 @@ def test_payment_mismatch_says_which_fields_differ() -> None:
     assert "金额" not in mismatch.detail
 
 
+def test_payment_mismatch_never_quotes_the_records_identity() -> None:
+    """The detail is mailed to whoever sent the form: knowing an order number must not
+    reveal the trainee's name or 身份证号 on record."""
+    draft, payments = good_draft()
+    other_id = "11010519491231002X"
+    payments["A001"] = replace(payments["A001"], name="曾卫东", id_number=other_id)
+    reasons = check_application(draft, PROGRAMME, Lookups(payments, {}))
+    (mismatch,) = [r for r in reasons if r.code == Code.PAYMENT_MISMATCH]
+    assert "姓名" in mismatch.detail and "身份证号" in mismatch.detail
+    assert "曾卫东" not in mismatch.detail and other_id not in mismatch.detail
+    assert draft.lines[0].name in mismatch.detail  # what the unit typed is theirs to see
+
+
 def test_already_invoiced_and_duplicate_lines() -> None:
     draft, payments = good_draft()
     assert codes(draft, payments, {"A002": "00000007"}) == [("ALREADY_INVOICED", 2)]

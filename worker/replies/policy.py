@@ -9,9 +9,11 @@ address rules (``reply_address``), not these.
 A mail looks like a unit's when one of these holds (rules chosen for what a stranger
 cannot get cheaply, and what a real unit nearly always shows):
 
-1. **it carries a spreadsheet** (a form attachment, readable or not): that is what a
-   unit sends, and what the reply is about. A stranger can attach one too; the limits
-   below then bound what that achieves.
+1. **it carries a form**: a spreadsheet attachment (readable or not), a form pasted into
+   the body and read as one, or an attachment meant as the form that we cannot read
+   (a Word file, a PDF, a RAR: held UNSUPPORTED_ATTACHMENT, and the unit must hear how
+   to send it instead). That is what a unit sends, and what the reply is about. A
+   stranger can attach one too; the limits below then bound what that achieves.
 2. **its From address wrote before with a spreadsheet**: a unit that forgets the form
    the second time is still told so. "Wrote before" alone is not enough: a spoofer's
    first mail would make its second one trusted.
@@ -45,6 +47,7 @@ from worker.config import Config
 from worker.db.models import Application, Mail, OutboxMessage
 from worker.replies.compose import plain_address
 from worker.status import ApplicationStatus, OutboxStatus
+from worker.validation.reasons import Code
 
 REPLY_KIND = "reply"   # the outbox kind of an automatic reply (queue.REPLY)
 
@@ -80,8 +83,17 @@ def reason_of(last_error: str | None) -> NoReply | None:
 
 
 def carries_form(apps: Sequence[Application]) -> bool:
-    """A spreadsheet was attached (an application was made from one, read or not)."""
-    return any(a.attachment is not None for a in apps)
+    """A spreadsheet was attached (an application was made from one, read or not) or a
+    form in the body was read (its header is stored). Only such mail may steer the
+    reply to a Reply-To in another domain (``reply_address``)."""
+    return any(a.attachment is not None or a.header_json not in ("", "{}") for a in apps)
+
+
+def meant_a_form(apps: Sequence[Application]) -> bool:
+    """Rule 1: ``carries_form``, or an attachment meant as the form could not be opened
+    (UNSUPPORTED_ATTACHMENT: a Word file, a PDF, a RAR)."""
+    return carries_form(apps) or any(r.code == Code.UNSUPPORTED_ATTACHMENT
+                                     for a in apps for r in a.reasons)
 
 
 def domain_of(address: str) -> str:
@@ -91,7 +103,7 @@ def domain_of(address: str) -> str:
 def looks_like_unit(session: Session, mail: Mail, apps: Sequence[Application],
                     config: Config) -> bool:
     """Rules 1-3 of the module docstring, from this mail and earlier stored mail."""
-    if carries_form(apps):
+    if meant_a_form(apps):
         return True
     sender = plain_address(mail.sender)
     if sender is None:

@@ -186,10 +186,13 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups) -> list
         reasons.append(Reason(Code.STUDY_CARD, line.ref,
                               f"订单号 {line.order_no} 为学习卡支付"))
     differ = []
+    # The record's own name and 身份证号 are never quoted: the detail goes into the reply,
+    # and anyone who knows an order number could otherwise read a trainee's identity
+    # out of it. Staff see the record in the console (payments page).
     if payment.name != line.name:
-        differ.append(f"姓名（表中“{line.name}”，缴费记录“{payment.name}”）")
+        differ.append(f"姓名（表中“{line.name}”，与缴费记录不一致）")
     if payment.id_number.upper() != id_number:
-        differ.append(f"身份证号（表中 {line.id_number or '未填写'}，缴费记录 {payment.id_number}）")
+        differ.append(f"身份证号（表中 {line.id_number or '未填写'}，与缴费记录不一致）")
     if payment.year != line.year:
         differ.append(f"培训年度（表中 {line.year_raw or line.year}，缴费记录 {payment.year}）")
     if line.amount is None or payment.amount != line.amount:
