@@ -9,7 +9,16 @@ hence this file.
 
 from setuptools import find_packages, setup
 
+# Folders of data (templates and their subfolders, the migrations) are named as packages
+# too, so setuptools ships them without warning that they are "absent from the packages
+# configuration".
+DATA_PACKAGES = [
+    "worker.templates", "worker.templates.assets", "worker.templates.console",
+    "worker.templates.console.static", "worker.templates.replies", "worker.config_files",
+    "worker.db.migrations", "worker.db.migrations.versions",
+]
+
 setup(
-    packages=[*find_packages(include=["worker", "worker.*"]), "worker.templates", "worker.config_files"],
+    packages=sorted({*find_packages(include=["worker", "worker.*"]), *DATA_PACKAGES}),
     package_dir={"worker.templates": "templates", "worker.config_files": "config"},
 )
