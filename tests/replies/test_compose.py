@@ -36,6 +36,9 @@ CONFIG = load_config()
     ("发票申请\r\nBcc: x@evil.example", "Re: 发票申请 Bcc:"),   # and no address is repeated
     ("a\nb\rc\u2028d\x00e\x1bf\u202eg", "Re: a b c d e f g"),
     ("  申请   表 ", "Re: 申请 表"),
+    ("回复：自动回复：线上缴费发票申请", "Re: 线上缴费发票申请"),  # rw28: never reads as an auto-reply
+    ("Re: Out of Office: 申请", "Re: 申请"),
+    ("自动回复的问题", "Re: 自动回复的问题"),              # words, not a prefix, stay
 ])
 def test_subject_is_one_line_and_re_once(original: str, expected: str) -> None:
     assert reply_subject(original) == expected

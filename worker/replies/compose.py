@@ -38,8 +38,11 @@ FALLBACK_SUBJECT = "发票申请"
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _CONTROL_KEEP_NEWLINE = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-# Reply prefixes the unit's client or ours may already have put there (not Fw:).
-_REPLY_PREFIX = re.compile(r"^(?:(?:re|aw|sv)(?:\[\d+\])?\s*[:：]|(?:回复|答复|回覆)\s*[:：])\s*",
+# Reply prefixes (not Fw:), and the auto-reply words a person's answer to an auto-reply carries
+# (``回复：自动回复：…``): our reply repeats neither, so it never reads as machine mail.
+_REPLY_PREFIX = re.compile(r"^(?:(?:re|aw|sv)(?:\[\d+\])?\s*[:：]|(?:回复|答复|回覆)\s*[:：]|"
+                           r"(?:自动回复|自动答复|auto[- ]?reply|automatic reply|"
+                           r"out of (?:the )?office)\s*[:：])\s*",
                            re.IGNORECASE)
 # Links and mail addresses: a reply repeats none (nothing to click in backscatter).
 _LINK = re.compile(r"\S*(?:[a-z][a-z0-9+.-]*://|www\.|@[\w-]+\.)\S*", re.IGNORECASE)
