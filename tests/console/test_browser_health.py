@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.console.conftest import BODY, form_mail
-from tests.console.test_browser import ARGS, CHROMIUM, pytestmark, server, shots, snap  # noqa: F401
+from tests.console.test_browser import ARGS, CHROMIUM, browser, pytestmark, server, shots, snap  # noqa: F401
 from tests.intake.conftest import World
 from worker.db.models import Invoice, OutboxMessage
 from worker.health.runs import RunLog, recorded_pass
@@ -24,7 +24,7 @@ from worker.samples import Trainee, Unit, id_number, tax_id
 from worker.staff.admin import add_staff
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, expect  # noqa: E402
 
 NAMES = ["王建国", "李秀英", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周涛", "吴敏", "徐强",
          "孙悦", "马超", "朱琳", "胡军", "郭颖", "何平", "高峰", "林晓", "罗娟", "郑浩", "梁爽"]
@@ -39,12 +39,6 @@ UNITS = [  # name, district, region code, credit-code body, contact, phone, trai
 ]
 
 
-@pytest.fixture
-def browser() -> Browser:  # type: ignore[misc]
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def season(world: World) -> None:

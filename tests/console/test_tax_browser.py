@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from tests.console.conftest import PASSWORD
 from tests.console.taxdata import accepted, record_export, set_state, workbook
@@ -27,10 +25,9 @@ from worker.staff import Actor
 from worker.status import InvoiceState
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, expect, sync_playwright  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+from playwright.sync_api import Browser, expect  # noqa: E402
 
-from tests.console.test_browser import ARGS, CHROMIUM, snap  # noqa: E402
+from tests.console.test_browser import CHROMIUM, browser, server, shots, snap  # noqa: E402, F401
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,31 +43,10 @@ def world(db_url: str, tmp_path: Path) -> Iterator[World]:
     w.app.close()
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
-@pytest.fixture
-def server(flask_app: Flask) -> Iterator[str]:
-    srv = make_server("127.0.0.1", 0, flask_app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(10)
 
 
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    import os
-
-    target = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path / "shots")
-    target.mkdir(parents=True, exist_ok=True)
-    return target
 
 
 def a_season(world: World, staff: Actor) -> Platform:
@@ -107,7 +83,8 @@ def a_season(world: World, staff: Actor) -> Platform:
 
 
 def test_tax_platform_page_and_a_reversal_in_the_browser(
-        browser: Browser, server: str, world: World, staff: Actor, shots: Path) -> None:
+        browser: Browser, server: str, world: World, staff: Actor,  # noqa: F811 (fixtures)
+        shots: Path) -> None:  # noqa: F811
     platform = a_season(world, staff)
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     page = context.new_page()
