@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from decimal import Decimal, InvalidOperation
+
+FIRST_DAY = date(2000, 1, 1)    # no mail, payment or invoice of this product is older
+LAST_DAY = date(2099, 12, 31)   # ...or this far ahead; also keeps date + 1 day in range
 
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?")

@@ -36,6 +36,9 @@ def test_bad_report_requests(logged_in: tuple[FlaskClient, str], client: FlaskCl
     assert c.get("/reports/secrets.xlsx").status_code == 404
     assert c.get("/reports/ledger.xlsx?from=2018-02-30").status_code == 400
     assert c.get("/reports/ledger.xlsx?from=2018-09-02&to=2018-09-01").status_code == 400
+    for kind in ("ledger", "queue", "payments", "audit"):  # out of range: 400, never a 500
+        assert c.get(f"/reports/{kind}.csv?from=0001-01-01").status_code == 400
+        assert c.get(f"/reports/{kind}.xlsx?to=9999-12-31").status_code == 400
 
 
 def test_reports_need_login(client: FlaskClient) -> None:

@@ -113,3 +113,12 @@ def test_total_and_note_words() -> None:
 ])
 def test_wordings_units_use(text: str, key: str) -> None:
     assert header_key(text) == key
+
+
+def test_long_cells_are_values_and_read_in_linear_time() -> None:
+    """A hostile 32,000-character cell of unclosed brackets (quadratic for a naive hint
+    pattern) is simply not a label; a long value after a label still is read."""
+    assert header_key("(a" * 16_000) is None
+    assert split_label("(a" * 16_000) is None
+    assert split_label("单位名称：" + "某" * 5_000) == ("unit", "某" * 5_000)
+    assert header_key("纳税人识别号（统一社会信用代码）") == "tax_id"

@@ -174,3 +174,10 @@ def test_reply_limits_config_is_typed_and_checked() -> None:
         load_config(overrides={"reply_limits": {"per_hour": 0}})
     with pytest.raises(ConfigError, match="reply_limits.public_mail_domains"):
         load_config(overrides={"reply_limits": {"public_mail_domains": "163.com"}})
+
+
+def test_a_huge_subject_is_echoed_short() -> None:
+    """200,000 characters without a space (quadratic for the link pattern over the
+    whole text): only a bounded head of it is ever looked at."""
+    assert reply_subject("题" * 200_000, 24) == "Re: " + "题" * 23 + "…"
+    assert echo_text("x" * 100_000 + " http://evil.example", 24) == "x" * 23 + "…"

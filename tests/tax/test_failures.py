@@ -35,6 +35,17 @@ def test_several_reasons_for_one_serial_grouped():
     assert reasons_by_serial(rows) == {"TJZG00000004": ["金额不能为空", "税率不合法"]}
 
 
+def test_a_listed_row_with_a_blank_reason_is_still_a_failure():
+    """A row the platform listed as failed is never skipped for want of its reason."""
+    (row,) = read_failures(failure_workbook([("TJZG00000007", "")]))
+    assert (row.serial, row.reason) == ("TJZG00000007", "失败明细中未写明失败原因")
+
+
+def test_a_reason_without_a_readable_serial_is_reported():
+    with pytest.raises(FailureWorkbookUnreadable, match="没有可读的发票流水号"):
+        read_failures(failure_workbook([("", "购买方名称不能为空")]))
+
+
 def test_empty_failure_list_is_fine():
     assert read_failures(failure_workbook([])) == []
 

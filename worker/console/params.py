@@ -18,10 +18,10 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map
 
+from worker.text import FIRST_DAY, LAST_DAY
+
 DB_INT_MAX = 2**31 - 1          # PostgreSQL INTEGER, the type of every id column
 MAX_PAGE = 100_000              # 5 million rows at 50 a page: far beyond any season
-FIRST_DAY = date(2000, 1, 1)    # no mail, payment or invoice of this product is older
-LAST_DAY = date(2099, 12, 31)   # ...or this far ahead; also keeps date + 1 day in range
 
 
 class BadParameter(BadRequest):

@@ -25,7 +25,11 @@ REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.key for c in COLUMNS if c.required)
 #: What a column is called in messages to units.
 COLUMN_TITLES: dict[str, str] = {c.key: c.title for c in COLUMNS}
 
-_BRACKETED = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
+# A bracketed hint: no other opening bracket inside, so each match attempt stops at the
+# next "(" and a long cell such as "(a(a(a…" is read in linear time, not quadratic.
+_BRACKETED = re.compile(r"[(（\[【][^(（\[【)）\]】]*[)）\]】]")
+# No label is longer than this (with its hints); longer text is a value, never matched.
+_MAX_LABEL = 80
 _TOTAL_WORDS = ("合计", "总计")
 _NOTE = re.compile(r"^[*※]?\s*(?:填表说明|说明|注意事项|注意|备注|注)\s*(?:[:、.]|\d|$)")
 
@@ -39,6 +43,8 @@ _COLUMN_INDEX: dict[str, str] = {
 
 def _lookup(text: str, index: dict[str, str]) -> str | None:
     """Exact match first, then the same text with bracketed hints dropped."""
+    if len(text) > _MAX_LABEL:
+        return None
     key = label_key(text)
     if not key:
         return None

@@ -45,6 +45,7 @@ _REPLY_PREFIX = re.compile(r"^(?:(?:re|aw|sv)(?:\[\d+\])?\s*[:：]|(?:回复|答
                            r"out of (?:the )?office)\s*[:：])\s*",
                            re.IGNORECASE)
 # Links and mail addresses: a reply repeats none (nothing to click in backscatter).
+_ECHO_SCAN = 512  # characters of a free text looked at at all; far more than any echo keeps
 _LINK = re.compile(r"\S*(?:[a-z][a-z0-9+.-]*://|www\.|@[\w-]+\.)\S*", re.IGNORECASE)
 _ADDR_SPEC = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 _BRACKETED = re.compile(r"^[^<>\r\n]*<([^<>\r\n]+)>$")
@@ -79,7 +80,9 @@ def echo_text(original: str | None, limit: int = SUBJECT_LIMIT) -> str:
 
     Short on purpose (``reply_limits.subject_chars``): these are the texts a stranger
     fully controls, and an answer must not carry them on to someone else."""
-    subject = _LINK.sub(" ", one_line(original))
+    # Cut before the patterns run: a stranger's 200,000-character subject must cost no
+    # more than a short one (the link pattern is quadratic on long runs without spaces).
+    subject = _LINK.sub(" ", one_line((original or "")[:_ECHO_SCAN]))
     subject = " ".join(subject.split())
     while True:
         stripped = _REPLY_PREFIX.sub("", subject, count=1)

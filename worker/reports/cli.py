@@ -11,6 +11,7 @@ from pathlib import Path
 from worker.app import App
 from worker.db import check_schema
 from worker.reports import REPORTS, ReportError, write
+from worker.text import FIRST_DAY, LAST_DAY
 
 
 def parse_date(text: str | None) -> date | None:
@@ -18,9 +19,14 @@ def parse_date(text: str | None) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as e:
         raise ReportError(f"not a date (YYYY-MM-DD): {text!r}") from e
+    # Nothing of this product lies outside these years; the bound also keeps the
+    # report's end (the day after, at midnight in Asia/Shanghai) a representable time.
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ReportError(f"{text!r} is outside {FIRST_DAY:%Y}-{LAST_DAY:%Y}")
+    return day
 
 
 def run(app: App, kind: str, start: str | None, end: str | None, out: Path) -> int:

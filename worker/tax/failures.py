@@ -64,8 +64,14 @@ def _rows_of(sheet: Sheet) -> list[FailedRow]:
                 return value if isinstance(value, str) else cell_text(value)
 
             serial, reason = at(serial_col).strip(), _CONTROL.sub("", at(reason_col)).strip()
-            if not serial or not reason:
+            if not serial:
+                if reason:  # a reason with no 流水号 (a formula, or a blank): not silently dropped
+                    raise FailureWorkbookUnreadable(
+                        f"失败明细第 {offset} 行有失败原因，但没有可读的发票流水号")
                 continue
+            # A listed row failed, even when the platform's reason cell is blank (or a
+            # formula with no value): it is reported with that said, never skipped.
+            reason = reason or "失败明细中未写明失败原因"
             found.append(FailedRow(serial=serial, reason=reason[:MAX_REASON], sheet=sheet.title,
                                    row=offset, buyer_name=at(buyer_col).strip()))
         return found
