@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.dovecot",
     "tests.fixtures.db",
     "tests.fixtures.smtp",
+    "tests.fixtures.world",
 ]

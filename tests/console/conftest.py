@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.intake.conftest import World, make_world
+from tests.intake.conftest import World
 from worker.console import create_app
 from worker.db.models import Application, Staff
 from worker.samples import Trainee, Unit, form_xlsx, id_number, mail, tax_id
@@ -90,11 +89,6 @@ def seed(world: World) -> Seeded:
     )
 
 
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    w = make_world(db_url, tmp_path)
-    yield w
-    w.app.close()
 
 
 @pytest.fixture

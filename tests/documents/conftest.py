@@ -3,24 +3,14 @@ application the way a unit would: pay the lines, mail the form."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
-
-import pytest
 
 from tests.builders.form import build_form_xlsx, default_header
 from tests.builders.mail import DEFAULT_BODY, build_mail
 from tests.builders.payments import Pay, payments_csv
-from tests.intake.conftest import World, make_world
+from tests.intake.conftest import World
 from worker.payments import read_payment_file, store_payments
-
-
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    w = make_world(db_url, tmp_path)
-    yield w
-    w.app.close()
 
 
 def pay(world: World, lines: Sequence[dict[str, Any]]) -> None:

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
-import pytest
-
-from tests.intake.conftest import World, make_world
+from tests.intake.conftest import World
 from worker.db.models import JobRun
-
-
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    w = make_world(db_url, tmp_path)
-    yield w
-    w.app.close()
 
 
 def add_run(world: World, started: datetime, finished: datetime | None, *, job: str = "pass",

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import mailbox as stdlib_mailbox
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from tests.builders.mail import maildir_message
 from worker.app import App
@@ -81,8 +78,3 @@ def make_world(db_url: str, root: Path, **overrides: Any) -> World:
     return World(app, root)
 
 
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    w = make_world(db_url, tmp_path)
-    yield w
-    w.app.close()

@@ -14,24 +14,16 @@ import struct
 import termios
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from tests.console.conftest import form_mail, people, unit
 from tests.core.test_cli import cli
-from tests.intake.conftest import World, make_world
+from tests.intake.conftest import World
 from worker import logs
 from worker.documents.batch import _batch_dir
 from worker.progress import bar, bar_for
-
-
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    w = make_world(db_url, tmp_path)
-    yield w
-    w.app.close()
 
 
 @pytest.fixture
