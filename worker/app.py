@@ -142,21 +142,17 @@ class App:
         """The print batch of everything issued and not yet printed (this pass's and any
         a crash left behind). A failure here is the render step's only: the pass's
         outcomes are committed, and the next run renders what is still pending."""
-        from worker.documents import RenderError, render_pending
+        from worker.documents import RenderError, render_batches
 
-        for _ in range(10_000):  # batches are capped in size; a backlog takes several
-            try:
-                batch = render_pending(self.sessions, self.config)
-            except RenderError as e:
-                log.error("%s", e, exc_info=True)
-                summary.render_error = str(e)
-                return
-            if batch is None:
-                return
-            summary.batches.append(str(batch.directory))
-            if summary.invoices_pdf is None and summary.labels_pdf is None:
-                summary.invoices_pdf = str(batch.invoices_pdf) if batch.invoices_pdf else None
-                summary.labels_pdf = str(batch.labels_pdf) if batch.labels_pdf else None
+        try:  # batches are capped in size: a backlog takes several, rendered side by side
+            for batch in render_batches(self.sessions, self.config, limit=10_000):
+                summary.batches.append(str(batch.directory))
+                if summary.invoices_pdf is None and summary.labels_pdf is None:
+                    summary.invoices_pdf = str(batch.invoices_pdf) if batch.invoices_pdf else None
+                    summary.labels_pdf = str(batch.labels_pdf) if batch.labels_pdf else None
+        except RenderError as e:
+            log.error("%s", e, exc_info=True)
+            summary.render_error = str(e)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -295,6 +295,7 @@ class CourierConfig(Section):
 
 class DocumentsConfig(Section):
     max_invoices_per_batch: Int = Field(ge=1)
+    render_processes: Int = Field(ge=1)   # batches rendered at once, each in its own process
 
 
 class LimitsConfig(Section):

@@ -6,11 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
 from tests.builders.form import build_form_xlsx, default_header
 from tests.builders.mail import DEFAULT_BODY, build_mail
 from tests.builders.payments import Pay, payments_csv
 from tests.intake.conftest import World
+from worker.documents import children
 from worker.payments import read_payment_file, store_payments
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Render in the test's own process, for tests that patch the rendering itself or
+    watch what it does (a patch or an audit hook does not reach a child process)."""
+    monkeypatch.setattr(children, "IN_PROCESS", True)
 
 
 def pay(world: World, lines: Sequence[dict[str, Any]]) -> None:

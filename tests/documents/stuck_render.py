@@ -19,7 +19,7 @@ def _hang(*_args: object, **_kwargs: object) -> None:
 
 def main() -> None:
     app = App.from_config(load_config(sys.argv[1]))
-    batch.write_pdf = _hang  # type: ignore[assignment]
+    batch._start = _hang  # type: ignore[assignment]
     batch.render_pending(app.sessions, app.config)
 
 

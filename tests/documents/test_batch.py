@@ -168,14 +168,14 @@ def test_nothing_pending_prints_nothing(world: World) -> None:
     assert not (world.app.config.output_dir / "batches").exists()
 
 
-def test_a_failed_render_keeps_the_pass_and_the_next_run_prints(world: World,
-                                                                 monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_render_keeps_the_pass_and_the_next_run_prints(world: World, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                 in_process: None) -> None:
     two_parcels(world)
 
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("No space left on device")
 
-    monkeypatch.setattr("worker.documents.batch.write_pdf", broken)
+    monkeypatch.setattr("worker.documents.files.write_pdf", broken)
     summary = world.app.run_once()
     assert summary.by_status == {"accepted": 2}  # committed and moved regardless
     assert summary.render_error and "No space left on device" in summary.render_error

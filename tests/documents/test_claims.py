@@ -63,15 +63,15 @@ def race(world: World, config: Config, monkeypatch: pytest.MonkeyPatch,
     """Pass A claims and hangs in rendering; pass B runs meanwhile; then A finishes."""
     first = threading.current_thread()
     rendering, release = threading.Event(), threading.Event()
-    real_write = batch_module.write_pdf
+    real_start = batch_module._start
 
-    def slow_write(*args: Any, **kwargs: Any) -> Any:
+    def slow_start(*args: Any, **kwargs: Any) -> Any:
         if threading.current_thread() is not first:
             rendering.set()             # A holds its claim and is rendering
             assert release.wait(WAIT)
-        return real_write(*args, **kwargs)
+        return real_start(*args, **kwargs)
 
-    monkeypatch.setattr(batch_module, "write_pdf", slow_write)
+    monkeypatch.setattr(batch_module, "_start", slow_start)
     box: dict[str, Batch | None] = {}
     a = threading.Thread(target=lambda: box.update(a=render_pending(world.app.sessions, config)))
     a.start()

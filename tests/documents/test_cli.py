@@ -68,7 +68,7 @@ def test_reprint_of_nothing_fails_plainly(world: World) -> None:
 
 
 def test_run_once_exits_3_when_printing_failed_but_keeps_the_pass(
-        world: World, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+        world: World, monkeypatch, capsys, in_process) -> None:  # type: ignore[no-untyped-def]
     from worker.cli import main
 
     submit(world, [make_line(1)])
@@ -76,7 +76,7 @@ def test_run_once_exits_3_when_printing_failed_but_keeps_the_pass(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("pango is missing")
 
-    monkeypatch.setattr("worker.documents.batch.write_pdf", broken)
+    monkeypatch.setattr("worker.documents.files.write_pdf", broken)
     code = main(["--config", str(world.config_file()), "run", "--once"])
     summary = json.loads(capsys.readouterr().out)
     assert code == 3

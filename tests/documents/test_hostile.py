@@ -84,7 +84,8 @@ def assert_nothing_escaped(events: list[tuple[str, str]]) -> None:
 
 
 def test_markup_in_mail_data_is_printed_as_text(world: World, watch: list[tuple[str, str]],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                in_process: None) -> None:
     Recording.log = []
     monkeypatch.setattr(fetcher_module, "AssetFetcher", Recording)
     unit = f"堃{IMG}公司"

@@ -1,8 +1,9 @@
 """Printed documents: invoices (A5 landscape) and courier labels (100 x 150 mm).
 
 ``render_pending`` turns everything issued and not yet printed into one print batch
-(one invoices PDF, one labels PDF, parcel order); ``reprint`` renders one application's
-documents again on demand. Templates live in ``templates/``; the renderer may read
+(one invoices PDF, one labels PDF, parcel order), ``render_batches`` the whole backlog,
+several batches at once, each rendered in a child process (``children``); ``reprint``
+renders one application's documents again on demand. Templates live in ``templates/``; the renderer may read
 only ``templates/assets/`` (see ``fetcher``).
 """
 
@@ -13,9 +14,10 @@ from worker.documents.batch import (
     NothingToPrint,
     RenderError,
     applications_of,
+    render_batches,
     render_pending,
     reprint,
 )
 
-__all__ = ["Batch", "NothingToPrint", "RenderError", "applications_of", "render_pending",
-           "reprint"]
+__all__ = ["Batch", "NothingToPrint", "RenderError", "applications_of", "render_batches",
+           "render_pending", "reprint"]

@@ -23,14 +23,23 @@ written (atomically), and one transaction records their paths with a guarded
 documents meanwhile (a claim taken over after its time), its paths stay and ours are
 dropped (and an unclaimed batch folder is removed). The claim is released at the end,
 whatever happened.
+
+Rendering runs in a child process per batch (issue 12, ``worker.documents.children``),
+as many at once as there are cores, at most ``[documents] render_processes``: this
+process claims, reads the documents (``AppDocuments``, plain data) and records; the
+child only turns them into files (``worker.documents.files``) and never opens the
+database. Each batch has its own claim token, so batches in flight at once are claimed
+and released independently. This process never imports WeasyPrint, and the memory a
+batch took goes back to the system when its child exits. A child that fails, crashes
+or is killed records nothing: its folder is removed, its claim released, and the next
+run renders the same documents.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,14 +47,21 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from worker.atomic import write_atomic
 from worker.config import Config
 from worker.db.models import Application, Invoice, Mail, Shipment
 from worker.db.types import utcnow
-from worker.documents.invoice import InvoiceView, invoice_view
-from worker.documents.label import LabelView, label_view
-from worker.documents.labels import write_labels
-from worker.documents.render import FetcherFactory, Rendered, html, write_pdf
+from worker.documents import children
+from worker.documents.files import (
+    AppDocuments,
+    BatchFiles,
+    BatchJob,
+    ReprintJob,
+    render_batch,
+    render_reprint,
+)
+from worker.documents.invoice import invoice_view
+from worker.documents.label import label_view
+from worker.documents.render import FetcherFactory
 from worker.errors import InfrastructureError, WorkerError
 from worker.owner import current_owner, owner_gone
 from worker.status import PARCEL_WAITING, ApplicationStatus, InvoiceState
@@ -76,47 +92,82 @@ class Batch:
     pages: int         # invoice sheets plus list pages
 
 
-@dataclass(frozen=True)
-class AppDocuments:
-    """One application's pending documents, detached from the session."""
-
-    application_id: int
-    invoice_ids: tuple[int, ...]
-    invoices: tuple[InvoiceView, ...]
-    platform_pdfs: tuple[Path, ...]   # platform mode: the platform's PDFs, printed as they are
-    shipment_id: int | None
-    label: LabelView | None
-    keys: tuple[str, ...]      # code-number of each invoice, for the PDF identifier
-    issued_at: datetime | None
-
-
 def render_pending(sessions: sessionmaker[Session], config: Config, *,
                    fetcher: FetcherFactory | None = None,
                    now: datetime | None = None) -> Batch | None:
-    """Claim, render and record pending invoices and labels as one batch (up to the
-    configured size; call again for the rest); None if nothing is pending or free."""
-    owner = current_owner()
+    """Claim, render (in a child process) and record one batch of pending invoices and
+    labels (up to the configured size; call again for the rest); None if nothing is
+    pending or free. Raises ``RenderError``; ``fetcher`` must be picklable."""
+    batches = list(render_batches(sessions, config, fetcher=fetcher, now=now, limit=1))
+    return batches[0] if batches else None
+
+
+def render_batches(sessions: sessionmaker[Session], config: Config, *,
+                   fetcher: FetcherFactory | None = None, now: datetime | None = None,
+                   limit: int | None = None) -> Iterator[Batch]:
+    """Every pending batch (at most ``limit``), each claimed, rendered in its own child
+    process and recorded, up to ``children.slots(render_processes)`` at once; yields
+    the recorded batches in claim (parcel) order.
+
+    A failure (a child's error or death, the database) stops further claims; the
+    batches already rendering are finished and recorded, then ``RenderError`` is
+    raised. A failed batch records nothing and keeps nothing: its folder is removed,
+    its claim released, and the next run renders it again. If the caller stops early
+    (or the parent fails), the children still rendering are killed the same way."""
+    width = children.slots(config.documents.render_processes)
+    flying: list[_InFlight] = []
+    finished: dict[int, Batch | None] = {}
+    failure: Exception | None = None
+    started = emitted = 0
+    more = True
     try:
-        if not _claim(sessions, config, owner, now or utcnow()):
-            return None
-        try:
-            with sessions() as session:
-                docs = _pending(session, config, Application.print_claim == owner)
-            if not docs:
-                return None
-            return _render_and_record(sessions, config, docs, fetcher)
-        finally:
-            _release(sessions, owner)
-    except RenderError:
-        raise
-    except Exception as e:  # weasyprint, fonts, disk, database: all this step's failure
+        while True:
+            while more and failure is None and len(flying) < width \
+                    and (limit is None or started < limit):
+                try:
+                    job = _start_next(sessions, config, started, fetcher, now)
+                except Exception as e:
+                    failure = e
+                    break
+                if job is None:
+                    more = False
+                else:
+                    flying.append(job)
+                    started += 1
+            if not flying:
+                break
+            done = children.wait_any([f.child for f in flying])
+            for f in [f for f in flying if f.child in done]:
+                flying.remove(f)
+                try:
+                    finished[f.seq] = _finish(sessions, f)
+                except Exception as e:
+                    finished[f.seq] = None
+                    failure = failure or e
+            while emitted in finished:
+                batch = finished.pop(emitted)
+                emitted += 1
+                if batch is not None:
+                    yield batch
+    finally:
+        for f in flying:
+            f.child.kill()
+            shutil.rmtree(f.directory, ignore_errors=True)
+            try:
+                _release(sessions, f.owner)
+            except Exception:  # the claim then ends with its owner (this process) or its time
+                log.exception("print claim %s not released", f.owner)
+    if isinstance(failure, RenderError):
+        raise failure
+    if failure is not None:  # weasyprint, fonts, disk, database: all this step's failure
         raise RenderError(f"print batch not rendered, will retry next run: "
-                          f"{type(e).__name__}: {e}") from e
+                          f"{_reason(failure)}") from failure
 
 
 def reprint(sessions: sessionmaker[Session], config: Config, application_id: int,
             out_dir: Path, *, fetcher: FetcherFactory | None = None) -> tuple[Path, Path]:
-    """Render one application's invoices and label again, into ``out_dir``.
+    """Render one application's invoices and label again, into ``out_dir`` (in a child
+    process, like a batch; raises ``children.ChildFailed`` if it fails there).
 
     Made from the stored rows only, so the pages read exactly as in the batch, and
     reprinting twice gives the same bytes. The recorded batch paths are not touched.
@@ -134,13 +185,9 @@ def reprint(sessions: sessionmaker[Session], config: Config, application_id: int
                                  "for the courier's waybill")
         doc = _documents(app, config, every=True)
     assert doc.label is not None
-    stem = out_dir / f"application-{application_id}"
-    invoices = _write_invoices([doc], stem.with_name(f"{stem.name}-invoices.pdf"),
-                               key=_key("invoices", doc.keys), fetcher=fetcher)
-    labels = write_labels([doc.label], stem.with_name(f"{stem.name}-label.pdf"),
-                          key=_key("labels", (doc.label.waybill,)), created=_created([doc]),
-                          fetcher=fetcher)
-    return invoices.path, labels.path
+    job = ReprintJob(doc, out_dir / f"application-{application_id}", fetcher)
+    invoices, labels = children.run(render_reprint, job)
+    return invoices, labels
 
 
 def applications_of(sessions: sessionmaker[Session], ref: str) -> list[int]:
@@ -282,50 +329,6 @@ def _documents(app: Application, config: Config, *, every: bool) -> AppDocuments
 # ------------------------------------------------------------------ rendering
 
 
-def _invoices_html(docs: Sequence[AppDocuments]) -> str:
-    views = [v for d in docs for v in d.invoices]
-    numbers = [v.number for v in views]
-    title = f"发票 {numbers[0]}–{numbers[-1]}" if numbers else "发票"
-    return html("invoices.html", invoices=views, title=title, created=_created(docs))
-
-
-def _created(docs: Sequence[AppDocuments]) -> str:
-    """The documents' date is the latest issue among them: data, not the clock."""
-    moments = [d.issued_at for d in docs if d.issued_at is not None]
-    return max(moments).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moments else ""
-
-
-def _key(kind: str, parts: Iterable[str]) -> str:
-    return f"{kind}:{','.join(parts)}"
-
-
-def _write_invoices(docs: Sequence[AppDocuments], target: Path, *, key: str,
-                    fetcher: FetcherFactory | None) -> Rendered:
-    """Our invoice pages (print mode) and the platform's PDFs (platform mode), in
-    parcel order, as one file; only ours when there are no platform PDFs (as before)."""
-    platform = [pdf for d in docs for pdf in d.platform_pdfs]
-    if not platform:
-        return write_pdf(_invoices_html(docs), target, key=key, fetcher=fetcher)
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter()
-    ours = [d for d in docs if d.invoices]
-    if ours:
-        own = target.with_name(f".{target.name}.own.pdf")
-        try:
-            write_pdf(_invoices_html(ours), own, key=key, fetcher=fetcher)
-            writer.append(PdfReader(io.BytesIO(own.read_bytes())))
-        finally:
-            own.unlink(missing_ok=True)
-    for d in docs:
-        for pdf in d.platform_pdfs:
-            writer.append(PdfReader(io.BytesIO(pdf.read_bytes())))
-    out = io.BytesIO()
-    writer.write(out)
-    write_atomic(target, out.getvalue())
-    return Rendered(target, len(writer.pages))
-
-
 def _batch_dir(config: Config, docs: Sequence[AppDocuments], now: datetime | None = None) -> Path:
     first = next((v.number for d in docs for v in d.invoices), None)
     if first is None:
@@ -345,28 +348,74 @@ def _batch_dir(config: Config, docs: Sequence[AppDocuments], now: datetime | Non
     raise RenderError(f"no free batch folder name under {root}")
 
 
-def _render_and_record(sessions: sessionmaker[Session], config: Config,
-                      docs: list[AppDocuments], fetcher: FetcherFactory | None) -> Batch | None:
-    directory = _batch_dir(config, docs)
+@dataclass
+class _InFlight:
+    """A claimed batch whose child is rendering."""
+
+    seq: int                  # claim order
+    owner: str                # its claim's token
+    docs: list[AppDocuments]
+    directory: Path
+    child: children.Child
+
+
+def _start_next(sessions: sessionmaker[Session], config: Config, seq: int,
+                fetcher: FetcherFactory | None, now: datetime | None) -> _InFlight | None:
+    """Claim the next batch, read its documents, make its folder and start its child;
+    None if nothing is pending or free."""
+    owner = current_owner()  # a token per batch: each batch's claim is released alone
+    if not _claim(sessions, config, owner, now or utcnow()):
+        return None
     try:
-        invoice_docs = [d for d in docs if d.invoices or d.platform_pdfs]
-        label_docs = [d for d in docs if d.label is not None]
-        invoices = labels = None
-        if invoice_docs:
-            invoices = _write_invoices(invoice_docs, directory / "invoices.pdf",
-                                       key=_key("invoices", (k for d in docs for k in d.keys)),
-                                       fetcher=fetcher)
-        if label_docs:
-            labels = write_labels([d.label for d in label_docs if d.label is not None],
-                                  directory / "labels.pdf",
-                                  key=_key("labels", (d.label.waybill for d in label_docs
-                                                      if d.label is not None)),
-                                  created=_created(label_docs), fetcher=fetcher)
-        claimed_invoices, claimed_labels = _record(sessions, docs, invoices and invoices.path,
-                                                   labels and labels.path)
+        with sessions() as session:
+            docs = _pending(session, config, Application.print_claim == owner)
+        if not docs:
+            _release(sessions, owner)
+            return None
+        directory = _batch_dir(config, docs)
+        try:
+            child = _start(BatchJob(directory, tuple(docs), fetcher))
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
     except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
+        _release(sessions, owner)
         raise
+    return _InFlight(seq, owner, docs, directory, child)
+
+
+def _start(job: BatchJob) -> children.Child:
+    """Start rendering one batch in its child (tests hold this up to race two passes)."""
+    return children.start(render_batch, job)
+
+
+def _finish(sessions: sessionmaker[Session], f: _InFlight) -> Batch | None:
+    """Record a batch whose child is done, then release its claim, whatever happened;
+    a failed batch's folder is removed."""
+    try:
+        try:
+            files: BatchFiles = f.child.result()
+            return _record_batch(sessions, f.docs, f.directory, files)
+        except BaseException:
+            shutil.rmtree(f.directory, ignore_errors=True)
+            raise
+    finally:
+        _release(sessions, f.owner)
+
+
+def _reason(e: BaseException) -> str:
+    return str(e) if isinstance(e, children.ChildFailed) else f"{type(e).__name__}: {e}"
+
+
+def _record_batch(sessions: sessionmaker[Session], docs: list[AppDocuments], directory: Path,
+                  files: BatchFiles) -> Batch | None:
+    invoices, labels = files.invoices, files.labels
+    missing = [r.path for r in (invoices, labels) if r is not None and not r.path.is_file()]
+    if missing:  # never record a path whose file is not there
+        raise RenderError(f"batch {directory}: {missing[0].name} was not written")
+    label_docs = [d for d in docs if d.label is not None]
+    claimed_invoices, claimed_labels = _record(sessions, docs, invoices and invoices.path,
+                                               labels and labels.path)
     if claimed_invoices == 0 and claimed_labels == 0:
         log.info("batch %s: another worker printed the same documents first", directory)
         shutil.rmtree(directory, ignore_errors=True)
@@ -382,7 +431,7 @@ def _render_and_record(sessions: sessionmaker[Session], config: Config,
                  claimed_invoices, claimed_labels, invoices.pages if invoices else 0)
 
 
-def _record(sessions: sessionmaker[Session], docs: Sequence[AppDocuments],
+def _record(sessions: sessionmaker[Session], docs: list[AppDocuments],
             invoices_pdf: Path | None, labels_pdf: Path | None) -> tuple[int, int]:
     """Record the paths in one transaction, never over a path already set."""
     invoice_ids = [i for d in docs for i in d.invoice_ids]
