@@ -2,8 +2,11 @@
 
 python-barcode does the symbology (code-set choice, check character): it switches to
 code set C for digit runs, so ``SF1400000000001`` needs 156 modules instead of 200 and
-fits a 100 mm label with wide bars. We only draw its modules as ``<rect>``s, inline in
-the page, so the renderer fetches nothing and the bars stay sharp at any printer.
+fits a 100 mm label with wide bars. We only draw its modules, inline in the page, so the
+renderer fetches nothing and the bars stay sharp at any printer: all bars are ONE
+``<path>``, a closed rectangle subpath per bar, because WeasyPrint pays per SVG element
+on every page (a path of 30-odd subpaths draws as fast as one rectangle). The white
+quiet zones are the label's own background, not drawn.
 """
 
 from __future__ import annotations
@@ -30,20 +33,19 @@ def code128_svg(data: str, *, width_mm: float, height_mm: float,
     modules = code128_modules(data)
     total = len(modules) + 2 * QUIET_MODULES
     module = min(max_module_mm, width_mm / total)
-    bar = Markup('<rect x="{:.3f}" y="0" width="{:.3f}" height="{:.3f}"/>')
-    bars: list[Markup] = []
+    bars: list[str] = []
     x = QUIET_MODULES
     for run in _runs(modules):
         if run[0] == "1":
-            bars.append(bar.format(x * module, len(run) * module, height_mm))
+            bars.append(f"M{x * module:.3f} 0h{len(run) * module:.3f}v{height_mm:.3f}"
+                        f"h{-len(run) * module:.3f}z")
         x += len(run)
     w = total * module
     return Markup(
         '<svg xmlns="http://www.w3.org/2000/svg" class="barcode" width="{w:.3f}mm" '
         'height="{h:.3f}mm" viewBox="0 0 {w:.3f} {h:.3f}" shape-rendering="crispEdges">'
-        '<rect x="0" y="0" width="{w:.3f}" height="{h:.3f}" fill="#fff"/>'
-        '<g fill="#000">{bars}</g></svg>'
-    ).format(w=w, h=height_mm, bars=Markup("").join(bars))
+        '<path fill="#000" d="{d}"/></svg>'
+    ).format(w=w, h=height_mm, d="".join(bars))
 
 
 def _runs(modules: str) -> list[str]:

@@ -34,6 +34,7 @@ from worker.validation import normalize
 LINE_ROWS = 6        # goods lines the grid has room for on an A5 landscape sheet
 REMARK_NAMES = 8     # trainee names that fit in 备注; more get the attached list
 LIST_ROWS = 16       # trainee rows per list page
+GOODS_COLUMNS = ("name", "spec", "unit", "qty", "price", "amount", "rate", "tax")
 FIELD_CHARS = 100    # buyer fields print at most this long (the tax system's own limit for
                      # 名称 and 地址电话); anything longer ends in "…" so the sheet stays one page
 
@@ -102,6 +103,17 @@ class InvoiceView:
     list_totals: tuple[str, str, str]
     pages: int
     long_buyer: bool   # smaller type for long names and addresses, so a sheet stays one page
+
+    @property
+    def columns(self) -> tuple[tuple[str, str], ...]:
+        """The goods box's eight columns as (name, text) with one line per goods line:
+        ``templates/invoices.html`` prints each column as one preformatted block on the
+        box's picture (few elements per page). Whitespace inside a value is collapsed,
+        as HTML would, so a value can never add a line."""
+        rows = [(li.name, li.spec, li.unit, str(li.quantity), li.unit_price, li.amount,
+                 li.rate, li.tax) for li in self.lines]
+        return tuple((name, "\n".join(" ".join(row[k].split()) for row in rows))
+                     for k, name in enumerate(GOODS_COLUMNS))
 
 
 def reference(app: Application) -> str:
