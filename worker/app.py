@@ -86,7 +86,8 @@ class App:
         self.reply_error = None
         for _ in range(10_000):  # a big pass queues more than one batch of replies
             try:
-                report = send_due(self.sessions, mailer, limit=limit, retries=self.config.replies)
+                report = send_due(self.sessions, mailer, limit=limit, retries=self.config.replies,
+                                  output_dir=self.config.output_dir)
             except InfrastructureError as e:
                 log.error("replies not sent, they stay queued: %s", e)
                 self.reply_error = str(e)

@@ -227,7 +227,7 @@ def send_replies(app: App, args: Namespace) -> int:
 
     check_schema(app.engine)
     report = send_due(app.sessions, Mailer.from_config(app.config), limit=10_000,
-                      retries=app.config.replies)
+                      retries=app.config.replies, output_dir=app.config.output_dir)
     _json(report.as_dict())
     if report.stopped:
         print(f"invoice-worker: sending stopped, the rest stays queued: {report.stopped}",

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from tests.console.conftest import Seeded
 from tests.intake.conftest import World
 from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage
+from worker.replies.draft import outbox_bytes
 from worker.samples import payments_csv
 from worker.staff import ActionRefused, Actor, actions
 from worker.staff.payments import import_upload, upload_name
@@ -161,9 +162,9 @@ def test_reject_sends_the_message_and_closes(world: World, seeded: Seeded, staff
     (entry,) = audit(world, seeded.hostile)
     assert entry[1:] == ("reject", {"status": ["held", "rejected"]}, "请使用单位全称重新申请")
     with world.app.sessions() as s:
-        raw = s.scalars(select(OutboxMessage).where(
+        raw = outbox_bytes(s.scalars(select(OutboxMessage).where(
             OutboxMessage.application_id == seeded.hostile,
-            OutboxMessage.kind == "followup")).one().message
+            OutboxMessage.kind == "followup")).one(), cfg.output_dir)
     reply = message_from_bytes(raw, policy=default)
     assert "请使用单位全称重新申请" in reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 

@@ -20,6 +20,7 @@ from tests.intake.test_pass import form_mail, trainees, unit
 from worker.db.models import AuditEntry, Invoice, OutboxMessage, Shipment
 from worker.mailer import Mailer
 from worker.manifest import close_out
+from worker.replies.draft import outbox_bytes
 from worker.staff.accounts import Actor
 from worker.staff.reship import reship, send_notice
 from worker.status import OutboxStatus, ParcelStatus
@@ -41,7 +42,8 @@ def test_a_season_on_the_sf_simulator(db_url: str, tmp_path: Path, sf: SfSimulat
     with app.sessions() as s:  # the acceptance reply went out before the waybill existed
         (first, *_) = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reply")
                                 .order_by(OutboxMessage.id))
-    body = message_from_bytes(first.message, policy=policy.default).get_body(("plain",))
+    sent = outbox_bytes(first, app.config.output_dir)  # built when sent (issue 12)
+    body = message_from_bytes(sent, policy=policy.default).get_body(("plain",))
     assert body is not None and "运单号由快递公司分配" in body.get_content()
     assert all(w in {o["waybill"] for o in sf.orders.values()} for w in waybills)  # SF's numbers
 

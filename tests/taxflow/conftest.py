@@ -23,6 +23,7 @@ from tests.intake.test_pass import form_mail, trainees, unit
 from tests.tax.builders import number, ofd, platform_xml, zip_of
 from worker.db.models import OutboxMessage
 from worker.issuing.plan import split_tax
+from worker.replies.draft import outbox_bytes
 from worker.tax import columns as C
 from worker.tax.model import PlannedInvoice, PlannedLine, PlatformInvoiceType
 from worker.taxflow import ExportResult, ImportResult, Source, export_planned, import_files
@@ -126,9 +127,13 @@ def plain_zip(entries: dict[str, bytes]) -> bytes:
 
 
 def outbox(world: World) -> list[OutboxMessage]:
+    """The outbox rows (detached), each ``message`` the bytes sending it sends: since
+    issue 12 a reply is built when sent (worker.replies.draft), not stored at queueing."""
     with world.app.sessions() as s:
         rows = list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
         s.expunge_all()
+    for row in rows:
+        row.message = outbox_bytes(row, world.app.config.output_dir)
     return rows
 
 

@@ -20,6 +20,7 @@ from worker.db.models import Application, AuditEntry, Invoice, InvoiceReversal, 
 from worker.db.models import Reason as ReasonRow
 from worker.decision import date_skew
 from worker.fields import FIELD
+from worker.replies.draft import Unbuildable, outbox_bytes
 from worker.replies.policy import reply_notes
 from worker.staff import actions, reversal
 from worker.staff import reship as parcels
@@ -158,8 +159,13 @@ def send_notice(app_id: int, outbox_id: int) -> Response:
 
 
 def draft_text(row: OutboxMessage) -> str:
-    """A drafted reply's text, as the unit would read it."""
-    message = message_from_bytes(row.message, policy=email_policy.default)
+    """A drafted reply's text, as the unit would read it (parsed from the message the
+    sender would send, so old stored bytes and new drafts read alike)."""
+    try:
+        raw = outbox_bytes(row, config().output_dir)
+    except Unbuildable as e:
+        return f"（无法生成这封邮件：{e}）"
+    message = message_from_bytes(raw, policy=email_policy.default)
     body = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
     return body.get_content() if body is not None else ""
 

@@ -455,7 +455,12 @@ class OutboxMessage(Base):
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text)
-    message: Mapped[bytes] = mapped_column(LargeBinary)   # the whole RFC 5322 message
+    # Rows queued before migration 0011: the whole RFC 5322 message, sent as it is.
+    message: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Since 0011 the message is built when sent (worker.replies.draft): its plain-text
+    # body, and its other parts (headers' values, attachments' paths) as JSON.
+    body: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

@@ -11,14 +11,20 @@ row is due again once the lease is over.
 
 At-least-once, not exactly-once: a crash (or a lost connection) between the server's
 ``250 OK`` and our "sent" commit sends that message a second time when the lease ends.
-Nothing can close that gap from the client side; the copy carries the same stored
-bytes and so the same Message-ID, which mail clients show as the same message.
+Nothing can close that gap from the client side; the copy is built from the same
+stored parts (``worker.replies.draft``: the same bytes, so the same Message-ID), which
+mail clients show as the same message.
+
+Building: a row's message is made here, just before it is sent, from its stored parts
+(rows queued before migration 0011: its stored bytes). A row that cannot be built (an
+attached file gone from ``output.dir``) fails as its own message's fault below.
 
 Failures: an unreachable or refusing server (connection, TLS, login, sender refused,
 4xx) is not the message's fault: the batch stops (every other row would fail the same
 way), the row waits with backoff, and it is never given up for that. A refusal of this
-message (5xx to its recipient or its content) lets the batch go on; a 5xx recipient is
-final at once, other message errors are given up after ``replies.max_attempts``.
+message (5xx to its recipient or its content, or a message that cannot be built) lets
+the batch go on; a 5xx recipient is final at once, other message errors are given up
+after ``replies.max_attempts``.
 Given-up rows are ``failed`` with ``last_error`` for the console.
 """
 
@@ -29,8 +35,7 @@ import smtplib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from email import message_from_bytes
-from email.message import EmailMessage
+from pathlib import Path
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,7 +46,7 @@ from worker.db.types import utcnow
 from worker.errors import SmtpError
 from worker.mailer import Mailer
 from worker.owner import current_owner, owner_gone
-from worker.replies.compose import POLICY
+from worker.replies.draft import Unbuildable, stored_message
 from worker.status import OUTBOX_QUEUED, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -73,7 +78,9 @@ class SendReport:
 class _Job:
     id: int
     key: str
-    message: bytes
+    message: bytes | None   # rows queued before migration 0011
+    fields: str | None
+    body: str | None
     attempts: int
     owner: str
 
@@ -86,6 +93,8 @@ def backoff(attempts: int, retries: RepliesConfig) -> timedelta:
 
 def classify(error: BaseException) -> str:
     """Whose fault: the server's (stop, wait) or this message's (go on)."""
+    if isinstance(error, Unbuildable):
+        return MESSAGE
     cause = error.__cause__ if isinstance(error, SmtpError) else error
     if isinstance(cause, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in cause.recipients.values()]
@@ -100,8 +109,11 @@ def classify(error: BaseException) -> str:
 
 
 def send_due(sessions: sessionmaker[Session], mailer: Mailer, *, now: datetime | None = None,
-             limit: int = 100, retries: RepliesConfig | None = None) -> SendReport:
-    """Send up to ``limit`` due rows, oldest first; never raises for a sending failure."""
+             limit: int = 100, retries: RepliesConfig | None = None,
+             output_dir: Path | None = None) -> SendReport:
+    """Send up to ``limit`` due rows, oldest first; never raises for a sending failure.
+    ``output_dir``: where the files a reply attaches are (``output.dir``); a row with
+    attachments and none given fails as unbuildable."""
     retries = retries or DEFAULT_RETRIES
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     report = SendReport()
@@ -112,7 +124,7 @@ def send_due(sessions: sessionmaker[Session], mailer: Mailer, *, now: datetime |
         if job is None:
             break
         try:
-            mailer.send(_message(job))
+            mailer.send(stored_message(job.message, job.fields, job.body, output_dir))
         except Exception as e:  # SmtpError, or a bug: either way the row must not stay "sending"
             scope = classify(e)
             if scope == ERROR:
@@ -134,12 +146,6 @@ def send_due(sessions: sessionmaker[Session], mailer: Mailer, *, now: datetime |
         report.waiting = session.scalar(select(func.count()).select_from(OutboxMessage)
                                          .where(OutboxMessage.status.in_(OUTBOX_QUEUED))) or 0
     return report
-
-
-def _message(job: _Job) -> EmailMessage:
-    msg = message_from_bytes(job.message, policy=POLICY)
-    assert isinstance(msg, EmailMessage)
-    return msg
 
 
 def _claim(sessions: sessionmaker[Session], now: datetime, retries: RepliesConfig,
@@ -181,7 +187,7 @@ def _claim(sessions: sessionmaker[Session], now: datetime, retries: RepliesConfi
             row.attempts += 1
             row.next_attempt_at = now + LEASE
             row.lease_owner = owner
-            return _Job(row.id, row.key, row.message, row.attempts, owner)
+            return _Job(row.id, row.key, row.message, row.fields, row.body, row.attempts, owner)
 
 
 def _sent(sessions: sessionmaker[Session], job: _Job, now: datetime) -> None:

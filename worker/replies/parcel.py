@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from worker.config import Config
 from worker.db.models import Application, OutboxMessage, Shipment
 from worker.issuing.facts import courier_of
-from worker.replies.compose import build_message, make_message_id, one_line, render, reply_subject, thread_ids
+from worker.replies.compose import make_message_id, one_line, render, reply_subject, thread_ids
 from worker.replies.content import common_context
+from worker.replies.draft import Draft
 from worker.replies.queue import reply_address
 from worker.status import OutboxStatus, ParcelStatus
 from worker.text import money
@@ -57,15 +58,17 @@ def draft_parcel_notice(session: Session, app: Application, ship: Shipment, conf
         "in_person_address": one_line(config.programme.in_person_address),
     }
     in_reply_to, references = thread_ids(mail.message_id, (mail.references or "").split())
-    msg = build_message(
+    draft = Draft(
         sender=config.smtp.sender, sender_name=config.seller.name, to=to,
         subject=reply_subject(mail.subject, config.reply_limits.subject_chars),
         message_id=make_message_id(NOTICE, f"{ship.id}-{ship.status}", mail.message_id,
                                    config.smtp.sender),
         in_reply_to=in_reply_to, references=references, date=now.astimezone(config.tz),
         body=render("parcel.txt.j2", context))
+    # Built when sent, as every reply (worker.replies.draft).
     row = OutboxMessage(key=key, kind=NOTICE, mail_id=mail.id, application_id=app.id, recipient=to,
-                        subject=str(msg["Subject"]), message=msg.as_bytes(), status=OutboxStatus.DRAFT,
+                        subject=draft.header_subject(), message=None, body=draft.body,
+                        fields=draft.fields_json(), status=OutboxStatus.DRAFT,
                         attempts=0, next_attempt_at=now, created_at=now)
     session.add(row)
     session.flush()

@@ -24,7 +24,6 @@ from worker.db.models import Application, Mail, OutboxMessage
 from worker.db.types import utcnow
 from worker.message import AUTO_LOCALPARTS, AUTO_SUBJECT
 from worker.replies.compose import (
-    build_message,
     is_our_reply_id,
     make_message_id,
     plain_address,
@@ -34,6 +33,7 @@ from worker.replies.compose import (
     thread_ids,
 )
 from worker.replies.content import followup_context, mail_context
+from worker.replies.draft import Draft
 from worker.replies.policy import (
     REPLY_KIND,
     NoReply,
@@ -147,9 +147,11 @@ def queue_issued_reply(session: Session, application: Application, config: Confi
     """The unit's acceptance reply in platform mode, queued by ``tax import`` in the
     transaction that records the issue: the official numbers, and with ``attach``
     (``delivery = "email"``) each issued invoice's PDF, OFD and XML as stored under
-    ``output_dir``. A follow-up row (``followup:<app>:<n>``), so an application planned
-    again after a failure is told again with its new numbers."""
-    files: list[tuple[str, bytes]] = []
+    ``output_dir``: the row names them, the sender reads them (``worker.replies.draft``).
+    A follow-up row (``followup:<app>:<n>``), so an application planned again after a
+    failure is told again with its new numbers. FileNotFoundError if a file is not
+    there now (as when the bytes were read here)."""
+    files: list[tuple[str, str]] = []
     if attach:
         for invoice in application.invoices:
             if invoice.state != InvoiceState.ISSUED:
@@ -157,18 +159,21 @@ def queue_issued_reply(session: Session, application: Application, config: Confi
             for path, suffix in ((invoice.platform_pdf_path, "pdf"), (invoice.ofd_path, "ofd"),
                                  (invoice.xml_path, "xml")):
                 if path:
-                    files.append((f"数电票_{invoice.number}.{suffix}", (output_dir / path).read_bytes()))
+                    if not (output_dir / path).is_file():
+                        raise FileNotFoundError(f"{output_dir / path}: the issued invoice's file to attach")
+                    files.append((f"数电票_{invoice.number}.{suffix}", path))
     return queue_followup(session, application, config, action=ISSUED, now=now, attachments=files)
 
 
 def queue_followup(session: Session, application: Application, config: Config, *,
                    action: str, note: str = "",
                    now: datetime | None = None,
-                   attachments: list[tuple[str, bytes]] | None = None) -> OutboxMessage | None:
+                   attachments: list[tuple[str, str]] | None = None) -> OutboxMessage | None:
     """A staff decision told to the unit, in the staff action's transaction. The
     template follows the application's status now (accepted: invoices and parcel;
     held: the new reasons; rejected: ``note``, the staff's message to the unit).
     ``note`` is only sent with a rejection: elsewhere it is staff's own remark.
+    ``attachments``: (file name shown, path under ``output.dir``), read when sent.
     None when the mail has no one to answer (ignored mail, machine sender), or when an
     accepted application still waits for the platform (``queue_issued_reply`` tells it)."""
     status = ApplicationStatus(application.status)
@@ -209,7 +214,7 @@ def _withhold(session: Session, mail: Mail, key: str, to: str | None, reason: No
     """The reply not sent, as an outbox row staff see: never due, nothing to send."""
     text = withheld_text(reason)
     row = OutboxMessage(key=key, kind=REPLY, mail_id=mail.id, application_id=application_id,
-                        recipient=to or (mail.sender or "")[:320], subject="", message=b"",
+                        recipient=to or (mail.sender or "")[:320], subject="", message=None,
                         status=OutboxStatus.WITHHELD, attempts=0, next_attempt_at=now, created_at=now,
                         last_error=text)
     session.add(row)
@@ -221,10 +226,12 @@ def _withhold(session: Session, mail: Mail, key: str, to: str | None, reason: No
 def _enqueue(session: Session, config: Config, mail: Mail, *, key: str, kind: str, ident: str,
              to: str, body: str, now: datetime, application_id: int | None,
              extra_refs: list[str],
-             attachments: list[tuple[str, bytes]] | None = None) -> OutboxMessage:
+             attachments: list[tuple[str, str]] | None = None) -> OutboxMessage:
+    """The row of a reply to ``mail``: its parts, built into a message when sent
+    (``worker.replies.draft``; composing it here cost ~2.3 ms of intake's transaction)."""
     in_reply_to, references = thread_ids(mail.message_id, (mail.references or "").split())
     references = [*references, *(r for r in extra_refs if r and r not in references)]
-    msg = build_message(
+    draft = Draft(
         sender=config.smtp.sender, sender_name=config.seller.name, to=to,
         subject=reply_subject(mail.subject, config.reply_limits.subject_chars),
         message_id=make_message_id(kind, ident, mail.message_id, config.smtp.sender),
@@ -232,8 +239,9 @@ def _enqueue(session: Session, config: Config, mail: Mail, *, key: str, kind: st
         body=body, attachments=attachments or [],
     )
     row = OutboxMessage(key=key, kind=kind, mail_id=mail.id, application_id=application_id,
-                        recipient=to, subject=str(msg["Subject"]), message=msg.as_bytes(),
-                        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now)
+                        recipient=to, subject=draft.header_subject(), message=None, body=body,
+                        fields=draft.fields_json(), status=OutboxStatus.PENDING, attempts=0,
+                        next_attempt_at=now, created_at=now)
     session.add(row)
     session.flush()
     log.info("queued %s to %s", key, to)
