@@ -399,8 +399,10 @@ def _finish(sessions: sessionmaker[Session], f: _InFlight) -> Batch | None:
         try:
             files: BatchFiles = f.child.result()
             return _record_batch(sessions, f.docs, f.directory, files)
-        except BaseException:
+        except BaseException as e:
             shutil.rmtree(f.directory, ignore_errors=True)
+            if isinstance(e, children.ChildFailed) and e.detail:  # the child's own traceback
+                log.error("batch %s failed in its render process:\n%s", f.directory, e.detail)
             raise
     finally:
         _release(sessions, f.owner)
