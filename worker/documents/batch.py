@@ -167,7 +167,7 @@ def render_batches(sessions: sessionmaker[Session], config: Config, *,
 def reprint(sessions: sessionmaker[Session], config: Config, application_id: int,
             out_dir: Path, *, fetcher: FetcherFactory | None = None) -> tuple[Path, Path]:
     """Render one application's invoices and label again, into ``out_dir`` (in a child
-    process, like a batch; raises ``children.ChildFailed`` if it fails there).
+    process, like a batch; ``RenderError`` if it fails there).
 
     Made from the stored rows only, so the pages read exactly as in the batch, and
     reprinting twice gives the same bytes. The recorded batch paths are not touched.
@@ -186,7 +186,10 @@ def reprint(sessions: sessionmaker[Session], config: Config, application_id: int
         doc = _documents(app, config, every=True)
     assert doc.label is not None
     job = ReprintJob(doc, out_dir / f"application-{application_id}", fetcher)
-    invoices, labels = children.run(render_reprint, job)
+    try:
+        invoices, labels = children.run(render_reprint, job)
+    except children.ChildFailed as e:
+        raise RenderError(f"application {application_id} not reprinted: {e}") from e
     return invoices, labels
 
 
@@ -396,8 +399,10 @@ def _finish(sessions: sessionmaker[Session], f: _InFlight) -> Batch | None:
         try:
             files: BatchFiles = f.child.result()
             return _record_batch(sessions, f.docs, f.directory, files)
-        except BaseException:
+        except BaseException as e:
             shutil.rmtree(f.directory, ignore_errors=True)
+            if isinstance(e, children.ChildFailed) and e.detail:  # the child's own traceback
+                log.error("batch %s failed in its render process:\n%s", f.directory, e.detail)
             raise
     finally:
         _release(sessions, f.owner)
