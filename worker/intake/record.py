@@ -146,13 +146,21 @@ def _store(session: Session, config: Config, mailbox: str, ref: MailRef,
                 # first statement): a mail stored meanwhile fails it, and the retry finds it.
                 existing = find_mail(session, mail.message_id) if attempt == 2 else None
                 if existing is not None:
-                    return Outcome(existing.id, MailStatus(existing.status), duplicate=True)
+                    outcome = Outcome(existing.id, MailStatus(existing.status), duplicate=True)
+                    session.expunge_all()
+                    return outcome
                 outcome = _record(session, config, mailbox, ref, mail, drafts, error, chunk)
                 if note is not None:
                     session.execute(update(Mail).where(Mail.id == outcome.mail_id)
                                     .values(error=note))
-                return outcome
+            # Nothing of this mail is needed again (the outcome is plain data): a chunk's
+            # identity map holds one mail at a time.
+            session.expunge_all()
+            return outcome
         except Exception as e:
+            # Rows loaded by INSERT ... RETURNING outlive the savepoint in the identity
+            # map, and SQLite gives their ids to the next rows: forget them all.
+            session.expunge_all()
             if chunk is not None and mark is not None:
                 chunk.reset(mark)  # the numbers and claims went back with the savepoint
             if not isinstance(e, IntegrityError) or attempt == 2:

@@ -13,7 +13,7 @@ waits for a counter while holding a mail another one is inserting).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,8 +46,9 @@ class HeldCounters:
     def __init__(self, session: Session, firsts: dict[str, int]) -> None:
         """``firsts``: counter name -> its range's first number (a missing row starts
         there). Locks every row, in name order."""
-        self._rows = {name: _lock_or_create(session, name, firsts[name]) for name in sorted(firsts)}
-        self.values = {name: row.next_value for name, row in self._rows.items()}
+        self.values = {name: _lock_or_create(session, name, firsts[name]).next_value
+                       for name in sorted(firsts)}
+        self._stored = dict(self.values)
 
     def take(self, name: str, count: int, *, first: int, last: int) -> list[int]:
         numbers = _range(name, self.values[name], count, first, last)
@@ -61,11 +62,12 @@ class HeldCounters:
         self.values = dict(mark)
 
     def write(self, session: Session) -> None:
-        """One UPDATE per counter that moved (the unit of work's, at the next flush)."""
-        for name, row in self._rows.items():
-            if row.next_value != self.values[name]:
-                row.next_value = self.values[name]
-        session.flush()
+        """One UPDATE per counter that moved (Core: the session's objects may be gone)."""
+        for name, value in self.values.items():
+            if value != self._stored[name]:
+                session.execute(update(Counter).where(Counter.name == name)
+                                .values(next_value=value))
+                self._stored[name] = value
 
 
 def _range(name: str, next_value: int, count: int, first: int, last: int) -> list[int]:
