@@ -114,29 +114,36 @@ def evaluate(session: Session, app: Application, config: Config,
 
 def evaluate_draft(session: Session, draft: Draft, config: Config,
                    *, pre_reasons: list[Reason] | None = None,
-                   application_id: int | None = None) -> list[Reason]:
+                   application_id: int | None = None,
+                   lookups: Lookups | None = None) -> list[Reason]:
+    """``lookups``: the caller's, read for more orders than this draft's and kept up to
+    date with what it issued since (an intake chunk, ``worker.intake.chunk``); else
+    read here with ``lookups_for``."""
     if pre_reasons:
         # No usable form: what else the unit should know before sending again.
         return list(pre_reasons) + check_deadline(draft, config.programme) \
             + check_recipient(draft)
-    session.flush()  # earlier applications of this mail count as invoiced
-    lookups = lookups_for(session, [line.order_no for line in draft.lines],
-                          application_id=application_id)
+    if lookups is None:
+        session.flush()  # earlier applications of this mail count as invoiced
+        lookups = lookups_for(session, [line.order_no for line in draft.lines],
+                              application_id=application_id)
     return check_application(draft, config.programme, lookups)
 
 
 def judge(session: Session, draft: Draft, config: Config,
           *, pre_reasons: list[Reason] | None = None,
           waive: frozenset[Code] = frozenset(),
-          application_id: int | None = None) -> tuple[ApplicationStatus, list[Reason]]:
+          application_id: int | None = None,
+          lookups: Lookups | None = None) -> tuple[ApplicationStatus, list[Reason]]:
     """The verdict on ``draft``, storing nothing: ACCEPTED with no reasons, or HELD
     with every reason that remains after ``waive`` (staff approval; only WAIVABLE
     codes, else ValueError). The caller stores the reasons and, when accepted, issues.
-    ``application_id``: a stored application judged again (``lookups_for``)."""
+    ``application_id``: a stored application judged again (``lookups_for``);
+    ``lookups``: see ``evaluate_draft``."""
     if not waive <= WAIVABLE:
         raise ValueError(f"cannot waive {sorted(waive - WAIVABLE)}")
     reasons = [r for r in evaluate_draft(session, draft, config, pre_reasons=pre_reasons,
-                                         application_id=application_id)
+                                         application_id=application_id, lookups=lookups)
                if r.code not in waive]
     return (ApplicationStatus.HELD if reasons else ApplicationStatus.ACCEPTED), reasons
 

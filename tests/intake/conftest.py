@@ -56,12 +56,15 @@ class World:
         sub = box.get_folder(name)
         return [sub.get_bytes(k) for k in sub.iterkeys()]
 
-    def config_file(self) -> Path:
+    def config_file(self, chunk_mails: int | None = None) -> Path:
+        """This world's config for a worker process; ``chunk_mails``: mails per
+        transaction (default: this app's)."""
         path = self.root / "config.toml"
         cfg = self.app.config
         path.write_text(
             f'[database]\nurl = "{cfg.database.url}"\n'
             f'[mailbox]\nurl = "{cfg.mailbox.url}"\n'
+            f'chunk_mails = {chunk_mails or cfg.mailbox.chunk_mails}\n'
             f'[output]\ndir = "{cfg.output_dir}"\n', encoding="utf-8")
         return path
 

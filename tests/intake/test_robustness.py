@@ -43,8 +43,14 @@ def season(world: World, mails: int) -> tuple[set[str], set[str]]:
     return ids, expected
 
 
+#: Mails per transaction in these workers: small, so that 60 mails make 15 chunks and
+#: the kills (and the other worker) meet every step of a chunk's cycle many times over.
+CHUNK_MAILS = 4
+
+
 def worker_cmd(world: World) -> list[str]:
-    return [sys.executable, "-m", "worker", "--config", str(world.config_file()), "run", "--once"]
+    config = world.config_file(chunk_mails=CHUNK_MAILS)
+    return [sys.executable, "-m", "worker", "--config", str(config), "run", "--once"]
 
 
 def assert_consistent(world: World, ids: set[str], expected: set[str]) -> None:
@@ -73,8 +79,10 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(world: World) -> No
     inbox = world.maildir
     kills = 0
     # Kill each worker once the inbox has shrunk past a random mark, plus a random
-    # fraction of a mail's processing time, so kills land all over the per-mail cycle:
-    # parsing, inside the transaction, between commit and move, mid-move.
+    # fraction of a mail's processing time, so kills land all over a chunk's cycle:
+    # parsing, inside the transaction (between savepoints, mid-mail), between commit
+    # and move, mid-move, before moved_at is stamped. A kill before the commit loses
+    # the whole chunk's work: its mails are read again by the next worker.
     while kills < 10:
         before = _inbox_count(inbox)
         if before == 0:

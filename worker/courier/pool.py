@@ -8,21 +8,27 @@ manifest mailed to the courier is the pickup request) and no route to read."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
 from worker.config import Config
 from worker.courier.base import Parcel, PickupRequest, Tracking, Waybill
 from worker.errors import CourierError
 
+if TYPE_CHECKING:  # issuing imports this module: no cycle at import
+    from worker.issuing.numbers import HeldCounters
 
-def allocate_waybill(session: Session, config: Config) -> str:
+
+def allocate_waybill(session: Session, config: Config,
+                     held: HeldCounters | None = None) -> str:
     """The next pool waybill, in the caller's transaction (``PoolExhausted`` when the
-    range is used up)."""
+    range is used up); from ``held`` when an intake chunk holds the counter."""
     from worker.issuing.numbers import allocate  # issuing imports this module: no cycle at import
 
     c = config.courier
     (number,) = allocate(session, f"waybill:{c.waybill_prefix}", 1,
-                         first=c.waybill_first, last=c.waybill_last)
+                         first=c.waybill_first, last=c.waybill_last, held=held)
     return f"{c.waybill_prefix}{number}"
 
 

@@ -1,8 +1,10 @@
-"""One pass over the mailbox: fetch, parse, decide, commit, then move.
+"""One pass over the mailbox, a chunk of mails at a time: fetch, parse, decide,
+commit, then move.
 
-Failures are contained to one mail (it is held with INTERNAL_ERROR and the pass goes
-on); an InfrastructureError (database, mailbox) stops the pass and the mail stays in
-the inbox for the next one.
+Failures are contained to one mail (it is held with INTERNAL_ERROR, or, when the
+database refuses its data, only its savepoint rolls back and it is held; the pass goes
+on); an InfrastructureError (database, mailbox) stops the pass and the mails of the
+chunk not yet committed stay in the inbox for the next one.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
 from worker.db.models import Mail
-from worker.db.types import utcnow
+from worker.db.types import storable_key, utcnow
 from worker.errors import InfrastructureError, InputError, StorageError
 from worker.intake.analyse import AppDraft, analyse
-from worker.intake.record import Outcome, find_mail, folder_for, record
+from worker.intake.chunk import Chunk, orders_of
+from worker.intake.record import Outcome, folder_for, record
 from worker.logs import log_mail
 from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
@@ -53,51 +56,92 @@ class PassSummary:
 def run_pass(mailbox: Mailbox, sessions: sessionmaker[Session], config: Config,
              should_stop: Callable[[], bool] = lambda: False,
              progress: Callable[[list[MailRef]], Iterable[MailRef]] | None = None) -> PassSummary:
-    """``progress`` wraps the inbox listing (a progress bar for a backlog on a terminal)."""
+    """Read the inbox in chunks of ``[mailbox] chunk_mails``: parse and analyse a chunk,
+    store it in one transaction (``handle_chunk``), then move its mails. ``should_stop``
+    is asked before each mail: the mails read so far are stored and moved, the rest wait
+    for the next pass. ``progress`` wraps the inbox listing (a progress bar for a backlog
+    on a terminal)."""
     summary = PassSummary()
     pending = mailbox.pending()
-    for ref in progress(pending) if progress else pending:
-        if should_stop():
-            log.info("stop requested: leaving the rest of the inbox for the next pass")
+    refs = iter(progress(pending) if progress else pending)
+    stopping = False
+    while not stopping:
+        chunk: list[MailRef] = []
+        for ref in refs:
+            chunk.append(ref)
+            if len(chunk) >= config.mailbox.chunk_mails:
+                break
+        if not chunk:
             break
-        summary.seen += 1
-        try:
-            outcome = handle(mailbox, ref, sessions, config)
-        except MailGone:
-            log.info("mail %s was taken by another worker", ref.uid)
-            continue
-        summary.count(outcome)
+        stopping = handle_chunk(mailbox, chunk, sessions, config, summary, should_stop)
     return summary
 
 
-def handle(mailbox: Mailbox, ref: MailRef, sessions: sessionmaker[Session],
-           config: Config) -> Outcome:
-    """Process one mail end to end; the move happens only after the commit."""
+def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[Session],
+                 config: Config, summary: PassSummary,
+                 should_stop: Callable[[], bool] = lambda: False) -> bool:
+    """Process a chunk of mails end to end; the moves happen only after its commit.
+    True when ``should_stop`` said so (the pass ends after this chunk).
+
+    Mails whose outcome is already committed (a crash before their move) are only moved:
+    one query for the chunk. The others are read (CPU, no transaction open), then stored
+    in one transaction, each in its own savepoint (``record``: a mail the database
+    refuses is held alone). An InfrastructureError (the database, the mailbox) stops the
+    pass: what this chunk had not committed stays in the inbox for the next one."""
+    stopped = False
     try:
-        known = _known(sessions, ref.message_id)
-        if known is not None:
-            _move(mailbox, ref, known, sessions, config)
-            log_mail(log, ref.uid, known)
-            return known
-        raw = mailbox.fetch(ref, max_bytes=config.mailbox.max_mail_bytes)
-        mail, drafts, error = _understand(raw, ref, config)
-        outcome = record(sessions, config, mailbox.label, ref, mail, drafts, error=error)
+        known = _known(sessions, [ref.message_id for ref in refs])
+        read: list[tuple[MailRef, ParsedMail, list[AppDraft], str | None]] = []
+        done: list[tuple[MailRef, Outcome]] = []
+        for ref in refs:
+            if should_stop():
+                log.info("stop requested: leaving the rest of the inbox for the next pass")
+                stopped = True
+                break
+            summary.seen += 1
+            outcome = known.get((ref.message_id or "").strip())
+            if outcome is not None:
+                done.append((ref, outcome))
+                continue
+            try:
+                raw = mailbox.fetch(ref, max_bytes=config.mailbox.max_mail_bytes)
+            except MailGone:
+                log.info("mail %s was taken by another worker", ref.uid)
+                continue
+            read.append((ref, *_understand(raw, ref, config)))
+            del raw
+        if read:
+            with sessions.begin() as session:
+                chunk = Chunk(session, config, orders_of(d for _, _, drafts, _ in read
+                                                         for d in drafts))
+                for ref, mail, drafts, error in read:
+                    done.append((ref, record(session, config, mailbox.label, ref, mail, drafts,
+                                             error=error, chunk=chunk)))
+                chunk.write(session)
+            read.clear()
     except OperationalError as e:
         raise StorageError(f"database unavailable: {e.orig or e}") from e
     except SQLAlchemyError as e:
         raise StorageError(f"database error: {e}") from e
-    _move(mailbox, ref, outcome, sessions, config)
-    log_mail(log, ref.uid, outcome)
-    return outcome
+    _move(mailbox, done, sessions, config, summary)
+    return stopped
 
 
-def _known(sessions: sessionmaker[Session], message_id: str | None) -> Outcome | None:
-    """A mail whose outcome is already committed (a crash before its move): only move it."""
-    if not message_id:
-        return None
+def _known(sessions: sessionmaker[Session], message_ids: list[str | None],
+           ) -> dict[str, Outcome]:
+    """Mails whose outcome is already committed (a crash before their move): only move
+    them. One query; stripped Message-ID as listed -> outcome."""
+    length = Mail.__table__.c.message_id.type.length
+    # Looked up as stored: cleaned and cut by the column type (worker.db.types.String).
+    stored = {m.strip(): storable_key(m.strip(), length) for m in message_ids if m and m.strip()}
+    if not stored:
+        return {}
     with sessions() as session:
-        row = find_mail(session, message_id.strip())
-        return None if row is None else Outcome(row.id, MailStatus(row.status), duplicate=True)
+        rows = session.execute(select(Mail.message_id, Mail.id, Mail.status)
+                               .where(Mail.message_id.in_(sorted(set(stored.values()))))).all()
+    by_key = {key: Outcome(mail_id, MailStatus(status), duplicate=True)
+              for key, mail_id, status in rows}
+    return {asked: by_key[key] for asked, key in stored.items() if key in by_key}
 
 
 def _understand(raw: bytes, ref: MailRef, config: Config,
@@ -164,10 +208,29 @@ def _own_reply_id(config: Config) -> Callable[[str], bool]:
     return lambda message_id: any(is_our_reply_id(message_id, s) for s in senders)
 
 
-def _move(mailbox: Mailbox, ref: MailRef, outcome: Outcome, sessions: sessionmaker[Session],
-          config: Config) -> None:
-    folder = folder_for(outcome.status, config)
-    mailbox.move(ref, folder)
-    with sessions.begin() as session:  # one UPDATE, no read: only a first move is stamped
-        session.execute(update(Mail).where(Mail.id == outcome.mail_id, Mail.moved_at.is_(None))
-                        .values(moved_at=utcnow()))
+def _move(mailbox: Mailbox, done: list[tuple[MailRef, Outcome]],
+          sessions: sessionmaker[Session], config: Config, summary: PassSummary) -> None:
+    """Move each committed mail to its folder, then stamp ``moved_at`` on all moved ones
+    with one UPDATE (only a first move is stamped). A mail another worker moved first
+    is not counted; a mailbox failure stops the pass after stamping what moved."""
+    moved: list[int] = []
+    try:
+        for ref, outcome in done:
+            try:
+                mailbox.move(ref, folder_for(outcome.status, config))
+            except MailGone:
+                log.info("mail %s was taken by another worker", ref.uid)
+                continue
+            moved.append(outcome.mail_id)
+            log_mail(log, ref.uid, outcome)
+            summary.count(outcome)
+    finally:
+        if moved:
+            try:
+                with sessions.begin() as session:
+                    session.execute(update(Mail).where(Mail.id.in_(moved), Mail.moved_at.is_(None))
+                                    .values(moved_at=utcnow()))
+            except OperationalError as e:
+                raise StorageError(f"database unavailable: {e.orig or e}") from e
+            except SQLAlchemyError as e:
+                raise StorageError(f"database error: {e}") from e

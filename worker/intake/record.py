@@ -1,5 +1,6 @@
 """Storing one mail's outcome: the mail row, its applications, checks and issuing,
-all in one transaction. Only after it commits may the mail be moved."""
+all in one savepoint of its chunk's transaction. Only after that commits may the mail
+be moved."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from worker.atomic import write_atomic
@@ -26,6 +27,7 @@ from worker.decision import date_skew, draft_from, judge, reason_rows
 from worker.errors import StorageError
 from worker.fields import LINE_TEXT_LENGTHS, clip
 from worker.intake.analyse import AppDraft, safe_suffix
+from worker.intake.chunk import Chunk, orders_of
 from worker.issuing import issue
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
@@ -90,19 +92,22 @@ def find_mail(session: Session, message_id: str) -> Mail | None:
     return session.scalars(select(Mail).where(Mail.message_id == message_id)).one_or_none()
 
 
-def record(sessions: sessionmaker[Session], config: Config, mailbox: str, ref: MailRef,
-           mail: ParsedMail, drafts: list[AppDraft], *, error: str | None = None) -> Outcome:
-    """Store and decide one mail in one transaction.
+def record(session: Session, config: Config, mailbox: str, ref: MailRef,
+           mail: ParsedMail, drafts: list[AppDraft], *, error: str | None = None,
+           chunk: Chunk | None = None) -> Outcome:
+    """Store and decide one mail in its own savepoint of the caller's transaction (an
+    intake chunk, ``worker.intake.run_pass``; ``chunk`` its counters and lookups).
 
     Text is made storable by the column types (``worker.db.types.String``). Should the
     database still refuse this mail's data (``worker.db.refusals.refused_data``: a
-    data exception, an integrity error that is no known race), the mail is stored
-    held instead, with one FORM_UNREADABLE application (detail ``UNSTORABLE``) and the
-    database's message in ``mails.error``: first with its envelope, then, if that is
-    refused too, with only its Message-ID. The pass goes on. Raises ``StorageError``
-    only when even that is refused; anything else (a lost connection) propagates."""
+    data exception, an integrity error that is no known race), only this mail's
+    savepoint rolls back and the mail is stored held instead, with one FORM_UNREADABLE
+    application (detail ``UNSTORABLE``) and the database's message in ``mails.error``:
+    first with its envelope, then, if that is refused too, with only its Message-ID.
+    The chunk goes on. Raises ``StorageError`` only when even that is refused; anything
+    else (a lost connection) propagates, and the caller's transaction with it."""
     try:
-        return _store(sessions, config, mailbox, ref, mail, drafts, error)
+        return _store(session, config, mailbox, ref, mail, drafts, error, chunk=chunk)
     except Exception as e:
         if not refused_data(e):
             raise
@@ -118,7 +123,8 @@ def record(sessions: sessionmaker[Session], config: Config, mailbox: str, ref: M
         first = (str(problem).splitlines() or [""])[0]
         note = f"数据无法存储：{type(problem).__name__}: {first}"[:2000]
         try:
-            return _store(sessions, config, mailbox, ref, envelope, [app], None, note=note)
+            return _store(session, config, mailbox, ref, envelope, [app], None, note=note,
+                          chunk=chunk)
         except Exception as e:
             if not refused_data(e):
                 raise
@@ -126,32 +132,46 @@ def record(sessions: sessionmaker[Session], config: Config, mailbox: str, ref: M
     raise StorageError(f"mail {ref.uid}: the database refuses even its Message-ID: {problem}")
 
 
-def _store(sessions: sessionmaker[Session], config: Config, mailbox: str, ref: MailRef,
+def _store(session: Session, config: Config, mailbox: str, ref: MailRef,
            mail: ParsedMail, drafts: list[AppDraft], error: str | None, *,
-           note: str | None = None) -> Outcome:
-    """One try at storing; a unique-constraint race (another worker, same mail or same
-    order) is retried once, when the checks see what the other worker committed."""
+           note: str | None = None, chunk: Chunk | None = None) -> Outcome:
+    """One try at storing, in a savepoint; a unique-constraint race (another worker,
+    same mail or same order) is retried once, when the checks see what the other
+    worker committed (PostgreSQL reads committed rows at each statement)."""
     for attempt in (1, 2):
+        mark = chunk.mark() if chunk is not None else None
         try:
-            with sessions.begin() as session:
+            with session.begin_nested():
                 # The first attempt relies on the unique Message-ID (its INSERT is the
                 # first statement): a mail stored meanwhile fails it, and the retry finds it.
                 existing = find_mail(session, mail.message_id) if attempt == 2 else None
                 if existing is not None:
-                    return Outcome(existing.id, MailStatus(existing.status), duplicate=True)
-                outcome = _record(session, config, mailbox, ref, mail, drafts, error)
+                    outcome = Outcome(existing.id, MailStatus(existing.status), duplicate=True)
+                    session.expunge_all()
+                    return outcome
+                outcome = _record(session, config, mailbox, ref, mail, drafts, error, chunk)
                 if note is not None:
                     session.execute(update(Mail).where(Mail.id == outcome.mail_id)
                                     .values(error=note))
-                return outcome
-        except IntegrityError:
-            if attempt == 2:
+            # Nothing of this mail is needed again (the outcome is plain data): a chunk's
+            # identity map holds one mail at a time.
+            session.expunge_all()
+            return outcome
+        except Exception as e:
+            # Rows loaded by INSERT ... RETURNING outlive the savepoint in the identity
+            # map, and SQLite gives their ids to the next rows: forget them all.
+            session.expunge_all()
+            if chunk is not None and mark is not None:
+                chunk.reset(mark)  # the numbers and claims went back with the savepoint
+            if not isinstance(e, IntegrityError) or attempt == 2:
                 raise  # no race: the caller holds the mail (refused_data)
+            if chunk is not None:
+                chunk.refresh(session, orders_of(drafts))
     raise AssertionError("unreachable")
 
 
 def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: ParsedMail,
-            drafts: list[AppDraft], error: str | None) -> Outcome:
+            drafts: list[AppDraft], error: str | None, chunk: Chunk | None) -> Outcome:
     row = Mail(
         message_id=mail.message_id, mailbox=mailbox, uidvalidity=ref.uidvalidity, uid=ref.uid,
         sender=mail.sender[:320], sender_name=mail.sender_name[:255],
@@ -180,7 +200,8 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
             # decide(), with the status and reasons known before the first INSERT
             draft = draft_from(app, checked, row.received_at)
             app.status, reasons = judge(session, draft, config,
-                                        pre_reasons=None if d.has_form else d.reasons)
+                                        pre_reasons=None if d.has_form else d.reasons,
+                                        lookups=chunk.lookups if chunk is not None else None)
             app.reasons = reason_rows(reasons)
             app.created_at = app.updated_at = utcnow()  # decided as it is stored
         app.mail = row
@@ -188,7 +209,10 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
         session.flush()
         _add_lines(session, app, lines)
         if app.status == ApplicationStatus.ACCEPTED:
-            issue(session, app, config, lines=checked)
+            invoices = issue(session, app, config, lines=checked,
+                             counters=chunk.counters if chunk is not None else None)
+            if chunk is not None:
+                chunk.issued(invoices)
         apps.append(app)
     row.status = mail_status(apps, error is not None)
     row.folder = folder_for(row.status, config)  # decided with the outcome; moved_at after

@@ -15,7 +15,7 @@ from worker.config import Config
 from worker.courier.pool import allocate_waybill
 from worker.db.models import Application, Invoice, InvoiceItem, Shipment
 from worker.issuing.facts import CourierFacts, SellerFacts
-from worker.issuing.numbers import allocate
+from worker.issuing.numbers import HeldCounters, allocate
 from worker.issuing.plan import parcel_weight, plan_invoices, postage
 from worker.status import InvoiceState, InvoiceType, IssueMode, ParcelStatus
 from worker.tax.model import make_serial
@@ -23,12 +23,14 @@ from worker.validation import normalize
 
 
 def issue(session: Session, app: Application, config: Config,
-          lines: Iterable[Any] | None = None) -> list[Invoice]:
+          lines: Iterable[Any] | None = None,
+          counters: HeldCounters | None = None) -> list[Invoice]:
     """Create invoices (and, for a courier, the parcel) for ``app``; the caller commits
     or rolls back.
 
     ``lines``: the application's undropped lines when the caller has them at hand
-    (default: ``app.lines``).
+    (default: ``app.lines``). ``counters``: counters an intake chunk locked for its
+    transaction (``worker.issuing.numbers.HeldCounters``); numbers come from there.
 
     Print mode (``[invoicing] mode``): each invoice gets the next number of the paper
     stock and is ISSUED at once. Platform mode: each gets the next 发票流水号 of the
@@ -52,16 +54,16 @@ def issue(session: Session, app: Application, config: Config,
     if invoicing.platform:
         keys = [make_serial(invoicing.serial_prefix, n, invoicing.serial_digits)
                 for n in allocate(session, f"serial:{invoicing.serial_prefix}", len(planned),
-                                  first=1, last=10 ** invoicing.serial_digits - 1)]
+                                  first=1, last=10 ** invoicing.serial_digits - 1, held=counters)]
     else:
         keys = [f"{number:08d}" for number in
                 allocate(session, f"invoice:{inv_cfg.code}", len(planned),
-                         first=inv_cfg.first_number, last=inv_cfg.last_number)]
+                         first=inv_cfg.first_number, last=inv_cfg.last_number, held=counters)]
     shipment = _existing_shipment(session, app)
     new_parcel = shipment is None and not invoicing.by_email
     # Both counters before anything is added: the lookups have nothing to autoflush.
     # An API provider's waybill is ordered after the commit (worker.courier.ordering).
-    waybill = (allocate_waybill(session, config)
+    waybill = (allocate_waybill(session, config, counters)
                if new_parcel and config.courier.provider == "pool" else None)
     invoice_type = normalize.invoice_type(app.invoice_type) or InvoiceType.NORMAL
     if app.id is None:

@@ -1,0 +1,92 @@
+"""Several mails per transaction (``[mailbox] chunk_mails``), on SQLite and PostgreSQL:
+what a chunk reads once (counters, payments, invoiced orders) must follow what its
+earlier mails stored, and a mail rolled back to its savepoint gives back its numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session
+
+from tests.intake.conftest import World
+from tests.intake.test_pass import form_mail, trainees, unit
+from tests.intake.test_refused_data import GOOD_ARRIVAL, HOSTILE_ARRIVAL, record_module
+from worker.db.models import Counter, Invoice, InvoiceItem, Mail, Shipment
+from worker.intake import run_pass
+from worker.intake.record import UNSTORABLE
+from worker.mailbox import open_mailbox
+
+
+def _pass(world: World) -> dict[str, int]:
+    """One pass without the print batch (nothing here is about printing)."""
+    cfg = world.app.config
+    with open_mailbox(cfg.mailbox.url, None) as mailbox:
+        return run_pass(mailbox, world.app.sessions, cfg).by_status
+
+
+def test_two_mails_of_one_chunk_claiming_one_order(world: World) -> None:
+    """The second mail sees the first one's invoice (not yet committed, same chunk) and
+    is held ALREADY_INVOICED with its number, as it would be in a later pass."""
+    people = trainees("C", 2)
+    world.pay(people)
+    world.deliver(form_mail(unit(people)), arrival=HOSTILE_ARRIVAL)
+    world.deliver(form_mail(unit(people[1:])), arrival=GOOD_ARRIVAL)
+    assert world.app.config.mailbox.chunk_mails >= 2
+    assert _pass(world) == {"accepted": 1, "held": 1}
+    with world.app.sessions() as s:
+        held = s.scalars(select(Mail).where(Mail.status == "held")).one()
+        reasons = [(r.code, r.line, r.detail) for r in held.applications[0].reasons]
+        assert [code for code, _, _ in reasons] == ["ALREADY_INVOICED"]
+        assert "00000001" in reasons[0][2]
+        assert list(s.scalars(select(InvoiceItem.order_no))) == ["C00000", "C00001"]
+
+
+def test_a_mail_rolled_back_after_issuing_leaves_no_gap(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A mail refused after its invoices and waybill were numbered: its savepoint and
+    its numbers go back, it is held alone, and the next mail of the chunk takes the
+    very numbers it gave back."""
+    bad, good = trainees("D", 2), trainees("E", 3)
+    world.pay([*bad, *good])
+    original = record_module.queue_mail_reply
+
+    def failing(session: Session, row: Mail, config: Any) -> Any:
+        if any(a.status == "accepted" and a.invoices and a.invoices[0].items[0].order_no
+               == "D00000" for a in row.applications):
+            raise DataError("INSERT", {}, Exception("value refused"))
+        return original(session, row, config)
+
+    monkeypatch.setattr(record_module, "queue_mail_reply", failing)
+    world.deliver(form_mail(unit(bad)), arrival=HOSTILE_ARRIVAL)
+    world.deliver(form_mail(unit(good)), arrival=GOOD_ARRIVAL)
+    assert _pass(world) == {"held": 1, "accepted": 1}
+    assert world.folder("INBOX") == []
+    cfg = world.app.config
+    with world.app.sessions() as s:
+        held = s.scalars(select(Mail).where(Mail.status == "held")).one()
+        assert ("FORM_UNREADABLE", UNSTORABLE) in [
+            (r.code, r.detail) for r in held.applications[0].reasons]
+        assert list(s.scalars(select(Invoice.number))) == ["00000001"]
+        assert sorted(s.scalars(select(InvoiceItem.order_no))) == ["E00000", "E00001", "E00002"]
+        assert list(s.scalars(select(Shipment.waybill))) == [
+            f"{cfg.courier.waybill_prefix}{cfg.courier.waybill_first}"]
+        counter = s.get(Counter, f"invoice:{cfg.invoice.code}")
+        assert counter is not None and counter.next_value == 2
+
+
+def test_should_stop_ends_the_pass_after_the_mails_read(world: World) -> None:
+    """A stop asked mid-chunk: the mails read so far are stored and moved, the rest wait."""
+    people = trainees("F", 3)
+    world.pay(people)
+    for person in people:
+        world.deliver(form_mail(unit([person])))
+    asked = iter([False, True])
+    cfg = world.app.config
+    with open_mailbox(cfg.mailbox.url, None) as mailbox:
+        summary = run_pass(mailbox, world.app.sessions, cfg, lambda: next(asked, True))
+    assert summary.by_status == {"accepted": 1}
+    assert len(world.folder("INBOX")) == 2
