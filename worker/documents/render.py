@@ -64,9 +64,9 @@ def identifier(key: str) -> bytes:
     return hashlib.sha256(key.encode()).hexdigest()[:32].encode()
 
 
-def write_pdf(source: str, target: Path, *, key: str,
-              fetcher: FetcherFactory | None = None) -> Rendered:
-    """Render ``source`` HTML to ``target`` atomically; returns the page count.
+def render_pdf(source: str, *, key: str,
+               fetcher: FetcherFactory | None = None) -> tuple[bytes, int]:
+    """``source`` HTML as PDF bytes and their page count (``write_pdf`` without the file).
 
     ``fetcher`` makes the URL fetcher (tests pass one that records); by default an
     ``AssetFetcher``. WeasyPrint is imported here: a pass with nothing to print, and
@@ -82,8 +82,15 @@ def write_pdf(source: str, target: Path, *, key: str,
                         url_fetcher=url_fetcher).render()
         data = document.write_pdf(pdf_identifier=identifier(key))
     assert data is not None
+    return data, len(document.pages)
+
+
+def write_pdf(source: str, target: Path, *, key: str,
+              fetcher: FetcherFactory | None = None) -> Rendered:
+    """Render ``source`` HTML to ``target`` atomically; returns the page count."""
+    data, pages = render_pdf(source, key=key, fetcher=fetcher)
     write_atomic(target, data)
-    return Rendered(target, len(document.pages))
+    return Rendered(target, pages)
 
 
 @contextmanager
