@@ -34,10 +34,9 @@ _SHEET_DATA = re.compile(rb"<" + _P + rb"sheetData(?=[\s/>])[^>]*?(/?)>")
 _SHEET_DATA_END = re.compile(rb"</" + _P + rb"sheetData\s*>")
 _ROW_START = re.compile(rb"<" + _P + rb"row(?=[\s/>])")
 # Pairs: for unprefixed elements only, and for any prefix (xmlscan.pair).
-_TAG = pair(rb"<{P}(row|c)(?=[\s/>])")
-# Every row and cell that carries its reference, in document order: (row, column, cell row).
-_REFS = pair(rb"<{P}(?:row\s[^>]*?(?<=\s)r\s*=\s*[\"'](\d+)[\"']"
-             rb"|c\s[^>]*?(?<=\s)r\s*=\s*[\"']([A-Z]{1,3})(\d+)[\"'])")
+# Every row and cell tag in document order: (name, column letters, row number); the
+# number is empty when the tag has no reference.
+_REFS = pair(rb"<{P}(row|c)(?=[\s/>])(?:[^>]*?(?<=\s)r\s*=\s*[\"']([A-Z]{0,3})(\d+)[\"'])?")
 _ROW_ELEMENT = re.compile(rb"<(" + _P + rb")row(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _P + rb"row\s*>)", re.S)
 _CELL_ELEMENT = re.compile(rb"<(" + _P + rb")c(?=[\s/>])([^>]*?)(/>|>.*?</" + _P + rb"c\s*>)", re.S)
 _ATTR = re.compile(rb"\s([\w:.\-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
@@ -96,29 +95,28 @@ def bound_sheet(xml: bytes, limits: FormLimits) -> BoundedSheet:
     head = _SHEET_DATA.search(xml)
     if head is None or head.group(1):
         return BoundedSheet(xml, False, 0)
-    end = _SHEET_DATA_END.search(xml, head.end())
+    end = _SHEET_DATA_END.search(xml, max(head.end(), xml.rfind(b"</sheetData>")))
     if end is None:
         return BoundedSheet(xml, False, 0)  # calamine reports the broken part
     start, stop, last = head.end(), end.start(), limits.max_rows + 1
     named = prefixed(xml, start, stop)
-    refs = _REFS[named].findall(xml, start, stop)
-    if len(refs) != len(_TAG[named].findall(xml, start, stop)):
-        return _rewrite(xml, start, stop, limits)  # a row or cell without its reference
     previous, current, rows, cut = 0, b"", 0, stop
     columns = set()
-    for row, column, cell_row in refs:
-        if row:
-            number = int(row)
+    for tag, letters, number_text in _REFS[named].findall(xml, start, stop):
+        if tag == b"row":
+            if letters or not number_text:
+                return _rewrite(xml, start, stop, limits)  # a row without its number
+            number = int(number_text)
             if number > last:  # openpyxl stops at the first row past max_row
                 cut = [m.start() for m in _ROW_START.finditer(xml, start, stop)][rows]
                 break
             if number <= previous:
                 return _rewrite(xml, start, stop, limits)  # rows out of order
-            previous, current, rows = number, row, rows + 1
-        elif cell_row != current:
-            return _rewrite(xml, start, stop, limits)  # a cell naming another row
+            previous, current, rows = number, number_text, rows + 1
+        elif not letters or number_text != current:
+            return _rewrite(xml, start, stop, limits)  # no reference, or naming another row
         else:
-            columns.add(column)
+            columns.add(letters)
     if columns and max(map(column_number, columns)) > limits.max_cols:
         return _rewrite(xml, start, stop, limits)
     truncated = cut < stop or previous == last
