@@ -29,6 +29,7 @@ from worker.form.xlsxstrings import (
     differs,
     has_string_cells,
     shared_strings,
+    sheet_differs,
     string_values,
 )
 from worker.form.xmlscan import UNSAFE_XML, Converted, scan_member
@@ -230,7 +231,8 @@ def _read_sheet(book: Any, part: SheetPart, bounded: BoundedSheet, values: list[
     grid = book.get_sheet_by_name(part.name).to_python(skip_empty_area=False, nrows=limits.max_rows)
     rows: list[list[object]] = [[None if v == "" else v for v in row[:width]] for row in grid]
     exact: Iterable[tuple[int, int, object]] = values
-    if (strings is not None or differs(bounded.xml)) and has_string_cells(bounded.xml, bounded.prefixed):
+    if (strings is not None or sheet_differs(bounded.xml, bounded.prefixed)) and has_string_cells(
+            bounded.xml, bounded.prefixed):
         exact = chain(exact, string_values(bounded.xml, strings))
     for r, c, value in exact:
         if r >= limits.max_rows or c >= width:

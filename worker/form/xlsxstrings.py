@@ -36,13 +36,20 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def differs(xml: bytes) -> bool:
-    """Whether this part's strings may read differently in calamine than in openpyxl."""
+def differs(xml: bytes, named: bool | None = None) -> bool:
+    """Whether this part's strings may read differently in calamine than in openpyxl.
+    ``named``: whether elements may carry namespace prefixes (None: look)."""
     if b"x005F_" in xml or b"&#" in xml or b"<![CDATA[" in xml:
         return True
     if b"_x" in xml and _ESCAPE.search(xml) is not None:
         return True
-    return _SPACED[prefixed(xml)].search(xml) is not None
+    return _SPACED[prefixed(xml) if named is None else named].search(xml) is not None
+
+
+def sheet_differs(xml: bytes, named: bool) -> bool:
+    """``differs`` for a sheet's own text cells: inline strings (formula results are
+    ``<v>`` texts, read alike but for CDATA, which ``differs`` looks for)."""
+    return (b"inlineStr" in xml or b"<![CDATA[" in xml) and differs(xml, named)
 
 
 def bound_strings(xml: bytes, limit: int) -> bytes:
