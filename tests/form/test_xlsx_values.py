@@ -193,6 +193,9 @@ CASES: dict[str, bytes] = {
                                      + row(5, cell("A5", "5")) + row(None, cell("A6", "6"))),
     "lower-case references": craft(row(1, cell("a1", "1"), cell("b1", "2"))),
     "rows out of order": craft(row(3, cell("A3", "3")) + row(1, cell("A1", "1")) + row(5, cell("A5", "5"))),
+    "a cell twice, then out of order": craft(
+        row(1, cell("B1", "1"), cell("B1", None), cell("A1", "2"))
+        + row(2, cell("C2", "3"), cell("C2", "4"))),
     "a row twice": craft(row(1, cell("A1", "1")) + row(1, cell("B1", "2")) + row(2, cell("A2", "3"))),
     "a cell naming another row": craft(row(1, cell("A1", "1"), cell("B7", "2")) + row(2, cell("A2", "3"))),
     "cells far right": craft(row(1, cell("A1", "1"), cell("CW1", "101"), cell("XFD1", "16384"))

@@ -2,8 +2,9 @@
 
 Before: calamine parses a whole sheet into a dense grid spanning its used cells, so one
 stray cell at XFD1048576 would ask for 17 billion cells.  ``bound_sheet`` hands it only
-rows up to ``max_rows + 1`` and columns up to ``max_cols``, which is also what the
-form's reader has always looked at (openpyxl's ``iter_rows(max_row, max_col)``).
+rows up to ``max_rows`` and columns up to ``max_cols``, which is also what the form's
+reader has always looked at (openpyxl's ``iter_rows(max_row, max_col)``; a row past
+``max_rows`` only says the sheet was truncated, and that is noted here).
 Sheets as Excel, WPS, LibreOffice and openpyxl write them (every row and cell with its
 reference, rows in order, cells in their own row, nothing beyond the limits) are passed
 as they are, after a few C-speed regex scans; any other sheet is rewritten row by row
@@ -88,7 +89,7 @@ def column_letters(number: int) -> bytes:
 
 
 def bound_sheet(xml: bytes, limits: FormLimits) -> BoundedSheet:
-    """The sheet cut to rows up to ``max_rows + 1`` and columns up to ``max_cols``.
+    """The sheet cut to rows up to ``max_rows`` and columns up to ``max_cols``.
 
     Raises SheetXmlError for a row or cell reference openpyxl could not parse.
     """
@@ -98,28 +99,30 @@ def bound_sheet(xml: bytes, limits: FormLimits) -> BoundedSheet:
     end = _SHEET_DATA_END.search(xml, max(head.end(), xml.rfind(b"</sheetData>")))
     if end is None:
         return BoundedSheet(xml, False, 0)  # calamine reports the broken part
-    start, stop, last = head.end(), end.start(), limits.max_rows + 1
+    start, stop, last = head.end(), end.start(), limits.max_rows
     named = prefixed(xml, start, stop)
     previous, current, rows, cut = 0, b"", 0, stop
     columns = set()
+    left: tuple[int, bytes] = (0, b"")  # the row's previous cell, ordered as columns are
     for tag, letters, number_text in _REFS[named].findall(xml, start, stop):
         if tag == b"row":
             if letters or not number_text:
                 return _rewrite(xml, start, stop, limits)  # a row without its number
             number = int(number_text)
-            if number > last:  # openpyxl stops at the first row past max_row
+            if number > last:  # the first row past max_rows: the sheet is truncated there
                 cut = [m.start() for m in _ROW_START.finditer(xml, start, stop)][rows]
                 break
             if number <= previous:
                 return _rewrite(xml, start, stop, limits)  # rows out of order
-            previous, current, rows = number, number_text, rows + 1
-        elif not letters or number_text != current:
-            return _rewrite(xml, start, stop, limits)  # no reference, or naming another row
+            previous, current, rows, left = number, number_text, rows + 1, (0, b"")
+        elif not letters or number_text != current or (len(letters), letters) <= left:
+            return _rewrite(xml, start, stop, limits)  # no reference, another row's, out of order
         else:
             columns.add(letters)
+            left = (len(letters), letters)
     if columns and max(map(column_number, columns)) > limits.max_cols:
         return _rewrite(xml, start, stop, limits)
-    truncated = cut < stop or previous == last
+    truncated = cut < stop
     kept = xml if cut == stop else xml[:cut] + xml[stop:]
     return BoundedSheet(kept, truncated, limits.max_rows if truncated else previous, named)
 
@@ -143,7 +146,7 @@ def _row_number(text: str) -> int:
 def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSheet:
     """Rows and cells placed as openpyxl placed them, kept within the limits, every one
     written with its reference (Python speed: only for sheets no spreadsheet writes)."""
-    last = limits.max_rows + 1
+    last = limits.max_rows
     out: list[bytes] = []
     number = 0  # the parser's row counter
     expected = 1  # the reader's next row: lower numbers are skipped
@@ -152,14 +155,13 @@ def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSh
     for row in _ROW_ELEMENT.finditer(xml, start, stop):
         given = _attrs(row.group(2)).get(b"r")
         number = _row_number(given) if given is not None else number + 1
-        if number > last:
+        if number > last:  # never skipped: the reader's next row is at most max_rows + 1
             truncated = True
             break
         if number < expected:
             continue
         expected, kept = number + 1, number
-        truncated = truncated or number > limits.max_rows
-        cells = []
+        cells: dict[int, bytes] = {}  # by column: a later cell replaces an earlier one, as in openpyxl
         column = 0
         for cell in _CELL_ELEMENT.finditer(row.group(3) or b""):
             attrs = cell.group(2)
@@ -173,10 +175,11 @@ def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSh
                 column += 1
             if column <= limits.max_cols:
                 attrs = re.sub(rb"\sr\s*=\s*(?:\"[^\"]*\"|'[^']*')", b"", attrs)
-                cells.append(b"<%sc r=\"%s%d\"%s%s" % (cell.group(1), column_letters(column), number,
-                                                       attrs, cell.group(3)))
+                cells[column] = b"<%sc r=\"%s%d\"%s%s" % (cell.group(1), column_letters(column), number,
+                                                          attrs, cell.group(3))
         prefix = row.group(1)
-        out.append(b"<%srow r=\"%d\">%s</%srow>" % (prefix, number, b"".join(cells), prefix))
+        body = b"".join(cells[c] for c in sorted(cells))
+        out.append(b"<%srow r=\"%d\">%s</%srow>" % (prefix, number, body, prefix))
     last_row = limits.max_rows if truncated else kept
     return BoundedSheet(xml[:start] + b"".join(out) + xml[stop:], truncated, last_row)
 
