@@ -1,60 +1,87 @@
-"""Reading .xlsx/.xlsm safely: vet the zip first, then openpyxl in read-only mode.
+"""Reading .xlsx/.xlsm safely: vet the zip first, then python-calamine.
 
-openpyxl trusts the archive: a member that inflates to gigabytes, a DTD with nested
+A reader trusts the archive: a member that inflates to gigabytes, a DTD with nested
 entities, or a sheet that claims a million rows would all be read faithfully.  The zip
-directory is checked before openpyxl opens anything, XML members are scanned (see
-``xmlscan``: no DOCTYPE, bounded cells and strings; defusedxml inside openpyxl is the
-second line), and rows and columns are read only up to the limits whatever the sheet
-claims.
+directory is checked before any parser opens anything, XML members are scanned (see
+``xmlscan``: no DOCTYPE, bounded cells and strings), and each sheet is cut to the row
+and column limits (``xlsxsheet.bound_sheet``) before python-calamine (a Rust reader:
+quick-xml, which expands no DTD entities) sees the bytes.  Cell values come out as
+openpyxl gave them, which the form's rules were written against: numbers, dates and
+errors by ``xlsxsheet.cell_values``, odd strings by ``xlsxstrings``.  When calamine
+cannot read a file, defusedxml says whether its XML is unsafe or merely broken.
 """
 
 from __future__ import annotations
 
 import io
-import warnings
 import zipfile
+from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 from worker.errors import FormUnreadable
 from worker.form.cells import Sheet, trim
 from worker.form.limits import FormLimits, describe_size
-from worker.form.xmlscan import UNSAFE_XML, scan_member
+from worker.form.xlsxpackage import Package, SheetPart, read_package
+from worker.form.xlsxsheet import BoundedSheet, bound_sheet, cell_values, untyped
+from worker.form.xlsxstrings import (
+    bound_strings,
+    differs,
+    has_string_cells,
+    shared_strings,
+    sheet_differs,
+    string_values,
+)
+from worker.form.xmlscan import UNSAFE_XML, Converted, scan_member
 
 CORRUPT = "附件无法打开：文件已损坏"
 ENCRYPTED = "附件已加密，请取消密码后重新发送"
 
 
-def check_zip(data: bytes, limits: FormLimits) -> None:
-    """Reject archives that are damaged, encrypted or that would inflate too far."""
+def open_zip(data: bytes) -> zipfile.ZipFile:
+    """The archive, or FormUnreadable(CORRUPT) when it is not one."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
         raise FormUnreadable(CORRUPT) from e
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > limits.max_members:
-            raise FormUnreadable("附件无法打开：文件结构异常（部件过多）")
-        total = 0
-        for info in infos:
-            if info.flag_bits & 0x1:
-                raise FormUnreadable(ENCRYPTED)
-            total += info.file_size
-            if total > limits.max_uncompressed:
-                raise FormUnreadable(f"附件解压后过大（超过 {describe_size(limits.max_uncompressed)}）")
-            if info.file_size >= limits.ratio_min_size and (
-                info.compress_size <= 0 or info.file_size / info.compress_size > limits.max_ratio
-            ):
-                raise FormUnreadable("附件无法打开：文件压缩比异常（疑似压缩炸弹）")
-        for info in infos:
-            if info.filename.lower().endswith((".xml", ".rels", ".vml")):
-                try:
-                    scan_member(archive, info, limits)
-                except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
-                    raise FormUnreadable(CORRUPT) from e
+
+
+def check_zip(data: bytes, limits: FormLimits) -> None:
+    """Reject archives that are damaged, encrypted or that would inflate too far."""
+    with open_zip(data) as archive:
+        vet_zip(archive, limits)
+
+
+def vet_zip(archive: zipfile.ZipFile, limits: FormLimits) -> dict[str, bytes]:
+    """``check_zip`` on an open archive; returns the XML parts the scan read whole."""
+    infos = archive.infolist()
+    if len(infos) > limits.max_members:
+        raise FormUnreadable("附件无法打开：文件结构异常（部件过多）")
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise FormUnreadable(ENCRYPTED)
+        total += info.file_size
+        if total > limits.max_uncompressed:
+            raise FormUnreadable(f"附件解压后过大（超过 {describe_size(limits.max_uncompressed)}）")
+        if info.file_size >= limits.ratio_min_size and (
+            info.compress_size <= 0 or info.file_size / info.compress_size > limits.max_ratio
+        ):
+            raise FormUnreadable("附件无法打开：文件压缩比异常（疑似压缩炸弹）")
+    parts: dict[str, bytes] = {}
+    for info in infos:
+        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
+            try:
+                content = scan_member(archive, info, limits)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+                raise FormUnreadable(CORRUPT) from e  # ValueError: an encoding that does not decode
+            if content is not None:
+                parts[info.filename] = content
+    return parts
 
 
 #: ISO/IEC 29500 Strict namespaces (Excel's "Strict Open XML 电子表格" save option) and
-#: their Transitional equivalents, which openpyxl reads; the part structure is the same
+#: their Transitional equivalents, which the readers below expect; the part structure is the same
 #: (ISO/IEC 29500-1 Annex A lists the namespaces).
 STRICT_NAMESPACES: tuple[tuple[bytes, bytes], ...] = (
     (b"http://purl.oclc.org/ooxml/spreadsheetml/main",
@@ -91,53 +118,131 @@ def as_transitional(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _unreadable(error: Exception) -> FormUnreadable:
-    """Map whatever openpyxl/zipfile/defusedxml raised to a user-facing reason."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:  # openpyxl re-wraps errors
-        seen.add(id(current))
-        if (type(current).__module__ or "").startswith("defusedxml"):
-            return FormUnreadable(UNSAFE_XML)
-        current = current.__cause__ or current.__context__
-    return FormUnreadable(CORRUPT)
+def _unreadable(error: BaseException, data: bytes) -> tuple[FormUnreadable, BaseException]:
+    """A reader's failure as a user-facing reason, and the exception to chain it to.
+
+    UNSAFE_XML when defusedxml, the second line behind ``xmlscan``, refuses one of the
+    XML parts (calamine only says it cannot read them), else CORRUPT.
+    """
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
+    if isinstance(error, DefusedXmlException):
+        return FormUnreadable(UNSAFE_XML), error
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                if info.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    with archive.open(info) as member:
+                        for _ in iterparse(member):  # bounded: check_zip vetted the sizes
+                            pass
+    except DefusedXmlException as unsafe:
+        unsafe.__cause__ = error
+        return FormUnreadable(UNSAFE_XML), unsafe
+    except Exception:  # noqa: S110 (broken XML: the reader's own error says more)
+        pass
+    return FormUnreadable(CORRUPT), error
 
 
 def read_xlsx(data: bytes, limits: FormLimits) -> list[Sheet]:
-    """All worksheets' values, each bounded to max_rows x max_cols."""
-    from openpyxl import load_workbook
+    """All worksheets' values, each bounded to max_rows x max_cols.
 
-    check_zip(data, limits)
+    Raises FormUnreadable: CORRUPT, UNSAFE_XML, TOO_MANY_CELLS, a size or sheet limit.
+    """
+    import python_calamine
+
     try:
-        data = as_transitional(data)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
-        raise FormUnreadable(CORRUPT) from e
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
+        with open_zip(data) as archive:
+            data, package, sheets, strings = _prepare(data, archive, vet_zip(archive, limits), limits)
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-        except Exception as e:  # third-party boundary: any failure is "cannot open"
-            raise _unreadable(e) from e
-        try:
-            if len(book.sheetnames) > limits.max_sheets:
-                raise FormUnreadable(f"附件中的工作表过多（超过 {limits.max_sheets} 个）")
-            return [_read_sheet(ws, limits) for ws in book.worksheets]
-        except FormUnreadable:
-            raise
-        except Exception as e:  # rows are parsed lazily, so errors surface here too
-            raise _unreadable(e) from e
+            return [_read_sheet(book, part, bounded, values, strings, limits)
+                    for part, bounded, values in sheets]
         finally:
             book.close()
+    except FormUnreadable:
+        raise
+    except BaseException as e:  # third-party boundary: any failure is "cannot open"
+        if not isinstance(e, Exception) and type(e).__name__ != "PanicException":
+            raise  # a Rust panic is pyo3's PanicException (a BaseException); ^C is not one
+        failure, cause = _unreadable(e, data)
+        raise failure from cause
 
 
-def _read_sheet(ws: Any, limits: FormLimits) -> Sheet:
-    rows = []
-    # Bounds are explicit: a read-only sheet's <dimension> may claim A1:XFD1048576.
-    for row in ws.iter_rows(
-        min_row=1, max_row=limits.max_rows + 1, max_col=limits.max_cols, values_only=True
-    ):
-        rows.append(trim(row))
-    truncated = len(rows) > limits.max_rows
-    del rows[limits.max_rows :]
-    state = getattr(ws, "sheet_state", "visible")
-    return Sheet(str(ws.title), rows, truncated, hidden=state != "visible")
+def _prepare(data: bytes, archive: zipfile.ZipFile, parts: dict[str, bytes], limits: FormLimits,
+             *, strict_done: bool = False
+             ) -> tuple[bytes, Package, list[_Prepared], list[str] | None]:
+    """The workbook as calamine may read it, its package facts, each worksheet bounded
+    with its exact number/date/error values, and openpyxl's shared strings when
+    calamine's may differ.
+
+    ``archive`` holds ``data``, vetted; ``parts``: members the scan already inflated.
+    """
+    package = read_package(archive, parts)
+    if package.strict and not strict_done:  # rare: read a Transitional copy instead
+        data = as_transitional(data)
+        with zipfile.ZipFile(io.BytesIO(data)) as copy:
+            parts = {name: copy.read(name) for name in parts}
+            return _prepare(data, copy, parts, limits, strict_done=True)
+    if len(package.sheets) > limits.max_sheets:
+        raise FormUnreadable(f"附件中的工作表过多（超过 {limits.max_sheets} 个）")
+    sheets = []
+    changed = {name: xml for name, xml in parts.items() if isinstance(xml, Converted)}
+    for part in package.sheets:
+        if part.chart:
+            continue
+        xml = parts.get(part.part) or archive.read(part.part)
+        bounded = bound_sheet(xml, limits)
+        values, refused = cell_values(bounded.xml, package, bounded.prefixed)
+        given = untyped(bounded.xml, bounded.prefixed) if refused else bounded.xml
+        if given is not xml:
+            changed[part.part] = given
+        sheets.append((part, bounded, values))
+    strings = None
+    if package.shared_strings is not None:
+        xml = parts.get(package.shared_strings) or archive.read(package.shared_strings)
+        if differs(xml):
+            strings = shared_strings(xml)
+        fixed = bound_strings(xml, limits.max_cells)
+        if fixed is not xml:
+            changed[package.shared_strings] = fixed
+    if changed:
+        data = _with_members(archive, changed)
+    return data, package, sheets, strings
+
+
+def _with_members(archive: zipfile.ZipFile, changed: dict[str, bytes]) -> bytes:
+    """The archive with some members replaced (stored: it is read once, in memory)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as copy:
+        for info in archive.infolist():
+            body = changed[info.filename] if info.filename in changed else archive.read(info)
+            copy.writestr(info.filename, body)
+    return out.getvalue()
+
+
+_Prepared = tuple[SheetPart, BoundedSheet, list[tuple[int, int, object]]]
+
+
+def _read_sheet(book: Any, part: SheetPart, bounded: BoundedSheet, values: list[tuple[int, int, object]],
+                strings: list[str] | None, limits: FormLimits) -> Sheet:
+    """calamine's grid with openpyxl's values laid over it, as the form's reader saw it."""
+    width = limits.max_cols
+    grid = book.get_sheet_by_name(part.name).to_python(skip_empty_area=False, nrows=limits.max_rows)
+    rows: list[list[object]] = [[None if v == "" else v for v in row[:width]] for row in grid]
+    exact: Iterable[tuple[int, int, object]] = values
+    if (strings is not None or sheet_differs(bounded.xml, bounded.prefixed)) and has_string_cells(
+            bounded.xml, bounded.prefixed):
+        exact = chain(exact, string_values(bounded.xml, strings))
+    for r, c, value in exact:
+        if r >= limits.max_rows or c >= width:
+            continue
+        while len(rows) <= r:
+            rows.append([])
+        row = rows[r]
+        if len(row) <= c:
+            row.extend([None] * (c + 1 - len(row)))
+        row[c] = value
+    sheet = [trim(row) for row in rows]
+    sheet.extend([()] * (bounded.last_row - len(sheet)))
+    return Sheet(part.name, sheet, bounded.truncated, hidden=part.hidden)

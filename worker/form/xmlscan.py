@@ -1,10 +1,18 @@
-"""A streaming pass over an xlsx's XML parts before openpyxl builds objects from them.
+"""A streaming pass over an xlsx's XML parts before any parser builds values from them.
 
-openpyxl materialises a whole ``<row>`` element, and every shared string, before we
-can drop what we do not need: one row of three million cells costs over a gigabyte,
-yet zips to a few megabytes when the values vary enough to pass the ratio check.  A
-regex pass over the inflated bytes (C speed, constant memory) bounds cells per row,
-cells per sheet and shared strings, and refuses DOCTYPEs, which OOXML never has.
+A parser materialises whole rows and every shared string before we can drop what we do
+not need: one row of three million cells costs over a gigabyte, yet zips to a few
+megabytes when the values vary enough to pass the ratio check.  A regex pass over the
+inflated bytes (C speed, constant memory) bounds cells per row, cells per sheet and
+shared strings, and refuses DOCTYPEs, which OOXML never has.
+
+A part in another encoding than UTF-8 (which no spreadsheet program writes, but XML
+allows) would hide every tag from these byte patterns, so it is converted to UTF-8
+first and the converted copy is what the scan counts and the reader reads.
+
+Counting is done a chunk at a time with C-level list counts; only a chunk where a row
+could pass 16384 cells or where the row limit is reached is walked tag by tag, so the
+outcome is the same as counting every tag in order.
 """
 
 from __future__ import annotations
@@ -19,15 +27,54 @@ EXCEL_MAX_COLUMNS = 16384  # no valid row has more cells than Excel has columns
 UNSAFE_XML = "附件无法打开：文件含有不安全的 XML 内容"
 TOO_MANY_CELLS = "附件无法打开：表格单元格数量异常"
 
-_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(row|c|si)(?=[\s/>])")
+PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"  # an element's namespace prefix, if it has one
+_PREFIXED = re.compile(rb"<[A-Za-z_][\w.\-]*:")
+
+
+def pair(template: bytes, flags: int = 0) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """``template`` compiled for unprefixed elements only and for any prefix (``{P}``).
+
+    Nearly every part names its elements without a prefix; a pattern without the
+    optional prefix group is two to four times faster.
+    """
+    return (re.compile(template.replace(b"{P}", b""), flags),
+            re.compile(template.replace(b"{P}", PREFIX), flags))
+
+
+def prefixed(xml: bytes, start: int = 0, stop: int | None = None) -> bool:
+    """Whether an element in ``xml[start:stop]`` is written with a namespace prefix."""
+    return _PREFIXED.search(xml, start, len(xml) if stop is None else stop) is not None
+
+
+_TAG = pair(rb"<{P}(row|c|si)(?=[\s/>])")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _CHUNK = 1 << 20
+_DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._\-]+)[\"']")
+_DECLARATION = re.compile(r"^\ufeff?<\?xml[^>]*\?>")
 _CARRY = 64  # longer than any tag we look for, so none is split between chunks
 
 
-def scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: FormLimits) -> None:
-    """Raise FormUnreadable if this XML part carries a DTD or too many cells/strings."""
+def scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: FormLimits) -> bytes | None:
+    """Raise FormUnreadable if this XML part carries a DTD or too many cells/strings.
+
+    Returns the part's bytes when it fits in one chunk (so a reader need not inflate it
+    again) or had to be converted to UTF-8 (then as ``Converted``), else None.  zipfile
+    never inflates more than the size the header declares, and check_zip bounded those.
+    Raises ValueError for an encoding that cannot be decoded.
+    """
     counter = _Counter(limits)
+    content = None
+    if info.file_size <= _CHUNK:
+        content = as_utf8(archive.read(info))
+    else:
+        with archive.open(info) as member:
+            if encoding(member.read(256)) != "utf-8":
+                content = as_utf8(archive.read(info))
+    if content is not None:
+        if _DTD.search(content):
+            raise FormUnreadable(UNSAFE_XML)
+        counter.seen_all(_TAG[prefixed(content)].findall(content))
+        return content
     carry = b""
     with archive.open(info) as member:
         while True:
@@ -36,14 +83,41 @@ def scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: FormLim
             if _DTD.search(buffer):
                 raise FormUnreadable(UNSAFE_XML)
             end = max(0, len(buffer) - _CARRY) if chunk else len(buffer)
-            for match in _TAG.finditer(buffer):
-                if match.start() >= end:
-                    break
-                if counter.seen(match.group(1)):
-                    return  # past max_rows: openpyxl will not read further either
+            tag = _TAG[1]
+            tags = tag.findall(buffer)
+            if end < len(buffer):  # tags that start in the carried tail are counted next time
+                del tags[len(tags) - len(tag.findall(buffer, end)):]
+            if counter.seen_all(tags):
+                return None  # past max_rows: the reader cuts the sheet there too
             if not chunk:
-                return
+                return None
             carry = buffer[end:]
+
+
+def encoding(head: bytes) -> str:
+    """The encoding an XML document's first bytes declare (XML 1.0, appendix F)."""
+    if head.startswith((b"\xff\xfe", b"<\x00")):
+        return "utf-16-le"
+    if head.startswith((b"\xfe\xff", b"\x00<")):
+        return "utf-16-be"
+    found = _DECLARED.match(head)
+    name = found.group(1).decode().lower() if found else "utf-8"
+    return "utf-8" if name in ("utf-8", "utf8") else name
+
+
+class Converted(bytes):
+    """A part's bytes converted to UTF-8: a reader must be given these, not the stored ones."""
+
+
+def as_utf8(content: bytes) -> bytes:
+    """The document in UTF-8, its declaration saying so.  Raises ValueError (LookupError,
+    UnicodeDecodeError) for an encoding Python does not know or bytes that break it."""
+    codec = encoding(content[:256])
+    if codec == "utf-8":
+        return content
+    text = content.decode(codec)
+    text = _DECLARATION.sub('<?xml version="1.0" encoding="UTF-8"?>', text.lstrip("\ufeff"), 1)
+    return Converted(text.encode())
 
 
 class _Counter:
@@ -55,6 +129,23 @@ class _Counter:
         self.in_row = 0
         self.cells = 0
         self.strings = 0
+
+    def seen_all(self, tags: list[bytes]) -> bool:
+        """Count a chunk's tags in order; True when the rest of the part does not matter."""
+        rows = tags.count(b"row")
+        cells = tags.count(b"c")
+        if self.rows + rows > self.limits.max_rows or self.in_row + cells > EXCEL_MAX_COLUMNS:
+            return any(self.seen(tag) for tag in tags)  # the exact order matters here
+        self.rows += rows
+        self.cells += cells
+        self.strings += len(tags) - rows - cells
+        if rows:  # cells after the chunk's last row tag belong to the row still open
+            self.in_row = tags[len(tags) - tags[::-1].index(b"row"):].count(b"c")
+        else:
+            self.in_row += cells
+        if self.cells > self.limits.max_cells or self.strings > self.limits.max_cells:
+            raise FormUnreadable(TOO_MANY_CELLS)
+        return False
 
     def seen(self, tag: bytes) -> bool:
         """Count one tag; True when the rest of the part does not matter."""

@@ -1,0 +1,294 @@
+"""A worksheet's XML around python-calamine: bounded before it, exact values after it.
+
+Before: calamine parses a whole sheet into a dense grid spanning its used cells, so one
+stray cell at XFD1048576 would ask for 17 billion cells.  ``bound_sheet`` hands it only
+rows up to ``max_rows`` and columns up to ``max_cols``, which is also what the form's
+reader has always looked at (openpyxl's ``iter_rows(max_row, max_col)``; a row past
+``max_rows`` only says the sheet was truncated, and that is noted here).
+Sheets as Excel, WPS, LibreOffice and openpyxl write them (every row and cell with its
+reference, rows in order, cells in their own row, nothing beyond the limits) are passed
+as they are, after a few C-speed regex scans; any other sheet is rewritten row by row
+with openpyxl's placement rules (``openpyxl.worksheet._reader.WorkSheetParser`` and
+``ReadOnlyWorksheet._cells_by_row``: a row's number is its ``r`` or the previous
+plus one, a row numbered below the last kept one is skipped, a cell's column is its
+``r`` or the previous plus one), so calamine and the rules below agree on positions.
+
+After: calamine reads every number as a float and picks dates by its own format rules,
+but forms have always been read with openpyxl's: ``<v>150</v>`` is the int 150, an
+18-digit ``<v>`` keeps its digits, a date style makes a datetime, an error cell is its
+text (``#N/A``).  ``cell_values`` gives those values for every number, boolean, date
+and error cell (``WorkSheetParser.parse_cell``), to replace calamine's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from worker.form.limits import FormLimits
+from worker.form.xlsxpackage import Package, from_excel
+from worker.form.xmlscan import pair, prefixed
+
+_P = rb"(?:[A-Za-z_][\w.\-]*:)?"  # any namespace prefix
+_SHEET_DATA = re.compile(rb"<" + _P + rb"sheetData(?=[\s/>])[^>]*?(/?)>")
+_SHEET_DATA_END = re.compile(rb"</" + _P + rb"sheetData\s*>")
+_ROW_START = re.compile(rb"<" + _P + rb"row(?=[\s/>])")
+# Pairs: for unprefixed elements only, and for any prefix (xmlscan.pair).
+# Every row and cell tag in document order: (name, column letters, row number); the
+# number is empty when the tag has no reference.
+_REFS = pair(rb"<{P}(row|c)(?=[\s/>])(?:[^>]*?(?<=\s)r\s*=\s*[\"']([A-Z]{0,3})(\d+)[\"'])?")
+_ROW_ELEMENT = re.compile(rb"<(" + _P + rb")row(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _P + rb"row\s*>)", re.S)
+_CELL_ELEMENT = re.compile(rb"<(" + _P + rb")c(?=[\s/>])([^>]*?)(/>|>.*?</" + _P + rb"c\s*>)", re.S)
+_ATTR = re.compile(rb"\s([\w:.\-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_COORDINATE = re.compile(rb"^\$?([A-Za-z]{1,3})\$?(\d+)$")  # openpyxl's COORD_RE
+# Cells calamine types as numbers, booleans, dates or errors (no t, or t n/b/d/e).
+_VALUE_CELL = re.compile(
+    rb"<" + _P + rb"c(\s(?![^>]*?(?<=\s)t\s*=\s*[\"'](?:s|str|inlineStr)[\"'])[^>]*?)(?<!/)>(.*?)</"
+    + _P + rb"c\s*>", re.S)
+_VALUE = re.compile(rb"<" + _P + rb"v(?:\s[^>]*)?(?:/>|>(.*?)</" + _P + rb"v\s*>)", re.S)
+_V_TAG = pair(rb"<{P}v(?=[\s/>])")
+# A valued cell as Excel, WPS, LibreOffice and openpyxl write it: (column, row, style, type, value).
+_PLAIN_CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="(\w+)")?>'
+    rb"(?:<f(?: [^>]*)?/>|<f(?: [^>]*)?>[^<]*</f>)?<v>([^<&\r]*)</v></c>")
+_TEXT_TYPES = (b"s", b"str", b"inlineStr")
+_REF = re.compile(rb"([A-Z]+)(\d+)")
+
+
+class SheetXmlError(ValueError):
+    """The sheet's XML breaks a rule openpyxl enforced (a bad row or cell reference)."""
+
+
+@dataclass(frozen=True)
+class BoundedSheet:
+    """A sheet part as calamine may read it, and what openpyxl would have seen of it."""
+
+    xml: bytes  # the part itself, or a rewritten copy
+    truncated: bool  # a row beyond max_rows exists
+    last_row: int  # rows openpyxl yielded up to max_rows, trailing empty ones included
+    prefixed: bool = True  # some element in its sheetData has a namespace prefix
+
+
+@cache
+def column_number(letters: bytes) -> int:
+    """``b'A'`` -> 1, ``b'XFD'`` -> 16384 (ECMA-376 part 1, 18.3.1.4 cell references)."""
+    number = 0
+    for byte in letters.upper():
+        number = number * 26 + byte - 64
+    return number
+
+
+def column_letters(number: int) -> bytes:
+    """1 -> ``b'A'``, 16384 -> ``b'XFD'``."""
+    letters = b""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = bytes([65 + rest]) + letters
+    return letters
+
+
+def bound_sheet(xml: bytes, limits: FormLimits) -> BoundedSheet:
+    """The sheet cut to rows up to ``max_rows`` and columns up to ``max_cols``.
+
+    Raises SheetXmlError for a row or cell reference openpyxl could not parse.
+    """
+    head = _SHEET_DATA.search(xml)
+    if head is None or head.group(1):
+        return BoundedSheet(xml, False, 0)
+    end = _SHEET_DATA_END.search(xml, max(head.end(), xml.rfind(b"</sheetData>")))
+    if end is None:
+        return BoundedSheet(xml, False, 0)  # calamine reports the broken part
+    start, stop, last = head.end(), end.start(), limits.max_rows
+    named = prefixed(xml, start, stop)
+    previous, current, rows, cut = 0, b"", 0, stop
+    columns = set()
+    left: tuple[int, bytes] = (0, b"")  # the row's previous cell, ordered as columns are
+    for tag, letters, number_text in _REFS[named].findall(xml, start, stop):
+        if tag == b"row":
+            if letters or not number_text:
+                return _rewrite(xml, start, stop, limits)  # a row without its number
+            number = int(number_text)
+            if number > last:  # the first row past max_rows: the sheet is truncated there
+                cut = [m.start() for m in _ROW_START.finditer(xml, start, stop)][rows]
+                break
+            if number <= previous:
+                return _rewrite(xml, start, stop, limits)  # rows out of order
+            previous, current, rows, left = number, number_text, rows + 1, (0, b"")
+        elif not letters or number_text != current or (len(letters), letters) <= left:
+            return _rewrite(xml, start, stop, limits)  # no reference, another row's, out of order
+        else:
+            columns.add(letters)
+            left = (len(letters), letters)
+    if columns and max(map(column_number, columns)) > limits.max_cols:
+        return _rewrite(xml, start, stop, limits)
+    truncated = cut < stop
+    kept = xml if cut == stop else xml[:cut] + xml[stop:]
+    return BoundedSheet(kept, truncated, limits.max_rows if truncated else previous, named)
+
+
+def _attrs(tag: bytes) -> dict[bytes, str]:
+    return {m.group(1): (m.group(2) if m.group(2) is not None else m.group(3)).decode()
+            for m in _ATTR.finditer(tag)}
+
+
+def _row_number(text: str) -> int:
+    """openpyxl's ``parse_row``: an int, or a float that is one."""
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+        if not value.is_integer():
+            raise SheetXmlError(f"{text} is not a valid row number") from None
+        return int(value)
+
+
+def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSheet:
+    """Rows and cells placed as openpyxl placed them, kept within the limits, every one
+    written with its reference (Python speed: only for sheets no spreadsheet writes)."""
+    last = limits.max_rows
+    out: list[bytes] = []
+    number = 0  # the parser's row counter
+    expected = 1  # the reader's next row: lower numbers are skipped
+    kept = 0
+    truncated = False
+    for row in _ROW_ELEMENT.finditer(xml, start, stop):
+        given = _attrs(row.group(2)).get(b"r")
+        number = _row_number(given) if given is not None else number + 1
+        if number > last:  # never skipped: the reader's next row is at most max_rows + 1
+            truncated = True
+            break
+        if number < expected:
+            continue
+        expected, kept = number + 1, number
+        cells: dict[int, bytes] = {}  # by column: a later cell replaces an earlier one, as in openpyxl
+        column = 0
+        for cell in _CELL_ELEMENT.finditer(row.group(3) or b""):
+            attrs = cell.group(2)
+            ref = _attrs(attrs).get(b"r")
+            if ref is not None:
+                found = _COORDINATE.match(ref.encode())
+                if found is None:
+                    raise SheetXmlError(f"invalid cell reference {ref!r}")
+                column = column_number(found.group(1))
+            else:
+                column += 1
+            if column <= limits.max_cols:
+                attrs = re.sub(rb"\sr\s*=\s*(?:\"[^\"]*\"|'[^']*')", b"", attrs)
+                cells[column] = b"<%sc r=\"%s%d\"%s%s" % (cell.group(1), column_letters(column), number,
+                                                          attrs, cell.group(3))
+        prefix = row.group(1)
+        body = b"".join(cells[c] for c in sorted(cells))
+        out.append(b"<%srow r=\"%d\">%s</%srow>" % (prefix, number, body, prefix))
+    last_row = limits.max_rows if truncated else kept
+    return BoundedSheet(xml[:start] + b"".join(out) + xml[stop:], truncated, last_row)
+
+
+def _text(raw: bytes) -> str:
+    """A ``<v>`` element's text as an XML parser gives it (entities, CDATA, line ends)."""
+    if b"&" not in raw and b"<" not in raw and b"\r" not in raw:
+        return raw.decode()
+    from defusedxml.ElementTree import fromstring
+
+    return fromstring(b"<v>" + raw + b"</v>").text or ""
+
+
+def cast_number(text: str) -> int | float:
+    """openpyxl's ``_cast_number``: ``.``, ``E`` or ``e`` make a float, else an int."""
+    if "." in text or "E" in text or "e" in text:
+        return float(text)
+    return int(text)
+
+
+def cell_values(xml: bytes, package: Package, named: bool = True
+                ) -> tuple[list[tuple[int, int, object]], bool]:
+    """(row, column, value), 0-based, of every number, boolean, date and error cell, by
+    openpyxl's ``WorkSheetParser.parse_cell`` with ``data_only`` (a formula's cached value);
+    and whether calamine would refuse one of them (see ``untyped``).
+
+    Needs every cell to carry its reference (``bound_sheet`` sees to it).  ``named``:
+    whether elements may carry namespace prefixes.  Raises ValueError (or SheetXmlError)
+    where openpyxl raised, for a value it could not parse.
+    """
+    plain = _PLAIN_CELL.findall(xml)
+    if len(plain) != len(_V_TAG[named].findall(xml)):  # some cell is written another way
+        return _any_cells(xml, package)
+    values = []
+    refused = False
+    plain_numbers = 0 not in package.date_styles  # a cell without a style is a number
+    for letters, row, style, kind, text in plain:
+        if kind in _TEXT_TYPES:
+            continue
+        if kind in (b"", b"n") and not style and plain_numbers and text.isdigit():
+            value: object = int(text)  # the common case, as cast_number would have it
+        else:
+            kind_text, value_text = kind.decode() or "n", text.decode()
+            refused = refused or not _calamine_reads(kind_text, value_text)
+            value = _value(kind_text, value_text, style.decode() if style else None, package)
+        values.append((int(row) - 1, column_number(letters) - 1, value))
+    return values, refused
+
+
+def _any_cells(xml: bytes, package: Package) -> tuple[list[tuple[int, int, object]], bool]:
+    values = []
+    refused = False
+    for cell in _VALUE_CELL.finditer(xml):
+        attrs = _attrs(cell.group(1))
+        ref = _REF.fullmatch(attrs.get(b"r", "").encode())
+        if ref is None:
+            raise SheetXmlError("a value cell without a reference")
+        found = _VALUE.search(cell.group(2))
+        text = _text(found.group(1)) if found and found.group(1) else ""
+        kind = attrs.get(b"t", "n")
+        refused = refused or not _calamine_reads(kind, text)
+        values.append((int(ref.group(2)) - 1, column_number(ref.group(1)) - 1,
+                       _value(kind, text, attrs.get(b"s"), package)))
+    return values, refused
+
+
+#: What calamine's xlsx reader accepts where openpyxl accepted more (calamine
+#: ``xlsx::cells_reader::read_v``): a number its float parser reads, one of Excel 2007's
+#: seven error values (not #SPILL!, #CALC! and the like from later versions), a type
+#: ECMA-376 defines.  Anything else fails the whole workbook there.
+_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
+
+
+def _calamine_reads(kind: str, text: str) -> bool:
+    if not text or kind in ("b", "d"):
+        return True
+    if kind == "n":
+        return _FLOAT.fullmatch(text) is not None
+    return kind == "e" and text in _ERRORS
+
+
+_TYPED = pair(rb"(<{P}c\s[^>]*?)\st\s*=\s*[\"'](?!(?:s|str|inlineStr)[\"'])[^\"']*[\"']")
+
+
+def untyped(xml: bytes, named: bool = True) -> bytes:
+    """The sheet without the type of its number, boolean, date and error cells, for a
+    sheet holding a value calamine refuses under its type: untyped, calamine reads any
+    text (as text), and ``cell_values`` gives the value openpyxl read from the original."""
+    return _TYPED[named].sub(rb"\1", xml)
+
+
+def _value(kind: str, text: str, style: str | None, package: Package) -> object:
+    """One cell's value from its type, ``<v>`` text and style (``parse_cell``)."""
+    if not text:
+        return None
+    if kind == "n":
+        value = cast_number(text)
+        style_id: object = 0 if style is None else int(style) if style else style  # "" is no style
+        if style_id in package.date_styles:
+            try:
+                return from_excel(value, package.epoch, style_id in package.timedelta_styles)
+            except (OverflowError, ValueError):
+                return "#VALUE!"  # openpyxl: a date out of range reads as an error
+        return value
+    if kind == "b":
+        return bool(int(text))
+    if kind == "d":
+        from openpyxl.utils.datetime import from_ISO8601  # rare: ISO dates in Strict files
+
+        return from_ISO8601(text)
+    return text  # e: the error's text, as openpyxl kept it
