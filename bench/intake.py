@@ -258,7 +258,8 @@ def rows(r: dict[str, Any], memory: bool = True) -> list[Row]:
         out += [
             Row(f"intake, {r['label']}, peak RSS at {3 * n} mails", r["rss_3n_mb"], "MB",
                 goal=f"< {GOAL_RSS_MB:g} MB", ok=r["rss_3n_mb"] < GOAL_RSS_MB),
-            Row(f"intake, {r['label']}, RSS growth {n}->{3 * n} mails", growth, "MB",
+            Row(f"intake, {r['label']}, RSS growth {n}->{3 * n} mails (from "
+                f"{r['rss_n_mb']:.0f} MB)", growth, "MB",
                 ratio=r["rss_3n_mb"] / r["rss_n_mb"], goal=f"flat (<= {GOAL_GROWTH:.0%})",
                 ok=r["rss_3n_mb"] <= r["rss_n_mb"] * (1 + GOAL_GROWTH)),
         ]

@@ -19,13 +19,14 @@ configuration (batch size cap, and any render workers the code may have), then:
    step, rendering, recording, any render processes it starts). Timed inside the child
    around the call: wall, and CPU of the child plus every process it reaped.
 3. floor  - per repeat, interleaved with 2 so both share the machine's load, a child
-   imports WeasyPrint and renders the same number of pages of a simple invoice (A5
-   landscape, a plain bordered table with an invoice's rows and text, the invoice's
-   font Noto Serif CJK SC), in documents of FLOOR_DOC_PAGES (100) pages, one after
-   the other in one process; timed from before the import to the last written PDF.
-   100 pages a document is where bare WeasyPrint's cost per page is lowest (fewer
-   pay each document's fonts and PDF writing, more pay a growing document's memory
-   and collector), so the floor is the cheapest a simple page gets.
+   imports WeasyPrint and renders the same number of pages of a simple invoice page
+   (A5 landscape: the title, then an invoice's text - numbers, buyer, item, totals,
+   seller, remarks - as a plain two-column table, in the invoice's font Noto Serif CJK
+   SC), in documents of FLOOR_DOC_PAGES (100) pages, one after the other in one
+   process; timed from before the import to the last written PDF. From about 100
+   pages a document on, bare WeasyPrint's cost per page is at its lowest (smaller
+   documents pay each document's fonts and PDF writing more often), so the floor is
+   the cheapest a simple page gets.
 
 Per page = time / (K*M + K). Ratio = print wall per page / floor wall per page
 (issue 12 goal 2: <= 1.2). Memory: the print child's whole process tree, as
@@ -62,9 +63,10 @@ INTAKE = HERE.parent / "intake.py"
 
 GOAL_RATIO = 1.2
 GOAL_RSS_MB = 400.0
-# The floor's pages per document: WeasyPrint's cost per page is lowest around here. On
-# the 2-core machine (CPU ms per simple page): 1-page documents 164, 10 pages 89,
-# 100 pages 78, one 440-page document 133 (it grows with the document: memory, GC).
+# The floor's pages per document: WeasyPrint's cost per page is at its lowest here. On
+# the 2-core machine, CPU ms per floor page (load ~11): 1-page documents 113, 10 pages
+# 47, 100 pages 42-48, one 440-page document 43 (a richer page - collapsed borders,
+# spans - grows with the document: 78 at 100 pages, 133 at 440).
 FLOOR_DOC_PAGES = 100
 TZ = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕褚卫"
@@ -173,37 +175,28 @@ def child_print(config_path: str, out: str) -> None:
                  weasyprint_preloaded=preloaded, **{f"{k}_pages": v for k, v in pages.items()})
 
 
-INVOICE_PAGE = """<section class="p"><div class="h"><span class="t">天津增值税普通发票</span>
-<span class="ids">发票代码 012001800111<br>发票号码 {n:08d}<br>开票日期 2018年09月03日</span></div>
-<table><tr><td class="s" rowspan="4">购买方</td><td colspan="8">名称：天津市武清区第{k}培训中心</td></tr>
-<tr><td colspan="8">纳税人识别号：91120222MA05K{k:04d}X</td></tr><tr><td colspan="8">地址、电话：</td></tr>
-<tr><td colspan="8">开户行及账号：</td></tr>
-<tr><td colspan="2">货物或应税劳务、服务名称</td><td>规格型号</td><td>单位</td><td>数量</td><td>单价</td>
-<td>金额</td><td>税率</td><td>税额</td></tr>
-<tr><td colspan="2">*教育服务*培训费</td><td>2018年度</td><td>人</td><td>1</td><td>145.63</td>
-<td>145.63</td><td>3%</td><td>4.37</td></tr>
-{blank}
-<tr><td colspan="2">合计</td><td colspan="4"></td><td>¥145.63</td><td></td><td>¥4.37</td></tr>
-<tr><td colspan="2">价税合计（大写）</td><td colspan="4">⊗ 壹佰伍拾元整</td>
-<td colspan="3">（小写）¥150.00</td></tr>
-<tr><td class="s" rowspan="4">销售方</td><td colspan="4">名称：天津市政工师进修学院</td>
-<td rowspan="4">备注</td>
-<td colspan="3" rowspan="4">培训人员：王堃<br>身份证号：120222198001150013<br>订单号：2018{n:011d}</td></tr>
-<tr><td colspan="4">纳税人识别号：121200004013594468</td></tr>
-<tr><td colspan="4">地址、电话：天津市河东区大桥道52号A座 022-23391756</td></tr>
-<tr><td colspan="4">开户行及账号：中国工商银行天津河东支行 0302020109024900000</td></tr></table>
-<p>收款人：李楠　复核：李楠　开票人：王静　销售方：（章）　申请编号 {k} · 第 1 页 / 共 1 页</p></section>
+# The floor's page: an invoice's text (title, numbers, buyer, item, totals, seller,
+# remarks) as a plain two-column table in the invoice's font - a simple invoice page.
+FLOOR_PAGE = """<section class="p"><h1>天津增值税普通发票</h1><table>
+<tr><td>发票代码</td><td>012001800111</td></tr>
+<tr><td>发票号码</td><td>{n:08d}</td></tr>
+<tr><td>开票日期</td><td>2018年09月03日</td></tr>
+<tr><td>购买方</td><td>天津市武清区第{k}培训中心　纳税人识别号 91120222MA05K{k:04d}X</td></tr>
+<tr><td>项目</td><td>*教育服务*培训费　2018年度　人　1　145.63　3%　4.37</td></tr>
+<tr><td>合计</td><td>¥145.63　税额 ¥4.37</td></tr>
+<tr><td>价税合计</td><td>⊗ 壹佰伍拾元整　（小写）¥150.00</td></tr>
+<tr><td>销售方</td><td>天津市政工师进修学院　纳税人识别号 121200004013594468<br>
+天津市河东区大桥道52号A座 022-23391756<br>中国工商银行天津河东支行 0302020109024900000</td></tr>
+<tr><td>备注</td><td>培训人员：王堃　身份证号：120222198001150013　订单号：2018{n:011d}</td></tr>
+</table><p>收款人：李楠　复核：李楠　开票人：王静　销售方：（章）　申请编号 {k} · 第 1 页 / 共 1 页</p>
+</section>
 """
-BLANK_ROW = "<tr>" + "<td></td>" * 8 + "</tr>"
-INVOICE_CSS = """@page { size: A5 landscape; margin: 7mm 8mm; }
+FLOOR_CSS = """@page { size: A5 landscape; margin: 7mm 8mm; }
 body { margin: 0; font-family: "Noto Serif CJK SC"; font-size: 8.5pt; }
-* { font-weight: normal; }
+h1 { font-size: 16pt; font-weight: normal; text-align: center; margin: 0 0 4mm; }
 .p { break-before: page; } .p:first-child { break-before: auto; }
-.h { height: 17mm; position: relative; } .t { font-size: 16pt; margin-left: 60mm; }
-.ids { position: absolute; right: 0; top: 0; }
-table { width: 100%; border-collapse: collapse; table-layout: fixed; }
-td { border: 0.5pt solid #7a2e1d; padding: 0.4mm 1.2mm; height: 5mm; }
-.s { width: 8mm; }
+table { width: 100%; border: 0.5pt solid #7a2e1d; }
+td { padding: 0.6mm 1.2mm; vertical-align: top; }
 """
 
 
@@ -212,9 +205,9 @@ def floor_docs(folder: Path, pages: int) -> Path:
     each, in ``folder`` (the floor's input)."""
     folder.mkdir(parents=True, exist_ok=True)
     head = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>'
-            f'{INVOICE_CSS}</style></head><body>')
+            f'{FLOOR_CSS}</style></head><body>')
     for start in range(0, pages, FLOOR_DOC_PAGES):
-        body = "".join(INVOICE_PAGE.format(n=i + 1, k=i // 10 + 1, blank=BLANK_ROW * 5)
+        body = "".join(FLOOR_PAGE.format(n=i + 1, k=i // 10 + 1)
                        for i in range(start, min(pages, start + FLOOR_DOC_PAGES)))
         (folder / f"floor-{start:06d}.html").write_text(f"{head}{body}</body></html>",
                                                         encoding="utf-8")
