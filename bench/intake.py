@@ -91,13 +91,14 @@ def child_intake(config_path: str, out: str, profile: str | None) -> None:
         prof.enable()
     t1, c1 = time.perf_counter(), cpu_now()
     summary = app.run_once()
-    seconds, cpu = time.perf_counter() - t1, cpu_now() - c1
+    seconds, c2 = time.perf_counter() - t1, cpu_now()
+    cpu = c2 - c1
     if prof is not None:
         prof.disable()
         prof.dump_stats(profile)
     pdfs = sum(1 for _ in app.config.output_dir.rglob("*.pdf"))
     app.close()
-    child_report(out, seconds=seconds, work_cpu_s=cpu, startup_s=startup,
+    child_report(out, (c1, c2), seconds=seconds, work_cpu_s=cpu, startup_s=startup,
                  processed=summary.processed, by_status=summary.by_status, pdfs=pdfs)
 
 
@@ -142,8 +143,9 @@ def child_floor(maildir: str, out: str, reader: str) -> None:
             attachments += 1
             if isinstance(data, bytes) and data[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):
                 rows += read(data)
-    seconds, cpu = time.perf_counter() - t1, cpu_now() - c1
-    child_report(out, seconds=seconds, work_cpu_s=cpu, startup_s=startup, processed=mails,
+    seconds, c2 = time.perf_counter() - t1, cpu_now()
+    cpu = c2 - c1
+    child_report(out, (c1, c2), seconds=seconds, work_cpu_s=cpu, startup_s=startup, processed=mails,
                  attachments=attachments, rows=rows)
 
 

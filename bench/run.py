@@ -15,7 +15,8 @@ Runs, each in fresh child processes (see bench/intake.py and bench/render.py):
 3. print step: --apps x --trainees invoices (每人一张) + --apps labels, wall and CPU per
    page against bare WeasyPrint rendering as many simple invoice pages (100 a document)
    in one process;
-   peak RSS of the print step's whole process tree there and at each --memory-apps size.
+   peak memory of the print step's whole process tree there and at each --memory-apps
+   size.
 
 Then prints: metric, value, floor, ratio, goal, pass/fail; the machine line (commit,
 cores, load) under it; and one JSON line with every figure. --out FILE also writes the
@@ -97,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         "intake floor = email (compat32) + python-calamine on the same mails.",
         "print per page = print_pending's time / (invoices + labels), all-in; floor = bare "
         "WeasyPrint, as many simple invoice pages, 100 a document, one process.",
-        "CPU = user + system of the child and every process it reaped; RSS = the process "
-        "tree's peak (sampled sum, bounded below by exact VmHWM/ru_maxrss): bench/README.md.",
+        "CPU = user + system of every process of the step's tree; memory = the tree's peak "
+        "(sampled PSS sum, at least its largest process's VmHWM): bench/README.md.",
         f"load average (1 min) at the end of each timed run: min {min(loads, default=0):.1f}, "
         f"max {max(loads, default=0):.1f}, now {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} cores",
