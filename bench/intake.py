@@ -1,42 +1,47 @@
 #!/usr/bin/env python
-"""Intake benchmark: one ``App.run_once()`` over a Maildir of N realistic mails.
+"""Intake benchmark: the marginal cost of a mail in ``App.run_once()``, against a floor.
 
-    python bench/intake.py [--mails 1000] [--scale 10] [--seed 1] [--no-scale]
-                           [--repeat 1] [--stages intake|all]
-                           [--floor-policy compat32|default] [--profile FILE]
+    python bench/intake.py [--mails 200] [--lines L] [--mix realistic|held]
+                           [--repeat 3] [--seed 1] [--floor-reader calamine|openpyxl]
+                           [--keep] [--profile FILE]
 
-For each size (N, then N x scale unless --no-scale) the script builds a fresh
-installation in a temp folder (SQLite database migrated with ``init_db``, the
-platform's payments imported with ``read_payment_file``/``store_payments``, the mails
-delivered with the stdlib ``mailbox.Maildir``), then times two child processes on the
-same mail files:
+Two sizes of one seeded world are measured, N and 3N mails (the first N mails of the
+3N world are the N world's, byte for byte). Each size is a fresh installation in a
+temp folder (SQLite migrated with ``init_db``, the platform's payments imported with
+``read_payment_file``/``store_payments``, the mails delivered into a stdlib
+``mailbox.Maildir`` with the file's mtime - the worker's arrival time - set to the
+mail's date). Per size and repeat, two child processes run on the same mail files:
 
-* floor  - the bare parse: ``email.message_from_bytes`` (policy given by
-  --floor-policy, compat32 by default: the parser the worker itself uses), walk the
-  parts, take the attachments, read each .xlsx with openpyxl (read_only, data_only,
-  every row's values). No checks, no database, no moves.
-* intake - ``App.from_config(load_config(config.toml)).run_once()``: schema check,
-  listing, parse, analyse, checks, issuing, queued replies, commit, move. run_once()
-  also renders the print batch and sends due replies after the pass; with the
-  default ``--stages intake`` those two steps are stubbed out in the child (the print
-  batch renders every pending invoice into ONE WeasyPrint PDF: minutes and GBs for a
-  1,000-mail backlog); ``--stages all`` runs them and times them separately.
+* floor  - the bare cost of reading the mails: ``email.message_from_bytes`` (compat32,
+  the worker's parser), walk the parts, and read every spreadsheet attachment with
+  python-calamine (every sheet, every row; ``--floor-reader openpyxl`` for the old
+  floor, openpyxl ``read_only``). No checks, no database, no moves.
+* intake - ``App.from_config(load_config(config.toml)).run_once()`` with the steps
+  run_once does after the pass stubbed out on the App instance: ``print_pending``
+  (rendering, measured by bench/render.py) and ``send_replies`` (SMTP). The bench
+  checks afterwards that no PDF was written.
 
-Times are measured inside each child around the work itself (interpreter start-up
-and imports excluded), as wall time and as the child's CPU time (the latter is less
-disturbed by other load on the machine). --repeat K times each size K times on fresh
-copies of the same world and keeps the fastest. Peak RSS is that child's own: VmHWM
-from /proc/self/status at its end. (wait4's / RUSAGE_CHILDREN's ``ru_maxrss`` is not
-used: on Linux it also counts the parent's pages at fork time, before exec, i.e. the
-generator's ~100 MB.)
-Generation time is not measured. Mails follow one seeded distribution per mail, so
-the scaled run has the same mix: forms of 1-50 trainee lines, GBK/UTF-8 plain or
-HTML bodies with the recipient written in several ways, ~82% valid applications,
-the rest held (refunded or unknown order, urban district, study card, no recipient,
-no form) or ignored (auto-replies). The pass's statuses are checked against the mix.
+Times are taken inside each child around the work (start-up and imports excluded):
+wall, and CPU (user + system of the child and any children it reaped). The cost per
+mail is MARGINAL: (t(3N) - t(N)) / 2N, so whatever a pass pays once (schema check,
+listing, first imports inside the pass) cancels out. --repeat K keeps each figure's
+minimum over K runs on fresh copies. Memory: the intake child's peak RSS at N and at
+3N (bench/common.py: own VmHWM, and the sampled sum over its process tree) and the
+growth between them (flat = the goal).
 
---profile FILE runs one more (untimed) intake of the first size under cProfile,
-writes the stats to FILE and prints the top functions in worker/.
+Mails (--mix realistic): forms of 1-50 trainee lines (--lines L: every form L lines),
+GBK/UTF-8 plain or HTML bodies with the recipient written several ways, ~82% valid
+applications, the rest held (refunded or unknown order, urban district, study card, no
+recipient, no form) or ignored (auto-replies). --mix held: every mail has a form and is
+held, for one of the five form reasons drawn at random (checks still run and record
+every reason); ``--lines 25 --mix held`` is the issue's profile case. The pass's
+statuses are checked against the mix. Generation time is not measured.
+
+--profile FILE runs one more (untimed) intake of N mails under cProfile, writes the
+stats to FILE and prints the top functions in worker/.
+
+Output: a table (bench/common.py) and one JSON line. ``python bench/run.py`` runs this
+with the render bench and prints the combined table.
 """
 
 from __future__ import annotations
@@ -45,383 +50,82 @@ import argparse
 import io
 import json
 import os
-import random
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import zipfile
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+
+from common import Row, best, child_report, cpu_now, machine, run_child, table  # noqa: E402
+from world import build_worlds, write_config  # noqa: E402
 
 HERE = Path(__file__).resolve()
-TZ_NAME = "Asia/Shanghai"
 
-GOAL_FLOOR_RATIO = 2.0
-GOAL_SCALE_SLACK = 1.1  # big/small time ratio goal: scale x 1.1 (11 for 10x)
-
-# ----------------------------------------------------------------------------- data
-
-SUBURBAN = {  # district -> 身份证 region code
-    "武清区": "120222", "宝坻区": "120224", "静海区": "120223", "宁河区": "120221",
-    "蓟州区": "120225", "滨海新区": "120116", "东丽区": "120110", "西青区": "120111",
-    "津南区": "120112", "北辰区": "120113",
-}
-URBAN = {"和平区": "120101", "河东区": "120102", "河西区": "120103", "南开区": "120104",
-         "河北区": "120105", "红桥区": "120106"}
-# How units write their district: the canonical name mostly, sometimes the short form.
-DISTRICT_SPELLING = {"武清区": "武清", "宝坻区": "宝坻", "滨海新区": "滨海", "蓟州区": "蓟县"}
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鑫宇浩然欣怡博文"
-ROADS = ("雍阳西道", "泉州北路", "团泊大道", "津围公路", "中山路", "黄海路", "京津公路",
-         "芦台镇光明路", "津塘公路", "天祥工业园", "北辰道", "海河东路")
-FIRMS = ("雍阳科技", "港湾物流", "团泊制造", "宏达建设", "华信电子", "金桥化工", "瑞丰农业",
-         "恒通机械", "新宇医药", "盛世文化", "中环物业", "汇丰纺织", "津城食品", "万达印务")
-KINDS = ("有限公司", "股份有限公司", "有限责任公司", "中心", "集团有限公司")
-DOMAINS = ("163.com", "126.com", "qq.com", "sina.com", "tj.gov.cn", "yeah.net")
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-
-BODIES = (
-    "老师您好：\n附件是{unit}的发票申请表，请查收。\n收件人：{name}\n联系电话：{phone}\n"
-    "地址：{addr}\n\n{contact}\n{unit}",
-    "您好！\n收 件 人：{name}\n手机：{phone}\n邮寄地址：{addr}\n谢谢！",
-    "收件人：{name} 电话：{phone} 地址：{addr}",
-    "老师好，我单位申请开具培训费发票，申请表见附件。\n收件人：{name}，电话 {phone}，"
-    "地址：{addr}\n\n-----原始邮件-----\n发件人：xy23391756@163.com\n主题：Re: 发票申请\n"
-    "请把申请表和收件信息发到本邮箱。",
-    "各位老师好\n\n发票请寄：\n收件人姓名：{name}\n收件人电话：{phone}\n收件地址：{addr}\n\n"
-    "经办人：{contact} {contact_phone}",
-)
-NO_RECIPIENT_BODY = "老师您好，附件是我单位的发票申请表，请开具发票，谢谢！\n{contact}"
-INQUIRY_BODY = ("老师您好，我单位有{n}人参加了今年的网上培训，请问发票怎么申请？\n"
-                "收件人：{name} 电话：{phone}")
-AUTO_BODY = "您好，我正在休假，{date}后回复您的邮件。"
-
-# (kind, share): the per-mail mix, identical for every size.
-MIX = (
-    ("refunded", 0.05),       # one order refunded                -> held
-    ("unknown_order", 0.05),  # one order has no payment record   -> held
-    ("urban", 0.03),          # 市内六区                            -> held
-    ("study_card", 0.01),     # one order paid by 学习卡            -> held
-    ("no_recipient", 0.01),   # body without recipient            -> held
-    ("inquiry", 0.02),        # question, no attachment           -> held (NO_FORM)
-    ("auto_reply", 0.01),     # 自动回复                            -> ignored
-)
-EXPECTED_STATUS = {"valid": "accepted", "auto_reply": "ignored"}
-
-
-@dataclass
-class WorldStats:
-    mails: int = 0
-    forms: int = 0
-    lines: int = 0
-    payments: int = 0
-    mail_bytes: int = 0
-    kinds: dict[str, int] = field(default_factory=dict)
-    expected: dict[str, int] = field(default_factory=dict)
-    gen_s: float = 0.0
-
-
-# ------------------------------------------------------------------ fast form bytes
-
-
-class FormFactory:
-    """``worker.samples.form_xlsx`` output, fast: one openpyxl workbook per line count
-    with placeholder values, then per form only the sheet XML is filled in and the
-    package re-zipped. The first forms are compared byte for byte with form_xlsx."""
-
-    _TOKEN = re.compile(r"@@(\w+)@@|<v>(\d+)</v>")
-
-    def __init__(self, verify: int = 12) -> None:
-        self._templates: dict[int, tuple[list[tuple[str, bytes]], str, dict[str, str]]] = {}
-        self._verify = verify
-
-    def _template(self, n: int) -> tuple[list[tuple[str, bytes]], str, dict[str, str]]:
-        if n not in self._templates:
-            from worker.samples import Trainee, Unit, form_xlsx
-
-            people = [Trainee(f"@@N{i}@@", f"@@I{i}@@", f"@@O{i}@@", year=700000 + i,
-                              amount=str(800000 + i)) for i in range(n)]
-            unit = Unit("@@U@@", "@@D@@", "@@T@@", "@@C@@", "@@P@@", issue_mode="@@M@@",
-                        trainees=people)
-            archive = zipfile.ZipFile(io.BytesIO(form_xlsx(unit)))
-            members = [(info.filename, archive.read(info)) for info in archive.infolist()]
-            sheet = dict(members)["xl/worksheets/sheet1.xml"].decode("utf-8")
-            total = sum(float(t.amount) for t in people)
-            numbers = {str(700000 + i): f"Y{i}" for i in range(n)}
-            numbers |= {str(800000 + i): f"A{i}" for i in range(n)}
-            numbers[_num(total)] = "TOTAL"
-            for text in numbers:
-                if f"<v>{text}</v>" not in sheet:
-                    raise RuntimeError(f"form template: sentinel {text} not found")
-            self._templates[n] = (members, sheet, numbers)
-        return self._templates[n]
-
-    def build(self, unit: Any) -> bytes:
-        members, sheet, numbers = self._template(len(unit.trainees))
-        values = {"U": unit.name, "D": unit.district, "T": unit.tax_id, "C": unit.contact,
-                  "P": unit.phone, "M": unit.issue_mode,
-                  "TOTAL": _num(sum(float(t.amount) for t in unit.trainees))}
-        for i, t in enumerate(unit.trainees):
-            values[f"N{i}"] = t.name
-            values[f"I{i}"] = t.id_number
-            values[f"O{i}"] = t.order_no
-            values[f"Y{i}"] = str(t.year)
-            values[f"A{i}"] = _num(float(t.amount))
-
-        def fill(m: re.Match[str]) -> str:
-            if m.group(1) is not None:
-                return escape(values[m.group(1)])
-            key = numbers.get(m.group(2))
-            return m.group(0) if key is None else f"<v>{values[key]}</v>"
-
-        filled = self._TOKEN.sub(fill, sheet).encode("utf-8")
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-            for name, data in members:
-                out.writestr(name, filled if name == "xl/worksheets/sheet1.xml" else data)
-        result = buf.getvalue()
-        if self._verify > 0:
-            self._verify -= 1
-            from worker.samples import form_xlsx
-
-            ref = zipfile.ZipFile(io.BytesIO(form_xlsx(unit))).read("xl/worksheets/sheet1.xml")
-            if ref != filled:
-                raise RuntimeError("fast form differs from worker.samples.form_xlsx")
-        return result
-
-
-def _num(value: float) -> str:
-    """A number as openpyxl writes it (integral floats without ``.0``)."""
-    return str(int(value)) if float(value).is_integer() else repr(value)
-
-
-# ----------------------------------------------------------------------- generation
-
-
-class Generator:
-    def __init__(self, seed: int) -> None:
-        from zoneinfo import ZoneInfo
-
-        self.rng = random.Random(seed)
-        self.tz = ZoneInfo(TZ_NAME)
-        self.forms = FormFactory()
-        self.order_seq = 0
-
-    def person_name(self) -> str:
-        r = self.rng
-        return r.choice(SURNAMES) + "".join(r.choice(GIVEN) for _ in range(r.choice((1, 2, 2))))
-
-    def phone(self) -> str:
-        r = self.rng
-        if r.random() < 0.8:
-            return r.choice(("138", "139", "136", "135", "158", "186", "152", "177")) + \
-                f"{r.randrange(10**8):08d}"
-        return f"022-{r.randrange(2 * 10**7, 9 * 10**7):08d}"
-
-    def id_no(self, region: str) -> str:
-        from worker.samples import id_number
-
-        r = self.rng
-        birth = datetime(1960, 1, 1) + timedelta(days=r.randrange(365 * 38))
-        return id_number(region, birth.strftime("%Y%m%d"), r.randrange(1, 1000))
-
-    def unit(self, district: str, region: str, lines: int) -> Any:
-        from worker.samples import Trainee, Unit, tax_id
-
-        r = self.rng
-        short = district.removesuffix("新区").removesuffix("区")
-        name = f"天津市{short}{r.choice(FIRMS)}{r.choice(KINDS)}"
-        body17 = f"91{region}MA" + "".join(r.choice(USCC_CHARS) for _ in range(7))
-        people = []
-        for _ in range(lines):
-            self.order_seq += 1
-            paid = datetime(2018, 3, 1, 8, tzinfo=self.tz) + \
-                timedelta(minutes=r.randrange(60 * 24 * 180))
-            year, amount = r.choices(((2018, "150.00"), (2017, "150.00"), (2015, "160.00")),
-                                     weights=(90, 5, 5))[0]
-            people.append(Trainee(
-                self.person_name(), self.id_no(r.choice((region, region, "120104", "130982"))),
-                f"TJ{paid:%Y%m%d}{self.order_seq:07d}", year=year, amount=amount,
-                paid_at=f"{paid:%Y-%m-%d %H:%M:%S}"))
-        spelled = DISTRICT_SPELLING.get(district, district) if r.random() < 0.2 else district
-        mode = "每人一张" if r.random() < 0.2 else "合并开具"
-        return Unit(name, spelled, tax_id(body17), self.person_name(), self.phone(),
-                    issue_mode=mode, trainees=people)
-
-    def kind(self) -> str:
-        x = self.rng.random()
-        for kind, share in MIX:
-            if x < share:
-                return kind
-            x -= share
-        return "valid"
-
-    def one(self) -> tuple[str, bytes, list[Any], int, int]:
-        """(kind, raw mail, payment rows, forms, lines) for one mail."""
-        from worker.samples import mail
-
-        r = self.rng
-        kind = self.kind()
-        when = datetime(2018, 9, 1, 8, tzinfo=self.tz) + timedelta(minutes=r.randrange(60 * 24 * 120))
-        urban = kind == "urban"
-        district, region = r.choice(list((URBAN if urban else SUBURBAN).items()))
-        contact = self.person_name()
-        local = f"user{r.randrange(10**6)}"
-        sender = f"{contact} <{local}@{r.choice(DOMAINS)}>" if r.random() < 0.7 \
-            else f"{local}@{r.choice(DOMAINS)}"
-        charset = "gbk" if r.random() < 0.6 else "utf-8"
-        html = r.random() < 0.15
-        road = f"{r.choice(ROADS)}{r.randrange(1, 300)}号"
-        fields = {"name": self.person_name(), "phone": self.phone(),
-                  "addr": f"天津市{district}{road}" + (f"{r.randrange(1, 20)}楼" if r.random() < .5 else ""),
-                  "contact": contact, "contact_phone": self.phone()}
-        if kind == "auto_reply":
-            raw = mail(sender=sender, subject="自动回复：发票申请", date=when, charset=charset,
-                       body=AUTO_BODY.format(date=f"{when + timedelta(days=7):%m月%d日}"),
-                       headers={"Auto-Submitted": "auto-replied"})
-            return kind, raw, [], 0, 0
-        if kind == "inquiry":
-            raw = mail(sender=sender, subject="咨询发票事宜", date=when, charset=charset, html=html,
-                       body=INQUIRY_BODY.format(n=r.randrange(1, 50), **fields))
-            return kind, raw, [], 0, 0
-
-        lines = r.randint(1, 50)
-        unit = self.unit(district, region, lines)
-        fields["unit"] = unit.name
-        paid = list(unit.trainees)
-        pick = r.randrange(lines)
-        if kind == "refunded":
-            paid[pick] = replace(paid[pick], status="已退款")
-        elif kind == "study_card":
-            paid[pick] = replace(paid[pick], method="学习卡")
-        elif kind == "unknown_order":
-            del paid[pick]
-        body = NO_RECIPIENT_BODY if kind == "no_recipient" else r.choice(BODIES)
-        filename = r.choice(("发票申请表.xlsx", f"{unit.name}发票申请表.xlsx",
-                             f"线上缴费发票申请表-{contact}.xlsx", "申请表.xlsx"))
-        subject = r.choice((f"{unit.name} 发票申请", "发票申请", f"{district}{contact}申请发票"))
-        raw = mail(sender=sender, subject=subject, date=when, charset=charset, html=html,
-                   body=body.format(**fields), attachments=[(filename, self.forms.build(unit))])
-        return kind, raw, paid, 1, lines
-
-
-def build_world(root: Path, n: int, seed: int) -> tuple[Path, WorldStats]:
-    """Temp installation: config.toml, migrated SQLite, payments, N mails in a Maildir."""
-    import mailbox as stdlib_mailbox
-    from zoneinfo import ZoneInfo
-
-    from worker.app import App
-    from worker.config import load_config
-    from worker.db import init_db
-    from worker.payments import read_payment_file, store_payments
-    from worker.samples import payments_csv
-
-    t0 = time.perf_counter()
-    root.mkdir(parents=True, exist_ok=True)
-    config_path = root / "config.toml"
-    config_path.write_text(
-        f'[database]\nurl = "sqlite:///{root / "invoices.db"}"\n'
-        f'[mailbox]\nurl = "maildir:{root / "mail"}"\n'
-        f'[output]\ndir = "{root / "out"}"\n', encoding="utf-8")
-    app = App.from_config(load_config(config_path))
-    init_db(app.engine)
-    stats = WorldStats()
-    gen = Generator(seed)
-    box = stdlib_mailbox.Maildir(str(root / "mail"), create=True)
-    pending: list[Any] = []
-
-    def flush_payments() -> None:
-        if not pending:
-            return
-        rows, errors = read_payment_file("payments.csv", payments_csv(pending),
-                                         ZoneInfo(TZ_NAME))
-        if errors:
-            raise RuntimeError(f"payment rows rejected: {errors[:3]}")
-        with app.sessions.begin() as session:
-            store_payments(session, "payments.csv", rows, errors)
-        stats.payments += len(rows)
-        pending.clear()
-
-    for _ in range(n):
-        kind, raw, paid, forms, lines = gen.one()
-        box.add(raw)
-        pending.extend(paid)
-        if len(pending) >= 20000:
-            flush_payments()
-        stats.mails += 1
-        stats.forms += forms
-        stats.lines += lines
-        stats.mail_bytes += len(raw)
-        stats.kinds[kind] = stats.kinds.get(kind, 0) + 1
-        status = EXPECTED_STATUS.get(kind, "held")
-        stats.expected[status] = stats.expected.get(status, 0) + 1
-    flush_payments()
-    app.close()
-    stats.gen_s = time.perf_counter() - t0
-    return config_path, stats
-
+GOAL_RATIO = 4.0        # issue 12 goal 1: intake per mail <= 4x the floor's
+GOAL_RSS_MB = 150.0     # ... with peak RSS under 150 MB
+GOAL_GROWTH = 0.10      # ... and flat: 3N's peak at most 10% above N's (the bench's reading)
 
 # --------------------------------------------------------------------------- children
 
 
-def child_intake(config_path: str, out: str, profile: str | None, stages: str) -> None:
+def child_intake(config_path: str, out: str, profile: str | None) -> None:
     t0 = time.perf_counter()
     from worker.app import App
     from worker.config import load_config
 
     app = App.from_config(load_config(config_path))
     startup = time.perf_counter() - t0
-    extra: dict[str, float] = {}
-    for name in ("print_pending", "send_replies"):  # steps run_once does after the pass
-        if hasattr(app, name):
-            if stages == "intake":
-                setattr(app, name, lambda *a, **k: None)
-                extra[f"{name}_s"] = 0.0
-            else:
-                setattr(app, name, _timed(getattr(app, name), extra, f"{name}_s"))
+    # The steps run_once does after the pass: rendering (bench/render.py measures it)
+    # and sending (SMTP). Stubbed on the instance, as run_once calls them on self.
+    for name in ("print_pending", "send_replies"):
+        setattr(app, name, lambda *a, **k: None)
     prof = None
     if profile:
         import cProfile
 
         prof = cProfile.Profile()
         prof.enable()
-    t1, c1 = time.perf_counter(), time.process_time()
+    t1, c1 = time.perf_counter(), cpu_now()
     summary = app.run_once()
-    seconds, cpu = time.perf_counter() - t1, time.process_time() - c1
+    seconds, c2 = time.perf_counter() - t1, cpu_now()
+    cpu = c2 - c1
     if prof is not None:
         prof.disable()
         prof.dump_stats(profile)
+    pdfs = sum(1 for _ in app.config.output_dir.rglob("*.pdf"))
     app.close()
-    _child_result(out, seconds=seconds, work_cpu_s=cpu, startup_s=startup,
-                  processed=summary.processed, by_status=summary.by_status, **extra)
+    child_report(out, (c1, c2), seconds=seconds, work_cpu_s=cpu, startup_s=startup,
+                 processed=summary.processed, by_status=summary.by_status, pdfs=pdfs)
 
 
-def _timed(func: Any, into: dict[str, float], key: str) -> Any:
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        t = time.perf_counter()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            into[key] = into.get(key, 0.0) + time.perf_counter() - t
-    return timed
-
-
-def child_floor(maildir: str, out: str, policy_name: str) -> None:
+def child_floor(maildir: str, out: str, reader: str) -> None:
     t0 = time.perf_counter()
     import email
     import email.policy
 
-    from openpyxl import load_workbook
+    if reader == "calamine":
+        from python_calamine import CalamineWorkbook
 
-    policy = email.policy.default if policy_name == "default" else email.policy.compat32
+        def read(data: bytes) -> int:
+            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            return sum(len(book.get_sheet_by_name(name).to_python())
+                       for name in book.sheet_names)
+    else:
+        from openpyxl import load_workbook
+
+        def read(data: bytes) -> int:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            count = sum(1 for ws in book.worksheets for _ in ws.iter_rows(values_only=True))
+            book.close()
+            return count
+
+    policy = email.policy.compat32  # the worker's parser
     startup = time.perf_counter() - t0
-    t1, c1 = time.perf_counter(), time.process_time()
+    t1, c1 = time.perf_counter(), cpu_now()
     mails = attachments = rows = 0
     paths = [e.path for sub in ("new", "cur") for e in os.scandir(os.path.join(maildir, sub))
              if e.is_file() and not e.name.startswith(".")]
@@ -437,248 +141,179 @@ def child_floor(maildir: str, out: str, policy_name: str) -> None:
                 continue
             data = part.get_payload(decode=True)
             attachments += 1
-            if not isinstance(data, bytes) or data[:4] != b"PK\x03\x04":
-                continue
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            for ws in book.worksheets:
-                for _ in ws.iter_rows(values_only=True):
-                    rows += 1
-            book.close()
-    seconds, cpu = time.perf_counter() - t1, time.process_time() - c1
-    _child_result(out, seconds=seconds, work_cpu_s=cpu, startup_s=startup, processed=mails,
-                  attachments=attachments, rows=rows)
+            if isinstance(data, bytes) and data[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):
+                rows += read(data)
+    seconds, c2 = time.perf_counter() - t1, cpu_now()
+    cpu = c2 - c1
+    child_report(out, (c1, c2), seconds=seconds, work_cpu_s=cpu, startup_s=startup, processed=mails,
+                 attachments=attachments, rows=rows)
 
 
-def _child_result(out: str, **data: Any) -> None:
-    data["hwm_mb"] = _own_peak_rss_mb()
-    Path(out).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-
-
-def _own_peak_rss_mb() -> float | None:
-    """VmHWM: the peak RSS of this process image since exec (Linux).
-
-    ``ru_maxrss`` (RUSAGE_SELF in the child, or wait4/RUSAGE_CHILDREN in the parent)
-    also counts the parent's memory copied at fork time, before exec, so with a large
-    parent it reports the parent's size, not the child's.
-    """
+def floor_reader_missing(reader: str) -> str | None:
+    """A clear sentence when the floor's reader cannot be imported, else None."""
+    if reader != "calamine":
+        return None
     try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+        import python_calamine  # noqa: F401
+    except ImportError as e:
+        return (f"python-calamine is not importable ({e}): the intake floor of issue 12 "
+                "reads forms with it. Install it (pip install python-calamine) or pass "
+                "--floor-reader openpyxl for the old floor.")
     return None
-
-
-def run_child(role: str, target: Path, workdir: Path, extra: list[str]) -> dict[str, Any]:
-    """Run this script as a child; its CPU time comes from wait4's rusage."""
-    out = workdir / f"{role}.json"
-    log_path = workdir / f"{role}.log"
-    cmd = [sys.executable, str(HERE), "--child", role, str(target), "--child-out", str(out),
-           *extra]
-    with log_path.open("wb") as log:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
-        raise SystemExit(f"{role} child failed with exit code {proc.returncode}")
-    data = json.loads(out.read_text(encoding="utf-8"))
-    data["wall_s"] = wall
-    data["cpu_s"] = usage.ru_utime + usage.ru_stime
-    data["maxrss_mb"] = usage.ru_maxrss / 1024  # Linux: KiB; includes the pre-exec fork
-    data["peak_rss_mb"] = data["hwm_mb"] if data.get("hwm_mb") else data["maxrss_mb"]
-    return data
 
 
 # ---------------------------------------------------------------------------- running
 
 
-@dataclass
-class RunResult:
-    label: str
-    stats: WorldStats
-    floor: dict[str, Any]
-    intake: dict[str, Any]
+def measure(n: int, *, lines: int | None = None, mix: str = "realistic", repeat: int = 1,
+            seed: int = 1, floor_reader: str = "calamine", tmp: Path | None = None,
+            keep: bool = False, label: str = "realistic", log: Any = print) -> dict[str, Any]:
+    """Floor and intake at N and 3N mails, ``repeat`` times each; the marginal figures.
 
-    @property
-    def ratio(self) -> float:
-        return self.intake["seconds"] / self.floor["seconds"]
+    Returns a dict: per-mail marginal ``intake_cpu_ms``/``intake_wall_ms`` and
+    ``floor_cpu_ms``/``floor_wall_ms``, their ratios, ``rss_n_mb``/``rss_3n_mb`` (MB,
+    the intake tree's peak, max over repeats), the per-size runs and any warnings.
+    """
+    missing = floor_reader_missing(floor_reader)
+    if missing:
+        raise SystemExit(f"bench: {missing}")
+    base = Path(tempfile.mkdtemp(prefix=f"bench-intake-{label.replace(' ', '-')}-", dir=tmp))
+    result: dict[str, Any] = {"label": label, "n": n, "lines": lines, "mix": mix,
+                              "seed": seed, "floor_reader": floor_reader, "repeat": repeat,
+                              "warnings": [], "sizes": {}}
+    try:
+        log(f"[intake {label}] generating {n} + {2 * n} mails ...")
+        worlds = build_worlds(base, n, seed, lines, mix)
+        for config_path, stats in worlds:
+            size = stats.mails
+            log(f"[intake {label}] {size} mails: {stats.forms} forms, {stats.lines} lines, "
+                f"{stats.mail_bytes / 1e6:.1f} MB; mix {stats.kinds}")
+            floors, intakes = [], []
+            for attempt in range(repeat):
+                run_root = base / f"run-{size}-{attempt}"
+                shutil.copytree(config_path.parent, run_root)
+                os.sync()
+                floors.append(run_child(HERE, "floor", [str(run_root / "mail"),
+                                                        "--floor-reader", floor_reader],
+                                        run_root))
+                intake = run_child(HERE, "intake", [str(write_config(run_root))], run_root)
+                intakes.append(intake)
+                log(f"[intake {label}] {size} mails, run {attempt + 1}: floor "
+                    f"{floors[-1]['seconds']:.2f}s ({floors[-1]['work_cpu_s']:.2f} cpu), "
+                    f"intake {intake['seconds']:.2f}s ({intake['work_cpu_s']:.2f} cpu, "
+                    f"{intake['tree_mb']:.0f} MB); load {intake['load1']:.1f}")
+                if intake["by_status"] != stats.expected:
+                    result["warnings"].append(f"{size} mails: statuses {intake['by_status']} "
+                                              f"!= expected {stats.expected}")
+                if intake["pdfs"]:
+                    result["warnings"].append(f"{size} mails: the intake child wrote "
+                                              f"{intake['pdfs']} PDFs (printing not stubbed)")
+                if not keep:
+                    shutil.rmtree(run_root, ignore_errors=True)
+            result["sizes"][size] = {
+                "mails": size, "forms": stats.forms, "lines": stats.lines,
+                "expected": stats.expected,
+                "intake_s": best(intakes, "seconds"), "intake_cpu_s": best(intakes, "work_cpu_s"),
+                "floor_s": best(floors, "seconds"), "floor_cpu_s": best(floors, "work_cpu_s"),
+                "intake_rss_mb": max(r["tree_mb"] for r in intakes),
+                "intake_hwm_mb": max(r["own_hwm_mb"] or 0 for r in intakes),
+                "floor_rss_mb": max(r["tree_mb"] for r in floors),
+                "intake_runs_s": [round(r["seconds"], 3) for r in intakes],
+                "floor_runs_s": [round(r["seconds"], 3) for r in floors],
+                "load1": [round(r["load1"], 2) for r in intakes],
+            }
+    finally:
+        if keep:
+            log(f"[intake {label}] kept: {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    small, big = result["sizes"][n], result["sizes"][3 * n]
 
-    @property
-    def cpu_ratio(self) -> float:
-        return self.intake["work_cpu_s"] / self.floor["work_cpu_s"]
+    def marginal(key: str) -> float:
+        return 1000 * (big[key] - small[key]) / (2 * n)
+
+    result.update({
+        "intake_cpu_ms": marginal("intake_cpu_s"), "intake_wall_ms": marginal("intake_s"),
+        "floor_cpu_ms": marginal("floor_cpu_s"), "floor_wall_ms": marginal("floor_s"),
+        "rss_n_mb": small["intake_rss_mb"], "rss_3n_mb": big["intake_rss_mb"],
+    })
+    for kind in ("cpu", "wall"):
+        cost, floor = result[f"intake_{kind}_ms"], result[f"floor_{kind}_ms"]
+        # noise can make a marginal cost of a few mails zero or negative: no ratio then
+        result[f"{kind}_ratio"] = cost / floor if cost > 0 and floor > 0 else None
+        if result[f"{kind}_ratio"] is None:
+            result["warnings"].append(f"{kind}: marginal cost not positive (intake {cost:.3f}, "
+                                      f"floor {floor:.3f} ms): noise; use more mails")
+    return result
 
 
-def run_size(label: str, n: int, args: argparse.Namespace, base: Path) -> RunResult:
-    root = base / label
-    print(f"[{label}] generating {n} mails ...", flush=True)
-    config_path, stats = build_world(root, n, args.seed)
-    os.sync()  # no generator writeback left to slow the timed fsyncs down
-    print(f"[{label}] generated {stats.mails} mails, {stats.forms} forms, {stats.lines} lines, "
-          f"{stats.payments} payments, {stats.mail_bytes / 1e6:.1f} MB in {stats.gen_s:.1f}s; "
-          f"mix {stats.kinds}", flush=True)
-    snapshot = base / f"{label}-pristine"
-    if args.repeat > 1:
-        shutil.copytree(root, snapshot)
-    floors: list[dict[str, Any]] = []
-    intakes: list[dict[str, Any]] = []
-    for attempt in range(args.repeat):
-        if attempt:  # the pass moved the mails and filled the database: start again
-            shutil.rmtree(root)
-            shutil.copytree(snapshot, root)
-            os.sync()
-        print(f"[{label}] floor ({args.floor_policy}) ...", flush=True)
-        floors.append(run_child("floor", root / "mail", root,
-                                ["--floor-policy", args.floor_policy]))
-        print(f"[{label}] floor {floors[-1]['seconds']:.2f}s; intake ...", flush=True)
-        intakes.append(run_child("intake", config_path, root, ["--stages", args.stages]))
-        print(f"[{label}] intake {intakes[-1]['seconds']:.2f}s  {intakes[-1]['by_status']}",
-              flush=True)
-    floor = min(floors, key=lambda d: d["seconds"])
-    intake = min(intakes, key=lambda d: d["seconds"])
-    floor["runs"] = [round(d["seconds"], 3) for d in floors]
-    intake["runs"] = [round(d["seconds"], 3) for d in intakes]
-    shutil.rmtree(snapshot, ignore_errors=True)
-    if intake["processed"] != n or floor["processed"] != n:
-        print(f"[{label}] WARNING: processed intake={intake['processed']} "
-              f"floor={floor['processed']} of {n}", flush=True)
-    if intake["by_status"] != stats.expected:
-        print(f"[{label}] WARNING: statuses {intake['by_status']} != expected {stats.expected}",
-              flush=True)
-    if not args.keep:
-        shutil.rmtree(root, ignore_errors=True)
-    return RunResult(label, stats, floor, intake)
+def rows(r: dict[str, Any], memory: bool = True) -> list[Row]:
+    """Table rows: marginal CPU and wall per mail against the floor; memory at 3N and
+    its growth from N."""
+    n = r["n"]
+    what = f"intake, {r['label']}, per mail ({n}->{3 * n} marginal)"
+    out = [
+        Row(f"{what}, {kind.upper() if kind == 'cpu' else kind}", r[f"intake_{kind}_ms"], "ms",
+            r[f"floor_{kind}_ms"], r[f"{kind}_ratio"], f"<= {GOAL_RATIO:g}x",
+            None if r[f"{kind}_ratio"] is None else r[f"{kind}_ratio"] <= GOAL_RATIO)
+        for kind in ("cpu", "wall")
+    ]
+    if memory:
+        growth = r["rss_3n_mb"] - r["rss_n_mb"]
+        out += [
+            Row(f"intake, {r['label']}, peak RSS at {3 * n} mails", r["rss_3n_mb"], "MB",
+                goal=f"< {GOAL_RSS_MB:g} MB", ok=r["rss_3n_mb"] < GOAL_RSS_MB),
+            Row(f"intake, {r['label']}, RSS growth {n}->{3 * n} mails (from "
+                f"{r['rss_n_mb']:.0f} MB)", growth, "MB",
+                ratio=r["rss_3n_mb"] / r["rss_n_mb"], goal=f"flat (<= {GOAL_GROWTH:.0%})",
+                ok=r["rss_3n_mb"] <= r["rss_n_mb"] * (1 + GOAL_GROWTH)),
+        ]
+    return out
 
 
-def profile_run(n: int, args: argparse.Namespace, base: Path) -> None:
+def profile_run(n: int, args: argparse.Namespace) -> None:
     import pstats
 
-    root = base / "profile"
-    print(f"[profile] generating {n} mails ...", flush=True)
-    config_path, _ = build_world(root, n, args.seed)
-    os.sync()
-    data = run_child("intake", config_path, root,
-                     ["--profile-out", str(args.profile), "--stages", args.stages])
+    base = Path(tempfile.mkdtemp(prefix="bench-intake-profile-", dir=args.tmp))
+    try:
+        print(f"[profile] generating {n} mails ...", flush=True)
+        config_path, _ = build_worlds(base, n, args.seed, args.lines, args.mix)[0]
+        data = run_child(HERE, "intake", [str(config_path), "--profile-out", str(args.profile)],
+                         base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
     print(f"[profile] intake under cProfile: {data['seconds']:.2f}s -> {args.profile}")
     stats = pstats.Stats(str(args.profile))
-    rows = []
+    found = []
     for (filename, line, func), (_cc, ncalls, tottime, cumtime, _callers) in \
             stats.stats.items():  # type: ignore[attr-defined]
         if f"{os.sep}worker{os.sep}" in filename and f"{os.sep}bench{os.sep}" not in filename:
             rel = filename[filename.rindex(f"{os.sep}worker{os.sep}") + 1:]
-            rows.append((cumtime, tottime, ncalls, f"{rel}:{line}({func})"))
-    rows.sort(reverse=True)
+            found.append((cumtime, tottime, ncalls, f"{rel}:{line}({func})"))
+    found.sort(reverse=True)
     total = data["seconds"]
     print(f"\nTop {args.profile_top} cumulative in worker/ (profiled pass {total:.2f}s):")
     print(f"{'cum s':>8} {'cum %':>6} {'own s':>8} {'calls':>8}  function")
-    for cum, own, calls, where in rows[:args.profile_top]:
+    for cum, own, calls, where in found[:args.profile_top]:
         print(f"{cum:8.2f} {100 * cum / total:5.1f}% {own:8.2f} {calls:8d}  {where}")
-    if not args.keep:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def report(results: list[RunResult], args: argparse.Namespace) -> dict[str, Any]:
-    head = (f"{'run':<6} {'mails':>6} {'forms':>6} {'lines':>7} {'intake s':>9} {'mails/s':>8} "
-            f"{'ms/mail':>8} {'cpu ms':>7} {'RSS MB':>7} {'floor s':>8} {'flr RSS':>7} "
-            f"{'intk/flr':>8} {'cpu i/f':>7}")
-    print()
-    best = f"; fastest of {args.repeat}" if args.repeat > 1 else ""
-    print(f"intake benchmark (seed {args.seed}; floor = email {args.floor_policy} + openpyxl "
-          f"read_only; times inside the child, start-up excluded{best})")
-    if args.stages == "intake":
-        print("stages: intake = App.run_once() with print_pending/send_replies stubbed out")
-    print(head)
-    print("-" * len(head))
-    for r in results:
-        s, it, fl = r.stats, r.intake, r.floor
-        print(f"{r.label:<6} {s.mails:>6} {s.forms:>6} {s.lines:>7} {it['seconds']:>9.2f} "
-              f"{s.mails / it['seconds']:>8.1f} {1000 * it['seconds'] / s.mails:>8.2f} "
-              f"{1000 * it['work_cpu_s'] / s.mails:>7.2f} {it['peak_rss_mb']:>7.1f} "
-              f"{fl['seconds']:>8.2f} {fl['peak_rss_mb']:>7.1f} {r.ratio:>8.2f} "
-              f"{r.cpu_ratio:>7.2f}")
-        steps = {k: v for k, v in it.items() if k in ("print_pending_s", "send_replies_s")}
-        if args.stages == "all" and steps:
-            shown = ", ".join(f"{k[:-2]} {v:.2f}s" for k, v in steps.items())
-            print(f"{'':<6} of which after the pass: {shown}; the pass itself "
-                  f"{it['seconds'] - sum(steps.values()):.2f}s")
-    print("(ms/mail: wall time of the pass; cpu ms: its CPU time, less sensitive to other "
-          "load on the machine; cpu i/f: the intake/floor ratio on CPU time)")
-    small = results[0]
-    summary: dict[str, Any] = {
-        "seed": args.seed, "floor_policy": args.floor_policy, "stages": args.stages,
-        "mails": small.stats.mails, "forms": small.stats.forms, "lines": small.stats.lines,
-        "intake_s": round(small.intake["seconds"], 3),
-        "mails_per_s": round(small.stats.mails / small.intake["seconds"], 1),
-        "ms_per_mail": round(1000 * small.intake["seconds"] / small.stats.mails, 2),
-        "peak_rss_mb": round(small.intake["peak_rss_mb"], 1),
-        "floor_s": round(small.floor["seconds"], 3),
-        "floor_peak_rss_mb": round(small.floor["peak_rss_mb"], 1),
-        "ratio_intake_floor": round(small.ratio, 2),
-        "cpu_ms_per_mail": round(1000 * small.intake["work_cpu_s"] / small.stats.mails, 2),
-        "cpu_ratio_intake_floor": round(small.cpu_ratio, 2),
-        "goal_intake_floor": GOAL_FLOOR_RATIO,
-        "by_status": small.intake["by_status"],
-        "intake_runs_s": small.intake["runs"], "floor_runs_s": small.floor["runs"],
-    }
-    for key in ("print_pending_s", "send_replies_s"):
-        if args.stages == "all" and key in small.intake:
-            summary[key] = round(small.intake[key], 3)
-    print()
-    print(f"intake/floor ({small.label}): {small.ratio:.2f} (goal <= {GOAL_FLOOR_RATIO}) "
-          f"{'OK' if small.ratio <= GOAL_FLOOR_RATIO else 'MISSED'}")
-    ok = small.ratio <= GOAL_FLOOR_RATIO
-    if len(results) > 1:
-        big = results[1]
-        factor = big.stats.mails / small.stats.mails
-        goal = factor * GOAL_SCALE_SLACK
-        scale_ratio = big.intake["seconds"] / small.intake["seconds"]
-        print(f"intake/floor ({big.label}): {big.ratio:.2f} (goal <= {GOAL_FLOOR_RATIO})")
-        print(f"time big/small: {scale_ratio:.2f} for {factor:g}x mail (goal <= {goal:g}) "
-              f"{'OK' if scale_ratio <= goal else 'MISSED'}; "
-              f"peak RSS big/small: {big.intake['peak_rss_mb'] / small.intake['peak_rss_mb']:.2f}")
-        ok = ok and scale_ratio <= goal
-        summary.update({
-            "scale": factor, "big_mails": big.stats.mails,
-            "big_intake_s": round(big.intake["seconds"], 3),
-            "big_ms_per_mail": round(1000 * big.intake["seconds"] / big.stats.mails, 2),
-            "big_peak_rss_mb": round(big.intake["peak_rss_mb"], 1),
-            "big_floor_s": round(big.floor["seconds"], 3),
-            "big_ratio_intake_floor": round(big.ratio, 2),
-            "big_cpu_ms_per_mail": round(1000 * big.intake["work_cpu_s"] / big.stats.mails, 2),
-            "cpu_ratio_big_small": round(big.intake["work_cpu_s"] / small.intake["work_cpu_s"],
-                                         2),
-            "ratio_big_small": round(scale_ratio, 2), "goal_big_small": round(goal, 2),
-            "big_intake_runs_s": big.intake["runs"], "big_floor_runs_s": big.floor["runs"],
-        })
-    summary["goals_met"] = ok
-    print(json.dumps(summary, ensure_ascii=False))
-    return summary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--mails", type=int, default=1000, help="mails in the first run (1000)")
-    p.add_argument("--scale", type=int, default=10, help="second run has mails x scale (10)")
-    p.add_argument("--no-scale", action="store_true", help="skip the scaled run")
+    p.add_argument("--mails", type=int, default=200, help="N: the sizes are N and 3N (200)")
+    p.add_argument("--lines", type=int, default=None,
+                   help="trainee lines of every form (default: 1-50 at random)")
+    p.add_argument("--mix", choices=("realistic", "held"), default="realistic",
+                   help="realistic: ~82%% valid; held: every mail held (issue's profile case)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--floor-policy", choices=("compat32", "default"), default="compat32",
-                   help="email policy of the parse floor (compat32, as the worker uses)")
-    p.add_argument("--stages", choices=("intake", "all"), default="intake",
-                   help="intake: run_once() without the steps after the pass (print batch, "
-                        "sending replies), which are stubbed out in the child; all: run_once() "
-                        "as is, print_pending/send_replies timed separately. The print batch "
-                        "renders every pending invoice into one PDF (measured ~0.1 s and ~2 MB "
-                        "per invoice): keep --mails small with 'all'")
+    p.add_argument("--floor-reader", choices=("calamine", "openpyxl"), default="calamine",
+                   help="how the floor reads forms (calamine: issue 12's floor)")
     p.add_argument("--repeat", type=int, default=1,
-                   help="time each size this many times on fresh copies; report the fastest")
+                   help="time each size this many times on fresh copies; keep the minimum")
     p.add_argument("--tmp", type=Path, default=None, help="parent folder for the temp worlds")
     p.add_argument("--keep", action="store_true", help="keep the temp worlds")
     p.add_argument("--profile", type=Path, default=None,
-                   help="also profile one (untimed) intake of --mails; write pstats here")
+                   help="also profile one (untimed) intake of N mails; write pstats here")
     p.add_argument("--profile-top", type=int, default=20)
     p.add_argument("--child", choices=("intake", "floor"), help=argparse.SUPPRESS)
     p.add_argument("child_target", nargs="?", help=argparse.SUPPRESS)
@@ -690,27 +325,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child == "intake":
-        child_intake(args.child_target, args.child_out, args.profile_out, args.stages)
+        child_intake(args.child_target, args.child_out, args.profile_out)
         return 0
     if args.child == "floor":
-        child_floor(args.child_target, args.child_out, args.floor_policy)
+        child_floor(args.child_target, args.child_out, args.floor_reader)
         return 0
-    if args.mails < 1 or args.scale < 1 or args.repeat < 1:
-        raise SystemExit("--mails, --scale and --repeat must be at least 1")
-    base = Path(tempfile.mkdtemp(prefix="bench-intake-", dir=args.tmp))
-    try:
-        results = [run_size("small", args.mails, args, base)]
-        if not args.no_scale and args.scale > 1:
-            results.append(run_size("big", args.mails * args.scale, args, base))
-        report(results, args)
-        if args.profile:
-            print()
-            profile_run(args.mails, args, base)
-    finally:
-        if args.keep:
-            print(f"kept: {base}")
-        else:
-            shutil.rmtree(base, ignore_errors=True)
+    if args.mails < 1 or args.repeat < 1 or (args.lines is not None and args.lines < 1):
+        raise SystemExit("--mails, --repeat and --lines must be at least 1")
+    label = args.mix + (f" {args.lines}-line forms" if args.lines else "")
+    before = machine()
+    result = measure(args.mails, lines=args.lines, mix=args.mix, repeat=args.repeat,
+                     seed=args.seed, floor_reader=args.floor_reader, tmp=args.tmp,
+                     keep=args.keep, label=label, log=lambda s: print(s, flush=True))
+    print(f"\nintake bench - {before}")
+    print(f"floor: email compat32 + {args.floor_reader}; min of {args.repeat} run(s); "
+          f"load at the end {os.getloadavg()[0]:.2f}")
+    print(table(rows(result)))
+    for w in result["warnings"]:
+        print(f"WARNING: {w}")
+    print(json.dumps({"bench": "intake", **result}, ensure_ascii=False, default=str))
+    if args.profile:
+        print()
+        profile_run(args.mails, args)
     return 0
 
 

@@ -1,38 +1,42 @@
 #!/usr/bin/env python
-"""Render benchmark: a whole ``run --once`` that issues and prints K applications x M
-trainees in 每人一张 (K*M invoices, K labels), against bare WeasyPrint rendering the same
-number of comparable pages.
+"""Render benchmark: the worker's print step, per page, against bare WeasyPrint.
 
-    python bench/render.py [--apps 40] [--trainees 10] [--repeat 3] [--per-doc 8]
-                           [--fonttools] [--keep DIR]
+    python bench/render.py [--apps 40] [--trainees 10] [--repeat 3]
+                           [--memory-apps 20,80] [--keep]
 
-Each repeat builds a fresh installation in a temp folder (SQLite migrated with
-``init_db``, payments stored, K mails in a Maildir, a config file), then times child
-processes, interleaved so they share the machine's load:
+A world is K applications (mails) of M trainees each, 每人一张: K*M invoices and K
+labels, so K*M + K printed documents. It is built in a temp folder (SQLite migrated
+with ``init_db``, payments stored, the mails delivered into a Maildir with their
+arrival time inside the application window) with the installation's DEFAULT
+configuration (batch size cap, and any render workers the code may have), then:
 
-* run      - ``python -m worker --config C run --once``: the whole pass (parse, checks,
-  issuing, commit, move) and the print batch (one invoices PDF, one labels PDF). The
-  wall time of the child process, interpreter start-up and imports included.
-* bare     - bare WeasyPrint in a child: import it, render K*M comparable invoice pages
-  as ONE document (A5 landscape, Noto Serif CJK SC: a bordered 9-column table with
-  the same rows and about the same text as an invoice) and K comparable label pages
-  as ONE document (100 x 150 mm, Noto Sans CJK SC, text blocks and an inline SVG of
-  the same number of bars), with a plain stylesheet, no jinja, no database. Child wall
-  time too, so both sides pay start-up and imports.
-* same     - bare WeasyPrint rendering the exact HTML the worker's templates produce for
-  the same documents (read from files, default URL fetcher): how much of the gap is
-  our page design rather than the worker around it. Informational.
-* per-doc  - bare WeasyPrint rendering --per-doc comparable invoices as one document
-  EACH, extrapolated to K*M + K documents: what the one-batch design saves.
-  Informational.
+1. intake - a child runs ``App.run_once()`` with ``print_pending``/``send_replies``
+   stubbed out (bench/intake.py's intake child): every application accepted and
+   issued, nothing printed. The folder is kept as a snapshot.
+2. print  - per repeat, on a fresh copy of the snapshot, a child times
+   ``App.from_config(load_config(...)).print_pending(RunSummary())``: the worker's
+   print step, every batch until nothing is pending, all-in (imports made inside the
+   step, rendering, recording, any render processes it starts). Timed inside the child
+   around the call: wall, and CPU of the child plus every process it reaped.
+3. floor  - per repeat, interleaved with 2 so both share the machine's load, a child
+   imports WeasyPrint and renders the same number of pages of a simple invoice page
+   (A5 landscape: the title, then an invoice's text - numbers, buyer, item, totals,
+   seller, remarks - as a plain two-column table, in the invoice's font Noto Serif CJK
+   SC), in documents of FLOOR_DOC_PAGES (100) pages, one after the other in one
+   process; timed from before the import to the last written PDF. From about 100
+   pages a document on, bare WeasyPrint's cost per page is at its lowest (smaller
+   documents pay each document's fonts and PDF writing more often), so the floor is
+   the cheapest a simple page gets.
 
-Note: the worker pauses Python's cyclic garbage collector while WeasyPrint builds a
-document (worker/documents/render.py); bare and same run WeasyPrint as shipped.
+Per page = time / (K*M + K). Ratio = print wall per page / floor wall per page
+(issue 12 goal 2: <= 1.2). Memory: the print child's whole process tree, as
+bench/common.py explains (sampled sum of RSS over the tree, bounded below by the exact
+VmHWM of the child and ru_maxrss of its largest reaped child), at the ratio size and at
+each --memory-apps size (one run each, default 20 and 80 applications: 200 and 800
+invoices); goal < 400 MB at every size.
 
-Goal: run / bare <= 1.2 (the min over repeats of each). --fonttools disables
-HarfBuzz subsetting in every child (WeasyPrint's fallback when libharfbuzz-subset0
-is missing), to show what a machine without it pays per document.
-Output: a table, then one JSON line.
+Output: a table (bench/common.py) and one JSON line. ``python bench/run.py`` runs this
+with the intake bench and prints the combined table.
 """
 
 from __future__ import annotations
@@ -40,9 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,11 +53,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-HERE = Path(__file__).resolve()
-ROOT = HERE.parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-GOAL = 1.2
+from common import Row, best, child_report, cpu_now, machine, run_child, table  # noqa: E402
+
+HERE = Path(__file__).resolve()
+INTAKE = HERE.parent / "intake.py"
+
+GOAL_RATIO = 1.2
+GOAL_RSS_MB = 400.0
+# The floor's pages per document: WeasyPrint's cost per page is at its lowest here. On
+# the 2-core machine, CPU ms per floor page (load ~11): 1-page documents 113, 10 pages
+# 47, 100 pages 42-48, one 440-page document 43 (a richer page - collapsed borders,
+# spans - grows with the document: 78 at 100 pages, 133 at 440).
+FLOOR_DOC_PAGES = 100
 TZ = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕褚卫"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚华玉萍红玲芬燕彬鑫宇浩然欣怡博文堃喆镕玥"
@@ -63,11 +75,11 @@ DISTRICTS = {"武清区": "120222", "宝坻区": "120224", "静海区": "120223"
              "蓟州区": "120225", "滨海新区": "120116", "东丽区": "120110", "西青区": "120111",
              "津南区": "120112", "北辰区": "120113"}
 
-# ----------------------------------------------------------------------------- setup
+# ----------------------------------------------------------------------------- worlds
 
 
 def build_installation(root: Path, apps: int, trainees: int) -> Path:
-    """Database, payments, mails and config for one run; returns the config path."""
+    """Database, payments, mails and a default config for one world; the config path."""
     import mailbox as stdlib_mailbox
 
     from worker.db import init_db, make_engine, session_factory
@@ -77,11 +89,8 @@ def build_installation(root: Path, apps: int, trainees: int) -> Path:
     root.mkdir(parents=True)
     db_url = f"sqlite:///{root / 'invoices.db'}"
     config = root / "config.toml"
-    # The whole run in one batch, as the comparison assumes (the default cap would
-    # split 400 invoices in two; each extra batch costs one more font subsetting).
     config.write_text(f'[database]\nurl = "{db_url}"\n[mailbox]\nurl = "maildir:{root / "mail"}"\n'
-                      f'[output]\ndir = "{root / "out"}"\n'
-                      '[documents]\nmax_invoices_per_batch = 100000\n', encoding="utf-8")
+                      f'[output]\ndir = "{root / "out"}"\n', encoding="utf-8")
     engine = make_engine(db_url)
     init_db(engine)
     box = stdlib_mailbox.Maildir(str(root / "mail"), create=True)
@@ -102,9 +111,11 @@ def build_installation(root: Path, apps: int, trainees: int) -> Path:
                     issue_mode="每人一张", trainees=people)
         body = (f"收件人：李明{k}\n电话：1390222{k:04d}\n"
                 f"地址：天津市{district}泉州路{k + 1}号人事部")
-        box.add(mail(sender=f"unit{k}@163.com", subject="发票申请", body=body,
-                     date=start + timedelta(minutes=k),
-                     attachments=[(f"申请表{k + 1}.xlsx", form_xlsx(unit))]))
+        when = start + timedelta(minutes=k)
+        key = box.add(mail(sender=f"unit{k}@163.com", subject="发票申请", body=body, date=when,
+                           attachments=[(f"申请表{k + 1}.xlsx", form_xlsx(unit))]))
+        # arrival time = the file's mtime (worker/mailbox/maildir.py): inside the window
+        os.utime(root / "mail" / "new" / key, (when.timestamp(), when.timestamp()))
     rows, errors = read_payment_file("payments.csv", payments_csv(everyone), TZ)
     assert not errors, errors[:3]
     with session_factory(engine).begin() as session:
@@ -113,295 +124,270 @@ def build_installation(root: Path, apps: int, trainees: int) -> Path:
     return config
 
 
-# ----------------------------------------------------------------------------- children
-
-FONTTOOLS = """
-import weasyprint.pdf.fonts as _fonts
-_fonts.harfbuzz_subset = None   # WeasyPrint's fallback: fontTools subsetting
-"""
-
-RSS = """
-def _rss():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) // 1024
-"""
-
-RUN_CHILD = RSS + """
-import json, sys, time
-t0 = time.perf_counter()
-{fonttools}
-from worker.cli import main
-t1 = time.perf_counter()
-code = main(["--config", sys.argv[1], "run", "--once"])
-t2 = time.perf_counter()
-print(json.dumps({{"imports": t1 - t0, "command": t2 - t1, "code": code, "rss_mb": _rss()}}),
-      file=sys.stderr)
-sys.exit(code)
-"""
-
-INVOICE_PAGE = """<section class="p"><div class="h"><span class="t">天津增值税普通发票</span>
-<span class="ids">发票代码 012001800111<br>发票号码 {n:08d}<br>开票日期 2018年09月03日</span></div>
-<table><tr><td class="s" rowspan="4">购买方</td><td colspan="8">名称：天津市武清区第{k}培训中心</td></tr>
-<tr><td colspan="8">纳税人识别号：91120222MA05K{k:04d}X</td></tr><tr><td colspan="8">地址、电话：</td></tr>
-<tr><td colspan="8">开户行及账号：</td></tr>
-<tr><td colspan="2">货物或应税劳务、服务名称</td><td>规格型号</td><td>单位</td><td>数量</td><td>单价</td>
-<td>金额</td><td>税率</td><td>税额</td></tr>
-<tr><td colspan="2">*教育服务*培训费</td><td>2018年度</td><td>人</td><td>1</td><td>145.63</td>
-<td>145.63</td><td>3%</td><td>4.37</td></tr>
-{blank}
-<tr><td colspan="2">合计</td><td colspan="4"></td><td>¥145.63</td><td></td><td>¥4.37</td></tr>
-<tr><td colspan="2">价税合计（大写）</td><td colspan="4">⊗ 壹佰伍拾元整</td>
-<td colspan="3">（小写）¥150.00</td></tr>
-<tr><td class="s" rowspan="4">销售方</td><td colspan="4">名称：天津市政工师进修学院</td>
-<td rowspan="4">备注</td>
-<td colspan="3" rowspan="4">培训人员：王堃<br>身份证号：120222198001150013<br>订单号：2018{n:011d}</td></tr>
-<tr><td colspan="4">纳税人识别号：121200004013594468</td></tr>
-<tr><td colspan="4">地址、电话：天津市河东区大桥道52号A座 022-23391756</td></tr>
-<tr><td colspan="4">开户行及账号：中国工商银行天津河东支行 0302020109024900000</td></tr></table>
-<p>收款人：李楠　复核：李楠　开票人：王静　销售方：（章）　申请编号 {k} · 第 1 页 / 共 1 页</p></section>
-"""
-BLANK_ROW = "<tr>" + "<td></td>" * 8 + "</tr>"
-INVOICE_CSS = """@page { size: A5 landscape; margin: 7mm 8mm; }
-body { margin: 0; font-family: "Noto Serif CJK SC"; font-size: 8.5pt; }
-* { font-weight: normal; }
-.p { break-before: page; } .p:first-child { break-before: auto; }
-.h { height: 17mm; position: relative; } .t { font-size: 16pt; margin-left: 60mm; }
-.ids { position: absolute; right: 0; top: 0; }
-table { width: 100%; border-collapse: collapse; table-layout: fixed; }
-td { border: 0.5pt solid #7a2e1d; padding: 0.4mm 1.2mm; height: 5mm; }
-.s { width: 8mm; }
-"""
-LABEL_PAGE = """<section class="p"><div class="top"><div>顺丰速运<br>{district}</div>
-<div class="cod">运费到付<br>¥12.00</div></div>
-<div class="code">{svg}<br>运单号 SF14000000{k:05d}</div>
-<div class="to">收 李明{k}　1390222{k:04d}<br>天津市{district}泉州路{k}号人事部<br>
-天津市{district}第{k}培训中心</div>
-<div class="from">寄 天津市政工师进修学院　022-23391756<br>天津市河东区大桥道52号A座309室</div>
-<div class="facts">内件 发票 10 张　件数 1　重量 0.14 kg　区县 {district}</div>
-<div class="foot">申请编号 {k}　寄件日期 2018-09-03　签收人：</div></section>
-"""
-LABEL_CSS = """@page { size: 100mm 150mm; margin: 3mm; }
-body { margin: 0; font-family: "Noto Sans CJK SC"; font-size: 8.5pt; }
-* { font-weight: normal; }
-.p { break-before: page; height: 144mm; } .p:first-child { break-before: auto; }
-.top, .code, .to, .from, .facts, .foot { border: 0.8pt solid #000; }
-.top { height: 25mm; display: flex; } .top div { flex: 1; font-size: 15pt; }
-.cod { background: #000; color: #fff; font-size: 22pt; }
-.code { height: 28mm; text-align: center; } .to { height: 41mm; font-size: 13pt; }
-.from { height: 18mm; } .facts { height: 13mm; } .foot { height: 10mm; }
-"""
-
-BARE_CHILD = RSS + """
-import json, sys, time
-t0 = time.perf_counter()
-{fonttools}
-from weasyprint import HTML
-t1 = time.perf_counter()
-spec = json.loads(sys.argv[1])
-for kind, html in (("invoices", spec["invoices"]), ("labels", spec["labels"])):
-    data = HTML(string=open(html, encoding="utf-8").read()).write_pdf()
-    open(html + ".pdf", "wb").write(data)
-t2 = time.perf_counter()
-print(json.dumps({{"imports": t1 - t0, "render": t2 - t1, "rss_mb": _rss()}}), file=sys.stderr)
-"""
-
-SAME_CHILD = RSS + """
-import json, sys, time
-t0 = time.perf_counter()
-{fonttools}
-from weasyprint import HTML
-t1 = time.perf_counter()
-spec = json.loads(sys.argv[1])
-for html in (spec["invoices"], spec["labels"]):
-    HTML(filename=html, base_url=spec["base"]).write_pdf(html + ".pdf")
-t2 = time.perf_counter()
-print(json.dumps({{"imports": t1 - t0, "render": t2 - t1, "rss_mb": _rss()}}), file=sys.stderr)
-"""
-
-PER_DOC_CHILD = """
-import json, sys, time
-{fonttools}
-from weasyprint import HTML
-spec = json.loads(sys.argv[1])
-pages = open(spec["pages"], encoding="utf-8").read().split("<!--page-->")
-t1 = time.perf_counter()
-for page in pages:
-    HTML(string=spec["head"] + page + "</body></html>").write_pdf()
-t2 = time.perf_counter()
-print(json.dumps({{"render": t2 - t1, "documents": len(pages)}}), file=sys.stderr)
-"""
+def _config_for(root: Path, template: Path) -> Path:
+    """The template's config with its folder replaced by ``root`` (a copy of it)."""
+    config = root / "config.toml"
+    config.write_text((template.parent / "config.toml").read_text(encoding="utf-8")
+                      .replace(str(template.parent), str(root)), encoding="utf-8")
+    return config
 
 
-def child(code: str, *args: str, fonttools: bool) -> tuple[float, dict[str, Any], str]:
-    """Run a child Python; returns (wall seconds, its JSON report, its stdout). The
-    report gains ``cpu``: the child's user + system seconds, which a busy machine
-    disturbs far less than wall time."""
-    script = code.format(fonttools=FONTTOOLS if fonttools else "")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def issued_world(base: Path, apps: int, trainees: int, log: Any) -> Path:
+    """A world after intake (every application accepted and issued, nothing printed)."""
+    root = base / f"world-{apps}x{trainees}"
+    config = build_installation(root, apps, trainees)
+    os.sync()
+    done = run_child(INTAKE, "intake", [str(config)], base / f"intake-{apps}x{trainees}")
+    if done["by_status"] != {"accepted": apps} or done["pdfs"]:
+        raise SystemExit(f"bench: intake of the render world gave {done['by_status']} and "
+                         f"{done['pdfs']} PDFs; expected {{'accepted': {apps}}} and none")
+    log(f"[render] {apps} x {trainees}: intake {done['seconds']:.1f}s, "
+        f"{apps * trainees} invoices + {apps} labels pending")
+    return config
+
+
+# --------------------------------------------------------------------------- children
+
+
+def child_print(config_path: str, out: str) -> None:
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
-                          cwd=ROOT, check=False)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        sys.exit(f"child failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    report = json.loads(done.stderr.strip().splitlines()[-1])
-    report["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, report, done.stdout
+    from worker.app import App, RunSummary
+    from worker.config import load_config
 
-
-def barcode_svg(k: int) -> str:
-    from worker.documents.barcode import code128_svg
-
-    return str(code128_svg(f"SF14000000{k:05d}", width_mm=88, height_mm=18))
-
-
-def comparable_html(folder: Path, apps: int, trainees: int) -> dict[str, str]:
-    """The bare baseline's two documents, and the per-invoice pages for per-doc."""
-    districts = list(DISTRICTS)
-    blank = BLANK_ROW * 5
-    pages = [INVOICE_PAGE.format(n=k * trainees + m + 1, k=k + 1, blank=blank)
-             for k in range(apps) for m in range(trainees)]
-    head = f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>{INVOICE_CSS}'\
-           '</style></head><body>'
-    labels = [LABEL_PAGE.format(k=k + 1, district=districts[k % len(districts)],
-                                svg=barcode_svg(k + 1)) for k in range(apps)]
-    label_head = head.replace(INVOICE_CSS, LABEL_CSS)
-    paths = {"invoices": folder / "bare-invoices.html", "labels": folder / "bare-labels.html",
-             "pages": folder / "bare-pages.html"}
-    paths["invoices"].write_text(head + "".join(pages) + "</body></html>", encoding="utf-8")
-    paths["labels"].write_text(label_head + "".join(labels) + "</body></html>", encoding="utf-8")
-    paths["pages"].write_text("<!--page-->".join(pages), encoding="utf-8")
-    return {**{k: str(v) for k, v in paths.items()}, "head": head}
-
-
-def worker_html(config: Path, folder: Path) -> dict[str, str]:
-    """The exact HTML our templates made for the run's documents (for 'same')."""
-    from worker.app import App
-    from worker.config import TEMPLATES_DIR
-    from worker.documents import batch
-
-    app = App.load(config)
-    with app.sessions() as session:
-        apps = session.scalars(batch._with_documents(batch.select(batch.Application)).where(
-            batch.Application.status == "accepted")).all()
-        docs = [batch._documents(a, app.config, every=True)
-                for a in sorted(apps, key=lambda a: a.shipment.id)]
+    app = App.from_config(load_config(config_path))
+    preloaded = "weasyprint" in sys.modules
+    startup = time.perf_counter() - t0
+    summary = RunSummary()
+    t1, c1 = time.perf_counter(), cpu_now()
+    app.print_pending(summary)
+    seconds, c2 = time.perf_counter() - t1, cpu_now()
+    cpu = c2 - c1
     app.close()
-    inv, lab = folder / "same-invoices.html", folder / "same-labels.html"
-    inv.write_text(batch._invoices_html(docs), encoding="utf-8")
-    lab.write_text(batch._labels_html(docs), encoding="utf-8")
-    return {"invoices": str(inv), "labels": str(lab), "base": f"{TEMPLATES_DIR}/"}
-
-
-def pages_of(path: str) -> list[tuple[float, float]]:
     from pypdf import PdfReader
 
-    mm = 72 / 25.4
-    return [(round(float(p.mediabox.width) / mm), round(float(p.mediabox.height) / mm))
-            for p in PdfReader(path).pages]
+    pages = {"invoices": 0, "labels": 0, "other": 0}
+    for folder in summary.batches:
+        for pdf in sorted(Path(folder).glob("*.pdf")):
+            kind = "labels" if "label" in pdf.name else \
+                "invoices" if "invoice" in pdf.name else "other"
+            pages[kind] += len(PdfReader(pdf).pages)
+    child_report(out, (c1, c2), seconds=seconds, work_cpu_s=cpu, startup_s=startup,
+                 batches=len(summary.batches), render_error=summary.render_error,
+                 weasyprint_preloaded=preloaded, **{f"{k}_pages": v for k, v in pages.items()})
 
 
-# ----------------------------------------------------------------------------- main
+# The floor's page: an invoice's text (title, numbers, buyer, item, totals, seller,
+# remarks) as a plain two-column table in the invoice's font - a simple invoice page.
+FLOOR_PAGE = """<section class="p"><h1>天津增值税普通发票</h1><table>
+<tr><td>发票代码</td><td>012001800111</td></tr>
+<tr><td>发票号码</td><td>{n:08d}</td></tr>
+<tr><td>开票日期</td><td>2018年09月03日</td></tr>
+<tr><td>购买方</td><td>天津市武清区第{k}培训中心　纳税人识别号 91120222MA05K{k:04d}X</td></tr>
+<tr><td>项目</td><td>*教育服务*培训费　2018年度　人　1　145.63　3%　4.37</td></tr>
+<tr><td>合计</td><td>¥145.63　税额 ¥4.37</td></tr>
+<tr><td>价税合计</td><td>⊗ 壹佰伍拾元整　（小写）¥150.00</td></tr>
+<tr><td>销售方</td><td>天津市政工师进修学院　纳税人识别号 121200004013594468<br>
+天津市河东区大桥道52号A座 022-23391756<br>中国工商银行天津河东支行 0302020109024900000</td></tr>
+<tr><td>备注</td><td>培训人员：王堃　身份证号：120222198001150013　订单号：2018{n:011d}</td></tr>
+</table><p>收款人：李楠　复核：李楠　开票人：王静　销售方：（章）　申请编号 {k} · 第 1 页 / 共 1 页</p>
+</section>
+"""
+FLOOR_CSS = """@page { size: A5 landscape; margin: 7mm 8mm; }
+body { margin: 0; font-family: "Noto Serif CJK SC"; font-size: 8.5pt; }
+h1 { font-size: 16pt; font-weight: normal; text-align: center; margin: 0 0 4mm; }
+.p { break-before: page; } .p:first-child { break-before: auto; }
+table { width: 100%; border: 0.5pt solid #7a2e1d; }
+td { padding: 0.6mm 1.2mm; vertical-align: top; }
+"""
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--apps", type=int, default=40, help="applications (K), default 40")
-    parser.add_argument("--trainees", type=int, default=10, help="trainees each (M), default 10")
-    parser.add_argument("--repeat", type=int, default=3, help="fresh runs; min is reported")
-    parser.add_argument("--per-doc", type=int, default=8,
-                        help="invoices rendered one document each for the extrapolation (0: skip)")
-    parser.add_argument("--fonttools", action="store_true",
-                        help="disable HarfBuzz subsetting in every child (no libharfbuzz-subset0)")
-    parser.add_argument("--keep", type=Path, help="keep the last installation here")
-    args = parser.parse_args()
-    K, M = args.apps, args.trainees
-    invoices_n, labels_n = K * M, K
+def floor_docs(folder: Path, pages: int) -> Path:
+    """``pages`` simple invoice pages as HTML documents of at most FLOOR_DOC_PAGES pages
+    each, in ``folder`` (the floor's input)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    head = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>'
+            f'{FLOOR_CSS}</style></head><body>')
+    for start in range(0, pages, FLOOR_DOC_PAGES):
+        body = "".join(FLOOR_PAGE.format(n=i + 1, k=i // 10 + 1)
+                       for i in range(start, min(pages, start + FLOOR_DOC_PAGES)))
+        (folder / f"floor-{start:06d}.html").write_text(f"{head}{body}</body></html>",
+                                                        encoding="utf-8")
+    return folder
 
-    work = Path(tempfile.mkdtemp(prefix="bench-render-"))
-    runs: list[dict[str, float]] = []
+
+def child_floor(folder: str, out: str) -> None:
+    texts = [p.read_text(encoding="utf-8") for p in sorted(Path(folder).glob("*.html"))]
+    t0, c0 = time.perf_counter(), cpu_now()
+    from weasyprint import HTML
+
+    pages = 0
+    for n, text in enumerate(texts):
+        document = HTML(string=text).render()
+        document.write_pdf(Path(folder) / f"floor-{n}.pdf")
+        pages += len(document.pages)
+    seconds, c2 = time.perf_counter() - t0, cpu_now()
+    cpu = c2 - c0
+    child_report(out, (c0, c2), seconds=seconds, work_cpu_s=cpu, pages=pages, documents=len(texts))
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def _print_run(template: Path, run_root: Path, invoices: int, labels: int) -> dict[str, Any]:
+    shutil.copytree(template.parent, run_root)
+    config = _config_for(run_root, template)
+    os.sync()
+    done = run_child(HERE, "print", [str(config)], run_root / "logs")
+    if done["render_error"]:
+        raise SystemExit(f"bench: the print step failed: {done['render_error']}")
+    if done["invoices_pages"] < invoices or done["labels_pages"] < labels:
+        raise SystemExit(f"bench: the print step printed {done['invoices_pages']} invoice and "
+                         f"{done['labels_pages']} label pages; expected {invoices} invoices "
+                         f"and {labels} labels")
+    return done
+
+
+def _memory(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The memory figures of print runs (max over runs): see bench/common.py."""
+    return {"procs": max(r["tree_pids"] for r in runs),
+            "at_once": max(r["tree_procs"] for r in runs),
+            "pss_sum_mb": max(r["tree_pss_mb"] for r in runs),
+            "rss_sum_mb": max(r["tree_rss_mb"] for r in runs),
+            "largest_mb": max(r["largest_mb"] for r in runs)}
+
+
+def measure(apps: int = 40, trainees: int = 10, *, repeat: int = 1,
+            memory_apps: tuple[int, ...] = (20, 80), tmp: Path | None = None,
+            keep: bool = False, log: Any = print) -> dict[str, Any]:
+    """Print step and floor at ``apps`` x ``trainees`` (``repeat`` times, minimum kept),
+    then the print step once per ``memory_apps`` size for its memory.
+
+    Returns a dict: ``print_ms``/``floor_ms`` (wall per page), ``print_cpu_ms``/
+    ``floor_cpu_ms``, ``ratio``, ``cpu_ratio``, ``rss`` {invoices: tree MB} and the runs.
+    """
+    base = Path(tempfile.mkdtemp(prefix="bench-render-", dir=tmp))
+    documents = apps * trainees + apps
+    result: dict[str, Any] = {"apps": apps, "trainees": trainees, "documents": documents,
+                              "repeat": repeat, "rss": {}, "sizes": {}}
     try:
-        template = build_installation(work / "template", K, M)
-        bare_spec = comparable_html(work, K, M)
-        for r in range(args.repeat):
-            inst = work / f"run{r}"
-            shutil.copytree(template.parent, inst)
-            config = inst / "config.toml"
-            config.write_text(config.read_text(encoding="utf-8").replace(
-                str(template.parent), str(inst)), encoding="utf-8")
-            wall, rep, out = child(RUN_CHILD, str(config), fonttools=args.fonttools)
-            summary = json.loads(out)
-            assert summary["by_status"] == {"accepted": K}, summary
-            assert pages_of(summary["invoices_pdf"]) == [(210, 148)] * invoices_n
-            assert pages_of(summary["labels_pdf"]) == [(100, 150)] * labels_n
-            bare_wall, bare, _ = child(BARE_CHILD, json.dumps(bare_spec), fonttools=args.fonttools)
-            assert len(pages_of(bare_spec["invoices"] + ".pdf")) == invoices_n
-            assert len(pages_of(bare_spec["labels"] + ".pdf")) == labels_n
-            same_spec = worker_html(config, inst)
-            same_wall, same, _ = child(SAME_CHILD, json.dumps(same_spec), fonttools=args.fonttools)
-            runs.append({"run": wall, "run_imports": rep["imports"], "run_command": rep["command"],
-                         "run_cpu": rep["cpu"], "run_rss_mb": rep["rss_mb"], "bare": bare_wall,
-                         "bare_render": bare["render"], "bare_cpu": bare["cpu"],
-                         "bare_rss_mb": bare["rss_mb"], "same": same_wall,
-                         "same_render": same["render"], "same_cpu": same["cpu"],
-                         "same_rss_mb": same["rss_mb"]})
-            print(f"repeat {r + 1}: run {wall:.2f} s ({rep['cpu']:.2f} cpu), bare "
-                  f"{bare_wall:.2f} s ({bare['cpu']:.2f} cpu), same {same_wall:.2f} s "
-                  f"({same['cpu']:.2f} cpu); load {os.getloadavg()[0]:.1f}", file=sys.stderr)
-            if r < args.repeat - 1:
-                shutil.rmtree(inst)
-        per_doc = None
-        if args.per_doc:
-            pages = Path(bare_spec["pages"]).read_text(encoding="utf-8").split("<!--page-->")
-            sample = work / "per-doc.html"
-            sample.write_text("<!--page-->".join(pages[:args.per_doc]), encoding="utf-8")
-            _, rep, _ = child(PER_DOC_CHILD, json.dumps({"pages": str(sample),
-                                                         "head": bare_spec["head"]}),
-                              fonttools=args.fonttools)
-            per_doc = rep["render"] / rep["documents"] * (invoices_n + labels_n)
-        if args.keep:
-            shutil.rmtree(args.keep, ignore_errors=True)
-            shutil.copytree(inst, args.keep)
+        template = issued_world(base, apps, trainees, log)
+        html = floor_docs(base / "floor", documents)
+        prints, floors = [], []
+        for attempt in range(repeat):
+            floors.append(run_child(HERE, "floor", [str(html)], base / f"floor-{attempt}"))
+            if floors[-1]["pages"] != documents:
+                raise SystemExit(f"bench: the floor rendered {floors[-1]['pages']} pages")
+            prints.append(_print_run(template, base / f"print-{attempt}", apps * trainees, apps))
+            p, f = prints[-1], floors[-1]
+            log(f"[render] {apps * trainees} invoices + {apps} labels, run {attempt + 1}: print "
+                f"{p['seconds']:.1f}s ({p['work_cpu_s']:.1f} cpu, {p['batches']} batches, "
+                f"{p['tree_mb']:.0f} MB, RSS sum {p['tree_rss_mb']:.0f}, {p['tree_pids']} "
+                f"processes), floor "
+                f"{f['seconds']:.1f}s ({f['work_cpu_s']:.1f} cpu, {f['tree_mb']:.0f} MB); "
+                f"load {p['load1']:.1f}")
+            if not keep:
+                shutil.rmtree(base / f"print-{attempt}", ignore_errors=True)
+        result.update({
+            "print_ms": 1000 * best(prints, "seconds") / documents,
+            "print_cpu_ms": 1000 * best(prints, "work_cpu_s") / documents,
+            "floor_ms": 1000 * best(floors, "seconds") / documents,
+            "floor_cpu_ms": 1000 * best(floors, "work_cpu_s") / documents,
+            "floor_rss_mb": max(f["tree_mb"] for f in floors),
+            "print_runs_s": [round(p["seconds"], 2) for p in prints],
+            "floor_runs_s": [round(f["seconds"], 2) for f in floors],
+            "batches": prints[0]["batches"], "pages": {k: prints[0][f"{k}_pages"]
+                                                       for k in ("invoices", "labels", "other")},
+            "weasyprint_preloaded": prints[0]["weasyprint_preloaded"],
+            "load1": [round(p["load1"], 2) for p in prints],
+        })
+        result["ratio"] = result["print_ms"] / result["floor_ms"]
+        result["cpu_ratio"] = result["print_cpu_ms"] / result["floor_cpu_ms"]
+        result["rss"][apps * trainees] = max(p["tree_mb"] for p in prints)
+        result["sizes"][apps * trainees] = {"ms_per_page": result["print_ms"],
+                                            "batches": result["batches"], **_memory(prints)}
+        if not keep:
+            shutil.rmtree(template.parent, ignore_errors=True)
+        for k in memory_apps:
+            if k == apps:
+                continue
+            world = issued_world(base, k, trainees, log)
+            done = _print_run(world, base / f"print-{k}", k * trainees, k)
+            log(f"[render] {k * trainees} invoices + {k} labels: print {done['seconds']:.1f}s, "
+                f"{done['batches']} batches, {done['tree_mb']:.0f} MB (RSS sum "
+                f"{done['tree_rss_mb']:.0f}, {done['tree_pids']} processes); "
+                f"load {done['load1']:.1f}")
+            result["rss"][k * trainees] = done["tree_mb"]
+            result["sizes"][k * trainees] = {
+                "ms_per_page": 1000 * done["seconds"] / (k * trainees + k),
+                "batches": done["batches"], **_memory([done])}
+            if not keep:
+                shutil.rmtree(world.parent, ignore_errors=True)
+                shutil.rmtree(base / f"print-{k}", ignore_errors=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if keep:
+            log(f"[render] kept: {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    return result
 
-    best = {key: min(r[key] for r in runs) for key in runs[0]}
-    ratio = best["run"] / best["bare"]
-    cpu_ratio = best["run_cpu"] / best["bare_cpu"]
-    rows = [
-        ("run --once (whole process)", best["run"], f"{K} mails -> {invoices_n} invoices + "
-                                                    f"{labels_n} labels"),
-        ("  of which the command", best["run_command"], "pass + print batch, after start-up"),
-        ("  cpu (user + sys)", best["run_cpu"], f"peak RSS {best['run_rss_mb']:.0f} MB"),
-        ("bare weasyprint (whole process)", best["bare"], "comparable pages, one document each"),
-        ("  of which rendering", best["bare_render"], ""),
-        ("  cpu (user + sys)", best["bare_cpu"], f"peak RSS {best['bare_rss_mb']:.0f} MB"),
-        ("our HTML, bare weasyprint", best["same"], "informational: our page design"),
-        ("  of which rendering", best["same_render"], ""),
-        ("  cpu (user + sys)", best["same_cpu"], f"peak RSS {best['same_rss_mb']:.0f} MB"),
+
+def rows(r: dict[str, Any]) -> list[Row]:
+    """Table rows: wall and CPU per page against the floor; the tree's peak RSS per size."""
+    what = f"print step, {r['apps'] * r['trainees']} invoices + {r['apps']} labels, per page"
+    out = [
+        Row(f"{what}, wall", r["print_ms"], "ms", r["floor_ms"], r["ratio"],
+            f"<= {GOAL_RATIO:g}x", r["ratio"] <= GOAL_RATIO),
+        Row(f"{what}, CPU (all processes)", r["print_cpu_ms"], "ms", r["floor_cpu_ms"],
+            r["cpu_ratio"]),
     ]
-    if per_doc is not None:
-        rows.append(("one document per page (est.)", per_doc,
-                     f"from {args.per_doc} documents, x{per_doc / best['bare_render']:.0f} "
-                     "bare rendering"))
-    print(f"\nrender bench: {K} x {M} 每人一张, best of {len(runs)}"
-          f"{', fontTools subsetting' if args.fonttools else ''}")
-    print(f"{'measure':34} {'seconds':>8}  note")
-    for name, value, note in rows:
-        print(f"{name:34} {value:8.2f}  {note}")
-    print(f"{'ratio run / bare':34} {ratio:8.2f}  goal <= {GOAL} "
-          f"({'met' if ratio <= GOAL else 'NOT met'})")
-    print(f"{'ratio run / bare, cpu time':34} {cpu_ratio:8.2f}  "
-          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(json.dumps({"bench": "render", "apps": K, "trainees": M, "invoices": invoices_n,
-                      "labels": labels_n, "repeats": len(runs), "fonttools": args.fonttools,
-                      **{k: round(v, 3) for k, v in best.items()},
-                      "per_doc_estimate": per_doc and round(per_doc, 1),
-                      "ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 3), "goal": GOAL,
-                      "met": ratio <= GOAL}))
+    for invoices, mb in sorted(r["rss"].items()):
+        size = r["sizes"][invoices]
+        out.append(Row(f"print step, {invoices} invoices: peak memory, process tree "
+                       f"({size['batches']} batches, largest process {size['largest_mb']:.0f} "
+                       "MB)", mb, "MB", goal=f"< {GOAL_RSS_MB:g} MB", ok=mb < GOAL_RSS_MB))
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--apps", type=int, default=40, help="applications K (40)")
+    p.add_argument("--trainees", type=int, default=10, help="trainees each, M (10)")
+    p.add_argument("--repeat", type=int, default=1, help="print/floor runs; minimum kept")
+    p.add_argument("--memory-apps", default="20,80",
+                   help="more sizes (applications, comma-separated) whose print step is "
+                        "run once for its memory; '' for none (20,80)")
+    p.add_argument("--tmp", type=Path, default=None, help="parent folder for the temp worlds")
+    p.add_argument("--keep", action="store_true", help="keep the temp worlds")
+    p.add_argument("--child", choices=("print", "floor"), help=argparse.SUPPRESS)
+    p.add_argument("child_target", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument("--child-out", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def memory_sizes(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child == "print":
+        child_print(args.child_target, args.child_out)
+        return 0
+    if args.child == "floor":
+        child_floor(args.child_target, args.child_out)
+        return 0
+    before = machine()
+    result = measure(args.apps, args.trainees, repeat=args.repeat,
+                     memory_apps=memory_sizes(args.memory_apps), tmp=args.tmp, keep=args.keep,
+                     log=lambda s: print(s, flush=True))
+    print(f"\nrender bench - {before}")
+    print(f"floor: bare WeasyPrint, simple invoice pages, {FLOOR_DOC_PAGES} a document, one "
+          f"process; min of "
+          f"{args.repeat} run(s); load at the end {os.getloadavg()[0]:.2f}")
+    print(table(rows(result)))
+    print(json.dumps({"bench": "render", **result}, ensure_ascii=False, default=str))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
