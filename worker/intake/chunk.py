@@ -9,6 +9,10 @@ committed before the lock was granted). Each mail's issuing is added to the invo
 orders, so a later mail of the same chunk claiming the same order is held with
 ALREADY_INVOICED exactly as if it had read the database; a mail whose savepoint rolls
 back takes its numbers and claims back with it (``mark``/``reset``).
+
+The chunk's stored attachments are written without fsync and made durable all at once
+by ``write`` just before the commit (``worker.atomic.Later``): a row naming a file is
+never committed before the file is durable.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
+from worker.atomic import Later
 from worker.config import Config
 from worker.db.models import Invoice
 from worker.decision import lookups_for
+from worker.errors import StorageError
 from worker.fields import LINE_TEXT_LENGTHS
 from worker.intake.analyse import AppDraft
 from worker.issuing.numbers import HeldCounters
@@ -51,6 +57,7 @@ class Chunk:
     def __init__(self, session: Session, config: Config, orders: list[str]) -> None:
         self.counters = HeldCounters(session, counter_firsts(config))
         self.lookups = lookups_for(session, orders)
+        self.files = Later()  # attachments stored, durable at ``write``
 
     def mark(self) -> tuple[dict[str, int], dict[str, str]]:
         """The state a savepoint returns to (taken as it starts)."""
@@ -79,5 +86,11 @@ class Chunk:
                 self.lookups.invoiced[item.order_no] = value
 
     def write(self, session: Session) -> None:
-        """Store the counters' next values (before the commit)."""
+        """Make the chunk's attachments durable and store the counters' next values
+        (just before the commit). ``StorageError`` if the files cannot be synced: the
+        transaction must then roll back."""
+        try:
+            self.files.sync()
+        except OSError as e:
+            raise StorageError(f"stored attachments could not be made durable: {e}") from e
         self.counters.write(session)
