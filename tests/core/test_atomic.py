@@ -56,3 +56,46 @@ def test_each_write_has_its_own_temp_file_and_syncs(tmp_path: Path,
     write_atomic(target, b"2")
     assert len(set(temps)) == 2 and all(t.startswith(".x.eml.") for t in temps)
     assert len(synced) == 4  # the file and its folder, each time
+
+
+def test_later_writes_without_fsync_and_syncs_once(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    syncfs: list[int] = []
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: synced.append(fd))
+    monkeypatch.setattr(atomic, "_SYNCFS", lambda fd: syncfs.append(fd) or 0)
+    later = atomic.Later()
+    for name in ("a/1.xlsx", "a/2.xlsx", "b/3.xlsx"):
+        write_atomic(tmp_path / name, name.encode(), later=later)
+    assert (tmp_path / "b/3.xlsx").read_bytes() == b"b/3.xlsx"
+    assert synced == [] and syncfs == []
+    later.sync()
+    assert synced == [] and len(syncfs) == 1  # one file system
+    later.sync()
+    assert len(syncfs) == 1  # nothing left to sync
+
+
+def test_later_without_syncfs_fsyncs_each_file_and_folder(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: synced.append(fd))
+    monkeypatch.setattr(atomic, "_SYNCFS", None)
+    later = atomic.Later()
+    write_atomic(tmp_path / "a" / "1.xlsx", b"1", later=later)
+    write_atomic(tmp_path / "a" / "2.xlsx", b"2", later=later)
+    assert synced == []
+    later.sync()
+    assert len(synced) == 4  # two files, their folder and its parent
+
+
+def test_a_failed_syncfs_is_an_oserror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(atomic, "_SYNCFS", lambda fd: -1)
+    later = atomic.Later()
+    write_atomic(tmp_path / "1.xlsx", b"1", later=later)
+    with pytest.raises(OSError, match="syncfs"):
+        later.sync()
+
+
+def test_syncfs_is_found_on_linux() -> None:
+    if os.uname().sysname == "Linux":
+        assert atomic._SYNCFS is not None

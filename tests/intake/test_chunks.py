@@ -4,6 +4,8 @@ earlier mails stored, and a mail rolled back to its savepoint gives back its num
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
-from tests.intake.conftest import World
+from tests.intake.conftest import World, make_world
 from tests.intake.test_pass import form_mail, trainees, unit
 from tests.intake.test_refused_data import GOOD_ARRIVAL, HOSTILE_ARRIVAL, record_module
-from worker.db.models import Counter, Invoice, InvoiceItem, Mail, Shipment
+from worker.db.models import Counter, Invoice, InvoiceItem, Mail, OutboxMessage, Shipment
 from worker.intake import run_pass
 from worker.intake.record import UNSTORABLE
 from worker.mailbox import open_mailbox
@@ -90,3 +92,41 @@ def test_should_stop_ends_the_pass_after_the_mails_read(world: World) -> None:
         summary = run_pass(mailbox, world.app.sessions, cfg, lambda: next(asked, True))
     assert summary.by_status == {"accepted": 1}
     assert len(world.folder("INBOX")) == 2
+
+
+def test_a_rolled_back_mails_reply_does_not_count_against_the_limit(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reply limits are read once per chunk: a reply queued by a mail whose
+    savepoint then rolls back is taken back, a reply queued and kept counts for the
+    later mails of the same chunk."""
+    world = make_world(db_url, tmp_path, reply_limits={"per_address_per_day": 1})
+    try:
+        original = record_module.queue_mail_reply
+        calls: list[int] = []
+
+        def failing_once(session: Session, row: Mail, config: Any) -> Any:
+            result = original(session, row, config)
+            calls.append(row.id)
+            if len(calls) == 1:
+                raise DataError("INSERT", {}, Exception("value refused"))
+            return result
+
+        monkeypatch.setattr(record_module, "queue_mail_reply", failing_once)
+        for i, arrival in enumerate((HOSTILE_ARRIVAL, GOOD_ARRIVAL,
+                                     GOOD_ARRIVAL + timedelta(minutes=1))):
+            people = trainees(f"R{i}", 1)
+            world.pay(people)
+            world.deliver(form_mail(unit(people)), arrival=arrival)
+        assert _pass(world) == {"held": 1, "accepted": 2}
+        with world.app.sessions() as s:
+            statuses = [(m.status, o.status, (o.last_error or "").partition(":")[0])
+                        for m, o in s.execute(select(Mail, OutboxMessage).join(
+                            OutboxMessage, OutboxMessage.mail_id == Mail.id).order_by(Mail.id))]
+        # The rolled-back mail is stored again held without its form (a stranger's, no
+        # reply): its first reply went back with its savepoint, so the next mail is
+        # answered, and the one after it is over the limit of one.
+        assert statuses == [("held", "withheld", "stranger"), ("accepted", "pending", ""),
+                            ("accepted", "withheld", "address_limit")]
+    finally:
+        world.app.close()

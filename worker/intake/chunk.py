@@ -8,7 +8,12 @@ order its mails name (``worker.decision.lookups_for``: it sees whatever another 
 committed before the lock was granted). Each mail's issuing is added to the invoiced
 orders, so a later mail of the same chunk claiming the same order is held with
 ALREADY_INVOICED exactly as if it had read the database; a mail whose savepoint rolls
-back takes its numbers and claims back with it (``mark``/``reset``).
+back takes its numbers, claims and queued replies back with it (``mark``/``reset``).
+The reply limits' counts are read once too (``worker.replies.policy.RecentReplies``).
+
+The chunk's stored attachments are written without fsync and made durable all at once
+by ``write`` just before the commit (``worker.atomic.Later``): a row naming a file is
+never committed before the file is durable.
 """
 
 from __future__ import annotations
@@ -17,12 +22,16 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
+from worker.atomic import Later
 from worker.config import Config
 from worker.db.models import Invoice
+from worker.db.types import utcnow
 from worker.decision import lookups_for
+from worker.errors import StorageError
 from worker.fields import LINE_TEXT_LENGTHS
 from worker.intake.analyse import AppDraft
 from worker.issuing.numbers import HeldCounters
+from worker.replies.policy import RecentReplies
 from worker.validation import Lookups
 
 _ORDER_LENGTH = LINE_TEXT_LENGTHS["order_no"]
@@ -51,14 +60,18 @@ class Chunk:
     def __init__(self, session: Session, config: Config, orders: list[str]) -> None:
         self.counters = HeldCounters(session, counter_firsts(config))
         self.lookups = lookups_for(session, orders)
+        self.files = Later()  # attachments stored, durable at ``write``
+        self.replies = RecentReplies(session, utcnow())  # the reply limits' counts
+        self.replies.use(session)
 
-    def mark(self) -> tuple[dict[str, int], dict[str, str]]:
+    def mark(self) -> tuple[dict[str, int], dict[str, str], int]:
         """The state a savepoint returns to (taken as it starts)."""
-        return self.counters.mark(), dict(self.lookups.invoiced)
+        return self.counters.mark(), dict(self.lookups.invoiced), self.replies.mark()
 
-    def reset(self, mark: tuple[dict[str, int], dict[str, str]]) -> None:
-        counters, invoiced = mark
+    def reset(self, mark: tuple[dict[str, int], dict[str, str], int]) -> None:
+        counters, invoiced, replies = mark
         self.counters.reset(counters)
+        self.replies.reset(replies)
         self.lookups = Lookups(payments=self.lookups.payments, invoiced=dict(invoiced))
 
     def refresh(self, session: Session, orders: list[str]) -> None:
@@ -79,5 +92,12 @@ class Chunk:
                 self.lookups.invoiced[item.order_no] = value
 
     def write(self, session: Session) -> None:
-        """Store the counters' next values (before the commit)."""
+        """Make the chunk's attachments durable and store the counters' next values
+        (just before the commit). ``StorageError`` if the files cannot be synced: the
+        transaction must then roll back."""
+        try:
+            self.files.sync()
+        except OSError as e:
+            raise StorageError(f"stored attachments could not be made durable: {e}") from e
         self.counters.write(session)
+        session.info.pop(RecentReplies.KEY, None)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from worker.atomic import write_atomic
+from worker.atomic import Later, write_atomic
 from worker.config import Config
 from worker.db.models import Application, ApplicationLine, Mail
 from worker.db.refusals import refused_data
@@ -60,13 +60,17 @@ class Outcome:
     applications: tuple[AppOutcome, ...] = ()
 
 
-def store_attachment(output_dir: Path, data: bytes, filename: str | None) -> str:
-    """Content-addressed copy of an attachment; the path never comes from the mail."""
+def store_attachment(output_dir: Path, data: bytes, filename: str | None,
+                     later: Later | None = None) -> str:
+    """Content-addressed copy of an attachment; the path never comes from the mail.
+    ``later``: durable when it syncs (an intake chunk's, before its commit), else now."""
     digest = hashlib.sha256(data).hexdigest()
     rel = Path("attachments") / digest[:2] / f"{digest}{safe_suffix(filename)}"
     target = output_dir / rel
     if not target.exists():  # same name, same bytes: a racing worker's copy is as good
-        write_atomic(target, data)
+        write_atomic(target, data, later=later)
+    elif later is not None:
+        later.note(target)  # that worker may not have synced it yet
     return rel.as_posix()
 
 
@@ -188,7 +192,7 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
                     mail.message_id, skew)
     apps: list[Application] = []
     for position, d in enumerate(drafts):
-        app, lines = _application(config, position, d)
+        app, lines = _application(config, position, d, chunk.files if chunk else None)
         checked = [Line(**{k: v for k, v in line.items() if k != "dropped"}) for line in lines]
         if d.ignored:
             app.status = ApplicationStatus.IGNORED
@@ -224,7 +228,7 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
         for a in apps))
 
 
-def _application(config: Config, position: int, d: AppDraft,
+def _application(config: Config, position: int, d: AppDraft, later: Later | None = None,
                  ) -> tuple[Application, list[dict[str, Any]]]:
     """The application (not yet in the session) and its lines' column values."""
     draft = d.draft
@@ -232,7 +236,8 @@ def _application(config: Config, position: int, d: AppDraft,
     app = Application(
         position=position,
         attachment=att.filename[:500] if att and att.filename else None,
-        attachment_path=store_attachment(config.output_dir, att.data, att.filename) if att else None,
+        attachment_path=store_attachment(config.output_dir, att.data, att.filename, later)
+        if att else None,
         status=ApplicationStatus.HELD,
         **clip(draft_values(draft)),  # the registry's fields, cut to their column lengths
         total_count=_int_or_none(draft.total_count),

@@ -25,6 +25,9 @@ cannot get cheaply, and what a real unit nearly always shows):
 Limits, counted over replies queued (not withheld) in the outbox: at most
 ``per_address_per_day`` to one address in 24 h, and ``per_hour`` to everyone in 60 min.
 Two workers deciding at the same moment may each queue one more (a bound, not a quota).
+An intake chunk reads these replies once (``RecentReplies``) and counts its own as it
+queues them, so the window in which another worker's replies go unseen is one chunk's
+transaction.
 
 A Reply-To in another domain than From is followed only for mail that carries a form
 (``reply_address``): otherwise a spoofed mail names any victim in Reply-To.
@@ -139,6 +142,52 @@ def over_limit(session: Session, to: str, config: Config, now: datetime) -> NoRe
     if (in_hour or 0) >= limits.per_hour:
         return NoReply.HOURLY_LIMIT
     return None
+
+
+class RecentReplies:
+    """The automatic replies queued (not withheld) in the 48 h before ``now`` (a
+    margin: each mail's own time picks its 24 h from them), read once for an intake
+    chunk's transaction; ``add`` counts each reply the chunk queues
+    (``mark``/``reset`` take a rolled-back mail's back). ``over_limit`` then answers
+    exactly as the function of that name would inside the same transaction. Found by
+    ``queue.queue_mail_reply`` in ``session.info[KEY]`` (``use``)."""
+
+    KEY = "worker.replies.recent"
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        rows = session.execute(
+            select(OutboxMessage.recipient, OutboxMessage.created_at)
+            .where(OutboxMessage.kind == REPLY_KIND, OutboxMessage.status != OutboxStatus.WITHHELD,
+                   OutboxMessage.created_at > now - timedelta(days=2))).all()
+        self.rows: list[tuple[str, datetime]] = [(r, c) for r, c in rows]
+
+    def use(self, session: Session) -> None:
+        """Count with these for the rest of ``session`` (one intake chunk's)."""
+        session.info[self.KEY] = self
+
+    def add(self, to: str, now: datetime) -> None:
+        self.rows.append((_as_stored(to), now))
+
+    def mark(self) -> int:
+        return len(self.rows)
+
+    def reset(self, mark: int) -> None:
+        del self.rows[mark:]
+
+    def over_limit(self, to: str, config: Config, now: datetime) -> NoReply | None:
+        limits = config.reply_limits
+        stored = _as_stored(to)
+        day, hour = now - timedelta(days=1), now - timedelta(hours=1)
+        if sum(r == stored and c > day for r, c in self.rows) >= limits.per_address_per_day:
+            return NoReply.ADDRESS_LIMIT
+        if sum(c > hour for _, c in self.rows) >= limits.per_hour:
+            return NoReply.HOURLY_LIMIT
+        return None
+
+
+def _as_stored(to: str) -> str:
+    """``to`` as the recipient column stores and compares it (``worker.db.types.String``)."""
+    return OutboxMessage.__table__.c.recipient.type.process_bind_param(to, None)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from worker.replies.draft import Draft
 from worker.replies.policy import (
     REPLY_KIND,
     NoReply,
+    RecentReplies,
     carries_form,
     domain_of,
     looks_like_unit,
@@ -94,7 +95,10 @@ def _answers_our_reply_without_form(mail: Mail, apps: list[Application], config:
 def queue_mail_reply(session: Session, mail: Mail, config: Config, *,
                      now: datetime | None = None) -> OutboxMessage | None:
     """The one reply to ``mail`` (all its applications), in the caller's transaction;
-    at most once per mail (the outbox key is unique)."""
+    at most once per mail (the outbox key is unique). The limits count the replies an
+    intake chunk read once for its session (``RecentReplies.KEY`` in ``session.info``,
+    a reply queued is added there), else they are counted here."""
+    recent: RecentReplies | None = session.info.get(RecentReplies.KEY)
     key = reply_key(mail.id)
     existing = session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one_or_none()
     if existing is not None:
@@ -115,14 +119,19 @@ def queue_mail_reply(session: Session, mail: Mail, config: Config, *,
     elif not looks_like_unit(session, mail, apps, config):
         reason = NoReply.STRANGER
     else:
-        reason = over_limit(session, to, config, now)
+        reason = (recent.over_limit(to, config, now) if recent is not None
+                  else over_limit(session, to, config, now))
     if reason is not None:
         return _withhold(session, mail, key, to, reason, now,
                          application_id=apps[0].id if len(apps) == 1 else None)
+    assert to is not None  # NO_ADDRESS otherwise
     body = render("mail.txt.j2", mail_context(mail, apps, config, now))
-    return _enqueue(session, config, mail, key=key, kind=REPLY, ident=str(mail.id), to=to,
-                    body=body, now=now, application_id=apps[0].id if len(apps) == 1 else None,
-                    extra_refs=[])
+    row = _enqueue(session, config, mail, key=key, kind=REPLY, ident=str(mail.id), to=to,
+                   body=body, now=now, application_id=apps[0].id if len(apps) == 1 else None,
+                   extra_refs=[])
+    if recent is not None:
+        recent.add(to, now)
+    return row
 
 
 _INTRO = {
