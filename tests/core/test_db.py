@@ -8,19 +8,15 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from tests.fixtures.db import _reset_pg
-from worker.db import _alembic_config, check_schema, current_revision, init_db, make_engine
+from tests.fixtures.db import empty_engine
+from worker.db import _alembic_config, check_schema, current_revision, init_db
 from worker.errors import StorageError
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_upgrade_from_the_first_revision_keeps_data(backend: str, tmp_path: Path,
                                                      request: pytest.FixtureRequest) -> None:
-    url = (f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite"
-           else request.getfixturevalue("pg_database"))
-    engine = make_engine(url)
-    if backend == "postgresql":
-        _reset_pg(engine)
+    engine = empty_engine(backend, tmp_path, request)
     command.upgrade(_alembic_config(engine), "0001")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO counters (name, next_value) VALUES ('invoice:X', 42)"))

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 import worker.replies.parcel
 import worker.replies.queue
 from tests.builders.mail import build_mail
-from tests.fixtures.db import _reset_pg
+from tests.fixtures.db import empty_engine
 from tests.intake.test_pass import trainees, unit
 from tests.replies.conftest import ReplyWorld
-from worker.db import _alembic_config, init_db, make_engine
+from worker.db import _alembic_config, init_db
 from worker.db.models import Application, OutboxMessage
 from worker.db.types import utcnow
 from worker.mailer import Mailer
@@ -250,11 +250,7 @@ class Recording(Mailer):
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_rows_queued_before_the_upgrade_are_sent_as_stored(
         backend: str, tmp_path: Path, request: pytest.FixtureRequest, output_dir: Path) -> None:
-    url = (f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite"
-           else request.getfixturevalue("pg_database"))
-    engine = make_engine(url)
-    if backend == "postgresql":
-        _reset_pg(engine)
+    engine = empty_engine(backend, tmp_path, request)
     command.upgrade(_alembic_config(engine), "0010")
     args = {**CASES[0], "sender": "xy23391756@163.com", "message_id": "<reply-1.aa@163.com>",
             "date": datetime(2026, 3, 5, 9, 0, tzinfo=TZ)}
@@ -286,11 +282,7 @@ def test_rows_queued_before_the_upgrade_are_sent_as_stored(
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_downgrade_builds_the_bytes_of_rows_still_to_send(
         backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    url = (f"sqlite:///{tmp_path / 'new.db'}" if backend == "sqlite"
-           else request.getfixturevalue("pg_database"))
-    engine = make_engine(url)
-    if backend == "postgresql":
-        _reset_pg(engine)
+    engine = empty_engine(backend, tmp_path, request, "new.db")
     init_db(engine)
     args = {**CASES[1], "sender": "xy23391756@163.com", "message_id": "<reply-3.cc@163.com>",
             "date": datetime(2026, 3, 5, 9, 0, tzinfo=TZ)}
