@@ -118,3 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WorkerError as e:
         print(f"invoice-worker: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (``export --json | head``): no traceback, and none at exit
+        # either, when Python flushes stdout (docs.python.org, signal: "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("invoice-worker: output closed by its reader before everything was written",
+              file=sys.stderr)
+        return 1

@@ -92,3 +92,18 @@ def test_a_bad_config_names_the_key(tmp_path: Path) -> None:
     done = cli("--config", str(cfg), "init-db", cwd=tmp_path)
     assert done.returncode == 2
     assert "invoice.per_invoice_limit" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_reader_closing_the_output_gets_no_traceback(tmp_path: Path) -> None:
+    """``export --json | head -c1``: the pipe closes before the JSON is written."""
+    cfg = setup(tmp_path, f"sqlite:///{tmp_path / 'w.db'}")
+    assert cli("--config", str(cfg), "init-db", cwd=tmp_path).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "worker", "--config", str(cfg), "export",
+                             "--json"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    proc.stdout.close()  # before the child, still importing, has written anything
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert "output closed by its reader" in err
