@@ -291,3 +291,69 @@ def test_arrival_time_is_the_file_mtime_as_delivery_agents_set_it(root: Path) ->
         first, second = box.pending()
     assert first.received_at == arrived and first.received_at.tzinfo is not None
     assert second.received_at == arrived + timedelta(minutes=1)
+
+
+def test_moves_in_a_block_sync_each_directory_once_at_its_end(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import worker.mailbox.maildir as maildir
+
+    for n in range(4):
+        deliver(root, mail(n), seen=n % 2 == 1)
+    synced: list[str] = []
+    monkeypatch.setattr(maildir, "_fsync_dir", synced.append)
+    with MaildirMailbox(root) as box:
+        refs = box.pending()
+        with box.moving():
+            for ref in refs:
+                box.move(ref, "Processed" if ref.message_id != "<mail-3@example.cn>" else "Exceptions")
+            assert synced == []  # nothing yet: the renames are done, their sync waits
+        assert box.pending() == []
+    assert sorted(synced) == sorted({
+        str(root / "new"), str(root / "cur"),
+        str(root / ".Processed" / "new"), str(root / ".Processed" / "cur"),
+        str(root / ".Exceptions" / "cur"),
+    })
+    assert len(synced) == len(set(synced))
+    assert len(files(root / ".Processed")) == 3 and len(files(root / ".Exceptions")) == 1
+
+
+def test_a_failed_sync_at_the_end_of_a_block_is_a_mailbox_error(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import worker.mailbox.maildir as maildir
+
+    deliver(root, mail(1))
+
+    def broken(path: str) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(maildir, "_fsync_dir", broken)
+    with MaildirMailbox(root) as box:
+        (ref,) = box.pending()
+        with pytest.raises(MailboxError, match="cannot sync moved mail"), box.moving():
+            box.move(ref, "Processed")
+
+
+def test_a_folder_removed_after_its_first_move_is_made_again(root: Path) -> None:
+    for n in range(2):
+        deliver(root, mail(n), seen=True)
+    with MaildirMailbox(root) as box:
+        first, second = box.pending()
+        box.move(first, "Processed")
+        shutil.rmtree(root / ".Processed")  # staff deleted it in their mail client
+        box.move(second, "Processed")
+    assert files(root) == []
+    (moved,) = files(root / ".Processed")
+    assert moved.read_bytes() == mail(1)
+
+
+def test_a_read_mail_renamed_by_a_client_after_the_listing_is_still_found(root: Path) -> None:
+    key = deliver(root, mail(1), seen=True)
+    with MaildirMailbox(root) as box:
+        (ref,) = box.pending()
+        (listed,) = files(root)
+        listed.rename(root / "cur" / f"{key}:2,RS")  # the client flagged it answered
+        box.move(ref, "Processed")
+    (moved,) = files(root / ".Processed")
+    assert moved.name == f"{key}:2,RS"

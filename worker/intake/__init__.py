@@ -215,15 +215,16 @@ def _move(mailbox: Mailbox, done: list[tuple[MailRef, Outcome]],
     is not counted; a mailbox failure stops the pass after stamping what moved."""
     moved: list[int] = []
     try:
-        for ref, outcome in done:
-            try:
-                mailbox.move(ref, folder_for(outcome.status, config))
-            except MailGone:
-                log.info("mail %s was taken by another worker", ref.uid)
-                continue
-            moved.append(outcome.mail_id)
-            log_mail(log, ref.uid, outcome)
-            summary.count(outcome)
+        with mailbox.moving():  # a Maildir syncs each folder once for the chunk
+            for ref, outcome in done:
+                try:
+                    mailbox.move(ref, folder_for(outcome.status, config))
+                except MailGone:
+                    log.info("mail %s was taken by another worker", ref.uid)
+                    continue
+                moved.append(outcome.mail_id)
+                log_mail(log, ref.uid, outcome)
+                summary.count(outcome)
     finally:
         if moved:
             try:

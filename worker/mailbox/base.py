@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -56,6 +58,14 @@ class Mailbox(Protocol):
     def move(self, ref: MailRef, folder: str) -> None:
         """Move the mail to ``folder`` (created when missing); a vanished mail is no error."""
         ...
+
+    @contextmanager
+    def moving(self) -> Iterator[None]:
+        """A block of ``move`` calls whose durability may be made sure once, at its end
+        (a Maildir syncs each folder it touched once, not twice per mail); it raises
+        ``MailboxError`` there if it cannot. Backends whose moves are durable as they
+        return (IMAP: the server's) need nothing."""
+        yield
 
     def close(self) -> None:
         """Release the connection; safe to call twice."""

@@ -13,6 +13,7 @@ import logging
 import mailbox
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -35,6 +36,9 @@ class MaildirMailbox(Mailbox):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.path.abspath(path)
         self.label = f"maildir:{self.path}"
+        self._seen: dict[str, str] = {}      # key -> path as ``pending`` listed it
+        self._folders: dict[str, str] = {}   # folder name -> its path, made once
+        self._unsynced: set[str] | None = None  # inside ``moving``: directories to sync
         try:
             # makedirs first: the stdlib creates neither missing parents nor missing subdirs
             for sub in ("tmp", *_INBOX_SUBDIRS):
@@ -56,6 +60,7 @@ class MaildirMailbox(Mailbox):
             found.append((st.st_mtime, self._key(path), st.st_size, path))
         found.sort(key=lambda item: (item[0], item[1]))
         refs = []
+        self._seen = {}
         for mtime, key, size, path in found:
             try:
                 with open(path, "rb") as f:
@@ -66,6 +71,7 @@ class MaildirMailbox(Mailbox):
                 raise MailboxError(f"{self.label}: cannot read {path}: {e}") from e
             refs.append(MailRef(uid=key, uidvalidity=None, size=size, message_id=message_id,
                                 received_at=_arrival(mtime)))
+            self._seen[key] = path
         return refs
 
     def fetch(self, ref: MailRef, max_bytes: int | None = None) -> bytes:
@@ -105,6 +111,9 @@ class MaildirMailbox(Mailbox):
             try:
                 os.rename(source, os.path.join(target, sub, name))
             except FileNotFoundError:
+                if not os.path.isdir(os.path.join(target, sub)):  # removed since made
+                    self._folders.pop(folder, None)
+                    target = self._folder_path(folder)
                 continue  # another worker moved it first (or it went new/ -> cur/)
             except OSError as e:
                 if e.errno != errno.EXDEV:
@@ -112,6 +121,9 @@ class MaildirMailbox(Mailbox):
                 if self._copy_then_remove(ref, source, target, sub, name):
                     return
                 continue
+            if self._unsynced is not None:
+                self._unsynced.update((os.path.join(target, sub), source_dir))
+                return
             try:
                 _fsync_dir(os.path.join(target, sub))
                 _fsync_dir(source_dir)
@@ -144,6 +156,27 @@ class MaildirMailbox(Mailbox):
             raise MailboxError(f"{self.label}: cannot remove mail {ref.uid}: {e}") from e
         return True
 
+    @contextlib.contextmanager
+    def moving(self) -> Iterator[None]:
+        """Renames inside the block are made durable at its end, each directory once
+        (two fsyncs a mail cost ~0.5 ms CPU and milliseconds of wall time). A crash
+        before then can only undo a rename: the mail reappears in the inbox and, its
+        outcome committed, is moved again. Raises ``MailboxError`` if a sync fails."""
+        if self._unsynced is not None:  # nested: the outer block syncs
+            yield
+            return
+        self._unsynced = set()
+        try:
+            yield
+        finally:
+            folders, self._unsynced = self._unsynced, None
+            for folder in sorted(folders):
+                try:
+                    _fsync_dir(folder)
+                except OSError as e:
+                    raise MailboxError(f"{self.label}: cannot sync moved mail in {folder}: "
+                                       f"{e}") from e
+
     def close(self) -> None:
         """Nothing to release: every call opens and closes its own files."""
 
@@ -168,13 +201,21 @@ class MaildirMailbox(Mailbox):
         fresh = os.path.join(self.path, "new", key)
         if os.path.isfile(fresh):
             return fresh
+        listed = self._seen.get(key)
+        if listed is not None and os.path.isfile(listed):
+            return listed  # not a listing of the inbox per mail (read mail is in cur/)
         for path in self._inbox_files():
             if self._key(path) == key:
+                self._seen[key] = path
                 return path
         return None
 
     def _folder_path(self, folder: str) -> str:
-        """Path of the Maildir++ folder, matched case-insensitively, created when missing."""
+        """Path of the Maildir++ folder, matched case-insensitively, created when missing
+        (looked up once per folder name; ``move`` forgets it if it disappears)."""
+        known = self._folders.get(folder)
+        if known is not None:
+            return known
         wanted = ".".join(encode_utf7(part).decode("ascii") for part in folder_parts(folder))
         try:
             existing = {decode_utf7(name).casefold(): name for name in self._md.list_folders()}
@@ -187,6 +228,7 @@ class MaildirMailbox(Mailbox):
                 os.makedirs(os.path.join(path, sub), exist_ok=True)
         except OSError as e:
             raise MailboxError(f"{self.label}: cannot create folder {folder!r}: {e}") from e
+        self._folders[folder] = path
         return path
 
 
