@@ -62,14 +62,20 @@ def line_of(line: Any) -> Line:
                 row=line.row)
 
 
-def draft_from(app: Application, lines: list[Line], received_at: datetime | None) -> Draft:
-    """What draft_of reads back, from ``app``'s columns and the given (undropped) lines.
+def draft_from(app: Any, lines: list[Line], received_at: datetime | None) -> Draft:
+    """What draft_of reads back, from ``app``'s columns (an Application, or anything with
+    its columns: intake's ``worker.intake.write.Stored``) and the given (undropped) lines.
     Choice fields are stored normalised (or as typed when unreadable), so their stored
     text stands for what the unit typed."""
     values = draft_values(app)
     raw = {f"raw_{f.key}": values[f.key] for f in FIELDS if f.choices}
     return Draft(**values, **raw, lines=lines, total_count=app.total_count,
                  total_amount=app.total_amount, received_at=received_at)
+
+
+#: What the checks read of a payment, in ``PaymentRow``'s order.
+_PAYMENT_COLUMNS = (Payment.order_no, Payment.name, Payment.id_number, Payment.year,
+                    Payment.amount, Payment.paid_at, Payment.method, Payment.status)
 
 
 def lookups_for(session: Session, orders: list[str], *,
@@ -84,9 +90,9 @@ def lookups_for(session: Session, orders: list[str], *,
     invoiced: dict[str, str] = {}
     for i in range(0, len(orders), 500):
         chunk = orders[i:i + 500]
-        for p in session.scalars(select(Payment).where(Payment.order_no.in_(chunk))):
-            payments[p.order_no] = PaymentRow(p.order_no, p.name, p.id_number, p.year, p.amount,
-                                              p.paid_at, p.method, p.status)
+        # The columns, not Payment objects: an intake chunk reads hundreds of them.
+        for row in session.execute(select(*_PAYMENT_COLUMNS).where(Payment.order_no.in_(chunk))):
+            payments[row[0]] = PaymentRow(*row)
         query = (select(InvoiceItem.order_no, Invoice.number, Invoice.serial)
                  .join(Invoice, InvoiceItem.invoice_id == Invoice.id)
                  .where(InvoiceItem.order_no.in_(chunk), InvoiceItem.active))

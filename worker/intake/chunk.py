@@ -19,12 +19,12 @@ never committed before the file is durable.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from worker.atomic import Later
 from worker.config import Config
-from worker.db.models import Invoice
 from worker.db.types import utcnow
 from worker.decision import lookups_for
 from worker.errors import StorageError
@@ -83,9 +83,10 @@ class Chunk:
         self.lookups.invoiced.update(fresh.invoiced)
         self.lookups.payments.update(fresh.payments)
 
-    def issued(self, invoices: list[Invoice]) -> None:
-        """Orders on ``invoices`` count as invoiced from now on, with the value
-        ``lookups_for`` would read: the official number, else the 流水号."""
+    def issued(self, invoices: Iterable[Any]) -> None:
+        """Orders on ``invoices`` (with ``number``, ``serial`` and ``items`` as stored)
+        count as invoiced from now on, with the value ``lookups_for`` would read: the
+        official number, else the 流水号."""
         for invoice in invoices:
             value = invoice.number or f"待开具，流水号 {invoice.serial}"
             for item in invoice.items:

@@ -8,27 +8,36 @@ import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from worker.atomic import Later, write_atomic
 from worker.config import Config
-from worker.db.models import Application, ApplicationLine, Mail
+from worker.db.models import Mail
 from worker.db.refusals import refused_data
 from worker.db.types import utcnow
-from worker.decision import date_skew, draft_from, judge, reason_rows
+from worker.decision import date_skew, draft_from, judge
 from worker.errors import StorageError
 from worker.fields import LINE_TEXT_LENGTHS, clip
 from worker.intake.analyse import AppDraft, safe_suffix
 from worker.intake.chunk import Chunk, orders_of
-from worker.issuing import issue
+from worker.intake.write import (
+    LINES,
+    Stored,
+    insert_applications,
+    insert_mail,
+    insert_rest,
+    stored_invoices,
+    stored_lines,
+)
+from worker.issuing import plan_new
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
 from worker.replies import queue_mail_reply
@@ -74,7 +83,7 @@ def store_attachment(output_dir: Path, data: bytes, filename: str | None,
     return rel.as_posix()
 
 
-def mail_status(apps: list[Application], failed: bool) -> MailStatus:
+def mail_status(apps: Iterable[Any], failed: bool) -> MailStatus:
     if failed:
         return MailStatus.FAILED
     statuses = {a.status for a in apps}
@@ -98,7 +107,7 @@ def find_mail(session: Session, message_id: str) -> Mail | None:
 
 def record(session: Session, config: Config, mailbox: str, ref: MailRef,
            mail: ParsedMail, drafts: list[AppDraft], *, error: str | None = None,
-           chunk: Chunk | None = None) -> Outcome:
+           chunk: Chunk) -> Outcome:
     """Store and decide one mail in its own savepoint of the caller's transaction (an
     intake chunk, ``worker.intake.run_pass``; ``chunk`` its counters and lookups).
 
@@ -138,12 +147,12 @@ def record(session: Session, config: Config, mailbox: str, ref: MailRef,
 
 def _store(session: Session, config: Config, mailbox: str, ref: MailRef,
            mail: ParsedMail, drafts: list[AppDraft], error: str | None, *,
-           note: str | None = None, chunk: Chunk | None = None) -> Outcome:
+           note: str | None = None, chunk: Chunk) -> Outcome:
     """One try at storing, in a savepoint; a unique-constraint race (another worker,
     same mail or same order) is retried once, when the checks see what the other
     worker committed (PostgreSQL reads committed rows at each statement)."""
     for attempt in (1, 2):
-        mark = chunk.mark() if chunk is not None else None
+        mark = chunk.mark()
         try:
             with session.begin_nested():
                 # The first attempt relies on the unique Message-ID (its INSERT is the
@@ -153,98 +162,94 @@ def _store(session: Session, config: Config, mailbox: str, ref: MailRef,
                     outcome = Outcome(existing.id, MailStatus(existing.status), duplicate=True)
                     session.expunge_all()
                     return outcome
-                outcome = _record(session, config, mailbox, ref, mail, drafts, error, chunk)
-                if note is not None:
-                    session.execute(update(Mail).where(Mail.id == outcome.mail_id)
-                                    .values(error=note))
-            # Nothing of this mail is needed again (the outcome is plain data): a chunk's
-            # identity map holds one mail at a time.
-            session.expunge_all()
-            return outcome
+                return _record(session, config, mailbox, ref, mail, drafts, error, chunk, note)
         except Exception as e:
-            # Rows loaded by INSERT ... RETURNING outlive the savepoint in the identity
-            # map, and SQLite gives their ids to the next rows: forget them all.
-            session.expunge_all()
-            if chunk is not None and mark is not None:
-                chunk.reset(mark)  # the numbers and claims went back with the savepoint
+            chunk.reset(mark)  # the numbers and claims went back with the savepoint
             if not isinstance(e, IntegrityError) or attempt == 2:
                 raise  # no race: the caller holds the mail (refused_data)
-            if chunk is not None:
-                chunk.refresh(session, orders_of(drafts))
+            chunk.refresh(session, orders_of(drafts))
     raise AssertionError("unreachable")
 
 
 def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: ParsedMail,
-            drafts: list[AppDraft], error: str | None, chunk: Chunk | None) -> Outcome:
-    row = Mail(
-        message_id=mail.message_id, mailbox=mailbox, uidvalidity=ref.uidvalidity, uid=ref.uid,
-        sender=mail.sender[:320], sender_name=mail.sender_name[:255],
+            drafts: list[AppDraft], error: str | None, chunk: Chunk,
+            note: str | None) -> Outcome:
+    """Decide the whole outcome in memory (the chunk's lookups and counters), then store
+    it: the mail's row first, with its final status and folder."""
+    row = Stored(
+        id=None, message_id=mail.message_id, mailbox=mailbox, uidvalidity=ref.uidvalidity,
+        uid=ref.uid, sender=mail.sender[:320], sender_name=mail.sender_name[:255],
         reply_to=(mail.reply_to or None) and mail.reply_to[:320], subject=mail.subject,
         date=mail.date, received_at=ref.received_at or utcnow(), auto_reason=mail.auto_reason,
         references=" ".join(mail.references), body_text=mail.text or "",
-        status=MailStatus.HELD, error=error, applications=[],  # new: nothing to load
+        error=note if note is not None else error, applications=[],
     )
-    session.add(row)
-    session.flush()  # the unique Message-ID claims the mail before any issuing
     skew = date_skew(row)
     if skew is not None:
         log.warning("mail %s: its Date is %s from its arrival time; judged by the arrival",
                     mail.message_id, skew)
-    apps: list[Application] = []
     for position, d in enumerate(drafts):
-        app, lines = _application(config, position, d, chunk.files if chunk else None)
-        checked = [Line(**{k: v for k, v in line.items() if k != "dropped"}) for line in lines]
-        if d.ignored:
-            app.status = ApplicationStatus.IGNORED
-        elif error is not None:
-            app.status = ApplicationStatus.HELD
-            app.reasons = reason_rows(
-                [Reason(Code.INTERNAL_ERROR, None, "系统处理出错，已转人工处理")])
-        else:
-            # decide(), with the status and reasons known before the first INSERT
-            draft = draft_from(app, checked, row.received_at)
-            app.status, reasons = judge(session, draft, config,
-                                        pre_reasons=None if d.has_form else d.reasons,
-                                        lookups=chunk.lookups if chunk is not None else None)
-            app.reasons = reason_rows(reasons)
-            app.created_at = app.updated_at = utcnow()  # decided as it is stored
-        app.mail = row
-        session.add(app)
-        session.flush()
-        _add_lines(session, app, lines)
-        if app.status == ApplicationStatus.ACCEPTED:
-            invoices = issue(session, app, config, lines=checked,
-                             counters=chunk.counters if chunk is not None else None)
-            if chunk is not None:
-                chunk.issued(invoices)
-        apps.append(app)
-    row.status = mail_status(apps, error is not None)
+        row.applications.append(_decide(session, config, row, position, d, error, chunk))
+    row.status = mail_status(row.applications, error is not None)
     row.folder = folder_for(row.status, config)  # decided with the outcome; moved_at after
-    session.flush()
+    insert_mail(session, row)  # first: the unique Message-ID claims the mail
+    insert_applications(session, row)
+    for app in row.applications:
+        _add_lines(session, app, app.stored_lines)
+    insert_rest(session, row, config)
     queue_mail_reply(session, row, config)  # the reply commits with the outcome, or neither does
     return Outcome(row.id, MailStatus(row.status), sender=row.sender, applications=tuple(
         AppOutcome(a.id, a.unit, str(a.status),
                    tuple(r.code + (f"@{r.line}" if r.line is not None else "") for r in a.reasons))
-        for a in apps))
+        for a in row.applications))
+
+
+def _decide(session: Session, config: Config, mail: Stored, position: int, d: AppDraft,
+            error: str | None, chunk: Chunk) -> Stored:
+    """One application judged and, when accepted, issued, in memory: its numbers come
+    from the chunk's counters and its orders count as invoiced for the rest of the
+    chunk (``Chunk.issued``)."""
+    app, lines = _application(config, position, d, chunk.files)
+    checked = [Line(**{k: v for k, v in line.items() if k != "dropped"}) for line in lines]
+    reasons: list[Reason] = []
+    if d.ignored:
+        app.status = ApplicationStatus.IGNORED
+    elif error is not None:
+        app.status = ApplicationStatus.HELD
+        reasons = [Reason(Code.INTERNAL_ERROR, None, "系统处理出错，已转人工处理")]
+    else:
+        draft = draft_from(app, checked, mail.received_at)
+        app.status, reasons = judge(session, draft, config,
+                                    pre_reasons=None if d.has_form else d.reasons,
+                                    lookups=chunk.lookups)
+    app.created_at = app.updated_at = utcnow()  # decided as it is stored
+    app.reasons = [Stored(code=str(r.code), line=r.line, detail=r.detail) for r in reasons]
+    app.mail = mail
+    app.stored_lines = stored_lines(lines)
+    app.lines = [Stored(**line) for line in app.stored_lines]
+    app.issue = (plan_new(session, app, config, checked, chunk.counters)
+                 if app.status == ApplicationStatus.ACCEPTED else None)
+    app.invoices = stored_invoices(app.issue) if app.issue is not None else []
+    app.shipment = None  # set as the parcel is stored (worker.intake.write.insert_rest)
+    chunk.issued(app.invoices)
+    return app
 
 
 def _application(config: Config, position: int, d: AppDraft, later: Later | None = None,
-                 ) -> tuple[Application, list[dict[str, Any]]]:
-    """The application (not yet in the session) and its lines' column values."""
+                 ) -> tuple[Stored, list[dict[str, Any]]]:
+    """The application's columns and its lines' column values."""
     draft = d.draft
     att = d.attachment
-    app = Application(
+    app = Stored(
+        id=None,
         position=position,
         attachment=att.filename[:500] if att and att.filename else None,
         attachment_path=store_attachment(config.output_dir, att.data, att.filename, later)
         if att else None,
-        status=ApplicationStatus.HELD,
         **clip(draft_values(draft)),  # the registry's fields, cut to their column lengths
         total_count=_int_or_none(draft.total_count),
         total_amount=_amount_or_none(draft.total_amount),
         header_json=json.dumps(d.header, ensure_ascii=False),
-        # new: nothing to load before the first change of these
-        lines=[], reasons=[], invoices=[], shipment=None,
     )
     lines = [
         dict(position=line.position, row=line.row, seq=_int_or_none(line.seq),
@@ -255,19 +260,11 @@ def _application(config: Config, position: int, d: AppDraft, later: Later | None
     return app, lines
 
 
-def _add_lines(session: Session, app: Application, lines: list[dict[str, Any]]) -> None:
-    """All lines in one INSERT ... RETURNING (the unit of work would send one per row on
-    SQLite), then ``app.lines`` set to exactly what was stored."""
-    stored: list[ApplicationLine] = []
+def _add_lines(session: Session, app: Stored, lines: list[dict[str, Any]]) -> None:
+    """One application's lines (column values, as stored) in one statement."""
     if lines:
-        stored = list(session.scalars(
-            insert(ApplicationLine).returning(ApplicationLine),
-            [dict(line, application_id=app.id) for line in lines],
-        ))
-        stored.sort(key=lambda line: line.position)
-        for line in stored:
-            set_committed_value(line, "application", app)
-    set_committed_value(app, "lines", stored)
+        session.connection().execute(LINES.insert(),
+                                     [dict(line, application_id=app.id) for line in lines])
 
 
 def _int_or_none(value: int | None) -> int | None:

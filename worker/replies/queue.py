@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 REPLY = REPLY_KIND
 FOLLOWUP = "followup"
 ISSUED = "issued"  # the follow-up action of queue_issued_reply
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 _MACHINE_LOCALPARTS = AUTO_LOCALPARTS | {"noreply", "no-reply", "no_reply", "donotreply",
                                           "do-not-reply", "do_not_reply"}
 
@@ -92,17 +94,26 @@ def _answers_our_reply_without_form(mail: Mail, apps: list[Application], config:
     return all(a.attachment is None and Code.NO_FORM in {r.code for r in a.reasons} for a in apps)
 
 
-def queue_mail_reply(session: Session, mail: Mail, config: Config, *,
+def queue_mail_reply(session: Session, mail: Any, config: Config, *,
                      now: datetime | None = None) -> OutboxMessage | None:
     """The one reply to ``mail`` (all its applications), in the caller's transaction;
     at most once per mail (the outbox key is unique). The limits count the replies an
     intake chunk read once for its session (``RecentReplies.KEY`` in ``session.info``,
-    a reply queued is added there), else they are counted here."""
+    a reply queued is added there), else they are counted here.
+
+    ``mail``: a stored ``Mail``, which may have been answered already (that row is
+    returned, else the row queued or withheld); or intake's outcome of a mail inserted
+    in this very transaction (``worker.intake.write.Stored``, with the ``Mail``'s
+    attributes and relationships), which nothing can have answered yet: its row is
+    written with one Core INSERT and nothing is returned (intake reads nothing back)."""
     recent: RecentReplies | None = session.info.get(RecentReplies.KEY)
     key = reply_key(mail.id)
-    existing = session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one_or_none()
-    if existing is not None:
-        return existing
+    orm = isinstance(mail, Mail)
+    if orm:
+        existing = session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)
+                                   ).one_or_none()
+        if existing is not None:
+            return existing
     # Platform mode: an accepted application waiting for the platform is told by
     # ``tax import`` once its official numbers exist (queue_issued_reply), not now.
     apps = [a for a in mail.applications
@@ -123,12 +134,12 @@ def queue_mail_reply(session: Session, mail: Mail, config: Config, *,
                   else over_limit(session, to, config, now))
     if reason is not None:
         return _withhold(session, mail, key, to, reason, now,
-                         application_id=apps[0].id if len(apps) == 1 else None)
+                         application_id=apps[0].id if len(apps) == 1 else None, orm=orm)
     assert to is not None  # NO_ADDRESS otherwise
     body = render("mail.txt.j2", mail_context(mail, apps, config, now))
     row = _enqueue(session, config, mail, key=key, kind=REPLY, ident=str(mail.id), to=to,
                    body=body, now=now, application_id=apps[0].id if len(apps) == 1 else None,
-                   extra_refs=[])
+                   extra_refs=[], orm=orm)
     if recent is not None:
         recent.add(to, now)
     return row
@@ -218,24 +229,23 @@ def queue_followup(session: Session, application: Application, config: Config, *
     raise RuntimeError(f"cannot number a follow-up for application {application.id}")
 
 
-def _withhold(session: Session, mail: Mail, key: str, to: str | None, reason: NoReply,
-              now: datetime, *, application_id: int | None) -> OutboxMessage:
+def _withhold(session: Session, mail: Any, key: str, to: str | None, reason: NoReply,
+              now: datetime, *, application_id: int | None, orm: bool) -> OutboxMessage | None:
     """The reply not sent, as an outbox row staff see: never due, nothing to send."""
     text = withheld_text(reason)
-    row = OutboxMessage(key=key, kind=REPLY, mail_id=mail.id, application_id=application_id,
-                        recipient=to or (mail.sender or "")[:320], subject="", message=None,
-                        status=OutboxStatus.WITHHELD, attempts=0, next_attempt_at=now, created_at=now,
-                        last_error=text)
-    session.add(row)
-    session.flush()
+    row = _add(session, orm, dict(
+        key=key, kind=REPLY, mail_id=mail.id, application_id=application_id,
+        recipient=to or (mail.sender or "")[:320], subject="", message=None,
+        status=OutboxStatus.WITHHELD, attempts=0, next_attempt_at=now, created_at=now,
+        last_error=text))
     log.info("mail %s: no automatic reply (%s)", mail.id, text)
     return row
 
 
-def _enqueue(session: Session, config: Config, mail: Mail, *, key: str, kind: str, ident: str,
+def _enqueue(session: Session, config: Config, mail: Any, *, key: str, kind: str, ident: str,
              to: str, body: str, now: datetime, application_id: int | None,
-             extra_refs: list[str],
-             attachments: list[tuple[str, str]] | None = None) -> OutboxMessage:
+             extra_refs: list[str], attachments: list[tuple[str, str]] | None = None,
+             orm: bool = True) -> OutboxMessage | None:
     """The row of a reply to ``mail``: its parts, built into a message when sent
     (``worker.replies.draft``; composing it here cost ~2.3 ms of intake's transaction)."""
     in_reply_to, references = thread_ids(mail.message_id, (mail.references or "").split())
@@ -247,11 +257,21 @@ def _enqueue(session: Session, config: Config, mail: Mail, *, key: str, kind: st
         in_reply_to=in_reply_to, references=references, date=now.astimezone(config.tz),
         body=body, attachments=attachments or [],
     )
-    row = OutboxMessage(key=key, kind=kind, mail_id=mail.id, application_id=application_id,
-                        recipient=to, subject=draft.header_subject(), message=None, body=body,
-                        fields=draft.fields_json(), status=OutboxStatus.PENDING, attempts=0,
-                        next_attempt_at=now, created_at=now)
+    row = _add(session, orm, dict(
+        key=key, kind=kind, mail_id=mail.id, application_id=application_id, recipient=to,
+        subject=draft.header_subject(), message=None, body=body, fields=draft.fields_json(),
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now))
+    log.info("queued %s to %s", key, to)
+    return row
+
+
+def _add(session: Session, orm: bool, values: dict[str, Any]) -> OutboxMessage | None:
+    """A new outbox row: an object in the session (returned), or for intake's outcome
+    one Core INSERT (see ``queue_mail_reply``)."""
+    if not orm:
+        session.connection().execute(_OUTBOX.insert(), values)
+        return None
+    row = OutboxMessage(**values)
     session.add(row)
     session.flush()
-    log.info("queued %s to %s", key, to)
     return row

@@ -1,0 +1,122 @@
+"""Writing one mail's outcome with SQLAlchemy Core: everything is decided in memory
+first (``worker.intake.record``), then stored in a handful of executemany statements,
+the mail's own INSERT first (its unique Message-ID claims the mail).
+
+The outcome is held in ``Stored`` rows: each carries its column values as passed to
+its INSERT (what an ORM object holds after its flush: a Message-ID cut to fit its
+column is still the one a reply threads under) and the related rows a reply reads
+(``worker.replies.content``) under the ORM's relationship names. Lines and invoice
+items carry their text as stored (``as_stored``), as the ORM read them back before.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+from worker.config import Config
+from worker.db.models import Application, ApplicationLine, Invoice, InvoiceItem, Mail, Shipment
+from worker.db.models import Reason as ReasonRow
+from worker.db.types import String
+from worker.issuing import NewIssue, shipment_values
+
+
+class Stored(SimpleNamespace):
+    """One row of an outcome (see the module docstring); ``id`` None until inserted."""
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+_MAILS = _table(Mail)
+_APPLICATIONS = _table(Application)
+LINES = _table(ApplicationLine)
+_REASONS = _table(ReasonRow)
+_INVOICES = _table(Invoice)
+_ITEMS = _table(InvoiceItem)
+_SHIPMENTS = _table(Shipment)
+
+# Column keys a Stored row's attributes are written to (its id is the database's).
+_KEYS = {table: frozenset(c.key for c in table.c) - {"id"}
+         for table in (_MAILS, _APPLICATIONS, _INVOICES, _ITEMS)}
+# Text columns and their types, for ``as_stored``.
+_TEXT = {table: [(c.key, c.type) for c in table.c if isinstance(c.type, String)]
+         for table in (LINES, _INVOICES, _ITEMS)}
+
+
+def as_stored(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with their text as ``table`` stores it (``worker.db.types.String``:
+    cleaned and cut): what the database would give back, without asking it."""
+    stored = dict(values)
+    for key, kind in _TEXT[table]:
+        if key in stored:
+            stored[key] = kind.process_bind_param(stored[key], None)
+    return stored
+
+
+def stored_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Lines' column values as stored (``as_stored``)."""
+    return [as_stored(LINES, line) for line in lines]
+
+
+def stored_invoices(issue: NewIssue) -> list[Stored]:
+    """The invoices of ``issue`` with their items, as stored (``as_stored``)."""
+    return [Stored(**as_stored(_INVOICES, invoice), id=None,
+                   items=[Stored(**as_stored(_ITEMS, item)) for item in items])
+            for invoice, items in zip(issue.invoices, issue.items, strict=True)]
+
+
+def columns(row: Stored, table: Table) -> dict[str, Any]:
+    keys = _KEYS[table]
+    return {key: value for key, value in vars(row).items() if key in keys}
+
+
+def insert_mail(session: Session, mail: Stored) -> None:
+    """The mail's row, with its final status and folder; sets ``mail.id``."""
+    mail.id = session.connection().execute(
+        _MAILS.insert().returning(_MAILS.c.id), columns(mail, _MAILS)).scalar_one()
+
+
+def insert_applications(session: Session, mail: Stored) -> None:
+    """``mail.applications`` in one statement; sets their ids."""
+    apps = mail.applications
+    rows = [dict(columns(app, _APPLICATIONS), mail_id=mail.id) for app in apps]
+    result = session.connection().execute(
+        _APPLICATIONS.insert().returning(_APPLICATIONS.c.id, _APPLICATIONS.c.position), rows)
+    ids = dict((position, id_) for id_, position in result)
+    for app in apps:
+        app.id = ids[app.position]
+
+
+def insert_rest(session: Session, mail: Stored, config: Config) -> None:
+    """The applications' reasons, invoices, items and parcels: one statement each (none
+    when there is nothing of the kind). Sets the invoices' ids and each accepted
+    application's ``shipment``."""
+    conn = session.connection()
+    apps = mail.applications
+    reasons = [dict(application_id=app.id, code=r.code, line=r.line, detail=r.detail)
+               for app in apps for r in app.reasons]
+    if reasons:
+        conn.execute(_REASONS.insert(), reasons)
+    invoices = [(app, invoice) for app in apps for invoice in app.invoices]
+    if invoices:
+        result = conn.execute(
+            _INVOICES.insert().returning(_INVOICES.c.id, _INVOICES.c.serial, _INVOICES.c.number),
+            [dict(columns(invoice, _INVOICES), application_id=app.id) for app, invoice in invoices])
+        ids = {serial or number: id_ for id_, serial, number in result}  # each key is unique
+        for _, invoice in invoices:
+            invoice.id = ids[invoice.serial or invoice.number]
+        conn.execute(_ITEMS.insert(), [dict(columns(item, _ITEMS), invoice_id=invoice.id)
+                                       for _, invoice in invoices for item in invoice.items])
+    parcels = [app for app in apps if app.issue is not None and app.issue.parcel]
+    for app in parcels:
+        app.shipment = Stored(**shipment_values(app, len(app.invoices), config,
+                                                app.issue.waybill))
+    if parcels:
+        conn.execute(_SHIPMENTS.insert(), [dict(vars(app.shipment), application_id=app.id)
+                                           for app in parcels])
