@@ -29,7 +29,7 @@ from worker.fields import LINE_TEXT_LENGTHS, clip
 from worker.intake.analyse import AppDraft, safe_suffix
 from worker.intake.chunk import Chunk, orders_of
 from worker.intake.write import (
-    LINES,
+    INSERT_LINES,
     Stored,
     insert_applications,
     insert_mail,
@@ -263,7 +263,7 @@ def _application(config: Config, position: int, d: AppDraft, later: Later | None
 def _add_lines(session: Session, app: Stored, lines: list[dict[str, Any]]) -> None:
     """One application's lines (column values, as stored) in one statement."""
     if lines:
-        session.connection().execute(LINES.insert(),
+        session.connection().execute(INSERT_LINES,
                                      [dict(line, application_id=app.id) for line in lines])
 
 

@@ -41,6 +41,17 @@ _INVOICES = _table(Invoice)
 _ITEMS = _table(InvoiceItem)
 _SHIPMENTS = _table(Shipment)
 
+# Built once: an unchanged statement object keeps its cache key (SQLAlchemy memoizes it).
+_INSERT_MAIL = _MAILS.insert().returning(_MAILS.c.id)
+_INSERT_APPLICATIONS = _APPLICATIONS.insert().returning(_APPLICATIONS.c.id,
+                                                        _APPLICATIONS.c.position)
+INSERT_LINES = LINES.insert()
+_INSERT_REASONS = _REASONS.insert()
+_INSERT_INVOICES = _INVOICES.insert().returning(_INVOICES.c.id, _INVOICES.c.serial,
+                                                _INVOICES.c.number)
+_INSERT_ITEMS = _ITEMS.insert()
+_INSERT_SHIPMENTS = _SHIPMENTS.insert()
+
 # Column keys a Stored row's attributes are written to (its id is the database's).
 _KEYS = {table: frozenset(c.key for c in table.c) - {"id"}
          for table in (_MAILS, _APPLICATIONS, _INVOICES, _ITEMS)}
@@ -78,16 +89,14 @@ def columns(row: Stored, table: Table) -> dict[str, Any]:
 
 def insert_mail(session: Session, mail: Stored) -> None:
     """The mail's row, with its final status and folder; sets ``mail.id``."""
-    mail.id = session.connection().execute(
-        _MAILS.insert().returning(_MAILS.c.id), columns(mail, _MAILS)).scalar_one()
+    mail.id = session.connection().execute(_INSERT_MAIL, columns(mail, _MAILS)).scalar_one()
 
 
 def insert_applications(session: Session, mail: Stored) -> None:
     """``mail.applications`` in one statement; sets their ids."""
     apps = mail.applications
     rows = [dict(columns(app, _APPLICATIONS), mail_id=mail.id) for app in apps]
-    result = session.connection().execute(
-        _APPLICATIONS.insert().returning(_APPLICATIONS.c.id, _APPLICATIONS.c.position), rows)
+    result = session.connection().execute(_INSERT_APPLICATIONS, rows)
     ids = dict((position, id_) for id_, position in result)
     for app in apps:
         app.id = ids[app.position]
@@ -102,21 +111,21 @@ def insert_rest(session: Session, mail: Stored, config: Config) -> None:
     reasons = [dict(application_id=app.id, code=r.code, line=r.line, detail=r.detail)
                for app in apps for r in app.reasons]
     if reasons:
-        conn.execute(_REASONS.insert(), reasons)
+        conn.execute(_INSERT_REASONS, reasons)
     invoices = [(app, invoice) for app in apps for invoice in app.invoices]
     if invoices:
-        result = conn.execute(
-            _INVOICES.insert().returning(_INVOICES.c.id, _INVOICES.c.serial, _INVOICES.c.number),
-            [dict(columns(invoice, _INVOICES), application_id=app.id) for app, invoice in invoices])
+        result = conn.execute(_INSERT_INVOICES, [dict(columns(invoice, _INVOICES),
+                                                      application_id=app.id)
+                                                 for app, invoice in invoices])
         ids = {serial or number: id_ for id_, serial, number in result}  # each key is unique
         for _, invoice in invoices:
             invoice.id = ids[invoice.serial or invoice.number]
-        conn.execute(_ITEMS.insert(), [dict(columns(item, _ITEMS), invoice_id=invoice.id)
+        conn.execute(_INSERT_ITEMS, [dict(columns(item, _ITEMS), invoice_id=invoice.id)
                                        for _, invoice in invoices for item in invoice.items])
     parcels = [app for app in apps if app.issue is not None and app.issue.parcel]
     for app in parcels:
         app.shipment = Stored(**shipment_values(app, len(app.invoices), config,
                                                 app.issue.waybill))
     if parcels:
-        conn.execute(_SHIPMENTS.insert(), [dict(vars(app.shipment), application_id=app.id)
+        conn.execute(_INSERT_SHIPMENTS, [dict(vars(app.shipment), application_id=app.id)
                                            for app in parcels])

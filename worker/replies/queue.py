@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 REPLY = REPLY_KIND
 FOLLOWUP = "followup"
 ISSUED = "issued"  # the follow-up action of queue_issued_reply
-_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+_INSERT_OUTBOX = OutboxMessage.__table__.insert()  # built once: its cache key is memoized
 _MACHINE_LOCALPARTS = AUTO_LOCALPARTS | {"noreply", "no-reply", "no_reply", "donotreply",
                                           "do-not-reply", "do_not_reply"}
 
@@ -269,7 +269,7 @@ def _add(session: Session, orm: bool, values: dict[str, Any]) -> OutboxMessage |
     """A new outbox row: an object in the session (returned), or for intake's outcome
     one Core INSERT (see ``queue_mail_reply``)."""
     if not orm:
-        session.connection().execute(_OUTBOX.insert(), values)
+        session.connection().execute(_INSERT_OUTBOX, values)
         return None
     row = OutboxMessage(**values)
     session.add(row)
