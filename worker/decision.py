@@ -73,9 +73,12 @@ def draft_from(app: Any, lines: list[Line], received_at: datetime | None) -> Dra
                  total_amount=app.total_amount, received_at=received_at)
 
 
-#: What the checks read of a payment, in ``PaymentRow``'s order.
-_PAYMENT_COLUMNS = (Payment.order_no, Payment.name, Payment.id_number, Payment.year,
-                    Payment.amount, Payment.paid_at, Payment.method, Payment.status)
+# Core columns, not ORM entities: an intake chunk reads hundreds of payments at once,
+# and plain rows cost a fraction of ORM-loaded ones. ``PaymentRow``'s order.
+_PAYMENT = Payment.__table__.c
+_PAYMENT_COLUMNS = (_PAYMENT.order_no, _PAYMENT.name, _PAYMENT.id_number, _PAYMENT.year,
+                    _PAYMENT.amount, _PAYMENT.paid_at, _PAYMENT.method, _PAYMENT.status)
+_ITEM, _INVOICE = InvoiceItem.__table__.c, Invoice.__table__.c
 
 
 def lookups_for(session: Session, orders: list[str], *,
@@ -90,14 +93,14 @@ def lookups_for(session: Session, orders: list[str], *,
     invoiced: dict[str, str] = {}
     for i in range(0, len(orders), 500):
         chunk = orders[i:i + 500]
-        # The columns, not Payment objects: an intake chunk reads hundreds of them.
-        for row in session.execute(select(*_PAYMENT_COLUMNS).where(Payment.order_no.in_(chunk))):
+        for row in session.execute(select(*_PAYMENT_COLUMNS).where(_PAYMENT.order_no.in_(chunk))):
             payments[row[0]] = PaymentRow(*row)
-        query = (select(InvoiceItem.order_no, Invoice.number, Invoice.serial)
-                 .join(Invoice, InvoiceItem.invoice_id == Invoice.id)
-                 .where(InvoiceItem.order_no.in_(chunk), InvoiceItem.active))
+        query = (select(_ITEM.order_no, _INVOICE.number, _INVOICE.serial)
+                 .join_from(InvoiceItem.__table__, Invoice.__table__,
+                            _ITEM.invoice_id == _INVOICE.id)
+                 .where(_ITEM.order_no.in_(chunk), _ITEM.active))
         if application_id is not None:
-            query = query.where(Invoice.application_id != application_id)
+            query = query.where(_INVOICE.application_id != application_id)
         invoiced.update({order: number or f"待开具，流水号 {serial}"
                          for order, number, serial in session.execute(query)})
     return Lookups(payments=payments, invoiced=invoiced)

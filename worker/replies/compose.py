@@ -58,6 +58,9 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    # The templates ship with the code: no stat() of each file per reply (intake renders
+    # one per mail in its transaction).
+    auto_reload=False,
 )
 
 
