@@ -23,6 +23,8 @@ import zipfile
 from dataclasses import dataclass, field
 from functools import cache
 
+from worker.form.zipmember import read_member
+
 OFFICE_DOCUMENT = "officeDocument"
 #: openpyxl reads the stylesheet from this fixed path (``openpyxl.xml.constants.ARC_STYLE``).
 STYLES_PART = "xl/styles.xml"
@@ -174,7 +176,7 @@ class _Parts:
 
     def read(self, member: str) -> bytes:
         found = self.parts.get(member)
-        return found if found is not None else self.archive.read(member)
+        return found if found is not None else read_member(self.archive, self.archive.getinfo(member))
 
     def relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """Id -> (type, member path) from the part's ``_rels`` (ECMA-376 part 2, 9.3)."""

@@ -22,6 +22,7 @@ import zipfile
 
 from worker.errors import FormUnreadable
 from worker.form.limits import FormLimits
+from worker.form.zipmember import read_member
 
 EXCEL_MAX_COLUMNS = 16384  # no valid row has more cells than Excel has columns
 UNSAFE_XML = "附件无法打开：文件含有不安全的 XML 内容"
@@ -65,11 +66,11 @@ def scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: FormLim
     counter = _Counter(limits)
     content = None
     if info.file_size <= _CHUNK:
-        content = as_utf8(archive.read(info))
+        content = as_utf8(read_member(archive, info))
     else:
         with archive.open(info) as member:
             if encoding(member.read(256)) != "utf-8":
-                content = as_utf8(archive.read(info))
+                content = as_utf8(read_member(archive, info))
     if content is not None:
         if _DTD.search(content):
             raise FormUnreadable(UNSAFE_XML)
