@@ -15,6 +15,7 @@ import io
 import struct
 import zipfile
 import zlib
+from functools import lru_cache
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
 _LOCAL_MAGIC = b"PK\x03\x04"
@@ -63,10 +64,25 @@ def _inflate(view: memoryview, info: zipfile.ZipInfo) -> bytes | None:
     compressed = view[begin:begin + info.compress_size]
     if len(compressed) != info.compress_size:
         return None
+    if info.compress_size <= _REMEMBERED_SIZE and info.file_size <= _REMEMBERED_INFLATED:
+        return _remembered(bytes(compressed), info.file_size, info.CRC)
+    return _deflated(compressed, info.file_size, info.CRC)
+
+
+def _deflated(compressed: bytes | memoryview, size: int, crc: int) -> bytes | None:
+    """The deflate stream's bytes if it yields exactly ``size`` bytes with ``crc``."""
     try:
-        data = zlib.decompressobj(-15).decompress(compressed, info.file_size + 1)
+        data = zlib.decompressobj(-15).decompress(compressed, size + 1)
     except zlib.error:
         return None
-    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+    if len(data) != size or zlib.crc32(data) != crc:
         return None
     return data
+
+
+# Forms from one program share most parts byte for byte (theme, styles, relationships):
+# the same compressed bytes, size and CRC inflate to the same bytes, so small members
+# are inflated once (keyed by the whole compressed stream, not by its checksum).
+_REMEMBERED_SIZE = 8 * 1024
+_REMEMBERED_INFLATED = 32 * 1024
+_remembered = lru_cache(maxsize=128)(_deflated)
