@@ -66,12 +66,16 @@ def _lookup(text: str, index: dict[str, str]) -> str | None:
     """Exact match first, then the same text with bracketed hints dropped."""
     if len(text) > _MAX_LABEL:
         return None
+    text = normalize(text)
     key = label_key(text)
     if not key:
         return None
     if key in index:
         return index[key]
-    stripped = label_key(_BRACKETED.sub("", normalize(text)))
+    bare = _BRACKETED.sub("", text)
+    if bare == text:
+        return None  # no hint to drop: the same key again
+    stripped = label_key(bare)
     return index.get(stripped) if stripped else None
 
 
