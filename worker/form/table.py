@@ -83,10 +83,6 @@ def find_table_header(sheet: Sheet) -> tuple[TableHeader | None, TableHeader | N
     return None, partial
 
 
-def _get(row: Row, col: int | None) -> object:
-    return row[col] if col is not None and col < len(row) else None
-
-
 @dataclass(frozen=True)
 class _Columns:
     """The table's column indexes, and how wide a row's texts are padded to reach them."""
@@ -110,15 +106,17 @@ class _Columns:
 def _line(row: Row, texts: list[str], index: int, cols: _Columns) -> FormLine:
     """One trainee line; ``texts``: the row's ``cell_text``s padded to ``cols.width``
     (already normalised, so squashing one only drops its whitespace)."""
+    if len(row) < cols.width:
+        row = (*row, *[None] * (cols.width - len(row)))
     return FormLine(
         row=index + 1,
-        seq=cell_int(_get(row, cols.seq)),
+        seq=None if cols.seq is None else cell_int(row[cols.seq]),
         name=_SPACES.sub("", texts[cols.name]),
-        id_number=id_text(_get(row, cols.id_number), texts[cols.id_number]),
+        id_number=id_text(row[cols.id_number], texts[cols.id_number]),
         order_no=_SPACES.sub("", texts[cols.order_no]),
-        year=cell_int(_get(row, cols.year)),
+        year=cell_int(row[cols.year]),
         year_raw=texts[cols.year],
-        amount=cell_amount(_get(row, cols.amount)),
+        amount=cell_amount(row[cols.amount]),
         amount_raw=texts[cols.amount],
     )
 
