@@ -91,6 +91,20 @@ def column_key(text: str) -> str | None:
     return _lookup(text, _COLUMN_INDEX)
 
 
+#: The characters every accepted label of a column keeps after ``label_key``.
+_COLUMN_CHARS: dict[str, frozenset[str]] = {
+    key: frozenset.intersection(*(frozenset(label_key(label)) for label in labels))
+    for key, labels in LINE_COLUMNS.items()
+}
+
+
+def is_column(text: str, key: str) -> bool:
+    """``column_key(text) == key`` for a normalised text (as ``cell_text`` gives it),
+    without the lookup when the text lacks a character all of the column's labels have
+    (a trainee's name is checked on every row: is it the header repeated?)."""
+    return all(ch in text for ch in _COLUMN_CHARS[key]) and column_key(text) == key
+
+
 @remembered
 def split_label(text: str) -> tuple[str, str | None] | None:
     """Read a cell as a header label, with the value it carries inline if any.

@@ -12,6 +12,7 @@ from worker.form.labels import (
     COLUMN_TITLES,
     REQUIRED_COLUMNS,
     column_key,
+    is_column,
     is_note_text,
     is_total_text,
     remembered,
@@ -201,7 +202,7 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
         if not filled:
             in_gap = True
             continue
-        if column_key(texts[cols.name]) == "name":
+        if is_column(texts[cols.name], "name"):
             continue  # the header repeated (e.g. on a second printed page)
         if in_gap and filled < 2:
             index -= 1
