@@ -46,14 +46,14 @@ _COLUMN_INDEX: dict[str, str] = {
 
 _T = TypeVar("_T")
 #: Texts up to this long are remembered (the same labels, numbers and names come back
-#: on every form): a few thousand short strings, whatever the mails hold.
+#: on every form): at most a thousand short strings per function, whatever the mails hold.
 _CACHED_LENGTH = 2 * _MAX_LABEL
 
 
 def remembered(function: Callable[[str], _T]) -> Callable[[str], _T]:
     """``function`` with its answers for short texts kept (it must be pure: the same
     text always gives the same, immutable, answer)."""
-    cached = lru_cache(maxsize=4096)(function)
+    cached = lru_cache(maxsize=1024)(function)
 
     def lookup(text: str) -> _T:
         return cached(text) if len(text) <= _CACHED_LENGTH else function(text)

@@ -164,7 +164,7 @@ def _elements(xml: bytes, wanted: dict[str, tuple[str, ...]]) -> list[tuple[str,
 _REMEMBERED_SIZE = 64 * 1024
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=32)
 def _remembered(xml: bytes, wanted: str) -> tuple[tuple[str, dict[str, str]], ...]:
     return tuple(_elements(xml, _WANTED[wanted]))
 
@@ -177,7 +177,7 @@ def _elements_of(xml: bytes, wanted: str) -> Sequence[tuple[str, dict[str, str]]
     return _elements(xml, _WANTED[wanted])
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=32)
 def _remembered_styles(xml: bytes) -> tuple[frozenset[int], frozenset[int]]:
     return _date_styles(_elements(xml, _STYLES))
 
