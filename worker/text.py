@@ -10,14 +10,18 @@ from decimal import Decimal, InvalidOperation
 FIRST_DAY = date(2000, 1, 1)    # no mail, payment or invoice of this product is older
 LAST_DAY = date(2099, 12, 31)   # ...or this far ahead; also keeps date + 1 day in range
 
-_SPACES = re.compile(r"[\s\u3000\u00a0]+")
+#: Whitespace as ``squash`` drops it.
+SPACES = re.compile(r"[\s\u3000\u00a0]+")
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?")
 _MAX_DIGITS = 18
+_CENT = Decimal("0.01")
 _LABEL_JUNK = re.compile(r"[\s\u3000\u00a0*＊:：()（）\[\]【】]")
 
 
 def normalize(value: object) -> str:
     """Full-width digits/letters/colons to ASCII (NFKC), trimmed; None -> ''."""
+    if type(value) is str:
+        return unicodedata.normalize("NFKC", value).strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -28,7 +32,7 @@ def normalize(value: object) -> str:
 
 def squash(value: object) -> str:
     """``normalize`` and drop all whitespace (for ID numbers, order numbers, phones)."""
-    return _SPACES.sub("", normalize(value))
+    return SPACES.sub("", normalize(value))
 
 
 def label_key(value: object) -> str:
@@ -43,9 +47,9 @@ def parse_amount(value: object) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, Decimal)):
-        return Decimal(value).quantize(Decimal("0.01"))
+        return Decimal(value).quantize(_CENT)
     if isinstance(value, float):
-        return Decimal(repr(value)).quantize(Decimal("0.01"))
+        return Decimal(repr(value)).quantize(_CENT)
     text = squash(value).replace(",", "").lstrip("¥￥").removeprefix("RMB")
     match = _AMOUNT.match(text)
     if not match:
@@ -54,7 +58,7 @@ def parse_amount(value: object) -> Decimal | None:
     if rest not in ("", "元", "元整", "圆", "圆整", "CNY", "RMB"):
         return None
     try:
-        return Decimal(match.group(0)).quantize(Decimal("0.01"))
+        return Decimal(match.group(0)).quantize(_CENT)
     except InvalidOperation:
         return None
 

@@ -122,3 +122,16 @@ def test_long_cells_are_values_and_read_in_linear_time() -> None:
     assert split_label("(a" * 16_000) is None
     assert split_label("单位名称：" + "某" * 5_000) == ("unit", "某" * 5_000)
     assert header_key("纳税人识别号（统一社会信用代码）") == "tax_id"
+
+
+def test_is_column_answers_as_column_key_does() -> None:
+    from worker.fields import COLUMNS
+    from worker.form.labels import is_column
+    from worker.text import normalize
+
+    texts = [normalize(f"{pre}{label}{post}") for c in COLUMNS for label in c.labels
+             for pre in ("", "*", " ") for post in ("", "：", "（必填）", " (元)")]
+    texts += ["彭平", "名姓", "王名", "1", "", "合计", "金额元整"]
+    for text in texts:
+        for column in COLUMNS:
+            assert is_column(text, column.key) == (column_key(text) == column.key), (text, column.key)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from worker.form.labels import split_label
-from worker.text import normalize, parse_amount, parse_int, squash
+from worker.text import SPACES, normalize, parse_amount, parse_int
 
 Row = tuple[object, ...]
 
@@ -34,6 +34,11 @@ def trim(row: Sequence[object]) -> Row:
 
 def cell_text(value: object) -> str:
     """A cell as the text a person sees: numbers without '.0', dates as ISO dates."""
+    kind = type(value)  # most cells are text or whole numbers: the checks below are for others
+    if kind is str:
+        return normalize(value)
+    if kind is int:
+        return str(value)  # as normalize gives it
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -85,12 +90,13 @@ def excel_general(value: float, width: int = GENERAL_WIDTH) -> str:
     return f"{sign}{mantissa}{exp_text}"
 
 
-def id_text(value: object) -> str:
+def id_text(value: object, text: str | None = None) -> str:
     """An ID number cell as text: a number cell as the unit sees it (``1.20114E+17``:
-    the digits past the 15th are gone anyway); an exact integer keeps every digit."""
+    the digits past the 15th are gone anyway); an exact integer keeps every digit.
+    ``text``: ``cell_text(value)`` when the caller has it."""
     if isinstance(value, float) and not isinstance(value, bool):
         return excel_general(value)
-    return squash(cell_text(value)).upper()
+    return SPACES.sub("", cell_text(value) if text is None else text).upper()
 
 
 def number_or_none(value: object) -> object:
@@ -109,6 +115,8 @@ def cell_amount(value: object) -> Decimal | None:
 
 def cell_int(value: object) -> int | None:
     """``parse_int`` that tolerates whatever a spreadsheet library hands back."""
+    if type(value) is int:
+        return value  # as parse_int gives it
     return parse_int(number_or_none(value))
 
 

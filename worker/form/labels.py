@@ -8,6 +8,9 @@ Units retype, reorder and decorate labels (``*单位名称：``, ``单 位 名 �
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TypeVar
 
 from worker.fields import COLUMNS, FIELDS
 from worker.text import label_key, normalize
@@ -41,29 +44,68 @@ _COLUMN_INDEX: dict[str, str] = {
 }
 
 
+_T = TypeVar("_T")
+#: Texts up to this long are remembered (the same labels, numbers and names come back
+#: on every form): at most a thousand short strings per function, whatever the mails hold.
+_CACHED_LENGTH = 2 * _MAX_LABEL
+
+
+def remembered(function: Callable[[str], _T]) -> Callable[[str], _T]:
+    """``function`` with its answers for short texts kept (it must be pure: the same
+    text always gives the same, immutable, answer)."""
+    cached = lru_cache(maxsize=1024)(function)
+
+    def lookup(text: str) -> _T:
+        return cached(text) if len(text) <= _CACHED_LENGTH else function(text)
+
+    lookup.__doc__ = function.__doc__
+    return lookup
+
+
 def _lookup(text: str, index: dict[str, str]) -> str | None:
     """Exact match first, then the same text with bracketed hints dropped."""
     if len(text) > _MAX_LABEL:
         return None
+    text = normalize(text)
     key = label_key(text)
     if not key:
         return None
     if key in index:
         return index[key]
-    stripped = label_key(_BRACKETED.sub("", normalize(text)))
+    bare = _BRACKETED.sub("", text)
+    if bare == text:
+        return None  # no hint to drop: the same key again
+    stripped = label_key(bare)
     return index.get(stripped) if stripped else None
 
 
+@remembered
 def header_key(text: str) -> str | None:
     """The header field a whole cell names (``'*单位名称：'`` -> ``'unit'``), if any."""
     return _lookup(text, _HEADER_INDEX)
 
 
+@remembered
 def column_key(text: str) -> str | None:
     """The trainee column a header cell names (``'金额(元)'`` -> ``'amount'``), if any."""
     return _lookup(text, _COLUMN_INDEX)
 
 
+#: The characters every accepted label of a column keeps after ``label_key``.
+_COLUMN_CHARS: dict[str, frozenset[str]] = {
+    key: frozenset.intersection(*(frozenset(label_key(label)) for label in labels))
+    for key, labels in LINE_COLUMNS.items()
+}
+
+
+def is_column(text: str, key: str) -> bool:
+    """``column_key(text) == key`` for a normalised text (as ``cell_text`` gives it),
+    without the lookup when the text lacks a character all of the column's labels have
+    (a trainee's name is checked on every row: is it the header repeated?)."""
+    return all(ch in text for ch in _COLUMN_CHARS[key]) and column_key(text) == key
+
+
+@remembered
 def split_label(text: str) -> tuple[str, str | None] | None:
     """Read a cell as a header label, with the value it carries inline if any.
 
@@ -90,12 +132,14 @@ def split_label(text: str) -> tuple[str, str | None] | None:
     return None
 
 
+@remembered
 def is_total_text(text: str) -> bool:
     """Whether a cell opens the 合计 row (``合计``, ``合 计：``, ``总计``)."""
     key = label_key(text)
     return key.startswith(_TOTAL_WORDS)
 
 
+@remembered
 def is_note_text(text: str) -> bool:
     """Whether a cell starts a note under the table (``注：``, ``说明``)."""
     return bool(_NOTE.match(normalize(text)))

@@ -12,12 +12,15 @@ from worker.form.labels import (
     COLUMN_TITLES,
     REQUIRED_COLUMNS,
     column_key,
+    is_column,
     is_note_text,
     is_total_text,
+    remembered,
     split_label,
 )
 from worker.form.limits import FormLimits
 from worker.form.model import FormLine
+from worker.text import SPACES as _SPACES
 from worker.text import parse_amount, squash
 
 _TOTAL_PREFIX = re.compile(r"^(?:合计|总计)[:]?")
@@ -81,23 +84,41 @@ def find_table_header(sheet: Sheet) -> tuple[TableHeader | None, TableHeader | N
     return None, partial
 
 
-def _get(row: Row, col: int | None) -> object:
-    return row[col] if col is not None and col < len(row) else None
+@dataclass(frozen=True)
+class _Columns:
+    """The table's column indexes, and how wide a row's texts are padded to reach them."""
+
+    seq: int | None
+    name: int
+    id_number: int
+    order_no: int
+    year: int
+    amount: int
+    data: tuple[int, ...]  # the required columns
+    width: int
+
+    @classmethod
+    def of(cls, columns: dict[str, int]) -> _Columns:
+        return cls(columns.get("seq"), columns["name"], columns["id_number"], columns["order_no"],
+                   columns["year"], columns["amount"], tuple(columns[key] for key in REQUIRED_COLUMNS),
+                   max(columns.values()) + 1)
 
 
-def _line(row: Row, index: int, columns: dict[str, int]) -> FormLine:
-    year_value = _get(row, columns["year"])
-    amount_value = _get(row, columns["amount"])
+def _line(row: Row, texts: list[str], index: int, cols: _Columns) -> FormLine:
+    """One trainee line; ``texts``: the row's ``cell_text``s padded to ``cols.width``
+    (already normalised, so squashing one only drops its whitespace)."""
+    if len(row) < cols.width:
+        row = (*row, *[None] * (cols.width - len(row)))
     return FormLine(
         row=index + 1,
-        seq=cell_int(_get(row, columns.get("seq"))),
-        name=squash(cell_text(_get(row, columns["name"]))),
-        id_number=id_text(_get(row, columns["id_number"])),
-        order_no=squash(cell_text(_get(row, columns["order_no"]))),
-        year=cell_int(year_value),
-        year_raw=cell_text(year_value),
-        amount=cell_amount(amount_value),
-        amount_raw=cell_text(amount_value),
+        seq=None if cols.seq is None else cell_int(row[cols.seq]),
+        name=_SPACES.sub("", texts[cols.name]),
+        id_number=id_text(row[cols.id_number], texts[cols.id_number]),
+        order_no=_SPACES.sub("", texts[cols.order_no]),
+        year=cell_int(row[cols.year]),
+        year_raw=texts[cols.year],
+        amount=cell_amount(row[cols.amount]),
+        amount_raw=texts[cols.amount],
     )
 
 
@@ -131,6 +152,21 @@ def _total(row: Row, amount_col: int) -> tuple[int | None, Decimal | None]:
     return count, amount
 
 
+_TOTAL = "total"
+_BELOW = "below"
+
+
+@remembered
+def _ends_table(first: str) -> str | None:
+    """What a row whose first text is ``first`` is to the table: its 合计 row
+    (``_TOTAL``), something below it (``_BELOW``: a note, a header label), or None."""
+    if is_total_text(first):
+        return _TOTAL
+    if is_note_text(first) or split_label(first):
+        return _BELOW
+    return None
+
+
 def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
     """Lines until an empty row, a 合计/总计 row, a note, or a header label below the table.
 
@@ -138,39 +174,42 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
     skipped, not lines.  After such a gap only a row with at least two filled trainee
     cells counts as a line, so stray text under the table is not taken for a trainee.
     """
-    columns = header.columns
-    data_cols = [columns[key] for key in REQUIRED_COLUMNS]
+    cols = _Columns.of(header.columns)
     table = Table()
     in_gap = False
     ended = False
     index = header.index
     for index in range(header.index + 1, len(sheet.rows)):
         row = sheet.rows[index]
-        first = next((text for text in map(cell_text, row) if text), "")
+        texts = [cell_text(value) for value in row]  # each cell's text once per row
+        if len(texts) < cols.width:
+            texts.extend([""] * (cols.width - len(texts)))
+        first = next(filter(None, texts), "")
         if not first:
             ended = True
             break
-        if is_total_text(first):
-            table.total_count, table.total_amount = _total(row, columns["amount"])
+        ends = _ends_table(first)
+        if ends is _TOTAL:
+            table.total_count, table.total_amount = _total(row, cols.amount)
             table.has_total_row = True
             ended = True
             break
-        if is_note_text(first) or split_label(first):
+        if ends is _BELOW:
             index -= 1
             ended = True
             break
-        filled = sum(1 for col in data_cols if cell_text(_get(row, col)))
+        filled = sum(1 for col in cols.data if texts[col])
         if not filled:
             in_gap = True
             continue
-        if column_key(cell_text(_get(row, columns["name"]))) == "name":
+        if is_column(texts[cols.name], "name"):
             continue  # the header repeated (e.g. on a second printed page)
         if in_gap and filled < 2:
             index -= 1
             ended = True
             break
         in_gap = False
-        table.lines.append(_line(row, index, columns))
+        table.lines.append(_line(row, texts, index, cols))
         if len(table.lines) > limits.max_lines:
             raise FormUnreadable(f"申请表人数过多（超过 {limits.max_lines} 人），请分成几份申请表分别发送")
     if not ended and sheet.truncated:

@@ -33,6 +33,7 @@ from worker.form.xlsxstrings import (
     string_values,
 )
 from worker.form.xmlscan import UNSAFE_XML, Converted, scan_member
+from worker.form.zipmember import read_member
 
 CORRUPT = "附件无法打开：文件已损坏"
 ENCRYPTED = "附件已加密，请取消密码后重新发送"
@@ -191,7 +192,7 @@ def _prepare(data: bytes, archive: zipfile.ZipFile, parts: dict[str, bytes], lim
     for part in package.sheets:
         if part.chart:
             continue
-        xml = parts.get(part.part) or archive.read(part.part)
+        xml = parts.get(part.part) or read_member(archive, archive.getinfo(part.part))
         bounded = bound_sheet(xml, limits)
         values, refused = cell_values(bounded.xml, package, bounded.prefixed)
         given = untyped(bounded.xml, bounded.prefixed) if refused else bounded.xml
@@ -200,7 +201,8 @@ def _prepare(data: bytes, archive: zipfile.ZipFile, parts: dict[str, bytes], lim
         sheets.append((part, bounded, values))
     strings = None
     if package.shared_strings is not None:
-        xml = parts.get(package.shared_strings) or archive.read(package.shared_strings)
+        member = package.shared_strings
+        xml = parts.get(member) or read_member(archive, archive.getinfo(member))
         if differs(xml):
             strings = shared_strings(xml)
         fixed = bound_strings(xml, limits.max_cells)

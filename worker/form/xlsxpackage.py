@@ -20,8 +20,11 @@ import datetime as dt
 import posixpath
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
+
+from worker.form.zipmember import read_member
 
 OFFICE_DOCUMENT = "officeDocument"
 #: openpyxl reads the stylesheet from this fixed path (``openpyxl.xml.constants.ARC_STYLE``).
@@ -156,6 +159,36 @@ def _elements(xml: bytes, wanted: dict[str, tuple[str, ...]]) -> list[tuple[str,
     return out
 
 
+# A program writes the same workbook, relationship and style parts into every file it
+# saves from one template: parts up to this size are read once, keyed by their bytes.
+_REMEMBERED_SIZE = 64 * 1024
+
+
+@lru_cache(maxsize=32)
+def _remembered(xml: bytes, wanted: str) -> tuple[tuple[str, dict[str, str]], ...]:
+    return tuple(_elements(xml, _WANTED[wanted]))
+
+
+def _elements_of(xml: bytes, wanted: str) -> Sequence[tuple[str, dict[str, str]]]:
+    """``_elements`` by the name of what is wanted, the same answer for the same bytes
+    (shared between calls: callers only read it)."""
+    if len(xml) <= _REMEMBERED_SIZE:
+        return _remembered(xml, wanted)
+    return _elements(xml, _WANTED[wanted])
+
+
+@lru_cache(maxsize=32)
+def _remembered_styles(xml: bytes) -> tuple[frozenset[int], frozenset[int]]:
+    return _date_styles(_elements(xml, _STYLES))
+
+
+def _styles_of(xml: bytes) -> tuple[frozenset[int], frozenset[int]]:
+    """``_date_styles`` of a stylesheet part, remembered for small parts."""
+    if len(xml) <= _REMEMBERED_SIZE:
+        return _remembered_styles(xml)
+    return _date_styles(_elements(xml, _STYLES))
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -174,14 +207,14 @@ class _Parts:
 
     def read(self, member: str) -> bytes:
         found = self.parts.get(member)
-        return found if found is not None else self.archive.read(member)
+        return found if found is not None else read_member(self.archive, self.archive.getinfo(member))
 
     def relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """Id -> (type, member path) from the part's ``_rels`` (ECMA-376 part 2, 9.3)."""
         folder, base = posixpath.split(part)
         rels = _member(self.names, posixpath.join(folder, "_rels", base + ".rels"))
         found: dict[str, tuple[str, str]] = {}
-        for tag, attrs in _elements(self.read(rels), _RELATIONSHIP) if rels else ():
+        for tag, attrs in _elements_of(self.read(rels), "relationship") if rels else ():
             target, rel_id = attrs.get("Target"), attrs.get("Id")
             if tag == "Relationship" and target and rel_id:
                 path = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
@@ -210,7 +243,7 @@ def read_package(archive: zipfile.ZipFile, parts: dict[str, bytes] | None = None
     xml = files.read(member)
     rels = files.relationships(workbook)
     package = Package(strict=STRICT_MAIN in xml)
-    for tag, attrs in _elements(xml, _WORKBOOK):
+    for tag, attrs in _elements_of(xml, "workbook"):
         if tag == "workbookPr":
             flag = attrs.get("date1904")
             if flag and flag not in ("false", "f", "0"):
@@ -227,7 +260,7 @@ def read_package(archive: zipfile.ZipFile, parts: dict[str, bytes] | None = None
                                                                  "sharedStrings.xml"))
     styles = _member(files.names, STYLES_PART)
     if styles is not None:
-        package.date_styles, package.timedelta_styles = _date_styles(_elements(files.read(styles), _STYLES))
+        package.date_styles, package.timedelta_styles = _styles_of(files.read(styles))
     return package
 
 
@@ -237,6 +270,7 @@ _STYLESHEET_PARTS = frozenset({"numFmts", "fonts", "fills", "borders", "cellStyl
                                "cellStyles", "dxfs", "tableStyles", "colors", "extLst"})
 _STYLES = {name: () for name in _STYLESHEET_PARTS} | {"numFmt": ("numFmtId", "formatCode"),
                                                       "xf": ("numFmtId",)}
+_WANTED = {"relationship": _RELATIONSHIP, "workbook": _WORKBOOK}
 
 
 def _date_styles(elements: list[tuple[str, dict[str, str]]]) -> tuple[frozenset[int], frozenset[int]]:

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import re
 import zipfile
+from functools import lru_cache
 
 from worker.errors import FormUnreadable
 from worker.form.limits import FormLimits
+from worker.form.zipmember import read_member
 
 EXCEL_MAX_COLUMNS = 16384  # no valid row has more cells than Excel has columns
 UNSAFE_XML = "附件无法打开：文件含有不安全的 XML 内容"
@@ -62,19 +64,20 @@ def scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: FormLim
     never inflates more than the size the header declares, and check_zip bounded those.
     Raises ValueError for an encoding that cannot be decoded.
     """
-    counter = _Counter(limits)
     content = None
     if info.file_size <= _CHUNK:
-        content = as_utf8(archive.read(info))
+        content = as_utf8(read_member(archive, info))
     else:
         with archive.open(info) as member:
             if encoding(member.read(256)) != "utf-8":
-                content = as_utf8(archive.read(info))
+                content = as_utf8(read_member(archive, info))
     if content is not None:
-        if _DTD.search(content):
-            raise FormUnreadable(UNSAFE_XML)
-        counter.seen_all(_TAG[prefixed(content)].findall(content))
+        if len(content) <= _REMEMBERED_SIZE:
+            _scan_remembered(content, limits)
+        else:
+            _scan_whole(content, limits)
         return content
+    counter = _Counter(limits)
     carry = b""
     with archive.open(info) as member:
         while True:
@@ -92,6 +95,20 @@ def scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: FormLim
             if not chunk:
                 return None
             carry = buffer[end:]
+
+
+def _scan_whole(content: bytes, limits: FormLimits) -> None:
+    """Raise FormUnreadable if a part held whole carries a DTD or too many cells/strings."""
+    if _DTD.search(content):
+        raise FormUnreadable(UNSAFE_XML)
+    _Counter(limits).seen_all(_TAG[prefixed(content)].findall(content))
+
+
+# Most parts of a form are byte for byte those of the last form from the same program
+# (theme, styles, relationships, content types): a small part that passed is not
+# scanned again.  Keyed by the whole content, never a checksum; a refusal is not kept.
+_REMEMBERED_SIZE = 32 * 1024
+_scan_remembered = lru_cache(maxsize=128)(_scan_whole)
 
 
 def encoding(head: bytes) -> str:

@@ -64,11 +64,17 @@ def to_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+#: A header line break followed by the next line's indentation (RFC 5322 folding).
+FOLD = re.compile(r"\r?\n(?=[ \t])")
+#: What the parser's surrogateescape leaves for each raw 8-bit byte.
+ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def raw_text(value: str | None) -> str:
     """A raw header value unfolded, raw 8-bit bytes decoded (UTF-8, then GB18030)."""
     if not value:
         return ""
-    text = re.sub(r"\r?\n(?=[ \t])", "", str(value)).replace("\r", "").replace("\n", "")
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    text = FOLD.sub("", str(value)).replace("\r", "").replace("\n", "")
+    if ESCAPED_BYTE.search(text):
         text = decode_bytes(to_bytes(text))
     return text

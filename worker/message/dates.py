@@ -38,6 +38,7 @@ _NUMERIC_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2
 _ZONE_OFFSET = re.compile(r"^\s*([+-])(\d{1,2})(\d{2})?(?!\d)")
 _AFTERNOON = re.compile(r"下午|晚上|\bPM\b", re.IGNORECASE)
 _MORNING = re.compile(r"上午|早上|凌晨|\bAM\b", re.IGNORECASE)
+_UTC_WRITTEN = re.compile(r"[+-]0000|\b(?:GMT|UTC|UT|Z)\b", re.IGNORECASE)
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -80,7 +81,7 @@ def _rfc5322(text: str) -> datetime | None:
         tz: tzinfo = SHANGHAI if parts[9] is None else timezone(timedelta(seconds=parts[9]))
     except (ValueError, OverflowError, TypeError):
         return None
-    if parts[9] == 0 and not re.search(r"[+-]0000|\b(?:GMT|UTC|UT|Z)\b", text, re.IGNORECASE):
+    if parts[9] == 0 and not _UTC_WRITTEN.search(text):
         tz = SHANGHAI  # the stdlib reads an absent zone as 0 in some shapes
     return (naive + hour_shift).replace(tzinfo=tz)
 

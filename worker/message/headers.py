@@ -45,5 +45,8 @@ def address(value: str | None) -> tuple[str, str]:
     return name, addr.strip().lower()
 
 
+_MESSAGE_ID = re.compile(r"<[^<>]+>")
+
+
 def message_ids(value: str | None) -> list[str]:
-    return re.findall(r"<[^<>]+>", "".join(raw_text(value).split()))
+    return _MESSAGE_ID.findall("".join(raw_text(value).split()))

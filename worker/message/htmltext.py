@@ -17,6 +17,10 @@ _BLOCK_TAGS = frozenset({
 _CELL_TAGS = frozenset({"td", "th"})
 
 
+_BLANKS = re.compile(r"[ \t\r\n\f\xa0]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def html_to_text(markup: str) -> str:
     """HTML body -> plain text: blocks become lines, blockquote lines get ``> ``.
 
@@ -28,7 +32,7 @@ def html_to_text(markup: str) -> str:
 
     def emit(text: str) -> None:
         nonlocal line_start
-        text = re.sub(r"[ \t\r\n\f\xa0]+", " ", htmllib.unescape(text))
+        text = _BLANKS.sub(" ", htmllib.unescape(text))
         if line_start:
             text = text.lstrip()
             if not text:
@@ -63,4 +67,4 @@ def html_to_text(markup: str) -> str:
         emit(markup[pos:])
     lines = (line.rstrip() for line in "".join(out).split("\n"))
     text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    return _BLANK_LINES.sub("\n\n", text).strip()

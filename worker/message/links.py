@@ -5,6 +5,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
 # Regexes matched (case-insensitively) against every URL in the body.
 DEFAULT_LARGE_ATTACHMENT_PATTERNS: tuple[str, ...] = (
@@ -23,6 +24,13 @@ _MAX_MARKERS = 20
 _MAX_LINKS = 50
 
 _URL = re.compile(r"https?://[!#-&(-;=?-~]+", re.IGNORECASE)
+_MARKER = re.compile("|".join(LARGE_ATTACHMENT_MARKERS))
+
+
+@lru_cache(maxsize=8)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """The configured patterns, compiled once (not once per mail)."""
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
 
 
 def _urls(text: str) -> Iterator[str]:
@@ -37,14 +45,14 @@ def find_large_attachment_links(
 ) -> list[str]:
     """Cloud "large attachment" links: URLs matching a pattern (in the text or in HTML
     markup, hrefs included), or any URL in the text shortly after a 超大附件 marker."""
-    compiled = [re.compile(p, re.IGNORECASE) for p in patterns]
+    compiled = _compiled(tuple(patterns))
     found: dict[str, None] = {}
     for source in (text, *html_sources):
         for url in _urls(source):
             if any(p.search(url) for p in compiled):
                 found.setdefault(url)
     if text:
-        markers = re.finditer("|".join(LARGE_ATTACHMENT_MARKERS), text)
+        markers = _MARKER.finditer(text)
         for count, marker in enumerate(markers):
             if count >= _MAX_MARKERS:
                 break

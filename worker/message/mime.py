@@ -78,10 +78,13 @@ def _reparse_encoded(children: list[Message], headers: dict[str, str]) -> list[M
         return children
 
 
+_PATH_SEPARATOR = re.compile(r"[\\/]")
+
+
 def _basename(name: str | None) -> str | None:
     if name is None:
         return None
-    name = re.split(r"[\\/]", name)[-1].strip().strip("\"'").strip()
+    name = _PATH_SEPARATOR.split(name)[-1].strip().strip("\"'").strip()
     return name or None
 
 

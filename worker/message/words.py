@@ -6,7 +6,7 @@ import binascii
 import re
 from urllib.parse import unquote_to_bytes
 
-from worker.message.charset import decode_bytes, raw_text, to_bytes
+from worker.message.charset import ESCAPED_BYTE, FOLD, decode_bytes, raw_text, to_bytes
 from worker.message.transfer import b64decode
 
 _EW = re.compile(
@@ -73,7 +73,7 @@ def _unquote(value: str) -> str:
 
 
 def _param_value(value: str) -> str:
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if ESCAPED_BYTE.search(value):
         value = decode_bytes(to_bytes(value))
     return decode_words(value).strip()
 
@@ -84,7 +84,7 @@ def parse_params(value: str | None) -> tuple[str, dict[str, str]]:
     Handles quoted values, RFC 2231 charset/continuations and raw 8-bit values; the
     RFC 2231 form of a parameter wins over the plain one.
     """
-    text = re.sub(r"\r?\n(?=[ \t])", "", value or "")
+    text = FOLD.sub("", value or "")
     groups: list[list[str]] = [[]]
     for piece in _PARAM_TOKEN.findall(text):
         if piece == ";":

@@ -1,0 +1,88 @@
+"""Inflating a member of an in-memory zip without ``zipfile``'s file machinery.
+
+``ZipFile.read`` opens a shared file handle, a ``ZipExtFile`` and a decompressor and
+reads in Python-level steps: for the small XML parts of a form that costs several times
+the inflating itself, for every part, on every mail.  ``read_member`` inflates a
+deflated member of an archive held in a ``BytesIO`` straight from its bytes, and hands
+anything unusual (another compression, a local header that disagrees with the
+directory, a stream that does not end where the directory says, a bad CRC) to
+``ZipFile.read``, so the result, or the exception, is always the one ``zipfile`` gives.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from functools import lru_cache
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
+_LOCAL_MAGIC = b"PK\x03\x04"
+# Encrypted (bit 0), compressed patched data (bit 5), strong encryption (bit 6).
+_SPECIAL_FLAGS = 0x1 | 0x20 | 0x40
+_UTF8_NAME = 0x800
+
+
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """``archive.read(info)``: the same bytes, or the same exception.
+
+    Output is bounded by the size the directory declares (plus one byte to see that
+    the stream goes on, which ``ZipFile.read`` is then left to report).
+    """
+    fp = archive.fp
+    if (info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > 0
+            and not info.flag_bits & _SPECIAL_FLAGS and type(fp) is io.BytesIO):
+        with fp.getbuffer() as view:
+            data = _inflate(view, info)
+        if data is not None:
+            return data
+    return archive.read(info)
+
+
+def _inflate(view: memoryview, info: zipfile.ZipInfo) -> bytes | None:
+    """The member's bytes when every check ``ZipFile.open``/``read`` makes passes and
+    the deflate stream yields exactly ``file_size`` bytes with the right CRC; None
+    when ``zipfile`` must decide."""
+    start = info.header_offset
+    header = view[start:start + _LOCAL_HEADER.size]
+    if len(header) != _LOCAL_HEADER.size:
+        return None
+    fields = _LOCAL_HEADER.unpack(header)
+    if fields[0] != _LOCAL_MAGIC:
+        return None
+    name_start = start + _LOCAL_HEADER.size
+    name_length, extra_length = fields[10], fields[11]
+    try:
+        name = bytes(view[name_start:name_start + name_length]).decode(
+            "utf-8" if fields[3] & _UTF8_NAME else "cp437")
+    except UnicodeDecodeError:
+        return None
+    if name != info.orig_filename:
+        return None
+    begin = name_start + name_length + extra_length
+    compressed = view[begin:begin + info.compress_size]
+    if len(compressed) != info.compress_size:
+        return None
+    if info.compress_size <= _REMEMBERED_SIZE and info.file_size <= _REMEMBERED_INFLATED:
+        return _remembered(bytes(compressed), info.file_size, info.CRC)
+    return _deflated(compressed, info.file_size, info.CRC)
+
+
+def _deflated(compressed: bytes | memoryview, size: int, crc: int) -> bytes | None:
+    """The deflate stream's bytes if it yields exactly ``size`` bytes with ``crc``."""
+    try:
+        data = zlib.decompressobj(-15).decompress(compressed, size + 1)
+    except zlib.error:
+        return None
+    if len(data) != size or zlib.crc32(data) != crc:
+        return None
+    return data
+
+
+# Forms from one program share most parts byte for byte (theme, styles, relationships):
+# the same compressed bytes, size and CRC inflate to the same bytes, so small members
+# are inflated once (keyed by the whole compressed stream, not by its checksum).
+_REMEMBERED_SIZE = 8 * 1024
+_REMEMBERED_INFLATED = 32 * 1024
+_remembered = lru_cache(maxsize=128)(_deflated)
