@@ -121,9 +121,9 @@ PART_INVOICES = 25
 """Invoices per WeasyPrint document: a batch (or one application) with more is
 rendered in parts of this many and joined (``render.render_parts``), so that a render
 process's peak stays the same whatever the batch holds. Measured on 100 one-page
-invoices (bench/README.md): peak heap 236 MB as one document, 183 in parts of 50, 157
-of 25, 152 of 20 (a part's fonts, ~40 MB while it is written, then dominate); each
-part costs its fonts' subset again (~0.2 s and ~170 KB of file)."""
+invoices, a process's peak heap: 236 MB as one document, 183 in parts of 50, 157 of 25,
+152 of 20 (below that a part's fonts, ~40 MB while it is written, dominate); each part
+costs its fonts' subset again (~170 KB of file, a few % of the CPU)."""
 
 
 def write_invoices(docs: Sequence[AppDocuments], target: Path, *, key: str,

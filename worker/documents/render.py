@@ -106,8 +106,9 @@ def render_parts(sources: Iterable[str], *, key: str,
     (about 1 MB a page), so a render process's peak follows the pages of its largest
     document. Each part's tree is freed and its memory handed back to the system
     (``release_memory``) before the next is laid out. A part embeds its own subset of
-    the fonts: the joined file is larger (bench/README.md). ``sources`` may be a
-    generator: each part's HTML is then made only when its turn comes.
+    the fonts, so the joined file is larger (100 invoices: 366 KB as one document, 893
+    KB in parts of 25). ``sources`` may be a generator: each part's HTML is then made
+    only when its turn comes.
     """
     from pypdf import PdfReader, PdfWriter
 
