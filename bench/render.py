@@ -29,11 +29,13 @@ configuration (batch size cap, and any render workers the code may have), then:
    the cheapest a simple page gets.
 
 Per page = time / (K*M + K). Ratio = print wall per page / floor wall per page
-(issue 12 goal 2: <= 1.2). Memory: the print child's whole process tree, as
-bench/common.py explains (sampled sum of RSS over the tree, bounded below by the exact
-VmHWM of the child and ru_maxrss of its largest reaped child), at the ratio size and at
-each --memory-apps size (one run each, default 20 and 80 applications: 200 and 800
-invoices); goal < 400 MB at every size.
+(issue 12 goal 2: <= 1.2). Memory, at the ratio size and at each --memory-apps size
+(one run each, default 20 and 80 applications: 200 and 800 invoices), two rows each
+(bench/common.py explains both): the peak of the print child's whole process tree as
+the sum of its processes' PSS (a page shared by k processes - a fork server's
+preloaded modules - counts 1/k in each: what the tree costs the machine; bounded below
+by the largest single process's peak), goal < 400 MB at every size; and the largest
+single process's peak RSS (shared pages counted in full), for information.
 
 Output: a table (bench/common.py) and one JSON line. ``python bench/run.py`` runs this
 with the intake bench and prints the combined table.
