@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from tests.builders.form import make_line
@@ -74,6 +75,7 @@ def test_labels_in_parts_read_and_look_as_one_document(tmp_path: Path,
     first, again = render("a"), render("b")
 
     assert pages_text(first) == pages_text(whole)
+    assert PdfReader(first).metadata == PdfReader(whole).metadata   # title: every label
     assert first.read_bytes() == again.read_bytes()
     for ours, theirs in zip(pictures(first, tmp_path / "a-png"),
                             pictures(whole, tmp_path / "whole-png"), strict=True):

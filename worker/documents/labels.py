@@ -24,8 +24,10 @@ MM = 72 / 25.4
 STRIP_MM = 9.0      # the strip's 8 mm and a gap
 
 
-def labels_html(labels: Sequence[LabelView], created: str) -> str:
-    return html("labels.html", labels=list(labels), title=f"快递面单 {len(labels)} 件", created=created)
+def labels_html(labels: Sequence[LabelView], created: str, *, total: int | None = None) -> str:
+    """``total``: the whole file's number of labels when ``labels`` are one part of it."""
+    count = len(labels) if total is None else total
+    return html("labels.html", labels=list(labels), title=f"快递面单 {count} 件", created=created)
 
 
 PART_LABELS = 25
@@ -44,7 +46,8 @@ def write_labels(labels: Sequence[LabelView], target: Path, *, key: str, created
             return rendered
         writer = PdfWriter(clone_from=target)   # our pages, metadata and identifier kept
     else:
-        writer = render_parts((labels_html(labels[start:start + PART_LABELS], created)
+        writer = render_parts((labels_html(labels[start:start + PART_LABELS], created,
+                                           total=len(labels))
                                for start in range(0, len(labels), PART_LABELS)),
                               key=key, fetcher=fetcher)
     page = 0
