@@ -29,11 +29,13 @@ configuration (batch size cap, and any render workers the code may have), then:
    the cheapest a simple page gets.
 
 Per page = time / (K*M + K). Ratio = print wall per page / floor wall per page
-(issue 12 goal 2: <= 1.2). Memory: the print child's whole process tree, as
-bench/common.py explains (sampled sum of RSS over the tree, bounded below by the exact
-VmHWM of the child and ru_maxrss of its largest reaped child), at the ratio size and at
-each --memory-apps size (one run each, default 20 and 80 applications: 200 and 800
-invoices); goal < 400 MB at every size.
+(issue 12 goal 2: <= 1.2). Memory, at the ratio size and at each --memory-apps size
+(one run each, default 20 and 80 applications: 200 and 800 invoices), two rows each
+(bench/common.py explains both): the peak of the print child's whole process tree as
+the sum of its processes' PSS (a page shared by k processes - a fork server's
+preloaded modules - counts 1/k in each: what the tree costs the machine; bounded below
+by the largest single process's peak), goal < 400 MB at every size; and the largest
+single process's peak RSS (shared pages counted in full), for information.
 
 Output: a table (bench/common.py) and one JSON line. ``python bench/run.py`` runs this
 with the intake bench and prints the combined table.
@@ -332,7 +334,9 @@ def measure(apps: int = 40, trainees: int = 10, *, repeat: int = 1,
 
 
 def rows(r: dict[str, Any]) -> list[Row]:
-    """Table rows: wall and CPU per page against the floor; the tree's peak RSS per size."""
+    """Table rows: wall and CPU per page against the floor; per size, the tree's peak
+    memory (PSS sum: what the tree costs the machine, the goal) and the largest single
+    process's peak RSS (what one process needs, shared pages included)."""
     what = f"print step, {r['apps'] * r['trainees']} invoices + {r['apps']} labels, per page"
     out = [
         Row(f"{what}, wall", r["print_ms"], "ms", r["floor_ms"], r["ratio"],
@@ -342,9 +346,11 @@ def rows(r: dict[str, Any]) -> list[Row]:
     ]
     for invoices, mb in sorted(r["rss"].items()):
         size = r["sizes"][invoices]
-        out.append(Row(f"print step, {invoices} invoices: peak memory, process tree "
-                       f"({size['batches']} batches, largest process {size['largest_mb']:.0f} "
-                       "MB)", mb, "MB", goal=f"< {GOAL_RSS_MB:g} MB", ok=mb < GOAL_RSS_MB))
+        out.append(Row(f"print step, {invoices} invoices ({size['batches']} batches): peak "
+                       "memory of the process tree, sum of PSS", mb, "MB",
+                       goal=f"< {GOAL_RSS_MB:g} MB", ok=mb < GOAL_RSS_MB))
+        out.append(Row(f"print step, {invoices} invoices: peak RSS of the largest single "
+                       "process", size["largest_mb"], "MB"))
     return out
 
 

@@ -21,15 +21,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import cn2an
 
-from worker.config import Config
-from worker.db.models import Application, Invoice, InvoiceItem
-from worker.issuing.facts import SellerFacts, seller_of
 from worker.status import InvoiceType, IssueMode
 from worker.validation import normalize
+
+# The views cross into render processes as pickles, so unpickling them imports this
+# module there: the database layer stays out of it (~35 MB in the fork server), and
+# ``invoice_view``, which runs in the worker only, imports what it reads rows with.
+if TYPE_CHECKING:
+    from worker.config import Config
+    from worker.db.models import Application, Invoice, InvoiceItem
+    from worker.issuing.facts import SellerFacts
 
 LINE_ROWS = 6        # goods lines the grid has room for on an A5 landscape sheet
 REMARK_NAMES = 8     # trainee names that fit in 备注; more get the attached list
@@ -136,6 +142,8 @@ def local_date(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def invoice_view(inv: Invoice, app: Application, config: Config) -> InvoiceView:
+    from worker.issuing.facts import seller_of
+
     items = list(inv.items)
     seller = seller_of(inv.seller_json, config)
     mode = normalize.issue_mode(app.issue_mode) or IssueMode.COMBINED

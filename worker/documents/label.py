@@ -19,16 +19,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from worker.config import Config
-from worker.db.models import Application, Shipment
 from worker.documents.barcode import code128_svg
 from worker.documents.invoice import reference
-from worker.issuing.facts import courier_of
 from worker.status import InvoiceState
+
+if TYPE_CHECKING:  # out of render processes, as in worker.documents.invoice
+    from worker.config import Config
+    from worker.db.models import Application, Shipment
 
 BARCODE_WIDTH_MM = 88.0   # the 92 mm printable width less a margin; quiet zones inside
 BARCODE_HEIGHT_MM = 18.0
@@ -70,6 +72,8 @@ ROUTE_DETAIL = {"PackageName": "集包地", "SortingCode": "分拣", "codingMapp
 
 
 def label_view(ship: Shipment, app: Application, config: Config) -> LabelView:
+    from worker.issuing.facts import courier_of
+
     courier = courier_of(ship.courier_json, config)
     waybill = ship.waybill or ""
     codes = _codes(ship.route_codes)

@@ -13,10 +13,12 @@ writes no other varying field. Files appear atomically (``worker.atomic.write_at
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import hashlib
+import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -29,6 +31,8 @@ from worker.atomic import write_atomic
 from worker.config import TEMPLATES_DIR
 
 if TYPE_CHECKING:
+    from pypdf import PdfWriter
+
     from worker.documents.fetcher import AssetFetcher
 
 FetcherFactory = Callable[[], "AssetFetcher"]
@@ -91,6 +95,57 @@ def write_pdf(source: str, target: Path, *, key: str,
     data, pages = render_pdf(source, key=key, fetcher=fetcher)
     write_atomic(target, data)
     return Rendered(target, pages)
+
+
+def render_parts(sources: Iterable[str], *, key: str,
+                 fetcher: FetcherFactory | None = None) -> PdfWriter:
+    """Each HTML source rendered as its own document, their pages joined in order
+    (pypdf); the document information (title, dates) is the first part's.
+
+    Why parts: WeasyPrint holds a document's whole box tree until its PDF is written
+    (about 1 MB a page), so a render process's peak follows the pages of its largest
+    document. Each part's tree is freed and its memory handed back to the system
+    (``release_memory``) before the next is laid out. A part embeds its own subset of
+    the fonts, so the joined file is larger (100 invoices: 366 KB as one document, 893
+    KB in parts of 25). ``sources`` may be a generator: each part's HTML is then made
+    only when its turn comes.
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for n, source in enumerate(sources):
+        data, _ = render_pdf(source, key=key, fetcher=fetcher)
+        reader = PdfReader(io.BytesIO(data))
+        writer.append(reader)
+        if n == 0:  # the title and dates WeasyPrint wrote (data, not the clock)
+            writer.add_metadata(dict(reader.metadata or {}))
+        del data, reader
+        release_memory()
+    return writer
+
+
+def release_memory() -> None:
+    """Free what a rendered document left behind and give it back to the system.
+
+    A box tree is cyclic, so only the collector frees it; glibc then keeps the freed
+    heap, fragmented, and the next part's large blocks (a font file is copied whole
+    while a document is written) land beside it: measured over four parts of 25
+    invoices, a process's peak heap crept 154, 155, 155, 172 MB without
+    ``malloc_trim``, and stayed at 154-157 with it. Elsewhere (no glibc) only the
+    collection."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, None where the C library has none (musl, macOS)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
 
 
 @contextmanager
