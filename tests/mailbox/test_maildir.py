@@ -357,3 +357,18 @@ def test_a_read_mail_renamed_by_a_client_after_the_listing_is_still_found(root: 
         box.move(ref, "Processed")
     (moved,) = files(root / ".Processed")
     assert moved.name == f"{key}:2,RS"
+
+
+def test_mails_of_the_same_second_are_listed_in_delivery_order_not_text_order(root: Path) -> None:
+    # The stdlib's and Dovecot's keys: <seconds>.M<microseconds>P<pid>Q<count>.<host>,
+    # unpadded. As text, M100000 sorts before M99999 and Q10 before Q9.
+    keys = ["1700000000.M99999P7Q9.host", "1700000000.M100000P7Q10.host",
+            "1700000000.M100000P7Q11.host"]
+    for sub in ("tmp", "new", "cur"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    for n, key in reversed(list(enumerate(keys))):
+        path = root / "new" / key
+        path.write_bytes(mail(n))
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    with MaildirMailbox(root) as box:
+        assert [r.uid for r in box.pending()] == keys

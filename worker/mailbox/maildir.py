@@ -12,6 +12,7 @@ import errno
 import logging
 import mailbox
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -58,7 +59,7 @@ class MaildirMailbox(Mailbox):
             except OSError as e:
                 raise MailboxError(f"{self.label}: cannot read {path}: {e}") from e
             found.append((st.st_mtime, self._key(path), st.st_size, path))
-        found.sort(key=lambda item: (item[0], item[1]))
+        found.sort(key=lambda item: (item[0], _delivery_order(item[1])))
         refs = []
         self._seen = {}
         for mtime, key, size, path in found:
@@ -230,6 +231,17 @@ class MaildirMailbox(Mailbox):
             raise MailboxError(f"{self.label}: cannot create folder {folder!r}: {e}") from e
         self._folders[folder] = path
         return path
+
+
+_NUMBERS = re.compile(r"(\d+)")
+
+
+def _delivery_order(key: str) -> tuple[str | int, ...]:
+    """A Maildir key with its numbers compared as numbers, for mails of the same mtime:
+    the stdlib and Dovecot write ``<seconds>.M<microseconds>P<pid>Q<count>.<host>``
+    without padding, so ``M99999`` was delivered before ``M100000``, ``Q9`` before ``Q10``.
+    (``re.split`` with a group alternates text and digits, so like compares with like.)"""
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(_NUMBERS.split(key)))
 
 
 def _arrival(mtime: float) -> datetime | None:
