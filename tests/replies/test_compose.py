@@ -11,6 +11,7 @@ import pytest
 from worker.config import load_config
 from worker.db.models import Mail
 from worker.errors import ConfigError
+from worker.message.model import is_synthetic_message_id, synthetic_message_id
 from worker.replies import reply_address
 from worker.replies.compose import (
     build_message,
@@ -181,3 +182,30 @@ def test_a_huge_subject_is_echoed_short() -> None:
     whole text): only a bounded head of it is ever looked at."""
     assert reply_subject("题" * 200_000, 24) == "Re: " + "题" * 23 + "…"
     assert echo_text("x" * 100_000 + " http://evil.example", 24) == "x" * 23 + "…"
+
+
+OUTLOOK_ID = "<AM0PR07MB4321ABCDEF0123456789ABCDEF0123456789@AM0PR07MB4321.eurprd07.prod.outlook.com>"
+
+
+def test_long_message_ids_thread_as_written_never_as_encoded_words() -> None:
+    in_reply_to, references = thread_ids(OUTLOOK_ID, ["<m0@163.com>", "<x" + "1" * 120 + "@qq.com>"])
+    msg = build_message(sender="xy23391756@163.com", sender_name="天津市政工师进修学院",
+                        to="unit@163.com", subject="Re: 发票申请", message_id="<reply-1.abc@163.com>",
+                        in_reply_to=in_reply_to, references=references,
+                        date=datetime(2018, 11, 1, 10, 5, tzinfo=TZ), body="您好！\n")
+    raw = msg.as_bytes()
+    head, _, _ = raw.partition(b"\r\n\r\n")
+    threading = head[head.index(b"\r\nIn-Reply-To:"):head.index(b"\r\nAuto-Submitted:")]
+    assert b"=?" not in threading and threading.isascii()
+    assert all(len(line) <= 998 for line in threading.split(b"\r\n"))  # RFC 5322 2.1.1
+    for parser in (policy.default, policy.compat32):
+        parsed = message_from_bytes(raw, policy=parser)
+        assert "".join(str(parsed["In-Reply-To"]).split()) == OUTLOOK_ID
+        assert str(parsed["References"]).split() == references
+    assert references[-1] == OUTLOOK_ID
+
+
+def test_a_made_up_message_id_is_no_thread() -> None:
+    made_up = synthetic_message_id(b"From: a@b.cn\r\n\r\nno Message-ID\r\n")
+    assert is_synthetic_message_id(made_up)
+    assert thread_ids(made_up, ["<m0@163.com>"]) == (None, ["<m0@163.com>"])

@@ -9,7 +9,6 @@ chunk not yet committed stay in the inbox for the next one.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import traceback
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ from worker.intake.record import Outcome, folder_for, record
 from worker.logs import log_mail
 from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
+from worker.message.model import synthetic_message_id
 from worker.replies.compose import is_our_reply_id
 from worker.status import MailStatus
 from worker.validation import Code, Draft, Reason
@@ -184,8 +184,7 @@ def _headers_or_blank(raw: bytes, own: _Own) -> ParsedMail:
     try:
         return parse_headers_only(raw, own_addresses=own.addresses, own_message_id=own.message_id)
     except InputError:
-        digest = hashlib.sha256(raw).hexdigest()
-        return ParsedMail(message_id=f"<{digest}@invoice-worker.local>", subject="", sender="",
+        return ParsedMail(message_id=synthetic_message_id(raw), subject="", sender="",
                           sender_name="", reply_to=None, date=None, in_reply_to=None,
                           references=[], text="", html=None)
 

@@ -12,6 +12,7 @@ from email.policy import compat32
 from typing import Protocol, Self
 
 from worker.errors import MailboxError
+from worker.message.model import blank_message_id
 
 _FOLDING = re.compile(r"\r?\n(?=[ \t])")
 
@@ -84,7 +85,7 @@ def message_id_from_header(header: bytes) -> str | None:
     if value is None:
         return None
     value = _FOLDING.sub("", str(value)).strip()
-    return value or None
+    return None if blank_message_id(value) else value
 
 
 def folder_parts(folder: str) -> list[str]:

@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+
+SYNTHETIC_ID_DOMAIN = "invoice-worker.local"
+"""The domain of the Message-IDs we give mails that carry none (``synthetic_message_id``)."""
+
+
+def blank_message_id(value: str) -> bool:
+    """No ID at all: empty, or nothing but brackets and white space (``<>``, which some
+    mailers write). Such a mail is keyed by its content, never by this text: two
+    different mails headed ``<>`` would otherwise be one mail, the second dropped."""
+    return not value.replace("<", "").replace(">", "").strip()
+
+
+def synthetic_message_id(raw: bytes) -> str:
+    """The Message-ID of a mail without one: its bytes' SHA-256, so the same bytes sent
+    again are the same mail. Only a key: no reply threads under it (the unit's client
+    never saw it; ``is_synthetic_message_id``)."""
+    return f"<{hashlib.sha256(raw).hexdigest()}@{SYNTHETIC_ID_DOMAIN}>"
+
+
+def is_synthetic_message_id(value: str) -> bool:
+    return value.lower().endswith(f"@{SYNTHETIC_ID_DOMAIN}>")
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -18,7 +17,7 @@ from worker.message.dates import parse_date
 from worker.message.headers import address, header_map, message_ids
 from worker.message.links import DEFAULT_LARGE_ATTACHMENT_PATTERNS
 from worker.message.mime import fill_body
-from worker.message.model import ParsedMail
+from worker.message.model import ParsedMail, blank_message_id, synthetic_message_id
 from worker.message.words import header_text
 
 log = logging.getLogger(__name__)
@@ -30,8 +29,8 @@ def _envelope(msg: Message, raw: bytes) -> tuple[ParsedMail, dict[str, str]]:
     if not headers:
         raise MailUnreadable("邮件无法读取：没有邮件头")
     message_id = "".join(raw_text(headers.get("message-id")).split())
-    if not message_id:
-        message_id = f"<{hashlib.sha256(raw).hexdigest()}@invoice-worker.local>"
+    if blank_message_id(message_id):
+        message_id = synthetic_message_id(raw)
     subject = header_text(headers.get("subject"))
     sender_name, sender = address(headers.get("from"))
     reply_to = address(headers.get("reply-to"))[1] or None

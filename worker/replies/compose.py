@@ -24,6 +24,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from worker.config import TEMPLATES_DIR
+from worker.message.model import is_synthetic_message_id
 
 # 7-bit headers (RFC 2047 words) and base64 text: survives any relay, no SMTPUTF8 needed.
 # refold_source="none": headers set here are header objects that fold themselves; only
@@ -136,9 +137,11 @@ def is_our_reply_id(message_id: str, sender: str) -> bool:
 
 
 def thread_ids(original_message_id: str, references: Iterable[str]) -> tuple[str | None, list[str]]:
-    """(In-Reply-To, References): only well-formed IDs, the original last, bounded."""
+    """(In-Reply-To, References): only well-formed IDs, the original last, bounded. An ID
+    we made up for a mail without one (``is_synthetic_message_id``) is no thread: the
+    unit's client never saw it."""
     refs = [r for r in references if message_id_ok(r)]
-    if not message_id_ok(original_message_id):
+    if not message_id_ok(original_message_id) or is_synthetic_message_id(original_message_id):
         return None, refs[-MAX_REFERENCES:]
     refs = [r for r in refs if r != original_message_id]
     return original_message_id, [*refs[-(MAX_REFERENCES - 1):], original_message_id]
@@ -163,9 +166,9 @@ def build_message(*, sender: str, sender_name: str, to: str, subject: str, messa
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
+        _set_ids(msg, "In-Reply-To", [in_reply_to])
     if references:
-        msg["References"] = " ".join(references)
+        _set_ids(msg, "References", references)
     # RFC 3834: responders must not answer this; Exchange/Outlook read the second one.
     # No Precedence header: it is non-standard for replies, and "bulk"/"junk" lowers
     # the delivery of a mail the unit needs to read at 163/QQ/Gmail.
@@ -178,6 +181,21 @@ def build_message(*, sender: str, sender_name: str, to: str, subject: str, messa
     if msg.is_multipart():
         msg.set_boundary(boundary_for(message_id))
     return msg
+
+
+def _set_ids(msg: EmailMessage, name: str, ids: list[str]) -> None:
+    """A header of msg-ids (checked by ``message_id_ok``: ASCII, no spaces, at most 500
+    characters) written as they are: the policy would fold a long one (an Outlook ID of
+    80-odd characters) into RFC 2047 encoded words, which are no msg-id, and the unit's
+    client would not thread the reply. Folded only between IDs (RFC 5322 3.6.4), and
+    only when the line would pass 78 characters. ValueError for anything that is not a
+    checked msg-id (a line break would be a header of the caller's choosing)."""
+    if not all(message_id_ok(i) for i in ids):
+        raise ValueError(f"{name}: not a message ID: {ids!r}")
+    value = " ".join(ids)
+    if len(name) + 2 + len(value) > POLICY.max_line_length:
+        value = "\n ".join(ids)  # the policy writes each line break as CRLF
+    msg.set_raw(name, value)
 
 
 def boundary_for(message_id: str) -> str:
