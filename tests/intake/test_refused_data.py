@@ -242,16 +242,17 @@ def test_a_data_error_while_recording_holds_only_that_mail(
     FORM_UNREADABLE and the database's message, the good mail after it is accepted."""
     bad_people, good_people = trainees("P", 1), trainees("Q", 2)
     world.pay([*bad_people, *good_people])
-    original = record_module._add_lines
+    original = record_module.insert_lines
 
-    def failing(session: Session, app: Application, lines: list[dict[str, Any]]) -> None:
-        if app.mail.subject == "坏" and lines:  # its form's lines, not the held retry
+    def failing(session: Session, mails: list[Any]) -> None:
+        if any(mail.subject == "坏" and app.stored_lines  # its form's lines, not the held retry
+               for mail in mails for app in mail.applications):
             sql = ("SELECT zeroblob(2000000000)" if session.bind.dialect.name == "sqlite"
                    else "SELECT CAST('x' AS integer)")
             session.execute(text(sql))
-        original(session, app, lines)
+        original(session, mails)
 
-    monkeypatch.setattr(record_module, "_add_lines", failing)
+    monkeypatch.setattr(record_module, "insert_lines", failing)
     bad = build_mail(subject="坏", attachments=[("申请表.xls", build_form_xls(
         default_header(), make_lines(1)))])
     world.deliver(bad, arrival=HOSTILE_ARRIVAL)
@@ -280,7 +281,7 @@ def test_a_lost_connection_still_stops_the_pass(
     def gone(*args: object, **kwargs: object) -> None:
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(record_module, "_add_lines", gone)
+    monkeypatch.setattr(record_module, "insert_lines", gone)
     people = trainees("R", 1)
     world.pay(people)
     world.deliver(form_mail(unit(people)))

@@ -24,7 +24,7 @@ from worker.db.types import storable_key, utcnow
 from worker.errors import InfrastructureError, InputError, StorageError
 from worker.intake.analyse import AppDraft, analyse
 from worker.intake.chunk import Chunk, orders_of
-from worker.intake.record import Outcome, folder_for, record
+from worker.intake.record import Outcome, folder_for, record_chunk
 from worker.logs import log_mail
 from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
@@ -114,9 +114,8 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
             with sessions.begin() as session:
                 chunk = Chunk(session, config, orders_of(d for _, _, drafts, _ in read
                                                          for d in drafts))
-                for ref, mail, drafts, error in read:
-                    done.append((ref, record(session, config, mailbox.label, ref, mail, drafts,
-                                             error=error, chunk=chunk)))
+                outcomes = record_chunk(session, config, mailbox.label, read, chunk)
+                done += zip((ref for ref, _, _, _ in read), outcomes, strict=True)
                 chunk.write(session)
             read.clear()
     except OperationalError as e:

@@ -29,10 +29,10 @@ from worker.fields import LINE_TEXT_LENGTHS, clip
 from worker.intake.analyse import AppDraft, safe_suffix
 from worker.intake.chunk import Chunk, orders_of
 from worker.intake.write import (
-    INSERT_LINES,
     Stored,
     insert_applications,
-    insert_mail,
+    insert_lines,
+    insert_mails,
     insert_rest,
     stored_invoices,
     stored_lines,
@@ -41,6 +41,7 @@ from worker.issuing import plan_new
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
 from worker.replies import queue_mail_reply
+from worker.replies.queue import insert_outbox
 from worker.status import ApplicationStatus, MailStatus
 from worker.validation import Code, Draft, Line, Reason
 from worker.validation.model import draft_values
@@ -145,6 +146,45 @@ def record(session: Session, config: Config, mailbox: str, ref: MailRef,
     raise StorageError(f"mail {ref.uid}: the database refuses even its Message-ID: {problem}")
 
 
+def record_chunk(session: Session, config: Config, mailbox: str,
+                 read: list[tuple[MailRef, ParsedMail, list[AppDraft], str | None]],
+                 chunk: Chunk) -> list[Outcome]:
+    """Store a chunk's mails (``read``: ref, parsed mail, drafts, error each) in the
+    caller's transaction: all together in one savepoint, a handful of statements for
+    all of them; or, when the database refuses any of it (a mail's data, a race with
+    another worker), one at a time with ``record`` (a refused mail is held alone).
+    Either way each mail is decided as if the ones before it were stored: the same
+    outcomes, numbers and replies. Errors: as ``record``."""
+    if len(read) > 1:
+        mark = chunk.mark()
+        try:
+            with session.begin_nested():
+                return _record_together(session, config, mailbox, read, chunk)
+        except Exception as e:
+            chunk.reset(mark)  # the numbers and claims went back with the savepoint
+            if not refused_data(e):
+                raise
+            first = (str(e).splitlines() or [""])[0]
+            log.info("%d mails refused together (%s: %s): stored one at a time",
+                     len(read), type(e).__name__, first[:300])
+    return [record(session, config, mailbox, ref, mail, drafts, error=error, chunk=chunk)
+            for ref, mail, drafts, error in read]
+
+
+def _record_together(session: Session, config: Config, mailbox: str,
+                     read: list[tuple[MailRef, ParsedMail, list[AppDraft], str | None]],
+                     chunk: Chunk) -> list[Outcome]:
+    rows = [_outcome_row(session, config, mailbox, ref, mail, drafts, error, chunk, None)
+            for ref, mail, drafts, error in read]
+    _insert(session, rows, config)
+    with chunk.replies.together([row.id for row in rows]) as later:
+        for row in rows:
+            later(row.id)
+            queue_mail_reply(session, row, config)
+        insert_outbox(session, chunk.replies.outbox)
+    return [_outcome(row) for row in rows]
+
+
 def _store(session: Session, config: Config, mailbox: str, ref: MailRef,
            mail: ParsedMail, drafts: list[AppDraft], error: str | None, *,
            note: str | None = None, chunk: Chunk) -> Outcome:
@@ -176,6 +216,16 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
             note: str | None) -> Outcome:
     """Decide the whole outcome in memory (the chunk's lookups and counters), then store
     it: the mail's row first, with its final status and folder."""
+    row = _outcome_row(session, config, mailbox, ref, mail, drafts, error, chunk, note)
+    _insert(session, [row], config)
+    queue_mail_reply(session, row, config)  # the reply commits with the outcome, or neither does
+    return _outcome(row)
+
+
+def _outcome_row(session: Session, config: Config, mailbox: str, ref: MailRef,
+                 mail: ParsedMail, drafts: list[AppDraft], error: str | None, chunk: Chunk,
+                 note: str | None) -> Stored:
+    """The mail's outcome decided in memory (``Stored`` rows, no id yet)."""
     row = Stored(
         id=None, message_id=mail.message_id, mailbox=mailbox, uidvalidity=ref.uidvalidity,
         uid=ref.uid, sender=mail.sender[:320], sender_name=mail.sender_name[:255],
@@ -192,12 +242,19 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
         row.applications.append(_decide(session, config, row, position, d, error, chunk))
     row.status = mail_status(row.applications, error is not None)
     row.folder = folder_for(row.status, config)  # decided with the outcome; moved_at after
-    insert_mail(session, row)  # first: the unique Message-ID claims the mail
-    insert_applications(session, row)
-    for app in row.applications:
-        _add_lines(session, app, app.stored_lines)
-    insert_rest(session, row, config)
-    queue_mail_reply(session, row, config)  # the reply commits with the outcome, or neither does
+    return row
+
+
+def _insert(session: Session, rows: list[Stored], config: Config) -> None:
+    """``rows`` (decided outcomes) stored, a handful of statements for all of them: the
+    mails' rows first (each unique Message-ID claims its mail)."""
+    insert_mails(session, rows)
+    insert_applications(session, rows)
+    insert_lines(session, rows)
+    insert_rest(session, rows, config)
+
+
+def _outcome(row: Stored) -> Outcome:
     return Outcome(row.id, MailStatus(row.status), sender=row.sender, applications=tuple(
         AppOutcome(a.id, a.unit, str(a.status),
                    tuple(r.code + (f"@{r.line}" if r.line is not None else "") for r in a.reasons))
@@ -258,13 +315,6 @@ def _application(config: Config, position: int, d: AppDraft, later: Later | None
         for line in draft.lines
     ]
     return app, lines
-
-
-def _add_lines(session: Session, app: Stored, lines: list[dict[str, Any]]) -> None:
-    """One application's lines (column values, as stored) in one statement."""
-    if lines:
-        session.connection().execute(INSERT_LINES,
-                                     [dict(line, application_id=app.id) for line in lines])
 
 
 def _int_or_none(value: int | None) -> int | None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from worker.config import Config
 from worker.db.models import Application, ApplicationLine, Invoice, InvoiceItem, Mail, Shipment
 from worker.db.models import Reason as ReasonRow
-from worker.db.types import String
+from worker.db.types import String, storable_key
 from worker.issuing import NewIssue, shipment_values
 
 
@@ -42,10 +42,10 @@ _ITEMS = _table(InvoiceItem)
 _SHIPMENTS = _table(Shipment)
 
 # Built once: an unchanged statement object keeps its cache key (SQLAlchemy memoizes it).
-_INSERT_MAIL = _MAILS.insert().returning(_MAILS.c.id)
-_INSERT_APPLICATIONS = _APPLICATIONS.insert().returning(_APPLICATIONS.c.id,
-                                                        _APPLICATIONS.c.position)
-INSERT_LINES = LINES.insert()
+_INSERT_MAIL = _MAILS.insert().returning(_MAILS.c.id, _MAILS.c.message_id)
+_INSERT_APPLICATIONS = _APPLICATIONS.insert().returning(
+    _APPLICATIONS.c.id, _APPLICATIONS.c.mail_id, _APPLICATIONS.c.position)
+_INSERT_LINES = LINES.insert()
 _INSERT_REASONS = _REASONS.insert()
 _INSERT_INVOICES = _INVOICES.insert().returning(_INVOICES.c.id, _INVOICES.c.serial,
                                                 _INVOICES.c.number)
@@ -87,27 +87,43 @@ def columns(row: Stored, table: Table) -> dict[str, Any]:
     return {key: value for key, value in vars(row).items() if key in keys}
 
 
-def insert_mail(session: Session, mail: Stored) -> None:
-    """The mail's row, with its final status and folder; sets ``mail.id``."""
-    mail.id = session.connection().execute(_INSERT_MAIL, columns(mail, _MAILS)).scalar_one()
+def insert_mails(session: Session, mails: list[Stored]) -> None:
+    """The mails' rows, with their final status and folder, in one statement; sets each
+    ``mail.id`` (matched back by the Message-ID as stored, unique in the table)."""
+    length = _MAILS.c.message_id.type.length
+    result = session.connection().execute(_INSERT_MAIL, [columns(mail, _MAILS) for mail in mails])
+    ids = dict((key, id_) for id_, key in result)
+    for mail in mails:
+        mail.id = ids[storable_key(mail.message_id, length)]
 
 
-def insert_applications(session: Session, mail: Stored) -> None:
-    """``mail.applications`` in one statement; sets their ids."""
-    apps = mail.applications
-    rows = [dict(columns(app, _APPLICATIONS), mail_id=mail.id) for app in apps]
+def insert_applications(session: Session, mails: list[Stored]) -> None:
+    """The applications of ``mails`` in one statement; sets their ids."""
+    rows = [dict(columns(app, _APPLICATIONS), mail_id=mail.id)
+            for mail in mails for app in mail.applications]
+    if not rows:
+        return
     result = session.connection().execute(_INSERT_APPLICATIONS, rows)
-    ids = dict((position, id_) for id_, position in result)
-    for app in apps:
-        app.id = ids[app.position]
+    ids = {(mail_id, position): id_ for id_, mail_id, position in result}
+    for mail in mails:
+        for app in mail.applications:
+            app.id = ids[mail.id, app.position]
 
 
-def insert_rest(session: Session, mail: Stored, config: Config) -> None:
+def insert_lines(session: Session, mails: list[Stored]) -> None:
+    """The applications' lines (column values, as stored) in one statement."""
+    rows = [dict(line, application_id=app.id)
+            for mail in mails for app in mail.applications for line in app.stored_lines]
+    if rows:
+        session.connection().execute(_INSERT_LINES, rows)
+
+
+def insert_rest(session: Session, mails: list[Stored], config: Config) -> None:
     """The applications' reasons, invoices, items and parcels: one statement each (none
     when there is nothing of the kind). Sets the invoices' ids and each accepted
     application's ``shipment``."""
     conn = session.connection()
-    apps = mail.applications
+    apps = [app for mail in mails for app in mail.applications]
     reasons = [dict(application_id=app.id, code=r.code, line=r.line, detail=r.detail)
                for app in apps for r in app.reasons]
     if reasons:

@@ -38,10 +38,12 @@ What is not answered is still recorded: an outbox row with status ``withheld`` a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -111,9 +113,12 @@ def looks_like_unit(session: Session, mail: Mail, apps: Sequence[Application],
     sender = plain_address(mail.sender)
     if sender is None:
         return False
+    recent: RecentReplies | None = session.info.get(RecentReplies.KEY)
+    # Not this mail, nor mails stored after it in this transaction (``together``).
+    others = Mail.id.not_in([mail.id, *(recent.later if recent is not None else ())])
     wrote_with_form = session.scalar(
         select(Application.id).join(Mail)
-        .where(Mail.sender == sender, Mail.id != mail.id, Application.attachment.is_not(None))
+        .where(Mail.sender == sender, others, Application.attachment.is_not(None))
         .limit(1))
     if wrote_with_form is not None:
         return True
@@ -123,7 +128,7 @@ def looks_like_unit(session: Session, mail: Mail, apps: Sequence[Application],
     # The domain's characters are [A-Za-z0-9.-] (plain_address): nothing LIKE would expand.
     accepted_in_domain = session.scalar(
         select(Application.id).join(Mail)
-        .where(func.lower(Mail.sender).like(f"%@{domain}"), Mail.id != mail.id,
+        .where(func.lower(Mail.sender).like(f"%@{domain}"), others,
                Application.status == ApplicationStatus.ACCEPTED)
         .limit(1))
     return accepted_in_domain is not None
@@ -155,6 +160,8 @@ class RecentReplies:
     KEY = "worker.replies.recent"
 
     def __init__(self, session: Session, now: datetime) -> None:
+        self.outbox: list[dict[str, Any]] | None = None  # see ``together``
+        self.later: frozenset[int] = frozenset()
         rows = session.execute(
             select(OutboxMessage.recipient, OutboxMessage.created_at)
             .where(OutboxMessage.kind == REPLY_KIND, OutboxMessage.status != OutboxStatus.WITHHELD,
@@ -164,6 +171,22 @@ class RecentReplies:
     def use(self, session: Session) -> None:
         """Count with these for the rest of ``session`` (one intake chunk's)."""
         session.info[self.KEY] = self
+
+    @contextmanager
+    def together(self, mail_ids: list[int]) -> Iterator[Callable[[int], None]]:
+        """For mails stored together, answered in ``mail_ids``' order (an intake chunk,
+        ``worker.intake.record.record_chunk``): the Core outbox rows of their replies
+        are collected in ``outbox`` for one INSERT, and ``looks_like_unit`` does not
+        see the mails after the one being answered (named with the callable), exactly
+        as if each mail had been stored and answered in turn."""
+        def answering(mail_id: int) -> None:
+            self.later = frozenset(mail_ids[mail_ids.index(mail_id) + 1:])
+
+        self.outbox = []
+        try:
+            yield answering
+        finally:
+            self.outbox, self.later = None, frozenset()
 
     def add(self, to: str, now: datetime) -> None:
         self.rows.append((_as_stored(to), now))

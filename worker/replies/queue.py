@@ -265,11 +265,25 @@ def _enqueue(session: Session, config: Config, mail: Any, *, key: str, kind: str
     return row
 
 
+def insert_outbox(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Outbox rows collected by ``RecentReplies.together``: one statement for each set
+    of columns (a withheld row has no body, a queued one no ``last_error``)."""
+    shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(frozenset(row), []).append(row)
+    for same in shapes.values():
+        session.connection().execute(_INSERT_OUTBOX, same)
+
+
 def _add(session: Session, orm: bool, values: dict[str, Any]) -> OutboxMessage | None:
     """A new outbox row: an object in the session (returned), or for intake's outcome
     one Core INSERT (see ``queue_mail_reply``)."""
     if not orm:
-        session.connection().execute(_INSERT_OUTBOX, values)
+        recent: RecentReplies | None = session.info.get(RecentReplies.KEY)
+        if recent is not None and recent.outbox is not None:
+            recent.outbox.append(values)  # inserted with its chunk's (``together``)
+        else:
+            session.connection().execute(_INSERT_OUTBOX, values)
         return None
     row = OutboxMessage(**values)
     session.add(row)
