@@ -11,10 +11,11 @@ items carry their text as stored (``as_stored``), as the ORM read them back befo
 
 from __future__ import annotations
 
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import CursorResult, Insert, Table, bindparam
 from sqlalchemy.orm import Session
 
 from worker.config import Config
@@ -45,11 +46,7 @@ _SHIPMENTS = _table(Shipment)
 _INSERT_MAIL = _MAILS.insert().returning(_MAILS.c.id, _MAILS.c.message_id)
 _INSERT_APPLICATIONS = _APPLICATIONS.insert().returning(
     _APPLICATIONS.c.id, _APPLICATIONS.c.mail_id, _APPLICATIONS.c.position)
-_INSERT_LINES = LINES.insert()
 _INSERT_REASONS = _REASONS.insert()
-_INSERT_INVOICES = _INVOICES.insert().returning(_INVOICES.c.id, _INVOICES.c.serial,
-                                                _INVOICES.c.number)
-_INSERT_ITEMS = _ITEMS.insert()
 _INSERT_SHIPMENTS = _SHIPMENTS.insert()
 
 # Column keys a Stored row's attributes are written to (its id is the database's).
@@ -58,6 +55,29 @@ _KEYS = {table: frozenset(c.key for c in table.c) - {"id"}
 # Text columns and their types, for ``as_stored``.
 _TEXT = {table: [(c.key, c.type) for c in table.c if isinstance(c.type, String)]
          for table in (LINES, _INVOICES, _ITEMS)}
+
+
+@cache
+def _insert_as_stored(table: Table, keys: frozenset[str]) -> Insert:
+    """INSERT of rows whose text is already as stored (``as_stored``): those columns
+    are bound with their type's plain ``impl``, so nothing is cleaned twice. One
+    statement object per set of keys (built once: its cache key is memoized)."""
+    return table.insert().values({key: bindparam(key, type_=kind.impl_instance)
+                                  for key, kind in _TEXT[table] if key in keys})
+
+
+def _execute_as_stored(session: Session, table: Table, rows: list[dict[str, Any]],
+                       returning: tuple[str, ...] = ()) -> CursorResult[Any]:
+    """``rows`` (text as stored, the same keys each) inserted in one statement."""
+    insert = _insert_as_stored(table, frozenset(rows[0]))
+    if returning:
+        insert = _returning(insert, returning)
+    return session.connection().execute(insert, rows)
+
+
+@cache
+def _returning(insert: Insert, keys: tuple[str, ...]) -> Insert:
+    return insert.returning(*(insert.table.c[key] for key in keys))
 
 
 def as_stored(table: Table, values: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +135,7 @@ def insert_lines(session: Session, mails: list[Stored]) -> None:
     rows = [dict(line, application_id=app.id)
             for mail in mails for app in mail.applications for line in app.stored_lines]
     if rows:
-        session.connection().execute(_INSERT_LINES, rows)
+        _execute_as_stored(session, LINES, rows)
 
 
 def insert_rest(session: Session, mails: list[Stored], config: Config) -> None:
@@ -130,14 +150,15 @@ def insert_rest(session: Session, mails: list[Stored], config: Config) -> None:
         conn.execute(_INSERT_REASONS, reasons)
     invoices = [(app, invoice) for app in apps for invoice in app.invoices]
     if invoices:
-        result = conn.execute(_INSERT_INVOICES, [dict(columns(invoice, _INVOICES),
-                                                      application_id=app.id)
-                                                 for app, invoice in invoices])
+        result = _execute_as_stored(session, _INVOICES, [
+            dict(columns(invoice, _INVOICES), application_id=app.id)
+            for app, invoice in invoices], returning=("id", "serial", "number"))
         ids = {serial or number: id_ for id_, serial, number in result}  # each key is unique
         for _, invoice in invoices:
             invoice.id = ids[invoice.serial or invoice.number]
-        conn.execute(_INSERT_ITEMS, [dict(columns(item, _ITEMS), invoice_id=invoice.id)
-                                       for _, invoice in invoices for item in invoice.items])
+        _execute_as_stored(session, _ITEMS, [dict(columns(item, _ITEMS), invoice_id=invoice.id)
+                                             for _, invoice in invoices
+                                             for item in invoice.items])
     parcels = [app for app in apps if app.issue is not None and app.issue.parcel]
     for app in parcels:
         app.shipment = Stored(**shipment_values(app, len(app.invoices), config,
