@@ -131,3 +131,31 @@ def test_a_rolled_back_mails_reply_does_not_count_against_the_limit(
                             ("accepted", "withheld", "address_limit")]
     finally:
         world.app.close()
+
+
+def test_a_chunks_mails_are_stored_together(world: World) -> None:
+    """Three mails of one chunk: one INSERT for their mail rows, one for their lines,
+    one for their invoices (the database refusing none of it)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.split("(")[0].split()[-1] if statement.startswith(
+            "INSERT") else "")
+
+    for i in range(3):
+        people = trainees(f"T{i}", 2)
+        world.pay(people)
+        world.deliver(form_mail(unit(people)), arrival=GOOD_ARRIVAL + timedelta(minutes=i))
+    engine = world.app.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert _pass(world) == {"accepted": 3}
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    inserts = [s for s in statements if s]
+    for table in ("mails", "application_lines", "invoices", "invoice_items"):
+        assert inserts.count(table) == 1, (table, inserts)
+    with world.app.sessions() as s:
+        assert len(s.scalars(select(InvoiceItem)).all()) == 6

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -132,3 +134,26 @@ def test_a_form_in_the_body_or_an_unreadable_one_is_a_units_mail(reply_world: Re
     assert sorted(m.rcpt_tos[0] for m in reply_world.received()) == [
         "caiwu@jh-school.example", "hr@bc-factory.example"]
     assert reasons(reply_world) == {}
+
+
+def test_a_chunk_answers_each_mail_as_if_the_ones_after_it_were_not_there_yet(
+        reply_world: ReplyWorld) -> None:
+    """A chunk's mails are stored together, then answered in their order: a first,
+    form-less mail is a stranger's even though the same address sends a form later in
+    the same chunk (and a mail of its domain is accepted there), as it was when each
+    mail was stored and answered in turn."""
+    world = reply_world.world
+    assert world.app.config.mailbox.chunk_mails >= 3
+    people = trainees("L", 1)
+    world.pay(people)
+    first = datetime(2018, 12, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    world.deliver(build_mail(sender="caiwu@later-unit.example", subject="申请"), arrival=first)
+    world.deliver(build_mail(sender="caiwu@later-unit.example", body=BODY,
+                             attachments=[("申请表.xlsx", form_xlsx(unit(people)))]),
+                  arrival=first + timedelta(minutes=1))
+    world.deliver(build_mail(sender="renshi@later-unit.example", subject="申请"),
+                  arrival=first + timedelta(minutes=2))
+    assert world.run() == {"held": 2, "accepted": 1}
+    assert reasons(reply_world) == {NoReply.STRANGER: 1}
+    withheld = [r for r in reply_world.outbox() if r.status == "withheld"]
+    assert [r.recipient for r in withheld] == ["caiwu@later-unit.example"]
