@@ -2,8 +2,8 @@
 commit, then move.
 
 Failures are contained to one mail (it is held with INTERNAL_ERROR, or, when the
-database refuses its data, only its savepoint rolls back and it is held; the pass goes
-on); an InfrastructureError (database, mailbox) stops the pass and the mails of the
+database refuses its data, the chunk is stored again mail by mail and only that mail's
+savepoint rolls back: it is held; the pass goes on); an InfrastructureError (database, mailbox) stops the pass and the mails of the
 chunk not yet committed stay in the inbox for the next one.
 """
 
@@ -85,8 +85,8 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
 
     Mails whose outcome is already committed (a crash before their move) are only moved:
     one query for the chunk. The others are read (CPU, no transaction open), then stored
-    in one transaction, each in its own savepoint (``record``: a mail the database
-    refuses is held alone). An InfrastructureError (the database, the mailbox) stops the
+    in one transaction (``record_chunk``: together, else each in its own savepoint, so a
+    mail the database refuses is held alone). An InfrastructureError (the database, the mailbox) stops the
     pass: what this chunk had not committed stays in the inbox for the next one."""
     stopped = False
     try:

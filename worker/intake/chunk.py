@@ -1,7 +1,8 @@
 """What one intake chunk's transaction reads once instead of once per mail.
 
 A chunk (``[mailbox] chunk_mails`` mails, ``worker.intake.run_pass``) is stored in one
-transaction, each mail in its own savepoint. At its start the chunk locks the counters
+transaction (``worker.intake.record.record_chunk``: all together, or each mail in its
+own savepoint). At its start the chunk locks the counters
 its issuing may take (``HeldCounters``: before any mail row, so two workers never wait
 for each other in a circle) and then reads the payments and invoiced orders of every
 order its mails name (``worker.decision.lookups_for``: it sees whatever another worker

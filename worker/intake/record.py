@@ -1,6 +1,8 @@
-"""Storing one mail's outcome: the mail row, its applications, checks and issuing,
-all in one savepoint of its chunk's transaction. Only after that commits may the mail
-be moved."""
+"""Storing a chunk's outcomes: each mail's row, its applications, checks and issuing.
+The chunk's mails are decided in turn and stored together (``record_chunk``); should
+the database refuse any of it, each mail again in its own savepoint (``record``), so
+only the refused one is held. Only after the chunk's transaction commits may its
+mails be moved."""
 
 from __future__ import annotations
 
