@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
@@ -26,6 +27,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+_frozen = False
+
+
+def _freeze_once() -> None:
+    """Move what the process has built so far (modules, config, the engine and its
+    caches: alive until it exits) out of the cyclic garbage collector's view, once a
+    process. Each collection during a pass then walks only the pass's own objects:
+    intake spent ~0.6 ms a mail in the collector, ~0.3 after (bench/intake.py's
+    world). Nothing frozen is ever freed: hence once, after start-up."""
+    global _frozen
+    if not _frozen:
+        gc.freeze()
+        _frozen = True
+
+
 @dataclass
 class RunSummary(PassSummary):
     """A pass and its print batch (paths None: nothing pending, or rendering failed)."""
@@ -48,7 +64,9 @@ class App:
     @classmethod
     def from_config(cls, config: Config) -> App:
         engine = make_engine(config.database.url)
-        return cls(config, engine, session_factory(engine))
+        app = cls(config, engine, session_factory(engine))
+        _freeze_once()
+        return app
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> App:
