@@ -58,21 +58,23 @@ def plan_invoices(
     trainees: dict[str, list[PlannedItem]] = {}
     for order_no, name, id_number, year, price in lines:
         net, tax = split_tax(price, rate)
-        key = id_number.upper() or f"order:{order_no}"
-        trainees.setdefault(key, []).append(
-            PlannedItem(order_no, name, id_number.upper(), year, price, net, tax)
+        id_upper = id_number.upper()
+        trainees.setdefault(id_upper or f"order:{order_no}", []).append(
+            PlannedItem(order_no, name, id_upper, year, price, net, tax)
         )
     groups = list(trainees.values())
     if mode is IssueMode.PER_PERSON:
-        return [PlannedInvoice(list(items)) for items in groups]
+        return [PlannedInvoice(items) for items in groups]
     invoices: list[PlannedInvoice] = []
     current = PlannedInvoice()
+    filled = Decimal("0")  # current's amount, kept as it fills (not summed again per trainee)
     for items in groups:
         subtotal = sum((i.amount for i in items), Decimal("0"))
-        if current.items and current.amount + subtotal > limit:
+        if current.items and filled + subtotal > limit:
             invoices.append(current)
-            current = PlannedInvoice()
+            current, filled = PlannedInvoice(), Decimal("0")
         current.items.extend(items)
+        filled += subtotal
     if current.items:
         invoices.append(current)
     return invoices
