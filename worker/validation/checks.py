@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter as Tally
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from worker.config import ProgrammeConfig
@@ -122,6 +123,7 @@ def check_totals(draft: Draft) -> list[Reason]:
 
 def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
     reasons: list[Reason] = []
+    window = _utc_window(programme)
     seen: dict[str, Line] = {}
     counts = Tally(line.order_no for line in draft.lines if line.order_no)
     for line in draft.lines:
@@ -131,8 +133,17 @@ def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> l
                                   f"订单号 {line.order_no} 与第 {first.ref} 行重复"))
             continue
         seen.setdefault(line.order_no, line)
-        reasons += check_line(line, programme, lookups)
+        reasons += check_line(line, programme, lookups, window)
     return reasons
+
+
+def _utc_window(programme: ProgrammeConfig) -> tuple[datetime, datetime]:
+    """The payment window in UTC, the zone payment times are read back in
+    (``worker.db.types.UtcDateTime``): an aware comparison across two zones asks both
+    for their UTC offset, which took a third of a line's checks; within one zone it
+    compares plainly. The same instants either way."""
+    return (programme.payment_window_start.astimezone(UTC),
+            programme.payment_window_end.astimezone(UTC))
 
 
 #: ``1.20114E+17``: how Excel and WPS show a long number in a General cell (also what a
@@ -140,7 +151,9 @@ def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> l
 _EXCEL_SCIENTIFIC = re.compile(r"^-?\d(?:\.\d+)?E[+-]\d{2,3}$", re.IGNORECASE)
 
 
-def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
+def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
+               window: tuple[datetime, datetime]) -> list[Reason]:
+    """``window``: the programme's payment window in UTC (``_utc_window``)."""
     reasons: list[Reason] = []
     who = line.name or "（未填姓名）"
     id_number = line.id_number.strip().upper()
@@ -201,9 +214,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups) -> list
     if differ:
         reasons.append(Reason(Code.PAYMENT_MISMATCH, line.ref,
                               f"订单号 {line.order_no}：" + "；".join(differ)))
-    if payment.paid_at is None or not (
-        programme.payment_window_start <= payment.paid_at <= programme.payment_window_end
-    ):
+    if payment.paid_at is None or not window[0] <= payment.paid_at <= window[1]:
         when = (f"{payment.paid_at.astimezone(programme.payment_window_start.tzinfo):%Y-%m-%d %H:%M}"
                 if payment.paid_at else "无支付时间")
         reasons.append(Reason(Code.PAID_OUTSIDE_WINDOW, line.ref,
