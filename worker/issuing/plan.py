@@ -56,20 +56,24 @@ def plan_invoices(
 ) -> list[PlannedInvoice]:
     """``lines`` are (order_no, name, id_number, year, price) in form order."""
     trainees: dict[str, list[PlannedItem]] = {}
+    subtotals: dict[str, Decimal] = {}  # each trainee's prices, summed as they are read
     for order_no, name, id_number, year, price in lines:
         net, tax = split_tax(price, rate)
         id_upper = id_number.upper()
-        trainees.setdefault(id_upper or f"order:{order_no}", []).append(
-            PlannedItem(order_no, name, id_upper, year, price, net, tax)
-        )
-    groups = list(trainees.values())
+        key = id_upper or f"order:{order_no}"
+        item = PlannedItem(order_no, name, id_upper, year, price, net, tax)
+        if key in trainees:
+            trainees[key].append(item)
+            subtotals[key] += price
+        else:
+            trainees[key], subtotals[key] = [item], price
     if mode is IssueMode.PER_PERSON:
-        return [PlannedInvoice(items) for items in groups]
+        return [PlannedInvoice(items) for items in trainees.values()]
     invoices: list[PlannedInvoice] = []
     current = PlannedInvoice()
     filled = Decimal("0")  # current's amount, kept as it fills (not summed again per trainee)
-    for items in groups:
-        subtotal = sum((i.amount for i in items), Decimal("0"))
+    for key, items in trainees.items():
+        subtotal = subtotals[key]
         if current.items and filled + subtotal > limit:
             invoices.append(current)
             current, filled = PlannedInvoice(), Decimal("0")
