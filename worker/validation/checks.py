@@ -19,6 +19,12 @@ from worker.validation.ids import is_valid_id_number, is_valid_tax_id
 from worker.validation.model import CARD, REFUNDED, Draft, Line, Lookups
 from worker.validation.reasons import DETAILS, Code, Reason
 
+# The registry's groups the checks walk, worked out once (``worker.fields`` is fixed).
+_ALWAYS = required(Required.ALWAYS)
+_CHOICES = tuple(f for f in FIELDS if f.choices)
+_SPECIAL = required(Required.SPECIAL)
+_RECIPIENT = required(Required.ALWAYS, Group.RECIPIENT)
+
 
 def lacking(field: Field, value: str) -> bool:
     """Whether ``value`` leaves ``field`` unusable: a choice that cannot be read (an empty
@@ -32,8 +38,8 @@ def incomplete(value: Callable[[Field], str]) -> list[Field]:
     """The header fields that make a form FORM_INCOMPLETE, in the order the reason names
     them: required ones left empty, then choices that cannot be read. ``value`` gives a
     field's text (the raw text for a choice)."""
-    empty = [f for f in required(Required.ALWAYS) if lacking(f, value(f))]
-    return empty + [f for f in FIELDS if f.choices and lacking(f, value(f))]
+    empty = [f for f in _ALWAYS if lacking(f, value(f))]
+    return empty + [f for f in _CHOICES if lacking(f, value(f))]
 
 
 def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
@@ -83,7 +89,7 @@ def check_header(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
                               f"“{draft.tax_id}”不是有效的 18 位统一社会信用代码"))
 
     if normalize.invoice_type(draft.raw_invoice_type) is InvoiceType.SPECIAL:
-        empty = [f.title for f in required(Required.SPECIAL) if not getattr(draft, f.key).strip()]
+        empty = [f.title for f in _SPECIAL if not getattr(draft, f.key).strip()]
         if empty:
             reasons.append(Reason(Code.SPECIAL_INVOICE_INCOMPLETE, None,
                                   "缺少：" + "、".join(empty)))
@@ -97,7 +103,7 @@ def _as_typed(draft: Draft, field: Field) -> str:
 
 
 def check_recipient(draft: Draft) -> list[Reason]:
-    missing = [f.title for f in required(Required.ALWAYS, Group.RECIPIENT)
+    missing = [f.title for f in _RECIPIENT
                if not getattr(draft, f.key).strip()]
     reasons: list[Reason] = []
     if missing:
