@@ -163,19 +163,19 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     reasons: list[Reason] = []
     who = line.name or "（未填姓名）"
     id_number = line.id_number.strip().upper()
-    if _EXCEL_SCIENTIFIC.match(id_number):
-        # Typed into a number cell: quoted as Excel/WPS show it, with how to fix it there.
-        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref,
-                              DETAILS["id_shown_as_number"].format(who=who, shown=line.id_number)))
-    elif not is_valid_id_number(id_number):
-        shown = line.id_number or "（未填写）"
-        hint = ""
-        if id_number.isdigit() and len(id_number) == 18:
-            # Excel keeps 15 significant digits of a number: an ID typed into a number
-            # cell loses its last ones. Say so, or the unit retypes it the same way.
-            hint = "（如该列在 Excel 中是数字格式，末尾数字会丢失，请设为文本格式后重新填写）"
-        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref,
-                              f"{who} 的身份证号 {shown} 无效{hint}"))
+    if not is_valid_id_number(id_number):  # (a number in Excel's notation never is)
+        if _EXCEL_SCIENTIFIC.match(id_number):
+            # Typed into a number cell: quoted as Excel/WPS show it, with how to fix it there.
+            detail = DETAILS["id_shown_as_number"].format(who=who, shown=line.id_number)
+        else:
+            shown = line.id_number or "（未填写）"
+            hint = ""
+            if id_number.isdigit() and len(id_number) == 18:
+                # Excel keeps 15 significant digits of a number: an ID typed into a number
+                # cell loses its last ones. Say so, or the unit retypes it the same way.
+                hint = "（如该列在 Excel 中是数字格式，末尾数字会丢失，请设为文本格式后重新填写）"
+            detail = f"{who} 的身份证号 {shown} 无效{hint}"
+        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref, detail))
 
     fee = programme.fees.get(line.year) if line.year is not None else None
     if line.year is None or fee is None:
