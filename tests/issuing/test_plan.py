@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from decimal import Decimal
 
+from worker.config import load_config
+from worker.issuing.facts import CourierFacts, SellerFacts
 from worker.issuing.plan import plan_invoices, postage, split_tax
 from worker.status import IssueMode
 
@@ -55,3 +59,11 @@ def test_postage_first_kg_then_each_started_kg() -> None:
     assert postage(1000, Decimal("12"), Decimal("2")) == Decimal("12.00")
     assert postage(1001, Decimal("12"), Decimal("2")) == Decimal("14.00")
     assert postage(2500, Decimal("12"), Decimal("2")) == Decimal("16.00")
+
+
+def test_facts_json_is_the_dataclass_as_dict() -> None:
+    """``to_json`` writes the instance's attributes: the same text ``asdict`` gave."""
+    config = load_config()
+    for facts in (SellerFacts.from_config(config), CourierFacts.from_config(config)):
+        assert facts.to_json() == json.dumps(asdict(facts), ensure_ascii=False, sort_keys=True)
+        assert type(facts).from_json(facts.to_json()) == facts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -183,3 +183,13 @@ def test_all_reasons_are_collected_not_only_the_first() -> None:
 ])
 def test_district_names(raw: str, expected: str | None) -> None:
     assert norm.district(raw) == expected
+
+
+@pytest.mark.parametrize("zone", [TZ, UTC])
+def test_payment_window_is_inclusive_whatever_zone_the_payment_is_in(zone: tzinfo) -> None:
+    # Payments come back from storage in UTC; the window is configured in Shanghai time.
+    start, end = PROGRAMME.payment_window_start, PROGRAMME.payment_window_end
+    for paid, expected in ((start, []), (end, []), (start - timedelta(seconds=1), [1]),
+                           (end + timedelta(microseconds=1), [1])):
+        found = line_case(0, payment={"paid_at": paid.astimezone(zone)})
+        assert found == [("PAID_OUTSIDE_WINDOW", 1) for _ in expected]

@@ -144,9 +144,9 @@ def invoice_rows(app: Any, config: Config, keys: list[str],
 
 def item_rows(planned: list[PlannedInvoice]) -> list[list[dict[str, Any]]]:
     """Each planned invoice's items' columns (but ``invoice_id``)."""
-    return [[dict(position=i, order_no=item.order_no, name=item.name,
-                  id_number=item.id_number, year=item.year, amount=item.amount,
-                  net=item.net, tax=item.tax) for i, item in enumerate(plan.items)]
+    return [[{"position": i, "order_no": item.order_no, "name": item.name,
+              "id_number": item.id_number, "year": item.year, "amount": item.amount,
+              "net": item.net, "tax": item.tax} for i, item in enumerate(plan.items)]
             for plan in planned]
 
 

@@ -24,7 +24,8 @@ config for them, and only for them.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any, Self
 
 from worker.config import Config
@@ -35,7 +36,7 @@ class _Facts:
     """JSON in and out for the frozen dataclasses below."""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)  # type: ignore[call-overload]
+        return _json(self)
 
     @classmethod
     def from_json(cls, text: str) -> Self:
@@ -48,6 +49,15 @@ class _Facts:
             return cls(**{n: data[n] for n in names})
         except ValueError as e:
             raise StorageError(f"stored {cls.__name__} snapshot unreadable: {e}") from e
+
+
+@lru_cache(maxsize=16)
+def _json(facts: _Facts) -> str:
+    """Every application intake plans writes a snapshot, nearly always of the same
+    config, so the text of a (frozen, hashable) snapshot is kept. Every field is a str
+    (``from_json`` insists): the instance's own attributes are the snapshot, without
+    ``asdict``'s recursive deep copy."""
+    return json.dumps(vars(facts), ensure_ascii=False, sort_keys=True)
 
 
 @dataclass(frozen=True)

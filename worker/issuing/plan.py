@@ -56,23 +56,29 @@ def plan_invoices(
 ) -> list[PlannedInvoice]:
     """``lines`` are (order_no, name, id_number, year, price) in form order."""
     trainees: dict[str, list[PlannedItem]] = {}
+    subtotals: dict[str, Decimal] = {}  # each trainee's prices, summed as they are read
     for order_no, name, id_number, year, price in lines:
         net, tax = split_tax(price, rate)
-        key = id_number.upper() or f"order:{order_no}"
-        trainees.setdefault(key, []).append(
-            PlannedItem(order_no, name, id_number.upper(), year, price, net, tax)
-        )
-    groups = list(trainees.values())
+        id_upper = id_number.upper()
+        key = id_upper or f"order:{order_no}"
+        item = PlannedItem(order_no, name, id_upper, year, price, net, tax)
+        if key in trainees:
+            trainees[key].append(item)
+            subtotals[key] += price
+        else:
+            trainees[key], subtotals[key] = [item], price
     if mode is IssueMode.PER_PERSON:
-        return [PlannedInvoice(list(items)) for items in groups]
+        return [PlannedInvoice(items) for items in trainees.values()]
     invoices: list[PlannedInvoice] = []
     current = PlannedInvoice()
-    for items in groups:
-        subtotal = sum((i.amount for i in items), Decimal("0"))
-        if current.items and current.amount + subtotal > limit:
+    filled = Decimal("0")  # current's amount, kept as it fills (not summed again per trainee)
+    for key, items in trainees.items():
+        subtotal = subtotals[key]
+        if current.items and filled + subtotal > limit:
             invoices.append(current)
-            current = PlannedInvoice()
+            current, filled = PlannedInvoice(), Decimal("0")
         current.items.extend(items)
+        filled += subtotal
     if current.items:
         invoices.append(current)
     return invoices

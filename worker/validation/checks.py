@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter as Tally
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from worker.config import ProgrammeConfig
@@ -17,6 +18,12 @@ from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
 from worker.validation.model import CARD, REFUNDED, Draft, Line, Lookups
 from worker.validation.reasons import DETAILS, Code, Reason
+
+# The registry's groups the checks walk, worked out once (``worker.fields`` is fixed).
+_ALWAYS = required(Required.ALWAYS)
+_CHOICES = tuple(f for f in FIELDS if f.choices)
+_SPECIAL = required(Required.SPECIAL)
+_RECIPIENT = required(Required.ALWAYS, Group.RECIPIENT)
 
 
 def lacking(field: Field, value: str) -> bool:
@@ -31,8 +38,8 @@ def incomplete(value: Callable[[Field], str]) -> list[Field]:
     """The header fields that make a form FORM_INCOMPLETE, in the order the reason names
     them: required ones left empty, then choices that cannot be read. ``value`` gives a
     field's text (the raw text for a choice)."""
-    empty = [f for f in required(Required.ALWAYS) if lacking(f, value(f))]
-    return empty + [f for f in FIELDS if f.choices and lacking(f, value(f))]
+    empty = [f for f in _ALWAYS if lacking(f, value(f))]
+    return empty + [f for f in _CHOICES if lacking(f, value(f))]
 
 
 def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
@@ -82,7 +89,7 @@ def check_header(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
                               f"“{draft.tax_id}”不是有效的 18 位统一社会信用代码"))
 
     if normalize.invoice_type(draft.raw_invoice_type) is InvoiceType.SPECIAL:
-        empty = [f.title for f in required(Required.SPECIAL) if not getattr(draft, f.key).strip()]
+        empty = [f.title for f in _SPECIAL if not getattr(draft, f.key).strip()]
         if empty:
             reasons.append(Reason(Code.SPECIAL_INVOICE_INCOMPLETE, None,
                                   "缺少：" + "、".join(empty)))
@@ -96,7 +103,7 @@ def _as_typed(draft: Draft, field: Field) -> str:
 
 
 def check_recipient(draft: Draft) -> list[Reason]:
-    missing = [f.title for f in required(Required.ALWAYS, Group.RECIPIENT)
+    missing = [f.title for f in _RECIPIENT
                if not getattr(draft, f.key).strip()]
     reasons: list[Reason] = []
     if missing:
@@ -122,6 +129,7 @@ def check_totals(draft: Draft) -> list[Reason]:
 
 def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
     reasons: list[Reason] = []
+    window = _utc_window(programme)
     seen: dict[str, Line] = {}
     counts = Tally(line.order_no for line in draft.lines if line.order_no)
     for line in draft.lines:
@@ -131,8 +139,17 @@ def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> l
                                   f"订单号 {line.order_no} 与第 {first.ref} 行重复"))
             continue
         seen.setdefault(line.order_no, line)
-        reasons += check_line(line, programme, lookups)
+        reasons += check_line(line, programme, lookups, window)
     return reasons
+
+
+def _utc_window(programme: ProgrammeConfig) -> tuple[datetime, datetime]:
+    """The payment window in UTC, the zone payment times are read back in
+    (``worker.db.types.UtcDateTime``): an aware comparison across two zones asks both
+    for their UTC offset, which took a third of a line's checks; within one zone it
+    compares plainly. The same instants either way."""
+    return (programme.payment_window_start.astimezone(UTC),
+            programme.payment_window_end.astimezone(UTC))
 
 
 #: ``1.20114E+17``: how Excel and WPS show a long number in a General cell (also what a
@@ -140,23 +157,25 @@ def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> l
 _EXCEL_SCIENTIFIC = re.compile(r"^-?\d(?:\.\d+)?E[+-]\d{2,3}$", re.IGNORECASE)
 
 
-def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
+def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
+               window: tuple[datetime, datetime]) -> list[Reason]:
+    """``window``: the programme's payment window in UTC (``_utc_window``)."""
     reasons: list[Reason] = []
     who = line.name or "（未填姓名）"
     id_number = line.id_number.strip().upper()
-    if _EXCEL_SCIENTIFIC.match(id_number):
-        # Typed into a number cell: quoted as Excel/WPS show it, with how to fix it there.
-        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref,
-                              DETAILS["id_shown_as_number"].format(who=who, shown=line.id_number)))
-    elif not is_valid_id_number(id_number):
-        shown = line.id_number or "（未填写）"
-        hint = ""
-        if id_number.isdigit() and len(id_number) == 18:
-            # Excel keeps 15 significant digits of a number: an ID typed into a number
-            # cell loses its last ones. Say so, or the unit retypes it the same way.
-            hint = "（如该列在 Excel 中是数字格式，末尾数字会丢失，请设为文本格式后重新填写）"
-        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref,
-                              f"{who} 的身份证号 {shown} 无效{hint}"))
+    if not is_valid_id_number(id_number):  # (a number in Excel's notation never is)
+        if _EXCEL_SCIENTIFIC.match(id_number):
+            # Typed into a number cell: quoted as Excel/WPS show it, with how to fix it there.
+            detail = DETAILS["id_shown_as_number"].format(who=who, shown=line.id_number)
+        else:
+            shown = line.id_number or "（未填写）"
+            hint = ""
+            if id_number.isdigit() and len(id_number) == 18:
+                # Excel keeps 15 significant digits of a number: an ID typed into a number
+                # cell loses its last ones. Say so, or the unit retypes it the same way.
+                hint = "（如该列在 Excel 中是数字格式，末尾数字会丢失，请设为文本格式后重新填写）"
+            detail = f"{who} 的身份证号 {shown} 无效{hint}"
+        reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref, detail))
 
     fee = programme.fees.get(line.year) if line.year is not None else None
     if line.year is None or fee is None:
@@ -201,9 +220,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups) -> list
     if differ:
         reasons.append(Reason(Code.PAYMENT_MISMATCH, line.ref,
                               f"订单号 {line.order_no}：" + "；".join(differ)))
-    if payment.paid_at is None or not (
-        programme.payment_window_start <= payment.paid_at <= programme.payment_window_end
-    ):
+    if payment.paid_at is None or not window[0] <= payment.paid_at <= window[1]:
         when = (f"{payment.paid_at.astimezone(programme.payment_window_start.tzinfo):%Y-%m-%d %H:%M}"
                 if payment.paid_at else "无支付时间")
         reasons.append(Reason(Code.PAID_OUTSIDE_WINDOW, line.ref,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+from functools import lru_cache
 
 from worker.status import InvoiceType, IssueMode
 from worker.text import squash
@@ -21,6 +22,13 @@ _ALIASES = {
 }
 
 
+#: Units type a handful of spellings of each of these, and every application reads each
+#: several times (the form, the checks, the plan): each reader keeps its recent answers
+#: (pure functions of the text, immutable results).
+_remembered = lru_cache(maxsize=1024)
+
+
+@_remembered
 def district(value: str) -> str | None:
     """Canonical district name, or None when it is not a Tianjin district."""
     text = squash(value)
@@ -40,6 +48,7 @@ def district(value: str) -> str | None:
     return None
 
 
+@_remembered
 def invoice_type(value: str) -> InvoiceType | None:
     text = squash(value)
     if not text:
@@ -51,6 +60,7 @@ def invoice_type(value: str) -> InvoiceType | None:
     return None
 
 
+@_remembered
 def issue_mode(value: str) -> IssueMode | None:
     text = squash(value)
     if not text:
