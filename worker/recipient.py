@@ -75,6 +75,20 @@ _MAIL_HEADER = re.compile(
     re.IGNORECASE,
 )
 _MAX_CHARS = 100_000  # recipient details sit at the top; don't scan megabytes of quotes
+# The patterns the functions below use, compiled once (not looked up per call).
+_PHONE_CHARS, _NON_DIGIT = re.compile(r"[\d\-+().]+"), re.compile(r"\D")
+_COUNTRY, _PHONE_PUNCT = re.compile(r"^\(?(?:\+|00)86\)?-?"), re.compile(r"[-().]+")
+_MOBILE_86, _MOBILE = re.compile(r"861[3-9]\d{9}"), re.compile(r"1[3-9]\d{9}")
+_EXTENSION, _EXT_DIGITS = re.compile(r"转|ext\.?|分机|#|x"), re.compile(r"\d{1,6}")
+_AREA, _LOCAL_NUMBER = re.compile(r"0[1-9]\d{1,2}"), re.compile(r"[2-9]\d{6,7}")
+_RULE, _UNDERLINE = re.compile(r"--|==|__"), re.compile(r"_{10,}")
+_FROM_LINE = re.compile(r"^(发件人|from)\s*[:：]", re.IGNORECASE)
+_COLON, _PHONE_AFTER, _SPACED_VALUE = re.compile(r"\s*[:：]"), re.compile(r"\s*[+(\d]"), re.compile(r"\s+\S")
+_NAME_AFTER = re.compile(rf"[{_CJK}]{{2,4}}(?:$|[\s,;、]|\d)")
+_PLACE_AFTER, _NAME_RUN = re.compile(r"\S{0,8}?[省市区县]"), re.compile(r"[^,;、|/\d+]+")
+_CJK_NAME, _RECEIVES = re.compile(rf"[{_CJK}·]{{2,}}"), re.compile(r"[(（]?收[)）]?$")
+_SHORT_NUMBER, _PHONE_TOKEN = re.compile(r"[\d\-()+]*\d[\d\-()]*"), re.compile(r"[^\s/]+")
+_PIECE = re.compile(r"[^\s,;、|/]+")
 
 
 @dataclass
@@ -112,28 +126,28 @@ def normalize_phone(raw: str | None) -> str | None:
         return None
     text = squash(raw).lower().replace("—", "-").replace("–", "-")
     main, ext = _split_extension(text)
-    if main is None or not re.fullmatch(r"[\d\-+().]+", main):
+    if main is None or not _PHONE_CHARS.fullmatch(main):
         return None
-    main, country = re.subn(r"^\(?(?:\+|00)86\)?-?", "", main)
+    main, country = _COUNTRY.subn("", main)
     if "+" in main:
         return None
-    digits = re.sub(r"\D", "", main)
-    if not ext and not country and re.fullmatch(r"861[3-9]\d{9}", digits):
+    digits = _NON_DIGIT.sub("", main)
+    if not ext and not country and _MOBILE_86.fullmatch(digits):
         return digits[2:]
-    if re.fullmatch(r"1[3-9]\d{9}", digits):
+    if _MOBILE.fullmatch(digits):
         return digits if not ext else None
-    tokens = [t for t in re.split(r"[-().]+", main) if t]
+    tokens = [t for t in _PHONE_PUNCT.split(main) if t]
     if country and tokens and not tokens[0].startswith("0"):
         tokens[0] = "0" + tokens[0]
     return _landline(tokens, ext)
 
 
 def _split_extension(text: str) -> tuple[str | None, str | None]:
-    parts = re.split(r"转|ext\.?|分机|#|x", text, maxsplit=1)
+    parts = _EXTENSION.split(text, maxsplit=1)
     if len(parts) == 1:
         return text.strip("-"), None
     main, ext = parts[0].strip("-"), parts[1].strip("-:.")
-    return (main, ext) if re.fullmatch(r"\d{1,6}", ext) else (None, None)
+    return (main, ext) if _EXT_DIGITS.fullmatch(ext) else (None, None)
 
 
 def _landline(tokens: list[str], ext: str | None) -> str | None:
@@ -155,9 +169,9 @@ def _landline(tokens: list[str], ext: str | None) -> str | None:
         if ext is not None or len(rest) > 1:
             return None
         ext = rest[0]
-    if not re.fullmatch(r"0[1-9]\d{1,2}", area) or not re.fullmatch(r"[2-9]\d{6,7}", number):
+    if not _AREA.fullmatch(area) or not _LOCAL_NUMBER.fullmatch(number):
         return None
-    if ext is not None and not re.fullmatch(r"\d{1,6}", ext):
+    if ext is not None and not _EXT_DIGITS.fullmatch(ext):
         return None
     if area == "022" and len(number) != 8:
         return None
@@ -203,11 +217,11 @@ def _split_quoted(text: str) -> tuple[list[str], list[str]]:
 
 
 def _starts_quote(stripped: str, lines: list[str], index: int) -> bool:
-    if _QUOTE_SEPARATOR.match(stripped) and re.search(r"--|==|__", stripped):
+    if _QUOTE_SEPARATOR.match(stripped) and _RULE.search(stripped):
         return True
-    if _WROTE.match(stripped) or re.fullmatch(r"_{10,}", stripped):
+    if _WROTE.match(stripped) or _UNDERLINE.fullmatch(stripped):
         return True
-    if re.match(r"^(发件人|from)\s*[:：]", stripped, re.IGNORECASE):
+    if _FROM_LINE.match(stripped):
         following = lines[index + 1: index + 6]
         return any(_MAIL_HEADER.match(line.strip().lstrip(">＞ ")) for line in following)
     return False
@@ -326,7 +340,7 @@ def _labels(mapped: str) -> list[tuple[int, int, str]]:
         label = _SPACE.sub("", match.group(0))
         kind = _LABEL_INFO[label][0]
         start, end = match.span()
-        colon = re.match(r"\s*[:：]", mapped[end:])
+        colon = _COLON.match(mapped[end:])
         if colon:
             result.append((start, end + colon.end(), label))
             continue
@@ -336,10 +350,10 @@ def _labels(mapped: str) -> list[tuple[int, int, str]]:
         after = mapped[end:]
         if (
             kind in (_OTHER, _STOP, _CONTEXT)
-            or (kind == PHONE and re.match(r"\s*[+(\d]", after))
-            or (kind in (NAME, ADDRESS) and re.match(r"\s+\S", after))
-            or (kind == NAME and re.match(rf"[{_CJK}]{{2,4}}(?:$|[\s,;、]|\d)", after))
-            or (kind == ADDRESS and re.match(r"\S{0,8}?[省市区县]", after))
+            or (kind == PHONE and _PHONE_AFTER.match(after))
+            or (kind in (NAME, ADDRESS) and _SPACED_VALUE.match(after))
+            or (kind == NAME and _NAME_AFTER.match(after))
+            or (kind == ADDRESS and _PLACE_AFTER.match(after))
         ):
             result.append((start, end, label))
     return result
@@ -348,20 +362,20 @@ def _labels(mapped: str) -> list[tuple[int, int, str]]:
 def _name_value(value: str, mapped: str) -> tuple[str | None, str, str]:
     """(name, rest of the value, rest mapped): a name ends at a comma or before digits."""
     lead = len(mapped) - len(mapped.lstrip(_TRIM))
-    match = re.match(r"[^,;、|/\d+]+", mapped[lead:])
+    match = _NAME_RUN.match(mapped[lead:])
     if match is None:
         return None, value[lead:], mapped[lead:]
     raw = match.group(0)
     cut = lead + len(raw)
     parts = raw.split()
-    if len(parts) > 1 and re.fullmatch(rf"[{_CJK}·]{{2,}}", parts[0]):
+    if len(parts) > 1 and _CJK_NAME.fullmatch(parts[0]):
         cut = lead + raw.index(parts[0]) + len(parts[0])
     return _clean_name(value[lead:cut]), value[cut:], mapped[cut:]
 
 
 def _clean_name(text: str) -> str | None:
     name = text.strip(_TRIM + "：，；").strip()
-    name = re.sub(r"[(（]?收[)）]?$", "", name).strip()
+    name = _RECEIVES.sub("", name).strip()
     if not name or "@" in name or "<" in name or len(name) > 30:
         return None
     return name
@@ -374,12 +388,12 @@ def _phone_value(value: str) -> str | None:
     if match is None:
         # Too short to be a phone, but written where the phone goes: keep it, so the
         # unit hears "not a valid number" (INVALID_PHONE) rather than "missing".
-        short = re.search(r"[\d\-()+]*\d[\d\-()]*", mapped)
+        short = _SHORT_NUMBER.search(mapped)
         return value[short.start():short.end()].strip() if short else None
     start, end = match.span()
     raw = value[start:end].strip()
     if normalize_phone(raw) is None:
-        for token in re.finditer(r"[^\s/]+", mapped[start:end]):
+        for token in _PHONE_TOKEN.finditer(mapped[start:end]):
             if normalize_phone(token.group(0)):
                 return value[start + token.start(): start + token.end()].strip()
     return raw
@@ -405,7 +419,7 @@ def _guess(original: str, mapped: str) -> dict[str, str]:
 
 
 def _guess_chunk(original: str, mapped: str, guess: dict[str, str]) -> None:
-    pieces = [(m.start(), m.end()) for m in re.finditer(r"[^\s,;、|/]+", mapped)]
+    pieces = [(m.start(), m.end()) for m in _PIECE.finditer(mapped)]
     for position, (start, end) in enumerate(pieces):
         piece = mapped[start:end].strip(_TRIM)
         if ADDRESS not in guess and _looks_like_address(piece):

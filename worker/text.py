@@ -32,7 +32,14 @@ def normalize(value: object) -> str:
 
 def squash(value: object) -> str:
     """``normalize`` and drop all whitespace (for ID numbers, order numbers, phones)."""
-    return SPACES.sub("", normalize(value))
+    return unspaced(normalize(value))
+
+
+def unspaced(text: str) -> str:
+    """``text`` without whitespace (``SPACES``).  Most texts are one word (a name, an ID,
+    an order number): a letters-and-digits-only text has none (no character is both),
+    which ``isalnum`` says faster than the regex."""
+    return text if text.isalnum() else SPACES.sub("", text)
 
 
 def label_key(value: object) -> str:

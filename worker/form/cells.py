@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from worker.form.labels import split_label
-from worker.text import SPACES, normalize, parse_amount, parse_int
+from worker.text import normalize, parse_amount, parse_int, unspaced
 
 Row = tuple[object, ...]
 
@@ -36,7 +37,7 @@ def cell_text(value: object) -> str:
     """A cell as the text a person sees: numbers without '.0', dates as ISO dates."""
     kind = type(value)  # most cells are text or whole numbers: the checks below are for others
     if kind is str:
-        return normalize(value)
+        return unicodedata.normalize("NFKC", value).strip()  # normalize's own str case
     if kind is int:
         return str(value)  # as normalize gives it
     if value is None:
@@ -96,7 +97,7 @@ def id_text(value: object, text: str | None = None) -> str:
     ``text``: ``cell_text(value)`` when the caller has it."""
     if isinstance(value, float) and not isinstance(value, bool):
         return excel_general(value)
-    return SPACES.sub("", cell_text(value) if text is None else text).upper()
+    return unspaced(cell_text(value) if text is None else text).upper()
 
 
 def number_or_none(value: object) -> object:

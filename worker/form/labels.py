@@ -102,7 +102,7 @@ def is_column(text: str, key: str) -> bool:
     """``column_key(text) == key`` for a normalised text (as ``cell_text`` gives it),
     without the lookup when the text lacks a character all of the column's labels have
     (a trainee's name is checked on every row: is it the header repeated?)."""
-    return all(ch in text for ch in _COLUMN_CHARS[key]) and column_key(text) == key
+    return _COLUMN_CHARS[key].issubset(text) and column_key(text) == key
 
 
 @remembered

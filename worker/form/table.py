@@ -20,8 +20,7 @@ from worker.form.labels import (
 )
 from worker.form.limits import FormLimits
 from worker.form.model import FormLine
-from worker.text import SPACES as _SPACES
-from worker.text import parse_amount, squash
+from worker.text import parse_amount, squash, unspaced
 
 _TOTAL_PREFIX = re.compile(r"^(?:合计|总计)[:]?")
 _COUNT_IN_TEXT = re.compile(r"(?:共|人数[:]?)?(\d+)(?:人|名)|人数[:]?(\d+)")
@@ -112,9 +111,9 @@ def _line(row: Row, texts: list[str], index: int, cols: _Columns) -> FormLine:
     return FormLine(
         row=index + 1,
         seq=None if cols.seq is None else cell_int(row[cols.seq]),
-        name=_SPACES.sub("", texts[cols.name]),
+        name=unspaced(texts[cols.name]),
         id_number=id_text(row[cols.id_number], texts[cols.id_number]),
-        order_no=_SPACES.sub("", texts[cols.order_no]),
+        order_no=unspaced(texts[cols.order_no]),
         year=cell_int(row[cols.year]),
         year_raw=texts[cols.year],
         amount=cell_amount(row[cols.amount]),
@@ -198,7 +197,7 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
             index -= 1
             ended = True
             break
-        filled = sum(1 for col in cols.data if texts[col])
+        filled = len(cols.data) - [texts[col] for col in cols.data].count("")
         if not filled:
             in_gap = True
             continue

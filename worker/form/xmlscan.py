@@ -44,8 +44,12 @@ def pair(template: bytes, flags: int = 0) -> tuple[re.Pattern[bytes], re.Pattern
 
 
 def prefixed(xml: bytes, start: int = 0, stop: int | None = None) -> bool:
-    """Whether an element in ``xml[start:stop]`` is written with a namespace prefix."""
-    return _PREFIXED.search(xml, start, len(xml) if stop is None else stop) is not None
+    """Whether an element in ``xml[start:stop]`` is written with a namespace prefix.
+
+    A prefix needs a colon: without one (a memchr, not a regex stop at every tag) the
+    answer is no; a sheet's rows rarely hold one, unlike its ``xmlns`` declarations."""
+    stop = len(xml) if stop is None else stop
+    return xml.find(b":", start, stop) >= 0 and _PREFIXED.search(xml, start, stop) is not None
 
 
 _TAG = pair(rb"<{P}(row|c|si)(?=[\s/>])")
