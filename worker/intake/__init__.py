@@ -3,8 +3,9 @@ commit, then move.
 
 Failures are contained to one mail (it is held with INTERNAL_ERROR, or, when the
 database refuses its data, the chunk is stored again mail by mail and only that mail's
-savepoint rolls back: it is held; the pass goes on); an InfrastructureError (database, mailbox) stops the pass and the mails of the
-chunk not yet committed stay in the inbox for the next one.
+savepoint rolls back: it is held; the pass goes on); an InfrastructureError (database,
+mailbox) stops the pass and the mails of the chunk not yet committed stay in the inbox
+for the next one.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.mime.base import MIMEBase
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -132,8 +133,14 @@ def make_message_id(kind: str, ident: str, original_message_id: str, sender: str
 
 def is_our_reply_id(message_id: str, sender: str) -> bool:
     """An ID this module made (a unit replying to one of our replies refers to it)."""
+    return _reply_id_pattern(sender).match(message_id) is not None
+
+
+@lru_cache(maxsize=64)
+def _reply_id_pattern(sender: str) -> re.Pattern[str]:
+    """Built once a sender: intake asks about every ID each mail refers to."""
     domain = re.escape(domain_of(sender))
-    return re.match(rf"^<(?:reply|followup)-[\w.-]+@{domain}>$", message_id, re.IGNORECASE) is not None
+    return re.compile(rf"^<(?:reply|followup)-[\w.-]+@{domain}>$", re.IGNORECASE)
 
 
 def thread_ids(original_message_id: str, references: Iterable[str]) -> tuple[str | None, list[str]]:
