@@ -159,3 +159,17 @@ def test_a_chunks_mails_are_stored_together(world: World) -> None:
         assert inserts.count(table) == 1, (table, inserts)
     with world.app.sessions() as s:
         assert len(s.scalars(select(InvoiceItem)).all()) == 6
+
+
+def test_an_id_with_a_digit_int_cannot_read_holds_only_its_mail(world: World) -> None:
+    """U+10A40 (KHAROSHTHI DIGIT ONE) is a digit to str.isdigit, survives NFKC and is
+    no digit to int(): its form is held INVALID_ID_NUMBER, the pass goes on."""
+    odd, good = trainees("K", 1), trainees("G", 1)
+    odd[0].id_number = odd[0].id_number[:15] + "\U00010A40" + odd[0].id_number[16:]
+    world.pay([*odd, *good])
+    world.deliver(form_mail(unit(odd)), arrival=HOSTILE_ARRIVAL)
+    world.deliver(form_mail(unit(good)), arrival=GOOD_ARRIVAL)
+    assert _pass(world) == {"held": 1, "accepted": 1}
+    with world.app.sessions() as s:
+        held = s.scalars(select(Mail).where(Mail.status == "held")).one()
+        assert "INVALID_ID_NUMBER" in [r.code for r in held.applications[0].reasons]

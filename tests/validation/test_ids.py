@@ -48,10 +48,10 @@ def test_accepts_a_valid_number() -> None:
     assert is_valid_id_number(GOOD)
 
 
-def test_a_digit_int_cannot_read_fails_as_before() -> None:
-    # '²' is a digit to str.isdigit but not to int(): both raise the same ValueError.
-    odd = GOOD[:8] + "²" + GOOD[9:]
-    with pytest.raises(ValueError):
-        _with_stdnum(odd)
-    with pytest.raises(ValueError):
-        is_valid_id_number(odd)
+def test_a_digit_int_cannot_read_is_invalid_not_a_crash() -> None:
+    """'²' and U+10A40 are digits to str.isdigit but not to int() (the stdnum path
+    raised ValueError, which stopped the whole intake pass): now simply invalid."""
+    for odd in (GOOD[:8] + "²" + GOOD[9:], GOOD[:15] + "\U00010A40" + GOOD[16:]):
+        with pytest.raises(ValueError):
+            _with_stdnum(odd)
+        assert is_valid_id_number(odd) is False

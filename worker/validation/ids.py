@@ -20,12 +20,13 @@ def is_valid_id_number(value: str) -> bool:
     # The birth date as stdnum's ``ric.get_birth_date`` reads it (digits 7-14), without
     # its ``compact``: a per-character Unicode clean, most of this check's time (every
     # line of every form), which changes no digit's value here (17 digits are known).
-    year, month, day = int(number[6:10]), int(number[10:12]), int(number[12:14])
     try:
-        date(year, month, day)
+        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        return number[-1] == ric.calc_check_digit(number)
     except ValueError:
+        # No such date; or a digit that ``isdigit`` admits and ``int`` refuses (U+10A40
+        # KHAROSHTHI DIGIT ONE survives the reader's NFKC): not a valid ID, never a crash.
         return False
-    return number[-1] == ric.calc_check_digit(number)
 
 
 def is_valid_tax_id(value: str) -> bool:
