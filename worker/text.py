@@ -87,7 +87,12 @@ def parse_int(value: object) -> int | None:
         text = text[:-2]
     # More digits than any count or year has is unreadable, not a number (and Python
     # refuses to convert over 4300 digits with a ValueError).
-    return int(text) if text.isdigit() and len(text) <= _MAX_DIGITS else None
+    if not text.isdigit() or len(text) > _MAX_DIGITS:
+        return None
+    try:
+        return int(text)
+    except ValueError:  # a digit to isdigit, none to int (U+10A40): unreadable
+        return None
 
 
 def money(value: Decimal) -> str:

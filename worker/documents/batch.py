@@ -196,7 +196,7 @@ def reprint(sessions: sessionmaker[Session], config: Config, application_id: int
 def applications_of(sessions: sessionmaker[Session], ref: str) -> list[int]:
     """An application id (``12``, ``申请编号 12``) or a mail's Message-ID -> ids."""
     digits = ref.replace("申请编号", "").strip()
-    if digits.isdigit():
+    if digits.isascii() and digits.isdigit():
         return [int(digits)]
     message_id = ref.strip()
     if not message_id.startswith("<"):

@@ -56,7 +56,7 @@ class _TableCells(HTMLParser):
             if self._row is None:
                 self._row = []
             span = dict(attrs).get("colspan") or "1"
-            self._span = max(1, min(int(span), 50)) if span.isdigit() else 1
+            self._span = max(1, min(int(span), 50)) if span.isascii() and span.isdigit() else 1
             self._cell = []
         elif tag in ("br", "p", "div") and self._cell is not None:
             self._cell.append(" ")

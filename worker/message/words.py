@@ -106,7 +106,7 @@ def parse_params(value: str | None) -> tuple[str, dict[str, str]]:
             continue
         encoded = name.endswith("*")
         base, _, index = name.rstrip("*").partition("*")
-        if index and not index.isdigit():
+        if index and not (index.isascii() and index.isdigit()):  # RFC 2231: DIGIT
             continue
         extended.setdefault(base, {}).setdefault(int(index or 0), (raw, encoded))
     params = {name: _param_value(raw) for name, raw in plain.items()}

@@ -286,7 +286,8 @@ def _header_row(root: object, shared: list[str]) -> dict[str, str]:
             continue
         if cell.get("t") == "s":
             v = cell.find(f"{{{_MAIN_NS}}}v")
-            index = int(v.text) if v is not None and (v.text or "").isdigit() else -1
+            raw = v.text if v is not None else None
+            index = int(raw) if raw and raw.isascii() and raw.isdigit() else -1
             text = shared[index] if 0 <= index < len(shared) else ""
         else:
             text = "".join(cell.itertext())
