@@ -173,3 +173,31 @@ def test_an_id_with_a_digit_int_cannot_read_holds_only_its_mail(world: World) ->
     with world.app.sessions() as s:
         held = s.scalars(select(Mail).where(Mail.status == "held")).one()
         assert "INVALID_ID_NUMBER" in [r.code for r in held.applications[0].reasons]
+
+
+def test_a_bug_met_while_deciding_holds_only_that_mail(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in the checks (here: a ValueError for one unit's form) is contained like
+    one met while reading: that mail is stored failed, held INTERNAL_ERROR with the
+    traceback in its error, in Exceptions; the other mails of the chunk are decided as
+    usual and the pass ends normally."""
+    bad, good = trainees("B", 1), trainees("O", 2)
+    world.pay([*bad, *good])
+    original = record_module.judge
+
+    def buggy(session: Session, draft: Any, *args: Any, **kw: Any) -> Any:
+        if any(line.order_no == "B00000" for line in draft.lines):
+            raise ValueError("a bug")
+        return original(session, draft, *args, **kw)
+
+    monkeypatch.setattr(record_module, "judge", buggy)
+    world.deliver(form_mail(unit(bad)), arrival=HOSTILE_ARRIVAL)
+    world.deliver(form_mail(unit(good)), arrival=GOOD_ARRIVAL)
+    assert _pass(world) == {"failed": 1, "accepted": 1}
+    assert world.folder("INBOX") == [] and len(world.folder("Exceptions")) == 1
+    with world.app.sessions() as s:
+        failed = s.scalars(select(Mail).where(Mail.status == "failed")).one()
+        assert failed.error and "ValueError: a bug" in failed.error
+        assert [r.code for r in failed.applications[0].reasons] == ["INTERNAL_ERROR"]
+        assert list(s.scalars(select(Invoice.number))) == ["00000001"]

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from worker.atomic import Later, write_atomic
@@ -26,7 +27,7 @@ from worker.db.models import Mail
 from worker.db.refusals import refused_data
 from worker.db.types import utcnow
 from worker.decision import date_skew, draft_from, judge
-from worker.errors import StorageError
+from worker.errors import InfrastructureError, StorageError
 from worker.fields import LINE_TEXT_LENGTHS, clip
 from worker.intake.analyse import AppDraft, safe_suffix
 from worker.intake.chunk import Chunk, orders_of
@@ -108,6 +109,13 @@ def find_mail(session: Session, message_id: str) -> Mail | None:
     return session.scalars(select(Mail).where(Mail.message_id == message_id)).one_or_none()
 
 
+def a_bug(exc: BaseException) -> bool:
+    """An error in our own code or a library's (a ValueError on odd input), not a
+    refusal by the database nor an outside system failing (those stop the pass)."""
+    return not isinstance(exc, InfrastructureError | SQLAlchemyError | OSError) \
+        and isinstance(exc, Exception)
+
+
 def record(session: Session, config: Config, mailbox: str, ref: MailRef,
            mail: ParsedMail, drafts: list[AppDraft], *, error: str | None = None,
            chunk: Chunk) -> Outcome:
@@ -120,13 +128,22 @@ def record(session: Session, config: Config, mailbox: str, ref: MailRef,
     savepoint rolls back and the mail is stored held instead, with one FORM_UNREADABLE
     application (detail ``UNSTORABLE``) and the database's message in ``mails.error``:
     first with its envelope, then, if that is refused too, with only its Message-ID.
-    The chunk goes on. Raises ``StorageError`` only when even that is refused; anything
-    else (a lost connection) propagates, and the caller's transaction with it."""
+    The chunk goes on. Raises ``StorageError`` only when even that is refused.
+
+    A bug met while deciding (``a_bug``: no database or infrastructure error) is
+    contained like one met while reading (``worker.intake._understand``): the mail is
+    stored failed, held with INTERNAL_ERROR and the traceback in ``mails.error``, and
+    the pass goes on. Anything else (a lost connection, a full disk, an exhausted number
+    range) propagates, and the caller's transaction with it."""
     try:
         return _store(session, config, mailbox, ref, mail, drafts, error, chunk=chunk)
     except Exception as e:
         if not refused_data(e):
-            raise
+            if not a_bug(e) or error is not None:
+                raise
+            log.exception("mail %s could not be decided", ref.uid)
+            return _store(session, config, mailbox, ref, mail, [AppDraft(None, Draft())],
+                          traceback.format_exc(), chunk=chunk)
         problem: Exception = e
     log.warning("mail %s: the database refused its data, held: %s", ref.uid, problem)
     app = (AppDraft(None, Draft(), ignored=True) if mail.auto_reason else
@@ -154,7 +171,8 @@ def record_chunk(session: Session, config: Config, mailbox: str,
     """Store a chunk's mails (``read``: ref, parsed mail, drafts, error each) in the
     caller's transaction: all together in one savepoint, a handful of statements for
     all of them; or, when the database refuses any of it (a mail's data, a race with
-    another worker), one at a time with ``record`` (a refused mail is held alone).
+    another worker) or a mail meets a bug, one at a time with ``record`` (a refused
+    mail is held alone, so is the one that met the bug).
     Either way each mail is decided as if the ones before it were stored: the same
     outcomes, numbers and replies. Errors: as ``record``."""
     if len(read) > 1:
@@ -164,7 +182,7 @@ def record_chunk(session: Session, config: Config, mailbox: str,
                 return _record_together(session, config, mailbox, read, chunk)
         except Exception as e:
             chunk.reset(mark)  # the numbers and claims went back with the savepoint
-            if not refused_data(e):
+            if not (refused_data(e) or a_bug(e)):
                 raise
             first = (str(e).splitlines() or [""])[0]
             log.info("%d mails refused together (%s: %s): stored one at a time",
