@@ -109,11 +109,10 @@ def find_mail(session: Session, message_id: str) -> Mail | None:
     return session.scalars(select(Mail).where(Mail.message_id == message_id)).one_or_none()
 
 
-def a_bug(exc: BaseException) -> bool:
+def a_bug(exc: Exception) -> bool:
     """An error in our own code or a library's (a ValueError on odd input), not a
     refusal by the database nor an outside system failing (those stop the pass)."""
-    return not isinstance(exc, InfrastructureError | SQLAlchemyError | OSError) \
-        and isinstance(exc, Exception)
+    return not isinstance(exc, InfrastructureError | SQLAlchemyError | OSError)
 
 
 def record(session: Session, config: Config, mailbox: str, ref: MailRef,
@@ -185,7 +184,7 @@ def record_chunk(session: Session, config: Config, mailbox: str,
             if not (refused_data(e) or a_bug(e)):
                 raise
             first = (str(e).splitlines() or [""])[0]
-            log.info("%d mails refused together (%s: %s): stored one at a time",
+            log.info("%d mails not stored together (%s: %s): stored one at a time",
                      len(read), type(e).__name__, first[:300])
     return [record(session, config, mailbox, ref, mail, drafts, error=error, chunk=chunk)
             for ref, mail, drafts, error in read]
