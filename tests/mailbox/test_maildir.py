@@ -14,6 +14,7 @@ import pytest
 
 from worker.errors import ConfigError, MailboxError
 from worker.mailbox import MaildirMailbox, MailGone, MailRef, open_mailbox
+from worker.message.parse import parse_message
 
 
 def mail(n: int, *, body: bytes = b"hello\r\n", extra: bytes = b"") -> bytes:
@@ -99,6 +100,20 @@ def test_pending_lists_new_and_cur_by_delivery_time_then_key(root: Path) -> None
     assert first.uidvalidity is None
     assert first.size == len(mail(2))
     assert first.message_id == "<mail-2@example.cn>"  # unfolded
+
+
+def test_pending_message_id_is_the_one_the_stored_mail_carries(root: Path) -> None:
+    """Raw 8-bit GBK in a Message-ID (a client that puts a Chinese host name there):
+    the listing's ID is decoded as parsing decodes it, so two such IDs stay apart and
+    the pre-check finds a re-sent mail by the ID it was stored under."""
+    raws = [("From: a@example.cn\r\nMessage-ID: <%s@PC-张三>\r\n\r\nhi\r\n" % name)
+            .encode("gbk") for name in ("单位一", "单位二")]
+    for n, raw in enumerate(raws):
+        deliver(root, raw, mtime=1_000 + n)
+    with MaildirMailbox(root) as box:
+        listed = [r.message_id for r in box.pending()]
+    assert listed == ["<单位一@PC-张三>", "<单位二@PC-张三>"]
+    assert listed == [parse_message(raw).message_id for raw in raws]
 
 
 def test_pending_without_message_id(root: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,9 +11,8 @@ from email.policy import compat32
 from typing import Protocol, Self
 
 from worker.errors import MailboxError
+from worker.message.headers import message_id_key
 from worker.message.model import blank_message_id
-
-_FOLDING = re.compile(r"\r?\n(?=[ \t])")
 
 
 @dataclass(frozen=True)
@@ -80,11 +78,17 @@ class Mailbox(Protocol):
 
 
 def message_id_from_header(header: bytes) -> str | None:
-    """The Message-ID of a header block, unfolded and trimmed; None when absent or empty."""
-    value = BytesHeaderParser(policy=compat32).parsebytes(header).get("Message-ID")
+    """The Message-ID of a header block as the stored mail will carry it
+    (``message_id_key``: raw 8-bit bytes decoded, white space removed); None when
+    absent or blank."""
+    msg = BytesHeaderParser(policy=compat32).parsebytes(header)
+    # raw_items: the value with its raw bytes intact (``get`` gives U+FFFD for them,
+    # and two IDs differing only in their Chinese would then look the same)
+    value = next((str(v) for k, v in msg.raw_items() if k.strip().lower() == "message-id"),
+                 None)
     if value is None:
         return None
-    value = _FOLDING.sub("", str(value)).strip()
+    value = message_id_key(value)
     return None if blank_message_id(value) else value
 
 

@@ -48,5 +48,14 @@ def address(value: str | None) -> tuple[str, str]:
 _MESSAGE_ID = re.compile(r"<[^<>]+>")
 
 
+def message_id_key(value: str | None) -> str:
+    """A Message-ID header's raw value as the key the mail is known by: unfolded, raw
+    8-bit bytes decoded (``raw_text``: UTF-8, then GB18030), all white space removed;
+    "" when absent. The one reading of it: the mailbox's pre-check (``worker.mailbox.
+    base.message_id_from_header``) and the stored mail (``parse_message``) must agree,
+    or a re-sent mail is only recognised after it has been parsed again."""
+    return "".join(raw_text(value).split())
+
+
 def message_ids(value: str | None) -> list[str]:
     return _MESSAGE_ID.findall("".join(raw_text(value).split()))

@@ -14,7 +14,7 @@ from worker.filetypes import may_carry_form
 from worker.message.auto import auto_reason
 from worker.message.charset import raw_text
 from worker.message.dates import parse_date
-from worker.message.headers import address, header_map, message_ids
+from worker.message.headers import address, header_map, message_id_key, message_ids
 from worker.message.links import DEFAULT_LARGE_ATTACHMENT_PATTERNS
 from worker.message.mime import fill_body
 from worker.message.model import ParsedMail, blank_message_id, synthetic_message_id
@@ -28,7 +28,7 @@ def _envelope(msg: Message, raw: bytes) -> tuple[ParsedMail, dict[str, str]]:
     headers = header_map(msg)
     if not headers:
         raise MailUnreadable("邮件无法读取：没有邮件头")
-    message_id = "".join(raw_text(headers.get("message-id")).split())
+    message_id = message_id_key(headers.get("message-id"))
     if blank_message_id(message_id):
         message_id = synthetic_message_id(raw)
     subject = header_text(headers.get("subject"))
