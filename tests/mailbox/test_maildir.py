@@ -106,7 +106,7 @@ def test_pending_message_id_is_the_one_the_stored_mail_carries(root: Path) -> No
     """Raw 8-bit GBK in a Message-ID (a client that puts a Chinese host name there):
     the listing's ID is decoded as parsing decodes it, so two such IDs stay apart and
     the pre-check finds a re-sent mail by the ID it was stored under."""
-    raws = [("From: a@example.cn\r\nMessage-ID: <%s@PC-张三>\r\n\r\nhi\r\n" % name)
+    raws = [f"From: a@example.cn\r\nMessage-ID: <{name}@PC-张三>\r\n\r\nhi\r\n"
             .encode("gbk") for name in ("单位一", "单位二")]
     for n, raw in enumerate(raws):
         deliver(root, raw, mtime=1_000 + n)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -30,6 +31,15 @@ def sheet(path: Path):  # type: ignore[no-untyped-def]
     rows = list(ws.iter_rows())
     head = [c.value for c in rows[0]]
     return [{h: c for h, c in zip(head, row, strict=True)} for row in rows[1:]]
+
+
+def test_a_relative_out_is_printed_as_the_absolute_path_written(
+        world: World, seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(world.root)  # as every other command prints its files
+    code, out, err = report(world, "ledger", "--out", "台账.csv")
+    assert code == 0, err
+    assert out["file"] == str(world.root.resolve() / "台账.csv")
+    assert (world.root / "台账.csv").is_file()
 
 
 def test_the_ledger_in_excel(world: World, seeded: Seeded) -> None:

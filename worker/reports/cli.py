@@ -41,6 +41,6 @@ def run(app: App, kind: str, start: str | None, end: str | None, out: Path) -> i
     except ReportError as e:
         print(f"invoice-worker: {e}", file=sys.stderr)
         return 1
-    print(json.dumps({"report": kind, "rows": len(report.rows), "file": str(path)},
+    print(json.dumps({"report": kind, "rows": len(report.rows), "file": str(path.resolve())},
                      ensure_ascii=False))
     return 0
