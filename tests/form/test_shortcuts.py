@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 
-from worker.form.xmlscan import prefixed
+from worker.form.sniff import sniff, take_archive
+from worker.form.xlsxsheet import _FIRST_REFS, _PLAIN_CELL, _REFS
+from worker.form.xmlscan import _PREFIXED, prefixed
+from worker.message.headers import address
 from worker.text import SPACES, normalize, squash, unspaced
 
 
@@ -25,7 +31,78 @@ def test_unspaced_drops_what_the_whitespace_pattern_drops(text: str) -> None:
     (b"<sheetData><c><t>10:30</t></c></sheetData>", 0, None, False),
     (b"<sheetData><c><x:t>a</x:t></c></sheetData>", 0, None, True),
     (b"<sheetData><c><x:t>a</x:t></c></sheetData>", 0, 15, False),
+    (b"<a>" + b"<t>10:30</t>" * 40 + b"<x:t>a</x:t></a>", 0, None, True),  # past the colons walked
+    (b"<a>" + b"<t>10:30</t>" * 40 + b"</a>", 0, None, False),
+    (b'<a b="<x:y"/>', 0, None, True),  # as the pattern: a '<' in an attribute counts
+    (b"<1x:t/><_x:t/>", 0, None, True),
+    (b"<1x:t/>", 0, None, False),
+    (b"<x y:t/>", 0, None, False),
 ])
 def test_prefixed_answers_as_its_pattern(xml: bytes, start: int, stop: int | None, expected: bool) -> None:
     """A colon is looked for first; the pattern still decides when there is one."""
     assert prefixed(xml, start, stop) is expected
+
+
+def _prefixed_by_pattern(xml: bytes, start: int = 0, stop: int | None = None) -> bool:
+    return _PREFIXED.search(xml, start, len(xml) if stop is None else stop) is not None
+
+
+@pytest.mark.parametrize("xml", [
+    b"", b":", b"<:", b"<a:", b"a<b:c", b"<a b:c", b"<a.b-c_d:e", b"<<a:", b"<a<b:", b"http://x <y:z",
+])
+def test_prefixed_agrees_with_its_pattern_everywhere(xml: bytes) -> None:
+    for start in range(len(xml) + 1):
+        for stop in range(start, len(xml) + 1):
+            assert prefixed(xml, start, stop) is _prefixed_by_pattern(xml, start, stop)
+
+
+@pytest.mark.parametrize("data", [
+    b'<row r="1"><c r="A1" s="1" t="s"><v>0</v></c><c r="B1"/></row>',
+    b'<row spans="1:2" r="1"><c s="1" r="A1"><v>1</v></c></row>',  # references written later
+    b"<row><c><v>1</v></c></row>",  # none
+    b'<x:row r="1"><x:c r="A1"/></x:row>',
+    b'<row r="A5"><c r="5"/><c r=\'B1\'/></row>',
+])
+def test_references_written_first_read_as_the_general_pattern(data: bytes) -> None:
+    """bound_sheet takes the fast pattern's tags only when each has its number."""
+    for named in (False, True):
+        first = _FIRST_REFS[named].findall(data)
+        if (b"c", b"", b"") not in first and (b"row", b"", b"") not in first:
+            assert first == _REFS[named].findall(data)
+
+
+@pytest.mark.parametrize(("cell", "found"), [
+    (b'<c r="A1"><f t="shared" si="0"/><v>3</v></c>', [(b"A", b"1", b"", b"", b"3")]),  # '/' given back
+    (b'<c r="A1" s="2" t="n"><f>SUM(B1)</f><v>3</v></c>', [(b"A", b"1", b"2", b"n", b"3")]),
+    (b'<c r="A1" t="inlineStr"><is><t>x</t></is></c>', []),
+    (b'<c r="A1" s="2" t="s"><v>0</v></c>', [(b"A", b"1", b"2", b"s", b"0")]),
+])
+def test_plain_cells_with_formulas(cell: bytes, found: list[tuple[bytes, ...]]) -> None:
+    """The possessive parts of the pattern never cost a match (the `<f .../>` branch)."""
+    assert _PLAIN_CELL.findall(cell) == found
+
+
+def _workbook() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    return out.getvalue()
+
+
+def test_the_reader_takes_the_archive_sniff_opened_for_the_same_bytes_only() -> None:
+    data = _workbook()
+    assert sniff(data) == "xlsx"
+    assert take_archive(bytes(bytearray(data))) is None  # equal bytes, another object
+    assert sniff(data) == "xlsx"
+    archive = take_archive(data)
+    assert archive is not None and archive.namelist() == ["xl/workbook.xml"]
+    assert take_archive(data) is None  # taken once
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("=?utf-8?b?5p6X6ZGrIDx1c2VyOTk4MjExQDEyNi5jb20+?=", ("林鑫", "user998211@126.com")),
+    ("=?utf-8?b?5p6X6ZGr?=", ("林鑫", "")),
+    ('"张三" <A@B.com>', ("张三", "a@b.com")),
+])
+def test_address_of_an_encoded_word_from(value: str, expected: tuple[str, str]) -> None:
+    assert address(value) == expected

@@ -111,6 +111,8 @@ def number_or_none(value: object) -> object:
 
 def cell_amount(value: object) -> Decimal | None:
     """``parse_amount`` that tolerates whatever a spreadsheet library hands back."""
+    if type(value) is int:
+        return parse_amount(value)  # most amounts: never a date, bool or non-finite float
     return parse_amount(number_or_none(value))
 
 

@@ -7,6 +7,7 @@ bytes and container directories do not.  Nothing here decompresses anything.
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 from typing import Literal
 
@@ -52,11 +53,30 @@ _OLE2_KINDS: tuple[tuple[str, Format], ...] = (
 
 def zip_names(data: bytes) -> list[str] | None:
     """Member names of a zip (central directory only), or None if it is not one."""
+    archive = _zip(data)
+    return None if archive is None else archive.namelist()
+
+
+def _zip(data: bytes) -> zipfile.ZipFile | None:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return archive.namelist()
+        return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         return None
+
+
+# The workbook last sniffed, with its directory read: a form is sniffed, then read, and
+# its reader takes this archive instead of parsing the same central directory again.
+# One per thread, for the very same bytes object (immutable: the same directory); it
+# holds no file, only those bytes, until the next workbook is sniffed or taken.
+_sniffed = threading.local()
+
+
+def take_archive(data: bytes) -> zipfile.ZipFile | None:
+    """The open archive ``sniff`` read for these very bytes (its caller now owns it and
+    closes it), or None: then open it anew."""
+    held = getattr(_sniffed, "workbook", None)
+    _sniffed.workbook = None
+    return held[1] if held is not None and held[0] is data else None
 
 
 def ole2_names(data: bytes) -> set[str]:
@@ -71,11 +91,12 @@ def ole2_names(data: bytes) -> set[str]:
 
 
 def _zip_format(data: bytes) -> Format:
-    names = zip_names(data)
-    if names is None:
+    archive = _zip(data)
+    if archive is None:
         return "zip"  # truncated or damaged; the reader reports it
-    lowered = {name.replace("\\", "/").lower() for name in names}
+    lowered = {name.replace("\\", "/").lower() for name in archive.namelist()}
     if "xl/workbook.xml" in lowered:
+        _sniffed.workbook = (data, archive)
         return "xlsx"
     if "xl/workbook.bin" in lowered:
         return "xlsb"

@@ -22,6 +22,7 @@ from typing import Any
 from worker.errors import FormUnreadable
 from worker.form.cells import Sheet, trim
 from worker.form.limits import FormLimits, describe_size
+from worker.form.sniff import take_archive
 from worker.form.xlsxpackage import Package, SheetPart, read_package
 from worker.form.xlsxsheet import BoundedSheet, bound_sheet, cell_values, untyped
 from worker.form.xlsxstrings import (
@@ -40,7 +41,11 @@ ENCRYPTED = "附件已加密，请取消密码后重新发送"
 
 
 def open_zip(data: bytes) -> zipfile.ZipFile:
-    """The archive, or FormUnreadable(CORRUPT) when it is not one."""
+    """The archive (the one ``sniff`` just opened, if it was these bytes), or
+    FormUnreadable(CORRUPT) when it is not one."""
+    sniffed = take_archive(data)
+    if sniffed is not None:
+        return sniffed
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:

@@ -38,6 +38,11 @@ _ROW_START = re.compile(rb"<" + _P + rb"row(?=[\s/>])")
 # Every row and cell tag in document order: (name, column letters, row number); the
 # number is empty when the tag has no reference.
 _REFS = pair(rb"<{P}(row|c)(?=[\s/>])(?:[^>]*?(?<=\s)r\s*=\s*[\"']([A-Z]{0,3})(\d+)[\"'])?")
+# The same where the reference is written as every spreadsheet program writes it (first,
+# ` r="..."`): twice as fast, and for such a tag the same groups (the lazy scan above
+# stops at the same first " r="); a tag it leaves without a number sends the sheet
+# through _REFS.
+_FIRST_REFS = pair(rb"<{P}(row|c)(?=[\s/>])(?: r=\"([A-Z]{0,3}+)(\d++)\")?")
 _ROW_ELEMENT = re.compile(rb"<(" + _P + rb")row(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _P + rb"row\s*>)", re.S)
 _CELL_ELEMENT = re.compile(rb"<(" + _P + rb")c(?=[\s/>])([^>]*?)(/>|>.*?</" + _P + rb"c\s*>)", re.S)
 _ATTR = re.compile(rb"\s([\w:.\-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
@@ -49,9 +54,13 @@ _VALUE_CELL = re.compile(
 _VALUE = re.compile(rb"<" + _P + rb"v(?:\s[^>]*)?(?:/>|>(.*?)</" + _P + rb"v\s*>)", re.S)
 _V_TAG = pair(rb"<{P}v(?=[\s/>])")
 # A valued cell as Excel, WPS, LibreOffice and openpyxl write it: (column, row, style, type, value).
+# Possessive (``++``, ``?+``) only where giving back cannot help a match (what follows
+# cannot start with what was given back: a digit before '"', an attribute before '>'), so
+# a text cell fails in one step, not by backtracking; the `<f .../>` branch keeps its
+# backtracking ([^>]* must give back the '/').
 _PLAIN_CELL = re.compile(
-    rb'<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="(\w+)")?>'
-    rb"(?:<f(?: [^>]*)?/>|<f(?: [^>]*)?>[^<]*</f>)?<v>([^<&\r]*)</v></c>")
+    rb'<c r="([A-Z]{1,3}+)(\d++)"(?: s="(\d++)")?+(?: t="(\w++)")?+>'
+    rb"(?:<f(?: [^>]*)?/>|<f(?: [^>]*+)?>[^<]*+</f>)?<v>([^<&\r]*+)</v></c>")
 _TEXT_TYPES = (b"s", b"str", b"inlineStr")
 _REF = re.compile(rb"([A-Z]+)(\d+)")
 
@@ -99,11 +108,21 @@ def bound_sheet(xml: bytes, limits: FormLimits) -> BoundedSheet:
     end = _SHEET_DATA_END.search(xml, max(head.end(), xml.rfind(b"</sheetData>")))
     if end is None:
         return BoundedSheet(xml, False, 0)  # calamine reports the broken part
-    start, stop, last, widest = head.end(), end.start(), limits.max_rows, limits.max_cols
+    start, stop = head.end(), end.start()
     named = prefixed(xml, start, stop)
+    tags = _FIRST_REFS[named].findall(xml, start, stop)
+    if (b"c", b"", b"") in tags or (b"row", b"", b"") in tags:  # a reference written otherwise
+        tags = _REFS[named].findall(xml, start, stop)
+    return _bounded(xml, start, stop, named, tags, limits)
+
+
+def _bounded(xml: bytes, start: int, stop: int, named: bool, tags: list[tuple[bytes, bytes, bytes]],
+             limits: FormLimits) -> BoundedSheet:
+    """``bound_sheet`` from the sheetData's row and cell tags (``_REFS``' groups)."""
+    last, widest = limits.max_rows, limits.max_cols
     previous, current, rows, cut = 0, b"", 0, stop
     left = 0  # the row's previous cell's column number
-    for tag, letters, number_text in _REFS[named].findall(xml, start, stop):
+    for tag, letters, number_text in tags:
         if tag == b"c":  # most tags: one comparison, one cached lookup
             if number_text != current or not letters:
                 return _rewrite(xml, start, stop, limits)  # no reference, another row's

@@ -43,13 +43,29 @@ def pair(template: bytes, flags: int = 0) -> tuple[re.Pattern[bytes], re.Pattern
             re.compile(template.replace(b"{P}", PREFIX), flags))
 
 
+_NAME = re.compile(rb"[A-Za-z_][\w.\-]*")
+_FEW_COLONS = 32
+
+
 def prefixed(xml: bytes, start: int = 0, stop: int | None = None) -> bool:
     """Whether an element in ``xml[start:stop]`` is written with a namespace prefix.
 
     A prefix needs a colon: without one (a memchr, not a regex stop at every tag) the
-    answer is no; a sheet's rows rarely hold one, unlike its ``xmlns`` declarations."""
+    answer is no.  A part's few colons (its ``xmlns`` URIs) are looked at one by one: a
+    ``_PREFIXED`` match ending at a colon can only start at the last '<' before it (a
+    name holds no '<'), so the regex need not try every tag of the part; past a few
+    colons (times in text, say) the regex decides.
+    """
     stop = len(xml) if stop is None else stop
-    return xml.find(b":", start, stop) >= 0 and _PREFIXED.search(xml, start, stop) is not None
+    colon = xml.find(b":", start, stop)
+    for _ in range(_FEW_COLONS):
+        if colon < 0:
+            return False
+        tag = xml.rfind(b"<", start, colon)
+        if tag >= 0 and _NAME.fullmatch(xml, tag + 1, colon) is not None:
+            return True
+        colon = xml.find(b":", colon + 1, stop)
+    return colon >= 0 and _PREFIXED.search(xml, start, stop) is not None
 
 
 _TAG = pair(rb"<{P}(row|c|si)(?=[\s/>])")

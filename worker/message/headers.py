@@ -32,17 +32,26 @@ def address(value: str | None) -> tuple[str, str]:
     except Exception:  # stdlib address parser on hostile input
         name, addr = "", ""
     if "@" not in addr:
-        match = _ADDRESS.search(text[:_ADDRESS_SCAN])
+        match = _address_in(text)
         if match is None:
             decoded = header_text(text)
             # Some clients encode name AND address in one RFC 2047 word.
-            match = _ADDRESS.search(decoded[:_ADDRESS_SCAN])
+            match = _address_in(decoded)
             if match is None:
                 return decoded.strip('"\' '), ""
             text = decoded
         addr, name = match.group(0), text[: match.start()]
     name = decode_words(name).strip().strip("\"'<> ").strip()
     return name, addr.strip().lower()
+
+
+def _address_in(text: str) -> re.Match[str] | None:
+    """The first address-like text in the header's first ``_ADDRESS_SCAN`` characters.
+
+    Without an '@' there is none: the regex would try every position of an encoded
+    word first, each a run of its characters given back one by one."""
+    head = text[:_ADDRESS_SCAN]
+    return _ADDRESS.search(head) if "@" in head else None
 
 
 _MESSAGE_ID = re.compile(r"<[^<>]+>")
