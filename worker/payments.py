@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from worker.db.models import Payment, PaymentImport
 from worker.db.types import utcnow
 from worker.errors import PaymentFileError
+from worker.form.delimited import decode_text
 from worker.text import label_key, normalize, parse_amount, parse_int, squash, storable
 from worker.validation.model import CARD, ONLINE, PAID, REFUNDED, PaymentRow
 
@@ -78,10 +79,6 @@ _TIME_FORMATS = tuple(
     for time in (" %H:%M:%S", " %H:%M", "", " %p %I:%M:%S", " %p %I:%M")
 ) + ("%Y%m%d%H%M%S",)
 _MERIDIEM = {"上午": "AM", "下午": "PM"}
-# Encodings a CSV export arrives in, told by its byte-order mark: Excel's "Unicode
-# text" is UTF-16 (tab-separated), a GB18030 file may open with the GB18030 mark.
-_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
-         (b"\x84\x31\x95\x33", "gb18030"))
 # Excel's first line naming the delimiter of a CSV it should open (``sep=;``).
 _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 # A long number Excel showed in scientific notation and saved that way: its digits are
@@ -132,7 +129,7 @@ def read_payment_file(
 
 
 def _csv_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
-    text = _decode(data)
+    text = decode_text(data)
     first = 1
     sep = _SEP_LINE.match(text)
     if sep:  # Excel's "sep=;" line: the delimiter is named, not guessed
@@ -151,16 +148,6 @@ def _csv_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
             yield lineno, list(row)
     except csv.Error as e:  # a NUL, a stray quote: the file as a whole is unusable
         raise PaymentFileError(f"{name}:{reader.line_num + first - 1}: not readable as CSV ({e})") from e
-
-
-def _decode(data: bytes) -> str:
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom):].decode(encoding, errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("gb18030", errors="replace")
 
 
 def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
