@@ -180,6 +180,10 @@ def test_all_reasons_are_collected_not_only_the_first() -> None:
     ("武清", "武清区"), ("武清区", "武清区"), ("天津市武清区", "武清区"), ("滨海", "滨海新区"),
     ("塘沽", "滨海新区"), ("蓟县", "蓟州区"), ("ｗｕ", None), ("北京市朝阳区", None), ("和平", "和平区"),
     ("静 海", "静海区"),
+    # the district with where in it the unit is; two districts named stay unknown
+    ("滨海新区（塘沽）", "滨海新区"), ("武清区(杨村)", "武清区"), ("天津市武清区杨村街道", "武清区"),
+    ("塘沽（滨海新区）", "滨海新区"), ("西青区/北辰区", None), ("滨海新区塘沽区", None),
+    ("和平（南京路）", "和平区"),
 ])
 def test_district_names(raw: str, expected: str | None) -> None:
     assert norm.district(raw) == expected
