@@ -28,6 +28,7 @@ from worker.message import (
     parse_message,
     parse_params,
 )
+from worker.recipient import Recipient, parse_recipient
 
 FORM = "线上缴费发票申请表.xlsx"
 RARE = "堃喆镕玥"
@@ -130,6 +131,21 @@ def test_empty_plain_part_falls_back_to_html() -> None:
 def test_html_blockquote_lines_are_marked_quoted() -> None:
     text = html_to_text("<p>新</p><blockquote><div>旧一</div>旧二<br>旧三</blockquote>")
     assert text.splitlines() == ["新", "", "> 旧一", "> 旧二", "> 旧三"]
+
+
+def test_html_table_cells_wrapped_in_paragraphs_stay_one_row() -> None:
+    """Word, WPS and Outlook wrap each cell's text in <p>: the row 收件人 | 张三 was
+    cut into lines of one cell each, and no recipient was found in the table."""
+    markup = ('<table class=MsoTableGrid><tr><td width=120><p class=MsoNormal><span>收件人'
+              '<o:p></o:p></span></p></td><td><p class=MsoNormal><span>张三<o:p></o:p></span></p>'
+              '</td></tr><tr><td><div>联系电话</div></td><td><div>13800000000</div></td></tr>'
+              '<tr><td><p>地址</p></td><td><p>天津市武清区杨村街1号</p><p>某某公司人事部</p></td>'
+              '</tr></table><p>谢谢</p>')
+    assert html_to_text(markup).splitlines() == [
+        "收件人 张三", "", "联系电话 13800000000", "", "地址 天津市武清区杨村街1号", "某某公司人事部", "",
+        "谢谢"]
+    mail = parse_message(build_mail(body=None, html=markup, charset="utf-8"))
+    assert parse_recipient(mail.text) == Recipient("张三", "13800000000", "天津市武清区杨村街1号")
 
 
 def test_html_unclosed_tags_do_not_lose_text() -> None:
