@@ -245,6 +245,13 @@ class _Scanner:
         self.context = "neutral"  # "recipient" | "other" | "neutral"
         self.heading = False  # just saw 收件信息 / an empty 收件人: unlabelled lines count
         self.order = 0
+        # 电话： / 地址： with the value on the next line (an HTML body puts a blank line
+        # between the two <div>s): the kind and strength that line gives.
+        self.pending: tuple[str, int] | None = None
+        # An address label's value just read: the very next line may go on with it
+        # (天津市武清区杨村街<br>光明路17号).
+        self.address: _Found | None = None
+        self.blank = False  # the line before was blank
 
     def put(self, kind: str, value: str | None, strength: int) -> None:
         if not value:
@@ -256,15 +263,25 @@ class _Scanner:
 
     def line(self, original: str) -> None:
         mapped = original.translate(_HALF)
+        address, self.address = self.address, None
         if not mapped.strip():
-            self.heading = False
+            # A heading's own lines follow it, after one blank line at most.
+            self.heading = self.heading and not self.blank and self.pending is not None
+            self.blank = True
             return
+        after_blank, self.blank = self.blank, False
+        pending, self.pending = self.pending, None
         if mapped.strip() == "--":
             self.context, self.heading = "other", False
             return
         labels = _labels(mapped)
         if not labels:
-            self.unlabelled(original, mapped)
+            if pending and pending[0] != NAME and self.context != "other":
+                self.put(pending[0], _value(pending[0], original, mapped), pending[1])
+            elif address and not after_blank and _continues_address(mapped):
+                address.value = _joined(address.value, original.strip())
+            else:
+                self.unlabelled(original, mapped)
             return
         first = labels[0][0]
         if first > 0 and mapped[:first].strip(_TRIM):
@@ -273,6 +290,8 @@ class _Scanner:
         for position, (_, end, label) in enumerate(labels):
             stop = labels[position + 1][0] if position + 1 < len(labels) else len(mapped)
             self.labelled(label, original[end:stop], mapped[end:stop])
+        if len(labels) > 1:  # a table's header row (收件人 电话 地址): its values are below
+            self.pending = self.address = None
 
     def labelled(self, label: str, value: str, mapped: str) -> None:
         kind, strength = _LABEL_INFO[label]
@@ -288,10 +307,11 @@ class _Scanner:
         if kind == _CONTEXT:
             self.heading = True
             self.unlabelled(value, mapped)
+        elif not value.strip(_TRIM + "：，；"):
+            self.pending = (kind, strength)  # the value is on the next line
+            self.heading = self.heading or kind == NAME
         elif kind == NAME:
             name, rest, rest_mapped = _name_value(value, mapped)
-            if name is None and not value.strip(_TRIM):
-                self.heading = True
             self.put(NAME, name, strength)
             if rest.strip(_TRIM):
                 self.unlabelled(rest, rest_mapped, (PHONE, ADDRESS), strength)
@@ -304,9 +324,10 @@ class _Scanner:
                 for key in (ADDRESS, NAME, PHONE):
                     self.put(key, guess.get(key), strength)
                 return
-            address = value.strip(_TRIM + "：，；").strip()
-            if address and "@" not in address:
-                self.put(ADDRESS, address, strength)
+            address = _value(ADDRESS, value, mapped)
+            self.put(ADDRESS, address, strength)
+            if address and self.found[ADDRESS].value == address:
+                self.address = self.found[ADDRESS]
 
     def unlabelled(
         self,
@@ -433,6 +454,29 @@ def _guess_chunk(original: str, mapped: str, guess: dict[str, str]) -> None:
             return
         if NAME not in guess and _looks_like_name(piece):
             guess[NAME] = original[start:end].strip(_TRIM)
+
+
+def _value(kind: str, value: str, mapped: str) -> str | None:
+    """A phone or an address written after its label (or on the line below it)."""
+    if kind == PHONE:
+        return _phone_value(value)
+    address = value.strip(_TRIM + "：，；").strip()
+    return address if address and "@" not in address else None
+
+
+def _continues_address(mapped: str) -> bool:
+    """Whether the line under an address goes on with it (光明路17号), rather than
+    being a greeting, a phone or a name."""
+    text = mapped.strip(_TRIM)
+    return (0 < len(text) <= 60 and "@" not in text and bool(_ADDRESS_HINT.search(text))
+            and not any(normalize_phone(m.group(0)) for m in _PHONE_RUN.finditer(text))
+            and not _looks_like_name(text))
+
+
+def _joined(head: str, tail: str) -> str:
+    """Two pieces of one address: Chinese runs on without a space."""
+    both_cjk = not head[-1:].isascii() and not tail[:1].isascii()
+    return head + ("" if both_cjk else " ") + tail
 
 
 def _looks_like_address(piece: str) -> bool:

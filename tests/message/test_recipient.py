@@ -43,6 +43,30 @@ def test_recipient_variants(text: str) -> None:
     assert parse_recipient(text) == ZHANG
 
 
+@pytest.mark.parametrize("markup", [
+    # each label's value in the next <div> / after a <br> (phone clients, QQ webmail)
+    "<div>收件人：</div><div>张三</div><div>电话：</div><div>13800000000</div>"
+    "<div>地址：</div><div>天津市武清区杨村街道和平路1号</div>",
+    "<p>收件人：<br>张三</p><p>联系电话：<br>13800000000</p><p>邮寄地址：<br>天津市武清区杨村街道和平路1号</p>",
+    # a long address broken by a <br> (or by the editor) goes on on the next line
+    "<div>收件人：张三</div><div>电话：13800000000</div><div>地址：天津市武清区<br>杨村街道和平路1号</div>",
+    "<div>收件人：张三<br>电话：13800000000<br>地址：天津市<br>武清区杨村街道和平路1号<br>谢谢！</div>",
+])
+def test_values_on_the_line_below_their_label(markup: str) -> None:
+    """An address cut at a line break went to the courier cut (天津市); a phone and an
+    address under their empty labels were missing (MISSING_RECIPIENT)."""
+    mail = parse_message(build_mail(body=None, html=markup, charset="utf-8"))
+    assert parse_recipient(mail.text) == ZHANG
+
+
+def test_the_line_under_an_address_is_not_taken_for_more_of_it() -> None:
+    text = ("收件人：张三\n电话：13800000000\n地址：天津市武清区杨村街道和平路1号\n李四\n"
+            "13900000000\n\n天津市河西区某路2号")
+    assert parse_recipient(text) == ZHANG
+    table = "收件人 电话 地址\n张三 13800000000 天津市武清区杨村街道和平路1号"
+    assert parse_recipient(table) == ZHANG
+
+
 def test_full_width_everything() -> None:
     text = "收件人：张三\u3000\u3000电话：１３８００００００００\n地址：天津市武清区和平路１号"
     result = parse_recipient(text)
