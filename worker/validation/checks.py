@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from worker.config import ProgrammeConfig
 from worker.fields import FIELDS, Field, Group, Required, required
-from worker.recipient import is_valid_phone
+from worker.phone import is_valid_phone
 from worker.status import InvoiceType
 from worker.text import money
 from worker.validation import normalize
