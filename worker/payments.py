@@ -26,7 +26,7 @@ from worker.db.models import Payment, PaymentImport
 from worker.db.types import utcnow
 from worker.errors import PaymentFileError
 from worker.form.delimited import decode_text
-from worker.text import label_key, normalize, parse_amount, parse_int, squash, storable
+from worker.text import label_key, normalize, number_text, parse_amount, parse_int, squash, storable
 from worker.validation.model import CARD, ONLINE, PAID, REFUNDED, PaymentRow
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -269,10 +269,7 @@ def _key(value: object, title: str) -> tuple[str, str | None]:
     ``'``), which are not part of the number.  A number past Excel's 15 digits (a
     number cell, or one written out as ``…740.0``) or one saved in scientific notation
     has lost its last digits: storing it would match no form, or the wrong trainee."""
-    text = squash(value)
-    if text.startswith('="') and text.endswith('"') and len(text) > 2:
-        text = text[2:-1]
-    text = text.removeprefix("'")
+    text = number_text(normalize(value))
     written_as_number = isinstance(value, float)
     if text.endswith(".0") and text[:-2].isdigit():
         text, written_as_number = text[:-2], True

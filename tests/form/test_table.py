@@ -31,6 +31,15 @@ def test_pre_numbered_blank_rows_are_skipped_and_total_still_found(parse_rows: P
     assert (form.total_count, form.total_amount) == (2, Decimal("300.00"))
 
 
+def test_template_rows_with_year_and_amount_filled_ahead_are_not_lines(parse_rows: Parse) -> None:
+    """Units fill 培训年度 and 金额 down the template before typing the trainees: those
+    rows named nobody and came back as lines without name, ID or order number."""
+    ahead = [[n, None, None, None, "2018", "150.00"] for n in range(3, 8)]
+    form = parse_rows([*HEAD, TABLE_HEADER, *LINES, *ahead, ["合计", "2人", None, None, None, 300]])
+    assert [ln.name for ln in form.lines] == ["王伟", "李娜"]
+    assert (form.total_count, form.total_amount) == (2, Decimal("300.00"))
+
+
 def test_line_after_a_gap_of_numbered_rows_is_kept(parse_rows: Parse) -> None:
     rows = [*HEAD, TABLE_HEADER, LINES[0], [2], [3], line(4, "张敏", ID3, "201800000000004")]
     form = parse_rows(rows)
@@ -196,6 +205,20 @@ def test_identifier_normalisation(parse_rows: Parse) -> None:
     assert lines[1].id_number == "120101198001010028"
     assert lines[1].order_no == "201800000000002"
     assert lines[2].order_no == "201800000000003"
+
+
+def test_identifiers_pasted_with_invisible_characters_or_text_marks(parse_rows: Parse) -> None:
+    """Copied from a web page or a chat (zero-width spaces, a BOM), or typed with the
+    apostrophe that keeps a long number text: PAYMENT_NOT_FOUND for an order number
+    the unit sees exactly as paid, INVALID_ID_NUMBER for a valid ID."""
+    rows = [
+        TABLE_HEADER,
+        ["1", "王\u200b伟", "\u200b" + ID1 + "\u2060", "\ufeff201800000000001\u200b", 2018, 150],
+        ["2", "李娜", "'" + ID2.lower(), "'201800000000002", 2018, 150],
+    ]
+    lines = parse_rows(rows).lines
+    assert [(ln.name, ln.id_number, ln.order_no) for ln in lines] == [
+        ("王伟", ID1, "201800000000001"), ("李娜", ID2.upper(), "201800000000002")]
 
 
 def test_date_cells_do_not_crash(fmt: str) -> None:

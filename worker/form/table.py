@@ -20,7 +20,7 @@ from worker.form.labels import (
 )
 from worker.form.limits import FormLimits
 from worker.form.model import FormLine
-from worker.text import parse_amount, squash, unspaced
+from worker.text import number_text, parse_amount, squash, unspaced
 
 _TOTAL_PREFIX = re.compile(r"^(?:合计|总计)[:]?")
 _COUNT_IN_TEXT = re.compile(r"(?:共|人数[:]?)?(\d+)(?:人|名)|人数[:]?(\d+)")
@@ -113,7 +113,7 @@ def _line(row: Row, texts: list[str], index: int, cols: _Columns) -> FormLine:
         seq=None if cols.seq is None else cell_int(row[cols.seq]),
         name=unspaced(texts[cols.name]),
         id_number=id_text(row[cols.id_number], texts[cols.id_number]),
-        order_no=unspaced(texts[cols.order_no]),
+        order_no=number_text(texts[cols.order_no]),
         year=cell_int(row[cols.year]),
         year_raw=texts[cols.year],
         amount=cell_amount(row[cols.amount]),
@@ -169,8 +169,8 @@ def _ends_table(first: str) -> str | None:
 def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
     """Lines until an empty row, a 合计/总计 row, a note, or a header label below the table.
 
-    Rows with only 序号 (or 备注) filled are the blank numbered rows of the template:
-    skipped, not lines.  After such a gap only a row with at least two filled trainee
+    Rows with only 序号 (or 备注, 培训年度, 金额) filled, no trainee named on them, are
+    the blank numbered rows of the template: skipped, not lines.  After such a gap only a row with at least two filled trainee
     cells counts as a line, so stray text under the table is not taken for a trainee.
     """
     cols = _Columns.of(header.columns)
@@ -198,8 +198,8 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
             ended = True
             break
         filled = len(cols.data) - [texts[col] for col in cols.data].count("")
-        if not filled:
-            in_gap = True
+        if not filled or not (texts[cols.name] or texts[cols.id_number] or texts[cols.order_no]):
+            in_gap = True  # no one on it: a template row with 年度/金额 filled in ahead
             continue
         if is_column(texts[cols.name], "name"):
             continue  # the header repeated (e.g. on a second printed page)
