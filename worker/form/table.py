@@ -170,8 +170,9 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
     """Lines until an empty row, a 合计/总计 row, a note, or a header label below the table.
 
     Rows with only 序号 (or 备注, 培训年度, 金额) filled, no trainee named on them, are
-    the blank numbered rows of the template: skipped, not lines.  After such a gap only a row with at least two filled trainee
-    cells counts as a line, so stray text under the table is not taken for a trainee.
+    the blank numbered rows of the template: skipped, not lines.  After such a gap only
+    a row with at least two filled trainee cells counts as a line, so stray text under
+    the table is not taken for a trainee.
     """
     cols = _Columns.of(header.columns)
     table = Table()
