@@ -318,3 +318,30 @@ def test_hidden_sheet_comes_last() -> None:
     form = read_form("a.xlsx", out.getvalue())
     assert form.sheet == "新"
     assert [ln.name for ln in form.lines] == ["王伟", "李娜"]
+
+
+TWO_ROW_HEADERS = {
+    # 序号 姓名 身份证号 merged over both rows; 订单号 培训年度 金额 under 缴费信息
+    "group right": ([["序号", "姓名", "身份证号", "缴费信息", None, None],
+                     [None, None, None, "订单号", "培训年度", "金额（元）"]],
+                    [(1, 1, 2, 1), (1, 2, 2, 2), (1, 3, 2, 3), (1, 4, 1, 6)]),
+    # 序号 merged over both rows; everything else under two group titles
+    "groups": ([["序号", "学员信息", None, "缴费信息", None, None],
+                [None, "姓名", "身份证号", "订单号", "培训年度", "金额（元）"]],
+               [(1, 1, 2, 1), (1, 2, 1, 3), (1, 4, 1, 6)]),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(TWO_ROW_HEADERS))
+def test_table_titles_over_two_rows_with_merged_cells(fmt: str, shape: str) -> None:
+    """A header made of merged cells over two rows: the form was "not found"
+    (FORM_UNREADABLE), or its lines lost their 序号."""
+    titles, merges = TWO_ROW_HEADERS[shape]
+    first = len(HEAD) + 1
+    sheet = GridSheet("申请表", [*HEAD, *titles, *LINES, ["合计", "2人", None, None, None, 300]],
+                      [(r1 + first - 1, c1, r2 + first - 1, c2) for r1, c1, r2, c2 in merges])
+    data = grid_to_xlsx([sheet]) if fmt == "xlsx" else grid_to_xls([sheet])
+    form = read_form(f"a.{fmt}", data)
+    assert [(ln.seq, ln.name, ln.id_number, ln.order_no) for ln in form.lines] == [
+        (1, "王伟", ID1, "201800000000001"), (2, "李娜", ID2, "201800000000002")]
+    assert form.total_count == 2

@@ -76,11 +76,29 @@ def find_table_header(sheet: Sheet) -> tuple[TableHeader | None, TableHeader | N
             continue
         header = TableHeader(index, columns)
         if not header.missing:
+            _merged_from(sheet, index - 1, header)  # 序号 merged down from the row above
             return header, None
+        below = TableHeader(index + 1, dict(columns))
+        _merged_from(sheet, index + 1, below)
+        if not below.missing:  # titles over two rows, some cells merged down
+            return below, None
         found = len(REQUIRED_COLUMNS) - len(header.missing)
         if found >= 3 and (partial is None or len(partial.missing) > len(header.missing)):
             partial = header
     return None, partial
+
+
+def _merged_from(sheet: Sheet, index: int, header: TableHeader) -> None:
+    """Add the titles the other row of a two-row header holds in columns this one has
+    empty: a title merged over both rows (序号, 姓名) keeps its text in the upper
+    cell only, the titles under a group title (缴费信息: 订单号 培训年度 金额) stand
+    in the lower row."""
+    if not 0 <= index < len(sheet.rows):
+        return
+    taken = set(header.columns.values())
+    for key, col in _columns(sheet.rows[index]).items():
+        if key not in header.columns and col not in taken:
+            header.columns[key] = col
 
 
 @dataclass(frozen=True)
