@@ -148,6 +148,19 @@ def test_html_table_cells_wrapped_in_paragraphs_stay_one_row() -> None:
     assert parse_recipient(mail.text) == Recipient("张三", "13800000000", "天津市武清区杨村街1号")
 
 
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8"])
+@pytest.mark.parametrize("label", ["iso-8859-1", "windows-1252"])
+def test_chinese_body_under_a_western_label_is_read(label: str, encoding: str) -> None:
+    """OA systems, PHP mailers and Western-default clients label every body latin-1:
+    the body read as ÊÕ¼þÈË and the recipient was "missing" (MISSING_RECIPIENT)."""
+    body = "收件人：张三\r\n电话：13800000000\r\n地址：天津市武清区杨村街道和平路1号\r\n"
+    part = (f"Content-Type: text/plain; charset={label}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            .encode() + body.encode(encoding))
+    mail = parse_message(build_mail(body=None, parts=[part]))
+    assert parse_recipient(mail.text) == Recipient("张三", "13800000000", "天津市武清区杨村街道和平路1号")
+    assert decode_bytes("Grüße aus Köln, café".encode("latin-1"), label) == "Grüße aus Köln, café"
+
+
 def test_html_unclosed_tags_do_not_lose_text() -> None:
     assert html_to_text("<div>前文<script>x" + "<" * 1000) == "前文"
     assert html_to_text("<p>a</p><style>unclosed") == "a"
