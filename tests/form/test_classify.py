@@ -71,6 +71,11 @@ def test_forms(name: str | None, ctype: str, data: bytes) -> None:
         ("申请表.7z", OCTET, b"7z\xbc\xaf\x27\x1c" + b"\x00" * 100),
         ("申请表.et", OCTET, build_ole2({"Other": b"x"})),  # OLE2, but not a workbook
         (None, "application/pdf", b"\x00unknown"),
+        # what a desktop leaves beside the form: Excel's/WPS's owner file, macOS's fork
+        ("~$申请表.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         b"\x06\x00" + "张三".encode("utf-16-le") + b" " * 150),
+        ("申请表/~$申请表.xls", OCTET, b"\x06\x00" + b" " * 160),
+        ("._申请表.xlsx", OCTET, b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "),
     ],
 )
 def test_unsupported(name: str | None, ctype: str, data: bytes) -> None:
