@@ -146,6 +146,18 @@ def test_payment_mismatch_says_which_fields_differ() -> None:
     assert "金额" not in mismatch.detail
 
 
+@pytest.mark.parametrize("typed", ["阿依古丽•买买提", "阿依古丽・买买提", "阿依古丽.买买提",
+                                   "阿依古丽．买买提"])
+def test_a_transliterated_name_with_another_dot_is_the_same_name(typed: str) -> None:
+    """The platform writes 阿依古丽·买买提 (middle dot); units type whatever dot their
+    input method gives: that was PAYMENT_MISMATCH on the name."""
+    from worker.text import normalize
+
+    assert line_case(0, line={"name": normalize(typed)}, payment={"name": "阿依古丽·买买提"}) == []
+    assert line_case(0, line={"name": "阿依古丽买买提"}, payment={"name": "阿依古丽·买买提"}) == [
+        ("PAYMENT_MISMATCH", 1)]
+
+
 def test_payment_mismatch_never_quotes_the_records_identity() -> None:
     """The detail is mailed to whoever sent the form: knowing an order number must not
     reveal the trainee's name or 身份证号 on record."""

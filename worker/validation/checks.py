@@ -13,7 +13,7 @@ from worker.config import ProgrammeConfig
 from worker.fields import FIELDS, Field, Group, Required, required
 from worker.phone import is_valid_phone
 from worker.status import InvoiceType
-from worker.text import money
+from worker.text import money, same_name
 from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
 from worker.validation.model import CARD, REFUNDED, Draft, Line, Lookups
@@ -208,7 +208,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     # The record's own name and 身份证号 are never quoted: the detail goes into the reply,
     # and anyone who knows an order number could otherwise read a trainee's identity
     # out of it. Staff see the record in the console (payments page).
-    if payment.name != line.name:
+    if not same_name(payment.name, line.name):
         differ.append(f"姓名（表中“{line.name}”，与缴费记录不一致）")
     if payment.id_number.upper() != id_number:
         differ.append(f"身份证号（表中 {line.id_number or '未填写'}，与缴费记录不一致）")
