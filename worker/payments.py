@@ -25,7 +25,10 @@ from sqlalchemy.orm import Session
 from worker.db.models import Payment, PaymentImport
 from worker.db.types import utcnow
 from worker.errors import PaymentFileError
+from worker.form.body import html_table_sheet
 from worker.form.delimited import decode_text
+from worker.form.limits import FormLimits
+from worker.form.sniff import sniff
 from worker.text import label_key, normalize, number_text, parse_amount, parse_int, squash, storable
 from worker.validation.model import CARD, ONLINE, PAID, REFUNDED, PaymentRow
 
@@ -67,6 +70,8 @@ _LENGTHS = {key: Payment.__table__.c[key].type.length for key in ("order_no", "n
 _YEARS = range(1900, 2201)
 _MAX_AMOUNT = Decimal("1000000000")  # yuan; as worker.intake.record keeps form amounts
 _S = TypeVar("_S")
+# An HTML export is read whole by the form's table reader; a year's payments fit.
+_HTML_LIMITS = FormLimits(max_rows=500_000, max_cols=50)
 _SHOWN = 40  # characters of a bad cell quoted in its error
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -123,6 +128,8 @@ def read_payment_file(
         table = _xlsx_rows(name, data)
     elif data[:8] == OLE2_MAGIC:
         table = _xls_rows(name, data)
+    elif sniff(data) == "html":
+        table = _html_rows(name, data)
     else:
         table = _csv_rows(name, data)
     return _rows(name, progress(table) if progress else table, tz)
@@ -163,6 +170,18 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
             yield lineno, list(row)
     finally:
         wb.close()
+
+
+def _html_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
+    """An "Excel" export that is a web page (an HTML table named .xls), as web platforms
+    write them; read as the form reader reads one (``worker.form.body``)."""
+    sheet = html_table_sheet(decode_text(data), _HTML_LIMITS)
+    if sheet is None:
+        raise PaymentFileError(f"{name}: a web page without a table, not an export")
+    if sheet.truncated:
+        raise PaymentFileError(f"{name}: more than {_HTML_LIMITS.max_rows} rows")
+    for lineno, row in enumerate(sheet.rows, start=1):
+        yield lineno, list(row)
 
 
 def _first_visible(name: str, sheets: list[_S], visible: Callable[[_S], bool]) -> _S:

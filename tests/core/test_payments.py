@@ -276,3 +276,19 @@ def test_a_csv_the_reader_cannot_split_is_a_file_error_not_a_traceback() -> None
     data = payments_csv(rows).replace(b"\n201803000001,", b'\n"201803000001,')
     with pytest.raises(PaymentFileError, match=r"p\.csv:\d+: not readable as CSV"):
         read_payment_file("p.csv", data, TZ)
+
+
+def test_an_excel_export_that_is_a_web_page_is_read() -> None:
+    """Web platforms' "导出Excel" is often an HTML table named .xls: it was refused as
+    having no 订单号 header."""
+    cells = [HEADER, *(astuple(row) for row in ROWS)]
+    table = "".join("<tr>" + "".join(f"<td>{value}</td>" for value in row) + "</tr>" for row in cells)
+    page = ('<html xmlns:x="urn:schemas-microsoft-com:office:excel"><head><meta charset="gbk">'
+            f'</head><body><table border="1">{table}</table></body></html>')
+    rows, errors = read_payment_file("订单导出.xls", page.encode("gb18030"), TZ)
+    assert errors == []
+    assert [(r.order_no, r.name, r.method) for r in rows] == [
+        ("201803010001", "张堃", "在线支付"), ("201803010002", "李喆", "在线支付"),
+        ("201803010003", "王镕", "学习卡")]
+    with pytest.raises(PaymentFileError, match="without a table"):
+        read_payment_file("x.xls", b"<html><body>no data</body></html>", TZ)
