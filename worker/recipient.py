@@ -387,7 +387,8 @@ def _value(kind: str, value: str, mapped: str) -> str | None:
     """A phone or an address written after its label (or on the line below it)."""
     if kind == PHONE:
         return _phone_value(value)
-    address = value.strip(_TRIM + "：，；").strip()
+    # An opening bracket left before a label that ends the address (…1号（邮编301700）)
+    address = value.strip(_TRIM + "：，；").strip().rstrip("（([【 ")
     return address if address and "@" not in address else None
 
 

@@ -94,6 +94,11 @@ def test_address_keeps_the_whole_rest_of_the_line() -> None:
     assert parse_recipient(text).address == "天津市武清区杨村街道, 和平路1号 3号楼 2单元 501室"
 
 
+def test_address_keeps_no_bracket_opened_before_the_postcode() -> None:
+    text = "收件人：张三\n电话：13800000000\n地址：天津市武清区杨村街道和平路1号（邮编：301700）"
+    assert parse_recipient(text) == ZHANG
+
+
 def test_address_stops_at_postcode() -> None:
     text = "地址：天津市武清区杨村街道和平路1号 邮编：301700"
     assert parse_recipient(text).address == "天津市武清区杨村街道和平路1号"
