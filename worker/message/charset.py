@@ -38,21 +38,20 @@ _NON_ASCII = re.compile("[^\x00-\x7f]")
 
 
 def _chinese_under_western_label(data: bytes) -> str | None:
-    """UTF-8 or GBK text behind a Western label, or None when it reads as Western."""
+    """UTF-8 or GBK Chinese behind a Western label, or None: the label is trusted
+    unless every non-ASCII character the bytes make is a Chinese one (accented Western
+    words, é read as UTF-8 or Müller as GB18030, never are)."""
     if data.isascii():
         return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        return None
-    foreign = _NON_ASCII.findall(text)
-    # Only when every non-ASCII character is a Chinese one: accented Western words
-    # (Müller, café) read as GB18030 give a mix, or fail.
-    return text if len(foreign) >= 2 and all(_CJK_TEXT.match(c) for c in foreign) else None
+    for codec in ("utf-8", "gb18030"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        foreign = _NON_ASCII.findall(text)
+        if len(foreign) >= 2 and all(_CJK_TEXT.match(c) for c in foreign):
+            return text
+    return None
 
 
 def decode_bytes(data: bytes, label: str | None = None) -> str:
