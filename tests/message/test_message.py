@@ -217,6 +217,16 @@ def test_rfc2231_continuations_out_of_order_and_quoted() -> None:
     assert params["filename"] == "表.xls"
 
 
+def test_rfc2231_charset_on_the_first_encoded_segment_not_the_first() -> None:
+    """An ASCII first segment left plain, the charset on the first encoded one: the
+    name read as "2018utf-8''…" with its charset taken for text."""
+    _, params = parse_params(
+        "attachment;\r\n filename*0=\"2018\";\r\n filename*1*=gbk''%C9%EA%C7%EB;\r\n"
+        " filename*2*=%B1%ED.xls"
+    )
+    assert params["filename"] == "2018申请表.xls"
+
+
 def test_encoded_words_split_inside_a_character() -> None:
     data = "申请表.xls".encode("gbk")
     first, second = base64.b64encode(data[:3]).decode(), base64.b64encode(data[3:]).decode()
