@@ -58,6 +58,28 @@ def test_empty_row_ends_the_table(parse_rows: Parse) -> None:
     assert [ln.name for ln in parse_rows(rows).lines] == ["王伟"]
 
 
+def test_the_total_below_trainees_after_an_empty_row_is_still_read(parse_rows: Parse) -> None:
+    """Units leave a blank row between groups of trainees (2018, 补训).  The lines end
+    at it, as the form's rules say; the 合计 row below was lost with them, so the
+    application passed with the later trainees silently left out.  Now its count and
+    sum are read and disagree with the lines (TOTAL_MISMATCH)."""
+    later = [line(3, "张敏", ID3, "201600000000003", "150"), [4, "刘洋", ID1, "201500000000004", "2015", 160]]
+    rows = [*HEAD, TABLE_HEADER, *LINES, [], ["补训"], TABLE_HEADER, *later, [],
+            ["合计", "4人", None, None, None, 610]]
+    form = parse_rows(rows)
+    assert [ln.name for ln in form.lines] == ["王伟", "李娜"]
+    assert form.has_total_row and (form.total_count, form.total_amount) == (4, Decimal("610.00"))
+
+
+def test_subtotal_rows_are_neither_lines_nor_the_total(parse_rows: Parse) -> None:
+    later = [line(3, "张敏", ID3, "201600000000003")]
+    rows = [*HEAD, TABLE_HEADER, *LINES, ["小计", "2人", None, None, None, 300], *later,
+            ["小 计：", "1人", None, None, None, 150], ["合计", "3人", None, None, None, 450]]
+    form = parse_rows(rows)
+    assert [ln.name for ln in form.lines] == ["王伟", "李娜", "张敏"]
+    assert (form.total_count, form.total_amount) == (3, Decimal("450.00"))
+
+
 def test_note_row_ends_the_table(parse_rows: Parse) -> None:
     rows = [*HEAD, TABLE_HEADER, *LINES, ["注：金额请填写数字"], line(3, "张敏", ID3, "3")]
     assert len(parse_rows(rows).lines) == 2
