@@ -136,6 +136,14 @@ def test_line_reasons_cite_the_trainee_seq() -> None:
                      payment={"year": 2013}) == [("FEE_MISMATCH", 1)]
 
 
+def test_more_counted_than_read_says_rows_under_a_blank_row_are_not_read() -> None:
+    draft, payments = good_draft()
+    (more,) = check_application(replace(draft, total_count=5), PROGRAMME, Lookups(payments, {}))
+    assert "合计人数 5，明细 3 行" in more.detail and "空行" in more.detail
+    (fewer,) = check_application(replace(draft, total_count=2), PROGRAMME, Lookups(payments, {}))
+    assert "空行" not in fewer.detail
+
+
 def test_payment_mismatch_says_which_fields_differ() -> None:
     draft, payments = good_draft()
     payments["A001"] = replace(payments["A001"], name="张坤", year=2017)

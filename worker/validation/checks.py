@@ -118,7 +118,11 @@ def check_recipient(draft: Draft) -> list[Reason]:
 def check_totals(draft: Draft) -> list[Reason]:
     problems: list[str] = []
     if draft.total_count is not None and draft.total_count != len(draft.lines):
-        problems.append(f"合计人数 {draft.total_count}，明细 {len(draft.lines)} 行")
+        # More counted than read: most often trainees under a blank row, which ends
+        # the table (worker.form.table); say so, or the unit cannot see why.
+        hint = "（学员之间如有空行，空行以下的学员未被读取，请删除空行）" \
+            if draft.total_count > len(draft.lines) else ""
+        problems.append(f"合计人数 {draft.total_count}，明细 {len(draft.lines)} 行{hint}")
     if draft.total_amount is not None:
         amounts = [line.amount for line in draft.lines if line.amount is not None]
         total = sum(amounts, Decimal("0"))
