@@ -203,7 +203,8 @@ class _Scanner:
             return
         labels = _labels(mapped)
         if not labels:
-            if pending and pending[0] != NAME and self.context != "other":
+            if pending and pending[0] != NAME and self.context != "other" and (
+                    pending[0] == PHONE or _looks_like_address(mapped.strip(_TRIM))):
                 self.put(pending[0], _value(pending[0], original, mapped), pending[1])
             elif address and not after_blank and _continues_address(mapped):
                 address.value = _joined(address.value, original.strip())

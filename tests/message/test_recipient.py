@@ -59,6 +59,11 @@ def test_values_on_the_line_below_their_label(markup: str) -> None:
     assert parse_recipient(mail.text) == ZHANG
 
 
+def test_a_greeting_under_an_empty_address_label_is_not_the_address() -> None:
+    """收件人：/电话：/地址： left empty (the form holds them), then a greeting."""
+    assert parse_recipient("收件人：\n电话：\n地址：\n\n谢谢！") == Recipient()
+
+
 def test_the_line_under_an_address_is_not_taken_for_more_of_it() -> None:
     text = ("收件人：张三\n电话：13800000000\n地址：天津市武清区杨村街道和平路1号\n李四\n"
             "13900000000\n\n天津市河西区某路2号")
