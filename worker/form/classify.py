@@ -51,6 +51,7 @@ _UNSUPPORTED_TYPES = frozenset(
     }
 )
 _APPLE_DOUBLE = b"\x00\x05\x16\x07"
+_EXCEL_XML = re.compile(rb"progid=.Excel\.Sheet|urn:schemas-microsoft-com:office:spreadsheet")
 _INLINE_NAME = re.compile(r"^(?:image\d|img\d|outlook-|~wrd|att\d|未命名|图片\d)")
 _FORM_FORMATS = frozenset({"xlsx", "xlsb", "xls", "ods"})
 _UNSUPPORTED_FORMATS = frozenset({"docx", "pptx", "ofd", "doc", "ppt", "pdf", "archive", "rtf"})
@@ -70,6 +71,8 @@ def classify_attachment(filename: str | None, content_type: str, data: bytes,
         return "form"
     if _leftover(filename, data):
         return "unsupported"  # only said when no form came along
+    if kind == "xml" and _EXCEL_XML.search(data[:4096]):
+        return "form"  # Excel's "XML 表格 2003" (.xml): read_form says to save it as .xlsx
     if kind == "encrypted":  # encrypted OOXML hides which app made it; trust the name
         return "unsupported" if ext in _WORD_SUFFIXES | _PPT_SUFFIXES else "form"
     if kind == "ole2":
