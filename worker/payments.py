@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -24,7 +25,11 @@ from sqlalchemy.orm import Session
 from worker.db.models import Payment, PaymentImport
 from worker.db.types import utcnow
 from worker.errors import PaymentFileError
-from worker.text import label_key, normalize, parse_amount, parse_int, squash, storable
+from worker.form.body import html_table_sheet
+from worker.form.delimited import decode_text
+from worker.form.limits import FormLimits
+from worker.form.sniff import sniff
+from worker.text import label_key, normalize, number_text, parse_amount, parse_int, squash, storable
 from worker.validation.model import CARD, ONLINE, PAID, REFUNDED, PaymentRow
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -64,11 +69,28 @@ def _method(value: object) -> str | None:
 _LENGTHS = {key: Payment.__table__.c[key].type.length for key in ("order_no", "name", "id_number")}
 _YEARS = range(1900, 2201)
 _MAX_AMOUNT = Decimal("1000000000")  # yuan; as worker.intake.record keeps form amounts
+_S = TypeVar("_S")
+# An HTML export is read whole by the form's table reader; a year's payments fit.
+_HTML_LIMITS = FormLimits(max_rows=500_000, max_cols=50)
 _SHOWN = 40  # characters of a bad cell quoted in its error
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
-                 "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d%H%M%S")
+# As exports and spreadsheet programs write a date-time: ISO first (fromisoformat), then
+# slashes and dots, Chinese 年月日 (what Excel and WPS show on a Chinese system, and so
+# write into a CSV saved from it) and 上午/下午 (the Windows Chinese long time).
+_TIME_FORMATS = tuple(
+    f"{day}{time}"
+    for day in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
+    for time in (" %H:%M:%S", " %H:%M", "", " %p %I:%M:%S", " %p %I:%M")
+) + ("%Y%m%d%H%M%S",)
+_MERIDIEM = {"上午": "AM", "下午": "PM"}
+# Excel's first line naming the delimiter of a CSV it should open (``sep=;``).
+_SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
+# A long number Excel showed in scientific notation and saved that way: its digits are
+# gone (``2.01806E+14``, ``1.20114E+17``).
+_SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?E\+?[0-9]+", re.IGNORECASE)
+# Digits a spreadsheet number keeps exactly (Excel: 15 significant digits).
+_EXACT_DIGITS = 15
 
 
 @dataclass(frozen=True)
@@ -106,28 +128,33 @@ def read_payment_file(
         table = _xlsx_rows(name, data)
     elif data[:8] == OLE2_MAGIC:
         table = _xls_rows(name, data)
+    elif sniff(data) == "html":
+        table = _html_rows(name, data)
     else:
-        table = _csv_rows(data)
+        table = _csv_rows(name, data)
     return _rows(name, progress(table) if progress else table, tz)
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
-    text = _decode(data)
+def _csv_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
+    text = decode_text(data)
+    first = 1
+    sep = _SEP_LINE.match(text)
+    if sep:  # Excel's "sep=;" line: the delimiter is named, not guessed
+        text, first = text[sep.end():], 2
+        dialect: type[csv.Dialect] | csv.Dialect = csv.excel
+        delimiter = sep.group(1)
+    else:
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+        except csv.Error:
+            dialect = csv.excel
+        delimiter = dialect.delimiter
+    reader = csv.reader(io.StringIO(text), dialect, delimiter=delimiter)
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    for lineno, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
-        yield lineno, list(row)
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("gb18030", errors="replace")
+        for lineno, row in enumerate(reader, start=first):
+            yield lineno, list(row)
+    except csv.Error as e:  # a NUL, a stray quote: the file as a whole is unusable
+        raise PaymentFileError(f"{name}:{reader.line_num + first - 1}: not readable as CSV ({e})") from e
 
 
 def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
@@ -138,11 +165,31 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
     except Exception as e:  # openpyxl raises many unrelated types on bad files
         raise PaymentFileError(f"{name}: not a readable .xlsx file ({e})") from e
     try:
-        ws = wb.worksheets[0]
+        ws = _first_visible(name, wb.worksheets, lambda sheet: sheet.sheet_state == "visible")
         for lineno, row in enumerate(ws.iter_rows(values_only=True), start=1):
             yield lineno, list(row)
     finally:
         wb.close()
+
+
+def _html_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
+    """An "Excel" export that is a web page (an HTML table named .xls), as web platforms
+    write them; read as the form reader reads one (``worker.form.body``)."""
+    sheet = html_table_sheet(decode_text(data), _HTML_LIMITS)
+    if sheet is None:
+        raise PaymentFileError(f"{name}: a web page without a table, not an export")
+    if sheet.truncated:
+        raise PaymentFileError(f"{name}: more than {_HTML_LIMITS.max_rows} rows")
+    for lineno, row in enumerate(sheet.rows, start=1):
+        yield lineno, list(row)
+
+
+def _first_visible(name: str, sheets: list[_S], visible: Callable[[_S], bool]) -> _S:
+    """The export's sheet: the first one shown.  A hidden sheet before it holds the
+    lists behind drop-downs (WPS, Excel templates), never the records."""
+    if not sheets:
+        raise PaymentFileError(f"{name}: the workbook has no sheet")
+    return next((sheet for sheet in sheets if visible(sheet)), sheets[0])
 
 
 def _xls_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
@@ -151,7 +198,8 @@ def _xls_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
 
     try:
         book = xlrd.open_workbook(file_contents=data, on_demand=True)
-        sheet = book.sheet_by_index(0)
+        sheet = _first_visible(name, [book.sheet_by_index(i) for i in range(book.nsheets)],
+                               lambda sheet: sheet.visibility == 0)
     except Exception as e:  # xlrd raises bare Exceptions for bad files
         raise PaymentFileError(f"{name}: not a readable .xls file ({e})") from e
     for r in range(sheet.nrows):
@@ -196,11 +244,14 @@ def _row(cells: list[object], columns: dict[str, int], tz: ZoneInfo,
         i = columns[key]
         return cells[i] if i < len(cells) else None
 
-    order_no = squash(cell("order_no"))
-    if order_no.endswith(".0") and order_no[:-2].isdigit():
-        order_no = order_no[:-2]
+    order_no, problem = _key(cell("order_no"), "订单号")
+    if problem:
+        return None, problem
     if not order_no:
         return None, "订单号 is empty"
+    id_number, problem = _key(cell("id_number"), "身份证号")
+    if problem:
+        return None, problem
     amount = parse_amount(cell("amount"))
     if amount is None or abs(amount) >= _MAX_AMOUNT:
         return None, f"金额 {_shown(cell('amount'))} is not an amount"
@@ -220,7 +271,7 @@ def _row(cells: list[object], columns: dict[str, int], tz: ZoneInfo,
     row = PaymentRow(
         order_no=order_no,
         name=squash(cell("name")),
-        id_number=squash(cell("id_number")).upper(),
+        id_number=id_number.upper(),
         year=year,
         amount=amount,
         paid_at=paid_at,
@@ -228,6 +279,26 @@ def _row(cells: list[object], columns: dict[str, int], tz: ZoneInfo,
         status=status,
     )
     return (None, problem) if (problem := _unstorable(row)) else (row, None)
+
+
+def _key(value: object, title: str) -> tuple[str, str | None]:
+    """An order or ID number cell as its text, or why its digits cannot be trusted.
+
+    Exports keep long numbers text with Excel's tricks (``="2018..."``, a leading
+    ``'``), which are not part of the number.  A number past Excel's 15 digits (a
+    number cell, or one written out as ``…740.0``) or one saved in scientific notation
+    has lost its last digits: storing it would match no form, or the wrong trainee."""
+    text = number_text(normalize(value))
+    written_as_number = isinstance(value, float)
+    if text.endswith(".0") and text[:-2].isdigit():
+        text, written_as_number = text[:-2], True
+    if _SCIENTIFIC.fullmatch(text):
+        return "", (f"{title} {_shown(value)} is in scientific notation (saved from Excel?): "
+                    f"its digits are lost; import the platform's own export")
+    if written_as_number and len(text) > _EXACT_DIGITS:
+        return "", (f"{title} {_shown(value)} was stored as a number and has lost digits: "
+                    f"export it again with the column as text")
+    return text, None
 
 
 def _unstorable(row: PaymentRow) -> str | None:
@@ -258,6 +329,8 @@ def _parse_time(value: object, tz: ZoneInfo) -> datetime | None:
     text = normalize(value)
     if not text:
         return None
+    for word, meridiem in _MERIDIEM.items():
+        text = text.replace(word, meridiem)
     try:
         parsed = datetime.fromisoformat(text)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)

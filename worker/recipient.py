@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from worker.text import squash
+from worker.phone import is_valid_phone, normalize_phone
+
+__all__ = ["Recipient", "is_valid_phone", "merge", "normalize_phone", "parse_recipient"]
 
 NAME, PHONE, ADDRESS = "name", "phone", "address"
 _CONTEXT, _OTHER, _STOP = "context", "other", "stop"
@@ -76,11 +78,6 @@ _MAIL_HEADER = re.compile(
 )
 _MAX_CHARS = 100_000  # recipient details sit at the top; don't scan megabytes of quotes
 # The patterns the functions below use, compiled once (not looked up per call).
-_PHONE_CHARS, _NON_DIGIT = re.compile(r"[\d\-+().]+"), re.compile(r"\D")
-_COUNTRY, _PHONE_PUNCT = re.compile(r"^\(?(?:\+|00)86\)?-?"), re.compile(r"[-().]+")
-_MOBILE_86, _MOBILE = re.compile(r"861[3-9]\d{9}"), re.compile(r"1[3-9]\d{9}")
-_EXTENSION, _EXT_DIGITS = re.compile(r"转|ext\.?|分机|#|x"), re.compile(r"\d{1,6}")
-_AREA, _LOCAL_NUMBER = re.compile(r"0[1-9]\d{1,2}"), re.compile(r"[2-9]\d{6,7}")
 _RULE, _UNDERLINE = re.compile(r"--|==|__"), re.compile(r"_{10,}")
 _FROM_LINE = re.compile(r"^(发件人|from)\s*[:：]", re.IGNORECASE)
 _COLON, _PHONE_AFTER, _SPACED_VALUE = re.compile(r"\s*[:：]"), re.compile(r"\s*[+(\d]"), re.compile(r"\s+\S")
@@ -111,76 +108,6 @@ def merge(body: Recipient, form: Recipient) -> Recipient:
         phone=body.phone or form.phone,
         address=body.address or form.address,
     )
-
-
-# ---------------------------------------------------------------------------- phones
-
-
-def normalize_phone(raw: str | None) -> str | None:
-    """Canonical ``13800000000`` / ``022-23391756`` / ``022-23391756-123``, else None.
-
-    Mainland mobiles (optional +86/0086/86) and landlines with an area code; a bare
-    8-digit number is a Tianjin landline (022), which is what Tianjin units write.
-    """
-    if raw is None:
-        return None
-    text = squash(raw).lower().replace("—", "-").replace("–", "-")
-    main, ext = _split_extension(text)
-    if main is None or not _PHONE_CHARS.fullmatch(main):
-        return None
-    main, country = _COUNTRY.subn("", main)
-    if "+" in main:
-        return None
-    digits = _NON_DIGIT.sub("", main)
-    if not ext and not country and _MOBILE_86.fullmatch(digits):
-        return digits[2:]
-    if _MOBILE.fullmatch(digits):
-        return digits if not ext else None
-    tokens = [t for t in _PHONE_PUNCT.split(main) if t]
-    if country and tokens and not tokens[0].startswith("0"):
-        tokens[0] = "0" + tokens[0]
-    return _landline(tokens, ext)
-
-
-def _split_extension(text: str) -> tuple[str | None, str | None]:
-    parts = _EXTENSION.split(text, maxsplit=1)
-    if len(parts) == 1:
-        return text.strip("-"), None
-    main, ext = parts[0].strip("-"), parts[1].strip("-:.")
-    return (main, ext) if _EXT_DIGITS.fullmatch(ext) else (None, None)
-
-
-def _landline(tokens: list[str], ext: str | None) -> str | None:
-    if not tokens or not all(t.isdigit() for t in tokens):
-        return None
-    if tokens[0].startswith("0"):
-        if len(tokens) == 1:
-            head = tokens[0]
-            size = 3 if head[1:2] in ("1", "2") else 4
-            area, rest = head[:size], [head[size:]]
-        else:
-            area, rest = tokens[0], tokens[1:]
-    else:
-        area, rest = "022", tokens
-    number = ""
-    while rest and len(number) < 7:
-        number += rest.pop(0)
-    if rest:
-        if ext is not None or len(rest) > 1:
-            return None
-        ext = rest[0]
-    if not _AREA.fullmatch(area) or not _LOCAL_NUMBER.fullmatch(number):
-        return None
-    if ext is not None and not _EXT_DIGITS.fullmatch(ext):
-        return None
-    if area == "022" and len(number) != 8:
-        return None
-    return f"{area}-{number}" + (f"-{ext}" if ext else "")
-
-
-def is_valid_phone(raw: str | None) -> bool:
-    """True when ``normalize_phone`` accepts it."""
-    return normalize_phone(raw) is not None
 
 
 # ------------------------------------------------------------------------- sections
@@ -245,6 +172,13 @@ class _Scanner:
         self.context = "neutral"  # "recipient" | "other" | "neutral"
         self.heading = False  # just saw 收件信息 / an empty 收件人: unlabelled lines count
         self.order = 0
+        # 电话： / 地址： with the value on the next line (an HTML body puts a blank line
+        # between the two <div>s): the kind and strength that line gives.
+        self.pending: tuple[str, int] | None = None
+        # An address label's value just read: the very next line may go on with it
+        # (天津市武清区杨村街<br>光明路17号).
+        self.address: _Found | None = None
+        self.blank = False  # the line before was blank
 
     def put(self, kind: str, value: str | None, strength: int) -> None:
         if not value:
@@ -256,15 +190,26 @@ class _Scanner:
 
     def line(self, original: str) -> None:
         mapped = original.translate(_HALF)
+        address, self.address = self.address, None
         if not mapped.strip():
-            self.heading = False
+            # A heading's own lines follow it, after one blank line at most.
+            self.heading = self.heading and not self.blank and self.pending is not None
+            self.blank = True
             return
+        after_blank, self.blank = self.blank, False
+        pending, self.pending = self.pending, None
         if mapped.strip() == "--":
             self.context, self.heading = "other", False
             return
         labels = _labels(mapped)
         if not labels:
-            self.unlabelled(original, mapped)
+            if pending and pending[0] != NAME and self.context != "other" and (
+                    pending[0] == PHONE or _looks_like_address(mapped.strip(_TRIM))):
+                self.put(pending[0], _value(pending[0], original, mapped), pending[1])
+            elif address and not after_blank and _continues_address(mapped):
+                address.value = _joined(address.value, original.strip())
+            else:
+                self.unlabelled(original, mapped)
             return
         first = labels[0][0]
         if first > 0 and mapped[:first].strip(_TRIM):
@@ -273,6 +218,8 @@ class _Scanner:
         for position, (_, end, label) in enumerate(labels):
             stop = labels[position + 1][0] if position + 1 < len(labels) else len(mapped)
             self.labelled(label, original[end:stop], mapped[end:stop])
+        if len(labels) > 1:  # a table's header row (收件人 电话 地址): its values are below
+            self.pending = self.address = None
 
     def labelled(self, label: str, value: str, mapped: str) -> None:
         kind, strength = _LABEL_INFO[label]
@@ -288,10 +235,11 @@ class _Scanner:
         if kind == _CONTEXT:
             self.heading = True
             self.unlabelled(value, mapped)
+        elif not value.strip(_TRIM + "：，；"):
+            self.pending = (kind, strength)  # the value is on the next line
+            self.heading = self.heading or kind == NAME
         elif kind == NAME:
             name, rest, rest_mapped = _name_value(value, mapped)
-            if name is None and not value.strip(_TRIM):
-                self.heading = True
             self.put(NAME, name, strength)
             if rest.strip(_TRIM):
                 self.unlabelled(rest, rest_mapped, (PHONE, ADDRESS), strength)
@@ -304,9 +252,10 @@ class _Scanner:
                 for key in (ADDRESS, NAME, PHONE):
                     self.put(key, guess.get(key), strength)
                 return
-            address = value.strip(_TRIM + "：，；").strip()
-            if address and "@" not in address:
-                self.put(ADDRESS, address, strength)
+            address = _value(ADDRESS, value, mapped)
+            self.put(ADDRESS, address, strength)
+            if address and self.found[ADDRESS].value == address:
+                self.address = self.found[ADDRESS]
 
     def unlabelled(
         self,
@@ -433,6 +382,30 @@ def _guess_chunk(original: str, mapped: str, guess: dict[str, str]) -> None:
             return
         if NAME not in guess and _looks_like_name(piece):
             guess[NAME] = original[start:end].strip(_TRIM)
+
+
+def _value(kind: str, value: str, mapped: str) -> str | None:
+    """A phone or an address written after its label (or on the line below it)."""
+    if kind == PHONE:
+        return _phone_value(value)
+    # An opening bracket left before a label that ends the address (…1号（邮编301700）)
+    address = value.strip(_TRIM + "：，；").strip().rstrip("（([【 ")
+    return address if address and "@" not in address else None
+
+
+def _continues_address(mapped: str) -> bool:
+    """Whether the line under an address goes on with it (光明路17号), rather than
+    being a greeting, a phone or a name."""
+    text = mapped.strip(_TRIM)
+    return (0 < len(text) <= 60 and "@" not in text and bool(_ADDRESS_HINT.search(text))
+            and not any(normalize_phone(m.group(0)) for m in _PHONE_RUN.finditer(text))
+            and not _looks_like_name(text))
+
+
+def _joined(head: str, tail: str) -> str:
+    """Two pieces of one address: Chinese runs on without a space."""
+    both_cjk = not head[-1:].isascii() and not tail[:1].isascii()
+    return head + ("" if both_cjk else " ") + tail
 
 
 def _looks_like_address(piece: str) -> bool:

@@ -10,8 +10,9 @@ from decimal import Decimal, InvalidOperation
 FIRST_DAY = date(2000, 1, 1)    # no mail, payment or invoice of this product is older
 LAST_DAY = date(2099, 12, 31)   # ...or this far ahead; also keeps date + 1 day in range
 
-#: Whitespace as ``squash`` drops it.
-SPACES = re.compile(r"[\s\u3000\u00a0]+")
+#: Whitespace as ``squash`` drops it, with the invisible characters text copied from a
+#: web page or a chat carries (zero-width space and joiners, word joiner, BOM).
+SPACES = re.compile(r"[\s\u3000\u00a0\u200b-\u200d\u2060\ufeff]+")
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?")
 _MAX_DIGITS = 18
 _CENT = Decimal("0.01")
@@ -40,6 +41,26 @@ def unspaced(text: str) -> str:
     an order number): a letters-and-digits-only text has none (no character is both),
     which ``isalnum`` says faster than the regex."""
     return text if text.isalnum() else SPACES.sub("", text)
+
+
+def number_text(text: str) -> str:
+    """An order or ID number as typed, without what spreadsheets wrap long numbers in
+    to keep them text (a leading ``'``, ``="…"``) and without spaces."""
+    text = unspaced(text)
+    if text.startswith('="') and text.endswith('"') and len(text) > 2:
+        text = text[2:-1]
+    return text.removeprefix("'")
+
+
+#: The dot between the parts of a transliterated name (阿依古丽·买买提) as people and
+#: platforms type it: middle dot, bullet, katakana dot, hyphenation point, full stop.
+_NAME_DOTS = re.compile(r"[\u00b7\u2022\u30fb\u2027\u2219\u22c5\u0387.]")
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two written names are the same name: equal, or equal but for the dot
+    between a transliterated name's parts."""
+    return a == b or _NAME_DOTS.sub("·", a) == _NAME_DOTS.sub("·", b)
 
 
 def label_key(value: object) -> str:

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import io
+from dataclasses import astuple
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import Workbook
 from sqlalchemy import Engine, select
 
-from tests.builders.payments import Pay, payments_csv, payments_xls, payments_xlsx
+from tests.builders.payments import HEADER, Pay, payments_csv, payments_xls, payments_xlsx
 from worker.db import session_factory
 from worker.db.models import Payment, PaymentImport
 from worker.errors import PaymentFileError
@@ -170,3 +173,122 @@ def test_stored_payments_are_cleaned_at_the_column(engine: Engine) -> None:
         p = s.scalars(select(Payment)).one()
         assert p.name == "钱\ufffd多\ufffd"
         assert p.source.startswith("导出\ufffd长") and len(p.source) == 255
+
+
+# --- exports as spreadsheet programs re-save them ------------------------------------
+
+
+def _csv_text(rows: list[Pay], delimiter: str = ",") -> str:
+    return payments_csv(rows, delimiter=delimiter).decode("utf-8")
+
+
+@pytest.mark.parametrize("variant", ["gb18030-bom", "utf16-unicode-text", "sep-line",
+                                     "sep-line-semicolon"])
+def test_csv_as_excel_and_wps_save_it_is_read(variant: str) -> None:
+    """A GB18030 file that opens with its byte-order mark, Excel's "Unicode text"
+    (UTF-16, tabs) and Excel's ``sep=`` first line: each was refused as having no
+    订单号 header, or stopped the import with a csv traceback."""
+    data = {
+        "gb18030-bom": lambda: ("\ufeff" + _csv_text(ROWS)).encode("gb18030"),
+        "utf16-unicode-text": lambda: _csv_text(ROWS, "\t").encode("utf-16"),
+        "sep-line": lambda: ("sep=,\r\n" + _csv_text(ROWS)).encode("utf-8-sig"),
+        "sep-line-semicolon": lambda: ("sep=;\r\n" + _csv_text(ROWS, ";")).encode("gb18030"),
+    }[variant]()
+    rows, errors = read_payment_file("export.csv", data, TZ)
+    assert errors == []
+    assert [(r.order_no, r.name, r.amount) for r in rows] == [
+        ("201803010001", "张堃", Decimal("150.00")), ("201803010002", "李喆", Decimal("160.00")),
+        ("201803010003", "王镕", Decimal("150.00"))]
+    assert rows[1].id_number == "12010119850202002X"
+
+
+@pytest.mark.parametrize("written", ["2018年4月1日 8:00", "2018年4月1日 08:00:00", "2018.4.1 8:00",
+                                     "2018/4/1 上午 08:00:00", "2018/4/1 下午 8:00:00"])
+def test_payment_times_as_chinese_systems_show_them(written: str) -> None:
+    rows, errors = read_payment_file("p.csv", payments_csv([Pay(*astuple(ROWS[1])[:5],
+                                                                paid_at=written)]), TZ)
+    assert errors == []
+    hour = 20 if "下午" in written else 8
+    assert rows[0].paid_at is not None
+    assert rows[0].paid_at.isoformat() == f"2018-04-01T{hour:02d}:00:00+08:00"
+
+
+def test_excel_text_tricks_around_long_numbers_are_not_part_of_them() -> None:
+    """Exports keep long numbers text with ``="..."`` or a leading ``'``."""
+    data = payments_csv([Pay('="201803010001"', "张堃", "'12010119850202002x")])
+    rows, errors = read_payment_file("p.csv", data, TZ)
+    assert errors == []
+    assert (rows[0].order_no, rows[0].id_number) == ("201803010001", "12010119850202002X")
+
+
+def test_numbers_that_lost_their_digits_are_bad_rows_not_stored_keys() -> None:
+    """An export opened and saved in Excel: long numbers in scientific notation, or
+    written out from a float.  Stored, they matched no form (or the wrong trainee)."""
+    data = payments_csv([
+        Pay("2.01803E+14", "张堃", "120101198001010011"),
+        Pay("201803010002", "李喆", "1.20101E+17"),
+        Pay("201803010003", "王镕", "120101199003030037.0"),
+        ROWS[0],
+    ])
+    rows, errors = read_payment_file("p.csv", data, TZ)
+    assert [r.order_no for r in rows] == ["201803010001"]
+    assert [(e.line, e.detail.split()[0]) for e in errors] == [
+        (2, "订单号"), (3, "身份证号"), (4, "身份证号")]
+    assert "lost" in errors[0].detail and "lost" in errors[2].detail
+
+
+def test_an_id_number_typed_as_a_number_in_an_xlsx_export_is_a_bad_row() -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(HEADER))
+    ws.append(["201803010001", "张堃", 1.20101198001010e17, 2018, 150, "2018-04-01 08:00:00",
+               "在线支付", "已支付"])
+    ws.append(list(astuple(ROWS[1])))
+    buf = io.BytesIO()
+    wb.save(buf)
+    rows, errors = read_payment_file("p.xlsx", buf.getvalue(), TZ)
+    assert [r.order_no for r in rows] == ["201803010002"]
+    assert [(e.line, e.detail.split()[0]) for e in errors] == [(2, "身份证号")]
+
+
+def test_the_records_are_read_from_the_first_visible_sheet() -> None:
+    """WPS and Excel templates keep the lists behind drop-downs on a hidden first
+    sheet: the export was refused as having no 订单号 header."""
+    wb = Workbook()
+    lists = wb.active
+    lists.title = "字典"
+    lists.append(["在线支付"])
+    lists.sheet_state = "hidden"
+    ws = wb.create_sheet("订单")
+    ws.append(list(HEADER))
+    for row in ROWS:
+        ws.append(list(astuple(row)))
+    buf = io.BytesIO()
+    wb.save(buf)
+    rows, errors = read_payment_file("p.xlsx", buf.getvalue(), TZ)
+    assert errors == [] and len(rows) == 3
+
+
+def test_a_csv_the_reader_cannot_split_is_a_file_error_not_a_traceback() -> None:
+    """An unclosed quote swallows the rest of a big file into one field, past the csv
+    module's field limit: csv.Error stopped the import with a traceback."""
+    rows = [Pay(f"2018030{i:05d}", "张堃", "120101198001010011") for i in range(3000)]
+    data = payments_csv(rows).replace(b"\n201803000001,", b'\n"201803000001,')
+    with pytest.raises(PaymentFileError, match=r"p\.csv:\d+: not readable as CSV"):
+        read_payment_file("p.csv", data, TZ)
+
+
+def test_an_excel_export_that_is_a_web_page_is_read() -> None:
+    """Web platforms' "导出Excel" is often an HTML table named .xls: it was refused as
+    having no 订单号 header."""
+    cells = [HEADER, *(astuple(row) for row in ROWS)]
+    table = "".join("<tr>" + "".join(f"<td>{value}</td>" for value in row) + "</tr>" for row in cells)
+    page = ('<html xmlns:x="urn:schemas-microsoft-com:office:excel"><head><meta charset="gbk">'
+            f'</head><body><table border="1">{table}</table></body></html>')
+    rows, errors = read_payment_file("订单导出.xls", page.encode("gb18030"), TZ)
+    assert errors == []
+    assert [(r.order_no, r.name, r.method) for r in rows] == [
+        ("201803010001", "张堃", "在线支付"), ("201803010002", "李喆", "在线支付"),
+        ("201803010003", "王镕", "学习卡")]
+    with pytest.raises(PaymentFileError, match="without a table"):
+        read_payment_file("x.xls", b"<html><body>no data</body></html>", TZ)

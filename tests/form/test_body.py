@@ -44,3 +44,20 @@ def test_tab_separated_cells_in_a_plain_body() -> None:
 
 def test_plain_text_without_tab_rows_is_no_sheet() -> None:
     assert tab_text_sheet("收件人：张三\t电话：13800000000\n地址：天津", DEFAULT_LIMITS) is None
+
+
+def test_html_cells_merged_down_keep_the_columns_below_in_place() -> None:
+    """In HTML a cell merged over two rows (rowspan) is absent from the second: the
+    titles under 缴费信息 moved left under 序号 姓名 身份证号 and the form was not found."""
+    grid = form_grid(default_header(), LINES, notes=False)[-1].rows
+    index = next(i for i, row in enumerate(grid) if row and row[0] == "序号")
+    titles = ('<tr><td rowspan="2">序号</td><td rowspan=2>姓名</td><td rowspan="2">身份证号</td>'
+              '<td colspan="3">缴费信息</td></tr>'
+              '<tr><td>订单号</td><td>培训年度</td><td>金额（元）</td></tr>')
+    rows = ["<tr>" + "".join(f"<td>{'' if v is None else v}</td>" for v in row) + "</tr>"
+            for row in grid]
+    rows[index] = titles
+    form = build_form([html_table_sheet("<table>" + "".join(rows) + "</table>", DEFAULT_LIMITS)],
+                      DEFAULT_LIMITS)
+    assert [(line.seq, line.order_no) for line in form.lines] == [
+        (1, LINES[0]["order_no"]), (2, LINES[1]["order_no"])]

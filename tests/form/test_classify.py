@@ -49,6 +49,9 @@ TNEF = b"\x78\x9f\x3e\x22" + b"\x00" * 200
         ("申请表.csv", "text/csv", "姓名,身份证号\n王伟,1\n".encode("gb18030")),  # read (issue 9)
         ("申请表.ods", OCTET, ODS),  # OpenDocument is read (issue 9)
         ("data", "text/csv", b"a,b\n"),
+        # Excel's "XML 表格 2003": was "no Excel attachment" (NO_FORM); read_form names it
+        ("申请表.xml", "text/xml", b'<?xml version="1.0"?>\r\n<?mso-application progid="Excel.Sheet"?>'
+                                  b'\r\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>'),
     ],
 )
 def test_forms(name: str | None, ctype: str, data: bytes) -> None:
@@ -71,6 +74,11 @@ def test_forms(name: str | None, ctype: str, data: bytes) -> None:
         ("申请表.7z", OCTET, b"7z\xbc\xaf\x27\x1c" + b"\x00" * 100),
         ("申请表.et", OCTET, build_ole2({"Other": b"x"})),  # OLE2, but not a workbook
         (None, "application/pdf", b"\x00unknown"),
+        # what a desktop leaves beside the form: Excel's/WPS's owner file, macOS's fork
+        ("~$申请表.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         b"\x06\x00" + "张三".encode("utf-16-le") + b" " * 150),
+        ("申请表/~$申请表.xls", OCTET, b"\x06\x00" + b" " * 160),
+        ("._申请表.xlsx", OCTET, b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "),
     ],
 )
 def test_unsupported(name: str | None, ctype: str, data: bytes) -> None:
@@ -91,6 +99,7 @@ def test_unsupported(name: str | None, ctype: str, data: bytes) -> None:
         ("正文.html", "text/html", b"<html><body>hi</body></html>"),
         (None, "text/plain", b"hello"),
         ("smime.p7s", "application/pkcs7-signature", b"\x30\x82\x01"),
+        ("data.xml", "text/xml", b'<?xml version="1.0"?><invoice><no>1</no></invoice>'),
     ],
 )
 def test_other(name: str | None, ctype: str, data: bytes) -> None:

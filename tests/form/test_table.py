@@ -31,6 +31,15 @@ def test_pre_numbered_blank_rows_are_skipped_and_total_still_found(parse_rows: P
     assert (form.total_count, form.total_amount) == (2, Decimal("300.00"))
 
 
+def test_template_rows_with_year_and_amount_filled_ahead_are_not_lines(parse_rows: Parse) -> None:
+    """Units fill 培训年度 and 金额 down the template before typing the trainees: those
+    rows named nobody and came back as lines without name, ID or order number."""
+    ahead = [[n, None, None, None, "2018", "150.00"] for n in range(3, 8)]
+    form = parse_rows([*HEAD, TABLE_HEADER, *LINES, *ahead, ["合计", "2人", None, None, None, 300]])
+    assert [ln.name for ln in form.lines] == ["王伟", "李娜"]
+    assert (form.total_count, form.total_amount) == (2, Decimal("300.00"))
+
+
 def test_line_after_a_gap_of_numbered_rows_is_kept(parse_rows: Parse) -> None:
     rows = [*HEAD, TABLE_HEADER, LINES[0], [2], [3], line(4, "张敏", ID3, "201800000000004")]
     form = parse_rows(rows)
@@ -47,6 +56,28 @@ def test_stray_text_after_a_gap_ends_the_table(parse_rows: Parse) -> None:
 def test_empty_row_ends_the_table(parse_rows: Parse) -> None:
     rows = [*HEAD, TABLE_HEADER, LINES[0], [], LINES[1]]
     assert [ln.name for ln in parse_rows(rows).lines] == ["王伟"]
+
+
+def test_the_total_below_trainees_after_an_empty_row_is_still_read(parse_rows: Parse) -> None:
+    """Units leave a blank row between groups of trainees (2018, 补训).  The lines end
+    at it, as the form's rules say; the 合计 row below was lost with them, so the
+    application passed with the later trainees silently left out.  Now its count and
+    sum are read and disagree with the lines (TOTAL_MISMATCH)."""
+    later = [line(3, "张敏", ID3, "201600000000003", "150"), [4, "刘洋", ID1, "201500000000004", "2015", 160]]
+    rows = [*HEAD, TABLE_HEADER, *LINES, [], ["补训"], TABLE_HEADER, *later, [],
+            ["合计", "4人", None, None, None, 610]]
+    form = parse_rows(rows)
+    assert [ln.name for ln in form.lines] == ["王伟", "李娜"]
+    assert form.has_total_row and (form.total_count, form.total_amount) == (4, Decimal("610.00"))
+
+
+def test_subtotal_rows_are_neither_lines_nor_the_total(parse_rows: Parse) -> None:
+    later = [line(3, "张敏", ID3, "201600000000003")]
+    rows = [*HEAD, TABLE_HEADER, *LINES, ["小计", "2人", None, None, None, 300], *later,
+            ["小 计：", "1人", None, None, None, 150], ["合计", "3人", None, None, None, 450]]
+    form = parse_rows(rows)
+    assert [ln.name for ln in form.lines] == ["王伟", "李娜", "张敏"]
+    assert (form.total_count, form.total_amount) == (3, Decimal("450.00"))
 
 
 def test_note_row_ends_the_table(parse_rows: Parse) -> None:
@@ -198,6 +229,20 @@ def test_identifier_normalisation(parse_rows: Parse) -> None:
     assert lines[2].order_no == "201800000000003"
 
 
+def test_identifiers_pasted_with_invisible_characters_or_text_marks(parse_rows: Parse) -> None:
+    """Copied from a web page or a chat (zero-width spaces, a BOM), or typed with the
+    apostrophe that keeps a long number text: PAYMENT_NOT_FOUND for an order number
+    the unit sees exactly as paid, INVALID_ID_NUMBER for a valid ID."""
+    rows = [
+        TABLE_HEADER,
+        ["1", "王\u200b伟", "\u200b" + ID1 + "\u2060", "\ufeff201800000000001\u200b", 2018, 150],
+        ["2", "李娜", "'" + ID2.lower(), "'201800000000002", 2018, 150],
+    ]
+    lines = parse_rows(rows).lines
+    assert [(ln.name, ln.id_number, ln.order_no) for ln in lines] == [
+        ("王伟", ID1, "201800000000001"), ("李娜", ID2.upper(), "201800000000002")]
+
+
 def test_date_cells_do_not_crash(fmt: str) -> None:
     rows = [
         ["单位名称", "某某公司", "填表日期", dt.datetime(2018, 5, 2)],
@@ -295,3 +340,30 @@ def test_hidden_sheet_comes_last() -> None:
     form = read_form("a.xlsx", out.getvalue())
     assert form.sheet == "新"
     assert [ln.name for ln in form.lines] == ["王伟", "李娜"]
+
+
+TWO_ROW_HEADERS = {
+    # 序号 姓名 身份证号 merged over both rows; 订单号 培训年度 金额 under 缴费信息
+    "group right": ([["序号", "姓名", "身份证号", "缴费信息", None, None],
+                     [None, None, None, "订单号", "培训年度", "金额（元）"]],
+                    [(1, 1, 2, 1), (1, 2, 2, 2), (1, 3, 2, 3), (1, 4, 1, 6)]),
+    # 序号 merged over both rows; everything else under two group titles
+    "groups": ([["序号", "学员信息", None, "缴费信息", None, None],
+                [None, "姓名", "身份证号", "订单号", "培训年度", "金额（元）"]],
+               [(1, 1, 2, 1), (1, 2, 1, 3), (1, 4, 1, 6)]),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(TWO_ROW_HEADERS))
+def test_table_titles_over_two_rows_with_merged_cells(fmt: str, shape: str) -> None:
+    """A header made of merged cells over two rows: the form was "not found"
+    (FORM_UNREADABLE), or its lines lost their 序号."""
+    titles, merges = TWO_ROW_HEADERS[shape]
+    first = len(HEAD) + 1
+    sheet = GridSheet("申请表", [*HEAD, *titles, *LINES, ["合计", "2人", None, None, None, 300]],
+                      [(r1 + first - 1, c1, r2 + first - 1, c2) for r1, c1, r2, c2 in merges])
+    data = grid_to_xlsx([sheet]) if fmt == "xlsx" else grid_to_xls([sheet])
+    form = read_form(f"a.{fmt}", data)
+    assert [(ln.seq, ln.name, ln.id_number, ln.order_no) for ln in form.lines] == [
+        (1, "王伟", ID1, "201800000000001"), (2, "李娜", ID2, "201800000000002")]
+    assert form.total_count == 2

@@ -28,6 +28,7 @@ from worker.message import (
     parse_message,
     parse_params,
 )
+from worker.recipient import Recipient, parse_recipient
 
 FORM = "线上缴费发票申请表.xlsx"
 RARE = "堃喆镕玥"
@@ -132,6 +133,34 @@ def test_html_blockquote_lines_are_marked_quoted() -> None:
     assert text.splitlines() == ["新", "", "> 旧一", "> 旧二", "> 旧三"]
 
 
+def test_html_table_cells_wrapped_in_paragraphs_stay_one_row() -> None:
+    """Word, WPS and Outlook wrap each cell's text in <p>: the row 收件人 | 张三 was
+    cut into lines of one cell each, and no recipient was found in the table."""
+    markup = ('<table class=MsoTableGrid><tr><td width=120><p class=MsoNormal><span>收件人'
+              '<o:p></o:p></span></p></td><td><p class=MsoNormal><span>张三<o:p></o:p></span></p>'
+              '</td></tr><tr><td><div>联系电话</div></td><td><div>13800000000</div></td></tr>'
+              '<tr><td><p>地址</p></td><td><p>天津市武清区杨村街1号</p><p>某某公司人事部</p></td>'
+              '</tr></table><p>谢谢</p>')
+    assert html_to_text(markup).splitlines() == [
+        "收件人 张三", "", "联系电话 13800000000", "", "地址 天津市武清区杨村街1号", "某某公司人事部", "",
+        "谢谢"]
+    mail = parse_message(build_mail(body=None, html=markup, charset="utf-8"))
+    assert parse_recipient(mail.text) == Recipient("张三", "13800000000", "天津市武清区杨村街1号")
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8"])
+@pytest.mark.parametrize("label", ["iso-8859-1", "windows-1252"])
+def test_chinese_body_under_a_western_label_is_read(label: str, encoding: str) -> None:
+    """OA systems, PHP mailers and Western-default clients label every body latin-1:
+    the body read as ÊÕ¼þÈË and the recipient was "missing" (MISSING_RECIPIENT)."""
+    body = "收件人：张三\r\n电话：13800000000\r\n地址：天津市武清区杨村街道和平路1号\r\n"
+    part = (f"Content-Type: text/plain; charset={label}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            .encode() + body.encode(encoding))
+    mail = parse_message(build_mail(body=None, parts=[part]))
+    assert parse_recipient(mail.text) == Recipient("张三", "13800000000", "天津市武清区杨村街道和平路1号")
+    assert decode_bytes("Grüße aus Köln, café".encode("latin-1"), label) == "Grüße aus Köln, café"
+
+
 def test_html_unclosed_tags_do_not_lose_text() -> None:
     assert html_to_text("<div>前文<script>x" + "<" * 1000) == "前文"
     assert html_to_text("<p>a</p><style>unclosed") == "a"
@@ -186,6 +215,16 @@ def test_rfc2231_continuations_out_of_order_and_quoted() -> None:
         "attachment; filename*1*=%A8.xls; filename*0*=\"utf-8''%E8%A1\""
     )
     assert params["filename"] == "表.xls"
+
+
+def test_rfc2231_charset_on_the_first_encoded_segment_not_the_first() -> None:
+    """An ASCII first segment left plain, the charset on the first encoded one: the
+    name read as "2018utf-8''…" with its charset taken for text."""
+    _, params = parse_params(
+        "attachment;\r\n filename*0=\"2018\";\r\n filename*1*=gbk''%C9%EA%C7%EB;\r\n"
+        " filename*2*=%B1%ED.xls"
+    )
+    assert params["filename"] == "2018申请表.xls"
 
 
 def test_encoded_words_split_inside_a_character() -> None:

@@ -43,6 +43,35 @@ def test_recipient_variants(text: str) -> None:
     assert parse_recipient(text) == ZHANG
 
 
+@pytest.mark.parametrize("markup", [
+    # each label's value in the next <div> / after a <br> (phone clients, QQ webmail)
+    "<div>收件人：</div><div>张三</div><div>电话：</div><div>13800000000</div>"
+    "<div>地址：</div><div>天津市武清区杨村街道和平路1号</div>",
+    "<p>收件人：<br>张三</p><p>联系电话：<br>13800000000</p><p>邮寄地址：<br>天津市武清区杨村街道和平路1号</p>",
+    # a long address broken by a <br> (or by the editor) goes on on the next line
+    "<div>收件人：张三</div><div>电话：13800000000</div><div>地址：天津市武清区<br>杨村街道和平路1号</div>",
+    "<div>收件人：张三<br>电话：13800000000<br>地址：天津市<br>武清区杨村街道和平路1号<br>谢谢！</div>",
+])
+def test_values_on_the_line_below_their_label(markup: str) -> None:
+    """An address cut at a line break went to the courier cut (天津市); a phone and an
+    address under their empty labels were missing (MISSING_RECIPIENT)."""
+    mail = parse_message(build_mail(body=None, html=markup, charset="utf-8"))
+    assert parse_recipient(mail.text) == ZHANG
+
+
+def test_a_greeting_under_an_empty_address_label_is_not_the_address() -> None:
+    """收件人：/电话：/地址： left empty (the form holds them), then a greeting."""
+    assert parse_recipient("收件人：\n电话：\n地址：\n\n谢谢！") == Recipient()
+
+
+def test_the_line_under_an_address_is_not_taken_for_more_of_it() -> None:
+    text = ("收件人：张三\n电话：13800000000\n地址：天津市武清区杨村街道和平路1号\n李四\n"
+            "13900000000\n\n天津市河西区某路2号")
+    assert parse_recipient(text) == ZHANG
+    table = "收件人 电话 地址\n张三 13800000000 天津市武清区杨村街道和平路1号"
+    assert parse_recipient(table) == ZHANG
+
+
 def test_full_width_everything() -> None:
     text = "收件人：张三\u3000\u3000电话：１３８００００００００\n地址：天津市武清区和平路１号"
     result = parse_recipient(text)
@@ -68,6 +97,11 @@ def test_phone_is_returned_as_written() -> None:
 def test_address_keeps_the_whole_rest_of_the_line() -> None:
     text = "地址：天津市武清区杨村街道, 和平路1号 3号楼 2单元 501室 "
     assert parse_recipient(text).address == "天津市武清区杨村街道, 和平路1号 3号楼 2单元 501室"
+
+
+def test_address_keeps_no_bracket_opened_before_the_postcode() -> None:
+    text = "收件人：张三\n电话：13800000000\n地址：天津市武清区杨村街道和平路1号（邮编：301700）"
+    assert parse_recipient(text) == ZHANG
 
 
 def test_address_stops_at_postcode() -> None:

@@ -29,6 +29,21 @@ def test_reason_column_aliases_without_title(label):
     assert [(r.serial, r.reason) for r in rows] == [("TJZG00000003", "购买方名称不能为空")]
 
 
+@pytest.mark.parametrize("label", ["失败原因（必填）", "失败原因\n（平台填写）", "失败原因说明", "错误描述"])
+def test_reason_column_titled_with_a_hint_or_more_words(label):
+    """A title with a bracketed hint, a second line, or more words: the workbook was
+    refused as "not a failure workbook" and its failed invoices stayed waiting."""
+    rows = read_failures(failure_workbook([("TJZG00000001", "税率不合法")], reason_label=label), "f.xlsx")
+    assert [(r.serial, r.reason) for r in rows] == [("TJZG00000001", "税率不合法")]
+
+
+def test_serials_typed_or_pasted_by_staff_are_read_as_written_by_us():
+    """Full-width letters, a zero-width space pasted from a chat, a trailing space:
+    the whole workbook was refused over one row's 流水号."""
+    data = failure_workbook([("ＴＪＺＧ00000001", "原因一"), ("\u200bTJZG00000002 ", "原因二")])
+    assert [r.serial for r in read_failures(data, "f.xlsx")] == ["TJZG00000001", "TJZG00000002"]
+
+
 def test_several_reasons_for_one_serial_grouped():
     rows = read_failures(failure_workbook([("TJZG00000004", "金额不能为空"), ("TJZG00000004", "税率不合法"),
                                            ("TJZG00000004", "金额不能为空")]))

@@ -136,6 +136,14 @@ def test_line_reasons_cite_the_trainee_seq() -> None:
                      payment={"year": 2013}) == [("FEE_MISMATCH", 1)]
 
 
+def test_more_counted_than_read_says_rows_under_a_blank_row_are_not_read() -> None:
+    draft, payments = good_draft()
+    (more,) = check_application(replace(draft, total_count=5), PROGRAMME, Lookups(payments, {}))
+    assert "合计人数 5，明细 3 行" in more.detail and "空行" in more.detail
+    (fewer,) = check_application(replace(draft, total_count=2), PROGRAMME, Lookups(payments, {}))
+    assert "空行" not in fewer.detail
+
+
 def test_payment_mismatch_says_which_fields_differ() -> None:
     draft, payments = good_draft()
     payments["A001"] = replace(payments["A001"], name="张坤", year=2017)
@@ -144,6 +152,18 @@ def test_payment_mismatch_says_which_fields_differ() -> None:
     assert mismatch.line == 1
     assert "姓名" in mismatch.detail and "培训年度" in mismatch.detail
     assert "金额" not in mismatch.detail
+
+
+@pytest.mark.parametrize("typed", ["阿依古丽•买买提", "阿依古丽・买买提", "阿依古丽.买买提",
+                                   "阿依古丽．买买提"])
+def test_a_transliterated_name_with_another_dot_is_the_same_name(typed: str) -> None:
+    """The platform writes 阿依古丽·买买提 (middle dot); units type whatever dot their
+    input method gives: that was PAYMENT_MISMATCH on the name."""
+    from worker.text import normalize
+
+    assert line_case(0, line={"name": normalize(typed)}, payment={"name": "阿依古丽·买买提"}) == []
+    assert line_case(0, line={"name": "阿依古丽买买提"}, payment={"name": "阿依古丽·买买提"}) == [
+        ("PAYMENT_MISMATCH", 1)]
 
 
 def test_payment_mismatch_never_quotes_the_records_identity() -> None:
@@ -180,6 +200,10 @@ def test_all_reasons_are_collected_not_only_the_first() -> None:
     ("武清", "武清区"), ("武清区", "武清区"), ("天津市武清区", "武清区"), ("滨海", "滨海新区"),
     ("塘沽", "滨海新区"), ("蓟县", "蓟州区"), ("ｗｕ", None), ("北京市朝阳区", None), ("和平", "和平区"),
     ("静 海", "静海区"),
+    # the district with where in it the unit is; two districts named stay unknown
+    ("滨海新区（塘沽）", "滨海新区"), ("武清区(杨村)", "武清区"), ("天津市武清区杨村街道", "武清区"),
+    ("塘沽（滨海新区）", "滨海新区"), ("西青区/北辰区", None), ("滨海新区塘沽区", None),
+    ("和平（南京路）", "和平区"),
 ])
 def test_district_names(raw: str, expected: str | None) -> None:
     assert norm.district(raw) == expected

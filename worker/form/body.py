@@ -25,14 +25,29 @@ class _TableCells(HTMLParser):
         self._row: list[object] | None = None
         self._cell: list[str] | None = None
         self._span = 1
+        self._rowspan = 1
         self._skip = 0  # inside <script>/<style>
+        # A cell merged down (rowspan) is absent from the rows below it in HTML, where a
+        # workbook keeps its place empty: column -> rows below it still covers.
+        self._down: dict[int, int] = {}
+        self._covered: set[int] = set()
+
+    def _start_row(self) -> list[object]:
+        self._row = []
+        self._covered = set(self._down)
+        self._down = {col: rows - 1 for col, rows in self._down.items() if rows > 1}
+        return self._row
 
     def _end_cell(self) -> None:
         if self._cell is not None and self._row is not None:
             text = " ".join("".join(self._cell).split())
             if len(self._row) < self.limits.max_cols:
+                start = len(self._row)
                 self._row.append(text or None)
                 self._row.extend([None] * min(self._span - 1, self.limits.max_cols))
+                if self._rowspan > 1:
+                    for col in range(start, min(len(self._row), self.limits.max_cols)):
+                        self._down[col] = self._rowspan - 1
         self._cell = None
 
     def _end_row(self) -> None:
@@ -46,17 +61,20 @@ class _TableCells(HTMLParser):
             self._skip += 1
         elif tag == "table":
             self._end_row()  # a table inside a cell: its rows stand on their own
+            self._down = {}
             if self.rows and self.rows[-1]:
                 self.rows.append(())
         elif tag == "tr":
             self._end_row()
-            self._row = []
+            self._start_row()
         elif tag in ("td", "th"):
             self._end_cell()
-            if self._row is None:
-                self._row = []
-            span = dict(attrs).get("colspan") or "1"
-            self._span = max(1, min(int(span), 50)) if span.isascii() and span.isdigit() else 1
+            row = self._row if self._row is not None else self._start_row()
+            while len(row) in self._covered and len(row) < self.limits.max_cols:
+                row.append(None)
+            values = dict(attrs)
+            self._span = _span(values.get("colspan"))
+            self._rowspan = _span(values.get("rowspan"))
             self._cell = []
         elif tag in ("br", "p", "div") and self._cell is not None:
             self._cell.append(" ")
@@ -72,6 +90,12 @@ class _TableCells(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._cell is not None and not self._skip:
             self._cell.append(data)
+
+
+def _span(value: str | None) -> int:
+    """A colspan/rowspan: 1 to 50, 1 when absent or not a number."""
+    span = value or "1"
+    return max(1, min(int(span), 50)) if span.isascii() and span.isdigit() else 1
 
 
 def html_table_sheet(markup: str, limits: FormLimits) -> Sheet | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from worker.form.labels import split_label
-from worker.text import normalize, parse_amount, parse_int, unspaced
+from worker.text import normalize, number_text, parse_amount, parse_int
 
 Row = tuple[object, ...]
 
@@ -97,7 +97,7 @@ def id_text(value: object, text: str | None = None) -> str:
     ``text``: ``cell_text(value)`` when the caller has it."""
     if isinstance(value, float) and not isinstance(value, bool):
         return excel_general(value)
-    return unspaced(cell_text(value) if text is None else text).upper()
+    return number_text(cell_text(value) if text is None else text).upper()
 
 
 def number_or_none(value: object) -> object:

@@ -50,6 +50,8 @@ _UNSUPPORTED_TYPES = frozenset(
         "application/x-7z-compressed",
     }
 )
+_APPLE_DOUBLE = b"\x00\x05\x16\x07"
+_EXCEL_XML = re.compile(rb"progid=.Excel\.Sheet|urn:schemas-microsoft-com:office:spreadsheet")
 _INLINE_NAME = re.compile(r"^(?:image\d|img\d|outlook-|~wrd|att\d|未命名|图片\d)")
 _FORM_FORMATS = frozenset({"xlsx", "xlsb", "xls", "ods"})
 _UNSUPPORTED_FORMATS = frozenset({"docx", "pptx", "ofd", "doc", "ppt", "pdf", "archive", "rtf"})
@@ -67,6 +69,10 @@ def classify_attachment(filename: str | None, content_type: str, data: bytes,
         kind = sniff(data) if data else "unknown"
     if kind in _FORM_FORMATS:
         return "form"
+    if _leftover(filename, data):
+        return "unsupported"  # only said when no form came along
+    if kind == "xml" and _EXCEL_XML.search(data[:4096]):
+        return "form"  # Excel's "XML 表格 2003" (.xml): read_form says to save it as .xlsx
     if kind == "encrypted":  # encrypted OOXML hides which app made it; trust the name
         return "unsupported" if ext in _WORD_SUFFIXES | _PPT_SUFFIXES else "form"
     if kind == "ole2":
@@ -78,6 +84,18 @@ def classify_attachment(filename: str | None, content_type: str, data: bytes,
     if kind == "image":
         return _image_kind(filename, data)
     return _by_name_or_type(filename, ext, content_type, data)
+
+
+def _leftover(filename: str | None, data: bytes) -> bool:
+    """Files a desktop leaves next to the form, attached or zipped along with it: the
+    owner file Excel and WPS keep while the form is open (``~$申请表.xlsx``, ~160
+    bytes) and macOS's resource fork (``._申请表.xlsx``, AppleDouble).  Never the form:
+    beside it nothing to tell the unit about, alone the attachment that should have been
+    it (not a "damaged file")."""
+    name = re.split(r"[/\\]", filename or "")[-1]
+    if name.startswith("~$"):
+        return True
+    return name.startswith("._") and data.startswith(_APPLE_DOUBLE)
 
 
 def _by_name_or_type(filename: str | None, ext: str, content_type: str, data: bytes) -> AttachmentKind:

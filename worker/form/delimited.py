@@ -13,12 +13,18 @@ from worker.form.limits import FormLimits
 _DELIMITERS = ",\t;"
 
 
+# Byte-order marks and the encodings they announce: Excel's "Unicode text" is UTF-16,
+# and a GB18030 file may open with GB18030's own mark.
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+         (b"\x84\x31\x95\x33", "gb18030"))
+
+
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (which every GBK file is)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
+    """Text of a CSV or tab-separated file, without its byte-order mark: the encoding
+    its mark names, else UTF-8, else GB18030 (which every GBK file is)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(encoding, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

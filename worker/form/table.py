@@ -20,7 +20,7 @@ from worker.form.labels import (
 )
 from worker.form.limits import FormLimits
 from worker.form.model import FormLine
-from worker.text import parse_amount, squash, unspaced
+from worker.text import label_key, number_text, parse_amount, squash, unspaced
 
 _TOTAL_PREFIX = re.compile(r"^(?:合计|总计)[:]?")
 _COUNT_IN_TEXT = re.compile(r"(?:共|人数[:]?)?(\d+)(?:人|名)|人数[:]?(\d+)")
@@ -76,11 +76,29 @@ def find_table_header(sheet: Sheet) -> tuple[TableHeader | None, TableHeader | N
             continue
         header = TableHeader(index, columns)
         if not header.missing:
+            _merged_from(sheet, index - 1, header)  # 序号 merged down from the row above
             return header, None
+        below = TableHeader(index + 1, dict(columns))
+        _merged_from(sheet, index + 1, below)
+        if not below.missing:  # titles over two rows, some cells merged down
+            return below, None
         found = len(REQUIRED_COLUMNS) - len(header.missing)
         if found >= 3 and (partial is None or len(partial.missing) > len(header.missing)):
             partial = header
     return None, partial
+
+
+def _merged_from(sheet: Sheet, index: int, header: TableHeader) -> None:
+    """Add the titles the other row of a two-row header holds in columns this one has
+    empty: a title merged over both rows (序号, 姓名) keeps its text in the upper
+    cell only, the titles under a group title (缴费信息: 订单号 培训年度 金额) stand
+    in the lower row."""
+    if not 0 <= index < len(sheet.rows):
+        return
+    taken = set(header.columns.values())
+    for key, col in _columns(sheet.rows[index]).items():
+        if key not in header.columns and col not in taken:
+            header.columns[key] = col
 
 
 @dataclass(frozen=True)
@@ -113,7 +131,7 @@ def _line(row: Row, texts: list[str], index: int, cols: _Columns) -> FormLine:
         seq=None if cols.seq is None else cell_int(row[cols.seq]),
         name=unspaced(texts[cols.name]),
         id_number=id_text(row[cols.id_number], texts[cols.id_number]),
-        order_no=unspaced(texts[cols.order_no]),
+        order_no=number_text(texts[cols.order_no]),
         year=cell_int(row[cols.year]),
         year_raw=texts[cols.year],
         amount=cell_amount(row[cols.amount]),
@@ -152,7 +170,10 @@ def _total(row: Row, amount_col: int) -> tuple[int | None, Decimal | None]:
 
 
 _TOTAL = "total"
+_SUBTOTAL = "subtotal"
 _BELOW = "below"
+#: Empty rows in a row after which no 合计 row is looked for any more.
+_EMPTY_RUN = 20
 
 
 @remembered
@@ -161,6 +182,8 @@ def _ends_table(first: str) -> str | None:
     (``_TOTAL``), something below it (``_BELOW``: a note, a header label), or None."""
     if is_total_text(first):
         return _TOTAL
+    if label_key(first).startswith("小计"):
+        return _SUBTOTAL
     if is_note_text(first) or split_label(first):
         return _BELOW
     return None
@@ -169,15 +192,21 @@ def _ends_table(first: str) -> str | None:
 def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
     """Lines until an empty row, a 合计/总计 row, a note, or a header label below the table.
 
-    Rows with only 序号 (or 备注) filled are the blank numbered rows of the template:
-    skipped, not lines.  After such a gap only a row with at least two filled trainee
-    cells counts as a line, so stray text under the table is not taken for a trainee.
+    Rows with only 序号 (or 备注, 培训年度, 金额) filled, no trainee named on them, and
+    小计 rows are gaps, not lines: the template has blank numbered rows, units fill
+    年度/金额 down ahead and sum groups of trainees.  After a gap only a row with at
+    least two filled trainee cells counts as a line, so stray text under the table is
+    not taken for a trainee.  Past the empty row that ends the lines, trainee rows are
+    looked over (not read) for the 合计 row: its count and sum then tell the unit
+    that rows below a blank one were left out (TOTAL_MISMATCH), never silently.
     """
     cols = _Columns.of(header.columns)
     table = Table()
     in_gap = False
     ended = False
-    index = header.index
+    past_end = False  # an empty row ended the lines; only the 合计 row is still wanted
+    empty_run = 0
+    last = header.index
     for index in range(header.index + 1, len(sheet.rows)):
         row = sheet.rows[index]
         texts = [cell_text(value) for value in row]  # each cell's text once per row
@@ -185,35 +214,47 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
             texts.extend([""] * (cols.width - len(texts)))
         first = next(filter(None, texts), "")
         if not first:
-            ended = True
-            break
+            ended = past_end = True
+            empty_run += 1
+            if empty_run >= _EMPTY_RUN:
+                break
+            continue
+        empty_run = 0
         ends = _ends_table(first)
+        if ends is _SUBTOTAL:
+            in_gap = True
+            continue
         if ends is _TOTAL:
+            last = index
             table.total_count, table.total_amount = _total(row, cols.amount)
             table.has_total_row = True
             ended = True
             break
         if ends is _BELOW:
-            index -= 1
             ended = True
             break
         filled = len(cols.data) - [texts[col] for col in cols.data].count("")
-        if not filled:
-            in_gap = True
+        if past_end:
+            if not filled or texts[cols.name] and (texts[cols.id_number] or texts[cols.order_no]) \
+                    or is_column(texts[cols.name], "name"):
+                continue  # a trainee, a group title (补训) or the header again: not a line
+            break
+        if not filled or not (texts[cols.name] or texts[cols.id_number] or texts[cols.order_no]):
+            in_gap = True  # no one on it: a template row with 年度/金额 filled in ahead
             continue
         if is_column(texts[cols.name], "name"):
             continue  # the header repeated (e.g. on a second printed page)
         if in_gap and filled < 2:
-            index -= 1
             ended = True
             break
         in_gap = False
+        last = index
         table.lines.append(_line(row, texts, index, cols))
         if len(table.lines) > limits.max_lines:
             raise FormUnreadable(f"申请表人数过多（超过 {limits.max_lines} 人），请分成几份申请表分别发送")
     if not ended and sheet.truncated:
         raise FormUnreadable(f"附件中的表格过大（超过 {limits.max_rows} 行）")
-    table.used = range(header.index, index + 1)
+    table.used = range(header.index, last + 1)  # rows below it may hold header labels
     return table
 
 

@@ -30,6 +30,28 @@ def codec_for(label: str | None) -> str | None:
 
 
 _LATIN_EXTENDED = re.compile("[\u0080-\u024f]")
+# Western labels some mailers put on every body (PHP and OA systems, a Western-default
+# client): their codecs decode any bytes, so Chinese text comes out as ÊÕ¼þÈË.
+_WESTERN = frozenset({"iso8859-1", "cp1252", "iso8859-15"})
+_CJK_TEXT = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def _chinese_under_western_label(data: bytes) -> str | None:
+    """UTF-8 or GBK Chinese behind a Western label, or None: the label is trusted
+    unless every non-ASCII character the bytes make is a Chinese one (accented Western
+    words, é read as UTF-8 or Müller as GB18030, never are)."""
+    if data.isascii():
+        return None
+    for codec in ("utf-8", "gb18030"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        foreign = _NON_ASCII.findall(text)
+        if len(foreign) >= 2 and all(_CJK_TEXT.match(c) for c in foreign):
+            return text
+    return None
 
 
 def decode_bytes(data: bytes, label: str | None = None) -> str:
@@ -39,6 +61,10 @@ def decode_bytes(data: bytes, label: str | None = None) -> str:
     GB18030 happily turns UTF-8 into mojibake.
     """
     codec = codec_for(label)
+    if codec in _WESTERN:
+        chinese = _chinese_under_western_label(data)
+        if chinese is not None:
+            return chinese
     if codec == "gb18030":
         # GB18030 "decodes" UTF-8 into mojibake, so a UTF-8 body mislabelled gb2312
         # (web forms, scripts) is caught first; Latin letters mean it was GBK after all.

@@ -15,6 +15,8 @@ _BLOCK_TAGS = frozenset({
     "hr", "pre", "section", "article", "header", "footer", "center", "dd", "dt", "dl",
 })
 _CELL_TAGS = frozenset({"td", "th"})
+_TABLE_TAGS = frozenset({"tr", "table"})
+_CELL_FRESH, _CELL_TEXT, _CELL_BREAK = "fresh", "text", "break"
 
 
 _BLANKS = re.compile(r"[ \t\r\n\f\xa0]+")
@@ -29,10 +31,18 @@ def html_to_text(markup: str) -> str:
     out: list[str] = []
     depth = 0
     line_start = True
+    # Inside a table cell a block breaks the line only between texts of that cell:
+    # Word, WPS and Outlook wrap each cell's text in <p>, and a row 收件人 | 张三 stays
+    # one line as the table shows it.  None: not in a cell.
+    cell: str | None = None
 
     def emit(text: str) -> None:
-        nonlocal line_start
+        nonlocal line_start, cell
         text = _BLANKS.sub(" ", htmllib.unescape(text))
+        if cell is not None and text.strip():
+            if cell == _CELL_BREAK:
+                newline()
+            cell = _CELL_TEXT
         if line_start:
             text = text.lstrip()
             if not text:
@@ -57,12 +67,19 @@ def html_to_text(markup: str) -> str:
             continue
         closing, name = tag.group(1), tag.group(2).lower()
         if name == "blockquote":
+            cell = None
             newline()
             depth = max(0, depth + (-1 if closing else 1))
+        elif name in _CELL_TAGS:
+            cell = None if closing else _CELL_FRESH
+            if closing:
+                out.append(" ")
+        elif cell is not None and name not in _TABLE_TAGS:
+            if cell == _CELL_TEXT:
+                cell = _CELL_BREAK
         elif name in _BLOCK_TAGS:
+            cell = None
             newline()
-        elif name in _CELL_TAGS and closing:
-            out.append(" ")
     if pos < len(markup):
         emit(markup[pos:])
     lines = (line.rstrip() for line in "".join(out).split("\n"))

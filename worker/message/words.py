@@ -115,12 +115,19 @@ def parse_params(value: str | None) -> tuple[str, dict[str, str]]:
     return main, params
 
 
+_CHARSET_PREFIX = re.compile(r"[A-Za-z0-9._:+\-]+'[A-Za-z0-9\-]*'")
+
+
 def _join_rfc2231(segments: dict[int, tuple[str, bool]]) -> str:
     charset: str | None = None
     chunks: list[bytes] = []
     for position, index in enumerate(sorted(segments)):
         text, encoded = segments[index]
-        if position == 0 and encoded and text.count("'") >= 2:
+        # The charset belongs on the first segment; some encoders put it on the first
+        # encoded one (filename*0="..."; filename*1*=utf-8''...).  "'" is no
+        # attribute-char, so in an encoded segment it can only delimit one.
+        if encoded and charset is None and text.count("'") >= 2 and (
+                position == 0 or _CHARSET_PREFIX.match(text)):
             charset, _, text = text.split("'", 2)
         data = to_bytes(text)
         chunks.append(unquote_to_bytes(data) if encoded else data)

@@ -25,33 +25,46 @@ from worker.form.cells import Sheet, cell_text
 from worker.form.limits import FormLimits
 from worker.form.reader import read_sheets
 from worker.tax.model import FailedRow
+from worker.text import normalize, number_text
 
 HEADER_SCAN_ROWS = 20
 MAX_REASON = 500  # a platform reason is one sentence; longer text is cut, not trusted
 SERIAL_LABELS = ("发票流水号", "流水号", "开票流水号")
-REASON_LABELS = ("导入失败原因", "失败原因", "错误原因", "错误信息", "失败描述", "导入结果", "原因")
+REASON_LABELS = ("导入失败原因", "失败原因", "错误原因", "错误信息", "错误描述", "失败描述", "失败信息",
+                 "导入结果", "原因")
 BUYER_LABELS = ("购买方名称",)
 _SPACE = re.compile(r"\s+")
+_HINT = re.compile(r"[(（][^()（）]*[)）]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SERIAL = re.compile(r"[A-Za-z0-9]{1,20}")
 
 
 def _label(value: object) -> str:
-    return _SPACE.sub("", cell_text(value)).strip("*＊:：")
+    """A header cell as its label: the first line, without a bracketed hint
+    (``发票流水号（必填）``, ``发票流水号\n必填（限20字符）``), spaces, stars, colons."""
+    text = cell_text(value).split("\n", 1)[0]
+    return _SPACE.sub("", _HINT.sub("", text)).strip("*＊:：")
 
 
-def _find(header: list[str], labels: tuple[str, ...]) -> int | None:
-    for wanted in labels:  # the more specific label wins over a shorter one
+def _find(header: list[str], labels: tuple[str, ...], *, prefix: bool = False) -> int | None:
+    """The column titled with one of ``labels`` (the more specific first); ``prefix``:
+    also one titled a label and more (失败原因说明)."""
+    for wanted in labels:
         for index, text in enumerate(header):
             if text == wanted:
                 return index
+    if prefix:
+        for wanted in labels:
+            for index, text in enumerate(header):
+                if text.startswith(wanted) and len(wanted) >= 4:
+                    return index
     return None
 
 
 def _rows_of(sheet: Sheet) -> list[FailedRow]:
     for number, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS], 1):
         header = [_label(v) for v in row]
-        serial_col, reason_col = _find(header, SERIAL_LABELS), _find(header, REASON_LABELS)
+        serial_col, reason_col = _find(header, SERIAL_LABELS), _find(header, REASON_LABELS, prefix=True)
         if serial_col is None or reason_col is None:
             continue
         buyer_col = _find(header, BUYER_LABELS)
@@ -63,7 +76,9 @@ def _rows_of(sheet: Sheet) -> list[FailedRow]:
                 value = data[col]  # the platform's words as written (no NFKC for text)
                 return value if isinstance(value, str) else cell_text(value)
 
-            serial, reason = at(serial_col).strip(), _CONTROL.sub("", at(reason_col)).strip()
+            # 流水号 typed or pasted: full-width letters, invisible characters, a ' prefix
+            serial = number_text(normalize(at(serial_col)))
+            reason = _CONTROL.sub("", at(reason_col)).strip()
             if not serial:
                 if reason:  # a reason with no 流水号 (a formula, or a blank): not silently dropped
                     raise FailureWorkbookUnreadable(
@@ -104,7 +119,7 @@ def read_failures(data: bytes, filename: str | None = None,
 
 def _has_header(sheet: Sheet) -> bool:
     return any(
-        _find(h, SERIAL_LABELS) is not None and _find(h, REASON_LABELS) is not None
+        _find(h, SERIAL_LABELS) is not None and _find(h, REASON_LABELS, prefix=True) is not None
         for h in ([_label(v) for v in row] for row in sheet.rows[:HEADER_SCAN_ROWS])
     )
 

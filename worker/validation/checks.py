@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from worker.config import ProgrammeConfig
 from worker.fields import FIELDS, Field, Group, Required, required
-from worker.recipient import is_valid_phone
+from worker.phone import is_valid_phone
 from worker.status import InvoiceType
-from worker.text import money
+from worker.text import money, same_name
 from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
 from worker.validation.model import CARD, REFUNDED, Draft, Line, Lookups
@@ -118,7 +118,11 @@ def check_recipient(draft: Draft) -> list[Reason]:
 def check_totals(draft: Draft) -> list[Reason]:
     problems: list[str] = []
     if draft.total_count is not None and draft.total_count != len(draft.lines):
-        problems.append(f"合计人数 {draft.total_count}，明细 {len(draft.lines)} 行")
+        # More counted than read: most often trainees under a blank row, which ends
+        # the table (worker.form.table); say so, or the unit cannot see why.
+        hint = "（学员之间如有空行，空行以下的学员未被读取，请删除空行）" \
+            if draft.total_count > len(draft.lines) else ""
+        problems.append(f"合计人数 {draft.total_count}，明细 {len(draft.lines)} 行{hint}")
     if draft.total_amount is not None:
         amounts = [line.amount for line in draft.lines if line.amount is not None]
         total = sum(amounts, Decimal("0"))
@@ -208,7 +212,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     # The record's own name and 身份证号 are never quoted: the detail goes into the reply,
     # and anyone who knows an order number could otherwise read a trainee's identity
     # out of it. Staff see the record in the console (payments page).
-    if payment.name != line.name:
+    if not same_name(payment.name, line.name):
         differ.append(f"姓名（表中“{line.name}”，与缴费记录不一致）")
     if payment.id_number.upper() != id_number:
         differ.append(f"身份证号（表中 {line.id_number or '未填写'}，与缴费记录不一致）")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
@@ -37,6 +38,22 @@ def district(value: str) -> str | None:
             text = text[len(prefix):]
     if not text:
         return None
+    found = _district_name(text)
+    if found is None:
+        # The district with where in it the unit is: 滨海新区（塘沽）, 武清区杨村街道.
+        # Only one district named, so 西青区/北辰区 stays unknown.
+        text = _QUALIFIER.sub("", text)
+        found = _district_name(text) or next(
+            (name for name in TIANJIN_DISTRICTS
+             if text.startswith(name) and "区" not in text[len(name):]
+             and "县" not in text[len(name):]), None)
+    return found
+
+
+_QUALIFIER = re.compile(r"[(（][^()（）]*[)）]$")
+
+
+def _district_name(text: str) -> str | None:
     if text in TIANJIN_DISTRICTS:
         return text
     if text in _ALIASES:
