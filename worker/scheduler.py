@@ -4,11 +4,14 @@ and moves it, and leaves the rest for next time."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
+from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -62,34 +65,70 @@ def track_parcels(app: App, stopping: threading.Event) -> None:
         app.track_parcels()
 
 
-def build_scheduler(app: App, stopping: threading.Event) -> BlockingScheduler:
+class Jobs:
+    """The jobs running now. The scheduler's shutdown does not wait for them (it is
+    asked from a signal handler), and ``run`` closes the database once ``run_forever``
+    returns: so it returns only after the last job has finished, and none starts
+    after that (``closed``)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running = 0
+        self._closed = False
+
+    def tracked(self, func: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> None:
+            with self._changed:
+                if self._closed:
+                    return
+                self._running += 1
+            try:
+                func(*args, **kwargs)
+            finally:
+                with self._changed:
+                    self._running -= 1
+                    self._changed.notify_all()
+        return run
+
+    def close(self) -> None:
+        """Wait for the running jobs to finish (each ends at its next stop check:
+        a pass after the mail in hand); later ones do nothing."""
+        with self._changed:
+            self._closed = True
+            self._changed.wait_for(lambda: self._running == 0)
+
+
+def build_scheduler(app: App, stopping: threading.Event, jobs: Jobs | None = None
+                    ) -> BlockingScheduler:
+    jobs = jobs or Jobs()
     tz = app.config.schedule.timezone
     scheduler = BlockingScheduler(timezone=tz)
     runs = RunLog(app.sessions)
     scheduler.add_job(
-        poll, IntervalTrigger(minutes=app.config.schedule.poll_minutes, timezone=tz),
+        jobs.tracked(poll), IntervalTrigger(minutes=app.config.schedule.poll_minutes, timezone=tz),
         args=[app, stopping, runs], id="poll", max_instances=1, coalesce=True,
         next_run_time=datetime.now(tz), misfire_grace_time=None,
     )
     at = app.config.schedule.manifest_time
     scheduler.add_job(
-        close_out_pickup, CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
+        jobs.tracked(close_out_pickup), CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
         args=[app, Mailer.from_config(app.config), runs], id="manifest", max_instances=1,
         coalesce=True, misfire_grace_time=3600,
     )
     scheduler.add_job(
-        send_replies, IntervalTrigger(minutes=1, timezone=tz), args=[app, stopping, runs],
+        jobs.tracked(send_replies), IntervalTrigger(minutes=1, timezone=tz), args=[app, stopping, runs],
         id="replies", max_instances=1, coalesce=True, misfire_grace_time=None,
     )
     courier = app.config.courier
     if courier.provider != "pool":  # an API provider: waybills and routes on their own clocks
         scheduler.add_job(
-            order_waybills, IntervalTrigger(minutes=courier.retry_minutes, timezone=tz),
+            jobs.tracked(order_waybills), IntervalTrigger(minutes=courier.retry_minutes, timezone=tz),
             args=[app, stopping], id="waybills", max_instances=1, coalesce=True,
             misfire_grace_time=None,
         )
         scheduler.add_job(
-            track_parcels, IntervalTrigger(minutes=courier.track_minutes, timezone=tz),
+            jobs.tracked(track_parcels), IntervalTrigger(minutes=courier.track_minutes, timezone=tz),
             args=[app, stopping], id="tracking", max_instances=1, coalesce=True,
             misfire_grace_time=None,
         )
@@ -97,8 +136,8 @@ def build_scheduler(app: App, stopping: threading.Event) -> BlockingScheduler:
 
 
 def run_forever(app: App) -> None:
-    stopping = threading.Event()
-    scheduler = build_scheduler(app, stopping)
+    stopping, jobs = threading.Event(), Jobs()
+    scheduler = build_scheduler(app, stopping, jobs)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping after the current mail", signum)
@@ -109,4 +148,5 @@ def run_forever(app: App) -> None:
     signal.signal(signal.SIGINT, stop)
     log.info("worker started: polling every %s min", app.config.schedule.poll_minutes)
     scheduler.start()
+    jobs.close()
     log.info("worker stopped")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from tests.intake.conftest import World
 from tests.intake.test_pass import form_mail, trainees, unit
+from worker import scheduler
 
 pytestmark = pytest.mark.slow
 
@@ -47,3 +49,35 @@ def _wait(done: object, proc: subprocess.Popen[str], timeout: float = 60) -> Non
             return
         time.sleep(0.1)
     raise AssertionError("the worker did not get to the mail in time")
+
+
+def test_closing_the_jobs_waits_for_the_one_running() -> None:
+    """`run` closes the database once run_forever returns (after jobs.close()): a pass
+    still running then (the signal came mid-pass) would meet a closed App."""
+    jobs, started, release, order = scheduler.Jobs(), threading.Event(), threading.Event(), []
+
+    def slow_pass() -> None:
+        started.set()
+        release.wait(30)
+        order.append("pass done")
+
+    runner = threading.Thread(target=jobs.tracked(slow_pass))
+    runner.start()
+    started.wait(30)
+    closer = threading.Thread(target=lambda: (jobs.close(), order.append("closed")))
+    closer.start()
+    closer.join(0.3)
+    assert closer.is_alive() and order == []  # still waiting for the pass
+    release.set()
+    closer.join(30)
+    runner.join(30)
+    assert order == ["pass done", "closed"]
+
+
+def test_no_job_starts_once_the_jobs_are_closed() -> None:
+    jobs, ran = scheduler.Jobs(), []
+    job = jobs.tracked(lambda: ran.append(1))
+    job()
+    jobs.close()
+    job()
+    assert ran == [1]
