@@ -15,10 +15,11 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert, Table, bindparam
+from sqlalchemy import Insert, Table, bindparam
 from sqlalchemy.orm import Session
 
 from worker.config import Config
+from worker.db.bulk import insert_many
 from worker.db.models import Application, ApplicationLine, Invoice, InvoiceItem, Mail, Shipment
 from worker.db.models import Reason as ReasonRow
 from worker.db.types import String, storable_key
@@ -42,10 +43,9 @@ _INVOICES = _table(Invoice)
 _ITEMS = _table(InvoiceItem)
 _SHIPMENTS = _table(Shipment)
 
-# Built once: an unchanged statement object keeps its cache key (SQLAlchemy memoizes it).
-_INSERT_MAIL = _MAILS.insert().returning(_MAILS.c.id, _MAILS.c.message_id)
-_INSERT_APPLICATIONS = _APPLICATIONS.insert().returning(
-    _APPLICATIONS.c.id, _APPLICATIONS.c.mail_id, _APPLICATIONS.c.position)
+# Built once: ``insert_many`` compiles each shape once per dialect.
+_INSERT_MAIL = _MAILS.insert()
+_INSERT_APPLICATIONS = _APPLICATIONS.insert()
 _INSERT_REASONS = _REASONS.insert()
 _INSERT_SHIPMENTS = _SHIPMENTS.insert()
 
@@ -61,23 +61,16 @@ _TEXT = {table: [(c.key, c.type) for c in table.c if isinstance(c.type, String)]
 def _insert_as_stored(table: Table, keys: frozenset[str]) -> Insert:
     """INSERT of rows whose text is already as stored (``as_stored``): those columns
     are bound with their type's plain ``impl``, so nothing is cleaned twice. One
-    statement object per set of keys (built once: its cache key is memoized)."""
+    statement object per set of keys (``insert_many`` compiles it once)."""
     return table.insert().values({key: bindparam(key, type_=kind.impl_instance)
                                   for key, kind in _TEXT[table] if key in keys})
 
 
 def _execute_as_stored(session: Session, table: Table, rows: list[dict[str, Any]],
-                       returning: tuple[str, ...] = ()) -> CursorResult[Any]:
+                       returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
     """``rows`` (text as stored, the same keys each) inserted in one statement."""
     insert = _insert_as_stored(table, frozenset(rows[0]))
-    if returning:
-        insert = _returning(insert, returning)
-    return session.connection().execute(insert, rows)
-
-
-@cache
-def _returning(insert: Insert, keys: tuple[str, ...]) -> Insert:
-    return insert.returning(*(insert.table.c[key] for key in keys))
+    return insert_many(session.connection(), insert, rows, returning)
 
 
 def as_stored(table: Table, values: dict[str, Any]) -> dict[str, Any]:
@@ -111,7 +104,8 @@ def insert_mails(session: Session, mails: list[Stored]) -> None:
     """The mails' rows, with their final status and folder, in one statement; sets each
     ``mail.id`` (matched back by the Message-ID as stored, unique in the table)."""
     length = _MAILS.c.message_id.type.length
-    result = session.connection().execute(_INSERT_MAIL, [columns(mail, _MAILS) for mail in mails])
+    result = insert_many(session.connection(), _INSERT_MAIL,
+                         [columns(mail, _MAILS) for mail in mails], ("id", "message_id"))
     ids = dict((key, id_) for id_, key in result)
     for mail in mails:
         mail.id = ids[storable_key(mail.message_id, length)]
@@ -123,7 +117,8 @@ def insert_applications(session: Session, mails: list[Stored]) -> None:
             for mail in mails for app in mail.applications]
     if not rows:
         return
-    result = session.connection().execute(_INSERT_APPLICATIONS, rows)
+    result = insert_many(session.connection(), _INSERT_APPLICATIONS, rows,
+                         ("id", "mail_id", "position"))
     ids = {(mail_id, position): id_ for id_, mail_id, position in result}
     for mail in mails:
         for app in mail.applications:
@@ -147,7 +142,7 @@ def insert_rest(session: Session, mails: list[Stored], config: Config) -> None:
     reasons = [dict(application_id=app.id, code=r.code, line=r.line, detail=r.detail)
                for app in apps for r in app.reasons]
     if reasons:
-        conn.execute(_INSERT_REASONS, reasons)
+        insert_many(conn, _INSERT_REASONS, reasons)
     invoices = [(app, invoice) for app in apps for invoice in app.invoices]
     if invoices:
         result = _execute_as_stored(session, _INVOICES, [
@@ -164,5 +159,5 @@ def insert_rest(session: Session, mails: list[Stored], config: Config) -> None:
         app.shipment = Stored(**shipment_values(app, len(app.invoices), config,
                                                 app.issue.waybill))
     if parcels:
-        conn.execute(_INSERT_SHIPMENTS, [dict(vars(app.shipment), application_id=app.id)
-                                           for app in parcels])
+        insert_many(conn, _INSERT_SHIPMENTS, [dict(vars(app.shipment), application_id=app.id)
+                                              for app in parcels])

@@ -1,0 +1,131 @@
+"""Many rows into one table at the driver's speed, bound exactly as SQLAlchemy binds them.
+
+``Connection.execute(insert, rows)`` spends most of an intake chunk's INSERT time in
+SQLAlchemy's per-row parameter handling (a dict per row of every bind name, then each
+value through its processor), not in the database. ``insert_many`` does the same work
+once per statement shape: the INSERT is compiled by SQLAlchemy for the connection's
+dialect with the rows' keys, each bind keeps the processor SQLAlchemy itself would use
+(the compiled statement's, so a ``worker.db.types`` column is cleaned and converted
+exactly as before) and the Python-side column defaults of the keys left out are
+computed per row as SQLAlchemy does. Rows then go to the driver in one ``executemany``
+(through ``Connection.exec_driver_sql``: SQLAlchemy's error wrapping and events).
+
+An INSERT ... RETURNING is left to SQLAlchemy (one multi-row statement for all rows).
+
+A value a processor refuses (say a naive datetime) is bound again by SQLAlchemy's own
+path, which raises the very error it raised before (``StatementError`` and its text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One compiled INSERT shape: its SQL and, per bind in the driver's order, the row
+    key it reads (or the column default it computes) and its processor."""
+
+    sql: str
+    positional: bool
+    names: tuple[str, ...]                       # the driver's parameter names
+    keys: tuple[str | None, ...]                 # row key, None: a default
+    defaults: tuple[Callable[[], Any] | None, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+_MAX_PLANS = 256  # a handful of shapes per dialect; tests make many engines
+
+
+def insert_many(conn: Connection, insert: Insert, rows: Sequence[dict[str, Any]],
+                returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (dicts with the same keys, column keys of ``insert``'s table)
+    with ``insert`` (an INSERT without RETURNING, its binds possibly typed by
+    ``.values(bindparam(...))``); rows keep their order (ids ascend with it).
+    ``returning``: column keys returned, one tuple per row in row order; else [].
+    Errors: as ``Connection.execute(insert, rows)`` raises them."""
+    if not rows:
+        return []
+    if returning:
+        # RETURNING stays SQLAlchemy's: one multi-row statement ("insertmanyvalues"),
+        # where a driver-level executemany would need one statement per row on sqlite3.
+        result = conn.execute(_with_returning(insert, returning), list(rows))
+        return [tuple(r) for r in result]
+    keys = tuple(sorted(rows[0]))
+    plan = _plan(insert, keys, conn.dialect)
+    try:
+        params = _bound(plan, rows)
+    except Exception:
+        # A processor refused a value: SQLAlchemy's path raises its own error for it.
+        conn.execute(insert, list(rows))
+        return []
+    conn.exec_driver_sql(plan.sql, params if len(params) > 1 else params[0])
+    return []
+
+
+def _with_returning(insert: Insert, returning: tuple[str, ...]) -> Insert:
+    return insert.returning(*(insert.table.c[k] for k in returning)) if returning else insert
+
+
+def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect) -> _Plan:
+    cache_key = (insert, keys, dialect)
+    plan = _PLANS.get(cache_key)
+    if plan is not None:
+        return plan
+    compiled = insert.compile(dialect=dialect, column_keys=list(keys))
+    assert isinstance(compiled, SQLCompiler)
+    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+    defaults = {c.key: c.default for c in compiled.insert_prefetch}
+    processors = compiled._bind_processors  # what the execution context applies
+    row_keys: list[str | None] = []
+    default_fns: list[Callable[[], Any] | None] = []
+    for name in names:
+        if name in keys:
+            row_keys.append(name)
+            default_fns.append(None)
+            continue
+        default = defaults.get(name)
+        if default is None or not (default.is_scalar or default.is_callable):
+            raise ValueError(f"{insert.table.name}: no value nor Python default for {name}")
+        row_keys.append(None)
+        default_fns.append(_default_fn(default))
+    escaped = compiled.escaped_bind_names or {}
+    plan = _Plan(
+        sql=compiled.string, positional=compiled.positional,
+        names=tuple(escaped.get(n, n) for n in names), keys=tuple(row_keys),
+        defaults=tuple(default_fns),
+        processors=tuple(processors.get(n) for n in names),  # type: ignore[misc]
+    )
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[cache_key] = plan
+    return plan
+
+
+def _default_fn(default: Any) -> Callable[[], Any]:
+    if default.is_scalar:
+        value = default.arg
+        return lambda: value
+    call = default.arg  # SQLAlchemy's wrapper takes the execution context; ours ignore it
+    return lambda: call(None)
+
+
+def _bound(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[Any]:
+    """The driver's parameters: a tuple per row (positional) or a dict."""
+    fields = tuple(zip(plan.keys, plan.defaults, plan.processors, strict=True))
+    out: list[Any] = []
+    for row in rows:
+        values = []
+        for key, default, process in fields:
+            value = row[key] if default is None else default()
+            values.append(value if process is None else process(value))
+        out.append(tuple(values) if plan.positional
+                   else dict(zip(plan.names, values, strict=True)))
+    return out
