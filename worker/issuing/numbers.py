@@ -13,12 +13,18 @@ waits for a counter while holding a mail another one is inserting).
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from worker.db.models import Counter
 from worker.errors import PoolExhausted
+
+_COUNTERS = Counter.__table__
+_SET_NEXT = (update(_COUNTERS).where(_COUNTERS.c.name == bindparam("counter"))
+             .values(next_value=bindparam("next_value")))
 
 
 def allocate(session: Session, name: str, count: int, *, first: int, last: int,
@@ -62,12 +68,16 @@ class HeldCounters:
         self.values = dict(mark)
 
     def write(self, session: Session) -> None:
-        """One UPDATE per counter that moved (Core: the session's objects may be gone)."""
+        """One UPDATE per counter that moved (Core, one statement built once; a locked
+        row still in the session is told its new value, as the ORM's UPDATE did)."""
+        conn = session.connection()
         for name, value in self.values.items():
             if value != self._stored[name]:
-                session.execute(update(Counter).where(Counter.name == name)
-                                .values(next_value=value))
+                conn.execute(_SET_NEXT, {"counter": name, "next_value": value})
                 self._stored[name] = value
+                row = session.identity_map.get(identity_key(Counter, name))
+                if row is not None:
+                    set_committed_value(row, "next_value", value)
 
 
 def _range(name: str, next_value: int, count: int, first: int, last: int) -> list[int]:
