@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Insert
@@ -29,15 +31,16 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 @dataclass(frozen=True)
 class _Plan:
-    """One compiled INSERT shape: its SQL and, per bind in the driver's order, the row
-    key it reads (or the column default it computes) and its processor."""
+    """One compiled INSERT shape: its SQL, the driver's parameter names in order, the
+    row's values in that order (``values``, after filling the Python-side ``defaults``
+    of the keys left out) and the processors of those that have one (by position)."""
 
     sql: str
     positional: bool
-    names: tuple[str, ...]                       # the driver's parameter names
-    keys: tuple[str | None, ...]                 # row key, None: a default
-    defaults: tuple[Callable[[], Any] | None, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    names: tuple[str, ...]
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]
+    defaults: tuple[tuple[str, Callable[[], Any]], ...]
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
@@ -70,7 +73,9 @@ def insert_many(conn: Connection, insert: Insert, rows: Sequence[dict[str, Any]]
     return []
 
 
+@lru_cache(maxsize=64)
 def _with_returning(insert: Insert, returning: tuple[str, ...]) -> Insert:
+    """Built once per shape: a new statement object would compute its cache key anew."""
     return insert.returning(*(insert.table.c[k] for k in returning)) if returning else insert
 
 
@@ -84,24 +89,22 @@ def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect) -> _Plan:
     names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
     defaults = {c.key: c.default for c in compiled.insert_prefetch}
     processors = compiled._bind_processors  # what the execution context applies
-    row_keys: list[str | None] = []
-    default_fns: list[Callable[[], Any] | None] = []
+    filled: list[tuple[str, Callable[[], Any]]] = []
     for name in names:
         if name in keys:
-            row_keys.append(name)
-            default_fns.append(None)
             continue
         default = defaults.get(name)
         if default is None or not (default.is_scalar or default.is_callable):
             raise ValueError(f"{insert.table.name}: no value nor Python default for {name}")
-        row_keys.append(None)
-        default_fns.append(_default_fn(default))
+        filled.append((name, _default_fn(default)))
     escaped = compiled.escaped_bind_names or {}
     plan = _Plan(
         sql=compiled.string, positional=compiled.positional,
-        names=tuple(escaped.get(n, n) for n in names), keys=tuple(row_keys),
-        defaults=tuple(default_fns),
-        processors=tuple(processors.get(n) for n in names),  # type: ignore[misc]
+        names=tuple(escaped.get(n, n) for n in names),
+        values=itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],),
+        defaults=tuple(filled),
+        processors=tuple((i, processors[n]) for i, n in enumerate(names)  # type: ignore[misc]
+                         if processors.get(n) is not None),
     )
     if len(_PLANS) >= _MAX_PLANS:
         _PLANS.clear()
@@ -119,13 +122,14 @@ def _default_fn(default: Any) -> Callable[[], Any]:
 
 def _bound(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[Any]:
     """The driver's parameters: a tuple per row (positional) or a dict."""
-    fields = tuple(zip(plan.keys, plan.defaults, plan.processors, strict=True))
+    values_of, defaults, processors = plan.values, plan.defaults, plan.processors
     out: list[Any] = []
     for row in rows:
-        values = []
-        for key, default, process in fields:
-            value = row[key] if default is None else default()
-            values.append(value if process is None else process(value))
+        if defaults:
+            row = {**row, **{key: default() for key, default in defaults}}
+        values = list(values_of(row))
+        for i, process in processors:
+            values[i] = process(values[i])
         out.append(tuple(values) if plan.positional
                    else dict(zip(plan.names, values, strict=True)))
     return out

@@ -23,6 +23,8 @@ from worker.db.models import Counter
 from worker.errors import PoolExhausted
 
 _COUNTERS = Counter.__table__
+_LOCK_NEXT = (select(_COUNTERS.c.next_value).where(_COUNTERS.c.name == bindparam("counter"))
+              .with_for_update())
 _SET_NEXT = (update(_COUNTERS).where(_COUNTERS.c.name == bindparam("counter"))
              .values(next_value=bindparam("next_value")))
 
@@ -52,8 +54,7 @@ class HeldCounters:
     def __init__(self, session: Session, firsts: dict[str, int]) -> None:
         """``firsts``: counter name -> its range's first number (a missing row starts
         there). Locks every row, in name order."""
-        self.values = {name: _lock_or_create(session, name, firsts[name]).next_value
-                       for name in sorted(firsts)}
+        self.values = {name: _lock_value(session, name, firsts[name]) for name in sorted(firsts)}
         self._stored = dict(self.values)
 
     def take(self, name: str, count: int, *, first: int, last: int) -> list[int]:
@@ -89,6 +90,13 @@ def _range(name: str, next_value: int, count: int, first: int, last: int) -> lis
             f"(range ends at {last}); extend the range in config"
         )
     return list(range(start, end + 1))
+
+
+def _lock_value(session: Session, name: str, first: int) -> int:
+    """The counter's next value, its row locked (created if missing): read with Core,
+    one statement built once (every intake chunk asks)."""
+    value = session.connection().execute(_LOCK_NEXT, {"counter": name}).scalar_one_or_none()
+    return _lock_or_create(session, name, first).next_value if value is None else int(value)
 
 
 def _lock_or_create(session: Session, name: str, first: int) -> Counter:
