@@ -53,3 +53,17 @@ def test_a_value_refused_while_binding_raises_what_sqlalchemy_raises(engine: Eng
             run(conn)
         errors.append(str(caught.value).splitlines()[0])
     assert errors[0] == errors[1]
+
+
+def test_returning_gives_each_rows_values(engine: Engine) -> None:
+    with engine.begin() as conn:
+        core = conn.execute(_OUTBOX.insert().returning(_OUTBOX.c.id, _OUTBOX.c.key),
+                            _rows("core")).all()
+        bulk = insert_many(conn, _OUTBOX.insert(), _rows("bulk"), ("id", "key"))
+        one = insert_many(conn, _OUTBOX.insert(), _rows("one")[:1], ("key", "id"))
+    assert sorted(k.partition(":")[2] for _, k in bulk) == \
+        sorted(k.partition(":")[2] for _, k in core)
+    with engine.connect() as conn:
+        ids = dict(conn.execute(select(_OUTBOX.c.key, _OUTBOX.c.id)).all())
+    assert all(ids[key] == id_ for id_, key in bulk) and ids[one[0][0]] == one[0][1]
+    assert _stored(engine, "bulk") == _stored(engine, "core")

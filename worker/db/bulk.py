@@ -10,7 +10,9 @@ exactly as before) and the Python-side column defaults of the keys left out are
 computed per row as SQLAlchemy does. Rows then go to the driver in one ``executemany``
 (through ``Connection.exec_driver_sql``: SQLAlchemy's error wrapping and events).
 
-An INSERT ... RETURNING is left to SQLAlchemy (one multi-row statement for all rows).
+An INSERT ... RETURNING is one multi-row statement, as SQLAlchemy would write it
+("insertmanyvalues"): on a positional driver (sqlite3) its one row's VALUES group, which
+SQLAlchemy exposes for such batching, is repeated; elsewhere SQLAlchemy writes it.
 
 A value a processor refuses (say a naive datetime) is bound again by SQLAlchemy's own
 path, which raises the very error it raised before (``StatementError`` and its text).
@@ -37,6 +39,8 @@ class _Plan:
 
     sql: str
     positional: bool
+    group: str | None       # a RETURNING statement's row to repeat (``_values_group``)
+    batch: int              # rows per such statement
     names: tuple[str, ...]
     values: Callable[[dict[str, Any]], tuple[Any, ...]]
     defaults: tuple[tuple[str, Callable[[], Any]], ...]
@@ -52,25 +56,34 @@ def insert_many(conn: Connection, insert: Insert, rows: Sequence[dict[str, Any]]
     """Insert ``rows`` (dicts with the same keys, column keys of ``insert``'s table)
     with ``insert`` (an INSERT without RETURNING, its binds possibly typed by
     ``.values(bindparam(...))``); rows keep their order (ids ascend with it).
-    ``returning``: column keys returned, one tuple per row in row order; else [].
+    ``returning``: column keys returned, one tuple per row (order not promised:
+    match them by a natural key); else [].
     Errors: as ``Connection.execute(insert, rows)`` raises them."""
     if not rows:
         return []
-    if returning:
-        # RETURNING stays SQLAlchemy's: one multi-row statement ("insertmanyvalues"),
-        # where a driver-level executemany would need one statement per row on sqlite3.
-        result = conn.execute(_with_returning(insert, returning), list(rows))
-        return [tuple(r) for r in result]
-    keys = tuple(sorted(rows[0]))
-    plan = _plan(insert, keys, conn.dialect)
+    statement = _with_returning(insert, returning)
+    plan = _plan(statement, tuple(sorted(rows[0])), conn.dialect, bool(returning))
+    if returning and plan.group is None:
+        # No positional multi-row form here (PostgreSQL's named parameters): SQLAlchemy
+        # writes its own ("insertmanyvalues").
+        return [tuple(r) for r in conn.execute(statement, list(rows))]
     try:
         params = _bound(plan, rows)
     except Exception:
         # A processor refused a value: SQLAlchemy's path raises its own error for it.
-        conn.execute(insert, list(rows))
+        result = conn.execute(statement, list(rows))
+        return [tuple(r) for r in result] if returning else []
+    if not returning:
+        conn.exec_driver_sql(plan.sql, params if len(params) > 1 else params[0])
         return []
-    conn.exec_driver_sql(plan.sql, params if len(params) > 1 else params[0])
-    return []
+    assert plan.group is not None
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(params), plan.batch):
+        part = params[start:start + plan.batch]
+        sql = plan.sql.replace(plan.group, ", ".join([plan.group] * len(part)), 1)
+        out.extend(tuple(r) for r in
+                   conn.exec_driver_sql(sql, tuple(v for one in part for v in one)).all())
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -79,12 +92,13 @@ def _with_returning(insert: Insert, returning: tuple[str, ...]) -> Insert:
     return insert.returning(*(insert.table.c[k] for k in returning)) if returning else insert
 
 
-def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect) -> _Plan:
+def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect, returning: bool) -> _Plan:
     cache_key = (insert, keys, dialect)
     plan = _PLANS.get(cache_key)
     if plan is not None:
         return plan
-    compiled = insert.compile(dialect=dialect, column_keys=list(keys))
+    compiled = insert.compile(dialect=dialect, column_keys=list(keys),
+                              for_executemany=returning)
     assert isinstance(compiled, SQLCompiler)
     names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
     defaults = {c.key: c.default for c in compiled.insert_prefetch}
@@ -98,8 +112,11 @@ def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect) -> _Plan:
             raise ValueError(f"{insert.table.name}: no value nor Python default for {name}")
         filled.append((name, _default_fn(default)))
     escaped = compiled.escaped_bind_names or {}
+    group = _values_group(compiled, insert, dialect) if returning else None
     plan = _Plan(
-        sql=compiled.string, positional=compiled.positional,
+        sql=compiled.string, positional=compiled.positional, group=group,
+        batch=max(1, min(dialect.insertmanyvalues_page_size,
+                         (dialect.insertmanyvalues_max_parameters or 32766) // len(names))),
         names=tuple(escaped.get(n, n) for n in names),
         values=itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],),
         defaults=tuple(filled),
@@ -110,6 +127,24 @@ def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect) -> _Plan:
         _PLANS.clear()
     _PLANS[cache_key] = plan
     return plan
+
+
+def _values_group(compiled: SQLCompiler, insert: Insert, dialect: Dialect) -> str | None:
+    """The one row's ``(?, ?, ...)`` of a positional INSERT ... RETURNING, which a
+    multi-row statement repeats (SQLAlchemy's ``insert_single_values_expr``, meant for
+    such batching); None where that is not safe: named parameters, the group found
+    more than once, or a returned column whose type converts results (the driver's
+    rows are not processed)."""
+    expr = compiled.insert_single_values_expr
+    if not compiled.positional or expr is None:
+        return None
+    group = f"({expr})"
+    if compiled.string.count(group) != 1:
+        return None
+    for column in compiled.effective_returning or ():
+        if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+            return None
+    return group
 
 
 def _default_fn(default: Any) -> Callable[[], Any]:
