@@ -52,26 +52,30 @@ _MAX_PLANS = 256  # a handful of shapes per dialect; tests make many engines
 
 
 def insert_many(conn: Connection, insert: Insert, rows: Sequence[dict[str, Any]],
-                returning: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
-    """Insert ``rows`` (dicts with the same keys, column keys of ``insert``'s table)
-    with ``insert`` (an INSERT without RETURNING, its binds possibly typed by
-    ``.values(bindparam(...))``); rows keep their order (ids ascend with it).
+                returning: tuple[str, ...] = (), keys: tuple[str, ...] | None = None,
+                ) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (dicts, each holding ``keys``: column keys of ``insert``'s table;
+    default: all of the first row's keys) with ``insert`` (an INSERT without RETURNING,
+    its binds possibly typed by ``.values(bindparam(...))``); rows keep their order
+    (ids ascend with it).
     ``returning``: column keys returned, one tuple per row (order not promised:
     match them by a natural key); else [].
     Errors: as ``Connection.execute(insert, rows)`` raises them."""
     if not rows:
         return []
     statement = _with_returning(insert, returning)
-    plan = _plan(statement, tuple(sorted(rows[0])), conn.dialect, bool(returning))
+    keys = tuple(sorted(rows[0] if keys is None else keys))
+    plan = _plan(statement, keys, conn.dialect, bool(returning))
     if returning and plan.group is None:
         # No positional multi-row form here (PostgreSQL's named parameters): SQLAlchemy
         # writes its own ("insertmanyvalues").
-        return [tuple(r) for r in conn.execute(statement, list(rows))]
+        return [tuple(r) for r in conn.execute(statement, [{k: row[k] for k in keys}
+                                                           for row in rows])]
     try:
         params = _bound(plan, rows)
     except Exception:
         # A processor refused a value: SQLAlchemy's path raises its own error for it.
-        result = conn.execute(statement, list(rows))
+        result = conn.execute(statement, [{k: row[k] for k in keys} for row in rows])
         return [tuple(r) for r in result] if returning else []
     if not returning:
         conn.exec_driver_sql(plan.sql, params if len(params) > 1 else params[0])
