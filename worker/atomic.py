@@ -57,8 +57,11 @@ def write_atomic(target: Path, data: bytes, *, later: Later | None = None) -> No
     Raises ``OSError`` (disk full, permissions...): callers wrap it in their stage's
     error (``StorageError``, ``SmtpError``, ``RenderError``).
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, tmp = _temp_beside(target)
+    except FileNotFoundError:  # its folder is new: made once, not asked for every file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _temp_beside(target)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -73,6 +76,10 @@ def write_atomic(target: Path, data: bytes, *, later: Later | None = None) -> No
         _fsync_dir(target.parent)
     else:
         later.note(target)
+
+
+def _temp_beside(target: Path) -> tuple[int, str]:
+    return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
 
 
 def _libc_syncfs() -> object | None:

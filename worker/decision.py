@@ -96,14 +96,15 @@ def lookups_for(session: Session, orders: list[str], *,
     orders = sorted({o for o in orders if o})
     payments: dict[str, PaymentRow] = {}
     invoiced: dict[str, str] = {}
+    conn = session.connection()  # Core statements: the ORM's execute adds only its overhead
     for i in range(0, len(orders), 500):
         chunk = orders[i:i + 500]
-        for row in session.execute(_PAYMENTS_OF, {"orders": chunk}).all():
+        for row in conn.execute(_PAYMENTS_OF, {"orders": chunk}).all():  # fetchall: cheaper
             payments[row[0]] = PaymentRow(*row)
         query, params = ((_INVOICED, {"orders": chunk}) if application_id is None else
                          (_INVOICED_ELSEWHERE, {"orders": chunk, "application_id": application_id}))
         invoiced.update({order: number or f"待开具，流水号 {serial}"
-                         for order, number, serial in session.execute(query, params).all()})
+                         for order, number, serial in conn.execute(query, params).all()})
     return Lookups(payments=payments, invoiced=invoiced)
 
 

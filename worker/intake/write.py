@@ -15,10 +15,11 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import CursorResult, Insert, Table, bindparam
+from sqlalchemy import Insert, Table, bindparam
 from sqlalchemy.orm import Session
 
 from worker.config import Config
+from worker.db.bulk import insert_many
 from worker.db.models import Application, ApplicationLine, Invoice, InvoiceItem, Mail, Shipment
 from worker.db.models import Reason as ReasonRow
 from worker.db.types import String, storable_key
@@ -42,10 +43,9 @@ _INVOICES = _table(Invoice)
 _ITEMS = _table(InvoiceItem)
 _SHIPMENTS = _table(Shipment)
 
-# Built once: an unchanged statement object keeps its cache key (SQLAlchemy memoizes it).
-_INSERT_MAIL = _MAILS.insert().returning(_MAILS.c.id, _MAILS.c.message_id)
-_INSERT_APPLICATIONS = _APPLICATIONS.insert().returning(
-    _APPLICATIONS.c.id, _APPLICATIONS.c.mail_id, _APPLICATIONS.c.position)
+# Built once: ``insert_many`` compiles each shape once per dialect.
+_INSERT_MAIL = _MAILS.insert()
+_INSERT_APPLICATIONS = _APPLICATIONS.insert()
 _INSERT_REASONS = _REASONS.insert()
 _INSERT_SHIPMENTS = _SHIPMENTS.insert()
 
@@ -61,23 +61,19 @@ _TEXT = {table: [(c.key, c.type) for c in table.c if isinstance(c.type, String)]
 def _insert_as_stored(table: Table, keys: frozenset[str]) -> Insert:
     """INSERT of rows whose text is already as stored (``as_stored``): those columns
     are bound with their type's plain ``impl``, so nothing is cleaned twice. One
-    statement object per set of keys (built once: its cache key is memoized)."""
+    statement object per set of keys (``insert_many`` compiles it once)."""
     return table.insert().values({key: bindparam(key, type_=kind.impl_instance)
                                   for key, kind in _TEXT[table] if key in keys})
 
 
 def _execute_as_stored(session: Session, table: Table, rows: list[dict[str, Any]],
-                       returning: tuple[str, ...] = ()) -> CursorResult[Any]:
-    """``rows`` (text as stored, the same keys each) inserted in one statement."""
-    insert = _insert_as_stored(table, frozenset(rows[0]))
-    if returning:
-        insert = _returning(insert, returning)
-    return session.connection().execute(insert, rows)
-
-
-@cache
-def _returning(insert: Insert, keys: tuple[str, ...]) -> Insert:
-    return insert.returning(*(insert.table.c[key] for key in keys))
+                       returning: tuple[str, ...] = (), keys: tuple[str, ...] | None = None,
+                       ) -> list[tuple[Any, ...]]:
+    """``rows`` (text as stored, the same keys each; ``keys``: the column keys read
+    from them, default all) inserted in one statement."""
+    keys = tuple(rows[0]) if keys is None else keys
+    insert = _insert_as_stored(table, frozenset(keys))
+    return insert_many(session.connection(), insert, rows, returning, keys)
 
 
 def as_stored(table: Table, values: dict[str, Any]) -> dict[str, Any]:
@@ -102,16 +98,17 @@ def stored_invoices(issue: NewIssue) -> list[Stored]:
             for invoice, items in zip(issue.invoices, issue.items, strict=True)]
 
 
-def columns(row: Stored, table: Table) -> dict[str, Any]:
-    keys = _KEYS[table]
-    return {key: value for key, value in vars(row).items() if key in keys}
+def _keys(row: Stored, table: Table) -> tuple[str, ...]:
+    """The column keys ``row`` holds (its other attributes are related rows)."""
+    return tuple(sorted(_KEYS[table].intersection(vars(row))))
 
 
 def insert_mails(session: Session, mails: list[Stored]) -> None:
     """The mails' rows, with their final status and folder, in one statement; sets each
     ``mail.id`` (matched back by the Message-ID as stored, unique in the table)."""
     length = _MAILS.c.message_id.type.length
-    result = session.connection().execute(_INSERT_MAIL, [columns(mail, _MAILS) for mail in mails])
+    result = insert_many(session.connection(), _INSERT_MAIL, [vars(mail) for mail in mails],
+                         ("id", "message_id"), _keys(mails[0], _MAILS))
     ids = dict((key, id_) for id_, key in result)
     for mail in mails:
         mail.id = ids[storable_key(mail.message_id, length)]
@@ -119,11 +116,15 @@ def insert_mails(session: Session, mails: list[Stored]) -> None:
 
 def insert_applications(session: Session, mails: list[Stored]) -> None:
     """The applications of ``mails`` in one statement; sets their ids."""
-    rows = [dict(columns(app, _APPLICATIONS), mail_id=mail.id)
-            for mail in mails for app in mail.applications]
-    if not rows:
+    apps = [app for mail in mails for app in mail.applications]
+    if not apps:
         return
-    result = session.connection().execute(_INSERT_APPLICATIONS, rows)
+    for mail in mails:
+        for app in mail.applications:
+            app.mail_id = mail.id
+    result = insert_many(session.connection(), _INSERT_APPLICATIONS,
+                         [vars(app) for app in apps], ("id", "mail_id", "position"),
+                         _keys(apps[0], _APPLICATIONS))
     ids = {(mail_id, position): id_ for id_, mail_id, position in result}
     for mail in mails:
         for app in mail.applications:
@@ -147,22 +148,26 @@ def insert_rest(session: Session, mails: list[Stored], config: Config) -> None:
     reasons = [dict(application_id=app.id, code=r.code, line=r.line, detail=r.detail)
                for app in apps for r in app.reasons]
     if reasons:
-        conn.execute(_INSERT_REASONS, reasons)
+        insert_many(conn, _INSERT_REASONS, reasons)
     invoices = [(app, invoice) for app in apps for invoice in app.invoices]
     if invoices:
-        result = _execute_as_stored(session, _INVOICES, [
-            dict(columns(invoice, _INVOICES), application_id=app.id)
-            for app, invoice in invoices], returning=("id", "serial", "number"))
+        for app, invoice in invoices:
+            invoice.application_id = app.id
+        result = _execute_as_stored(session, _INVOICES, [vars(inv) for _, inv in invoices],
+                                    ("id", "serial", "number"), _keys(invoices[0][1], _INVOICES))
         ids = {serial or number: id_ for id_, serial, number in result}  # each key is unique
+        items = []
         for _, invoice in invoices:
             invoice.id = ids[invoice.serial or invoice.number]
-        _execute_as_stored(session, _ITEMS, [dict(columns(item, _ITEMS), invoice_id=invoice.id)
-                                             for _, invoice in invoices
-                                             for item in invoice.items])
+            for item in invoice.items:
+                item.invoice_id = invoice.id
+                items.append(item)
+        _execute_as_stored(session, _ITEMS, [vars(item) for item in items], (),
+                           _keys(items[0], _ITEMS))
     parcels = [app for app in apps if app.issue is not None and app.issue.parcel]
     for app in parcels:
         app.shipment = Stored(**shipment_values(app, len(app.invoices), config,
                                                 app.issue.waybill))
     if parcels:
-        conn.execute(_INSERT_SHIPMENTS, [dict(vars(app.shipment), application_id=app.id)
-                                           for app in parcels])
+        insert_many(conn, _INSERT_SHIPMENTS, [dict(vars(app.shipment), application_id=app.id)
+                                              for app in parcels])

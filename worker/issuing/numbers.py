@@ -13,12 +13,20 @@ waits for a counter while holding a mail another one is inserting).
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from worker.db.models import Counter
 from worker.errors import PoolExhausted
+
+_COUNTERS = Counter.__table__
+_LOCK_NEXT = (select(_COUNTERS.c.next_value).where(_COUNTERS.c.name == bindparam("counter"))
+              .with_for_update())
+_SET_NEXT = (update(_COUNTERS).where(_COUNTERS.c.name == bindparam("counter"))
+             .values(next_value=bindparam("next_value")))
 
 
 def allocate(session: Session, name: str, count: int, *, first: int, last: int,
@@ -46,8 +54,7 @@ class HeldCounters:
     def __init__(self, session: Session, firsts: dict[str, int]) -> None:
         """``firsts``: counter name -> its range's first number (a missing row starts
         there). Locks every row, in name order."""
-        self.values = {name: _lock_or_create(session, name, firsts[name]).next_value
-                       for name in sorted(firsts)}
+        self.values = {name: _lock_value(session, name, firsts[name]) for name in sorted(firsts)}
         self._stored = dict(self.values)
 
     def take(self, name: str, count: int, *, first: int, last: int) -> list[int]:
@@ -62,12 +69,16 @@ class HeldCounters:
         self.values = dict(mark)
 
     def write(self, session: Session) -> None:
-        """One UPDATE per counter that moved (Core: the session's objects may be gone)."""
+        """One UPDATE per counter that moved (Core, one statement built once; a locked
+        row still in the session is told its new value, as the ORM's UPDATE did)."""
+        conn = session.connection()
         for name, value in self.values.items():
             if value != self._stored[name]:
-                session.execute(update(Counter).where(Counter.name == name)
-                                .values(next_value=value))
+                conn.execute(_SET_NEXT, {"counter": name, "next_value": value})
                 self._stored[name] = value
+                row = session.identity_map.get(identity_key(Counter, name))
+                if row is not None:
+                    set_committed_value(row, "next_value", value)
 
 
 def _range(name: str, next_value: int, count: int, first: int, last: int) -> list[int]:
@@ -79,6 +90,13 @@ def _range(name: str, next_value: int, count: int, first: int, last: int) -> lis
             f"(range ends at {last}); extend the range in config"
         )
     return list(range(start, end + 1))
+
+
+def _lock_value(session: Session, name: str, first: int) -> int:
+    """The counter's next value, its row locked (created if missing): read with Core,
+    one statement built once (every intake chunk asks)."""
+    value = session.connection().execute(_LOCK_NEXT, {"counter": name}).scalar_one_or_none()
+    return _lock_or_create(session, name, first).next_value if value is None else int(value)
 
 
 def _lock_or_create(session: Session, name: str, first: int) -> Counter:

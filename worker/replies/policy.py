@@ -45,7 +45,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from worker.config import Config
@@ -149,6 +149,13 @@ def over_limit(session: Session, to: str, config: Config, now: datetime) -> NoRe
     return None
 
 
+# Built once (each chunk reads it): Core columns, the time one parameter.
+_OUTBOX = OutboxMessage.__table__.c
+_RECENT = select(_OUTBOX.recipient, _OUTBOX.created_at).where(
+    _OUTBOX.kind == REPLY_KIND, _OUTBOX.status != OutboxStatus.WITHHELD,
+    _OUTBOX.created_at > bindparam("since"))
+
+
 class RecentReplies:
     """The automatic replies queued (not withheld) in the 48 h before ``now`` (a
     margin: each mail's own time picks its 24 h from them), read once for an intake
@@ -162,10 +169,7 @@ class RecentReplies:
     def __init__(self, session: Session, now: datetime) -> None:
         self.outbox: list[dict[str, Any]] | None = None  # see ``together``
         self.later: frozenset[int] = frozenset()
-        rows = session.execute(
-            select(OutboxMessage.recipient, OutboxMessage.created_at)
-            .where(OutboxMessage.kind == REPLY_KIND, OutboxMessage.status != OutboxStatus.WITHHELD,
-                   OutboxMessage.created_at > now - timedelta(days=2))).all()
+        rows = session.connection().execute(_RECENT, {"since": now - timedelta(days=2)}).all()
         self.rows: list[tuple[str, datetime]] = [(r, c) for r, c in rows]
 
     def use(self, session: Session) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from worker.config import Config
+from worker.db.bulk import insert_many
 from worker.db.models import Application, Mail, OutboxMessage
 from worker.db.types import utcnow
 from worker.message import AUTO_LOCALPARTS, AUTO_SUBJECT
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 REPLY = REPLY_KIND
 FOLLOWUP = "followup"
 ISSUED = "issued"  # the follow-up action of queue_issued_reply
-_INSERT_OUTBOX = OutboxMessage.__table__.insert()  # built once: its cache key is memoized
+_INSERT_OUTBOX = OutboxMessage.__table__.insert()  # built once: compiled once (insert_many)
 _MACHINE_LOCALPARTS = AUTO_LOCALPARTS | {"noreply", "no-reply", "no_reply", "donotreply",
                                           "do-not-reply", "do_not_reply"}
 
@@ -272,7 +273,7 @@ def insert_outbox(session: Session, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         shapes.setdefault(frozenset(row), []).append(row)
     for same in shapes.values():
-        session.connection().execute(_INSERT_OUTBOX, same)
+        insert_many(session.connection(), _INSERT_OUTBOX, same)
 
 
 def _add(session: Session, orm: bool, values: dict[str, Any]) -> OutboxMessage | None:

@@ -1,0 +1,69 @@
+"""``worker.db.bulk.insert_many`` stores exactly what ``Connection.execute`` stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import StatementError
+
+from worker.db.bulk import insert_many
+from worker.db.models import OutboxMessage
+
+_OUTBOX = OutboxMessage.__table__
+_AT = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+def _rows(prefix: str) -> list[dict[str, Any]]:
+    return [dict(key=f"{prefix}:{i}", kind="reply", recipient="a@b.cn" + "x" * 400,
+                 subject=f"主题\x00{i}\ud800", body=None if i % 2 else "正文", status="pending",
+                 sent_at=_AT if i == 1 else None, attempts=i)
+            for i in range(3)]
+
+
+def _stored(engine: Engine, prefix: str) -> list[tuple[Any, ...]]:
+    columns = [c for c in _OUTBOX.c if c.key not in ("id", "created_at", "next_attempt_at")]
+    with engine.connect() as conn:
+        rows = conn.execute(select(*columns).where(_OUTBOX.c.key.like(f"{prefix}:%"))
+                            .order_by(_OUTBOX.c.id)).all()
+    return [(r[0].partition(":")[2], *r[1:]) for r in rows]
+
+
+def test_the_same_values_are_stored(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(_OUTBOX.insert(), _rows("core"))
+        insert_many(conn, _OUTBOX.insert(), _rows("bulk"))
+        insert_many(conn, _OUTBOX.insert(), _rows("one")[:1])
+    assert _stored(engine, "bulk") == _stored(engine, "core")
+    assert _stored(engine, "one") == _stored(engine, "core")[:1]
+    with engine.connect() as conn:  # the Python-side defaults were computed per row
+        times = conn.execute(select(_OUTBOX.c.created_at, _OUTBOX.c.next_attempt_at)).all()
+    assert all(a is not None and b is not None for a, b in times)
+
+
+def test_a_value_refused_while_binding_raises_what_sqlalchemy_raises(engine: Engine) -> None:
+    rows = _rows("bad")
+    rows[2]["sent_at"] = datetime(2026, 3, 1)  # naive: UtcDateTime refuses it
+    errors = []
+    for run in (lambda c: c.execute(_OUTBOX.insert(), rows),
+                lambda c: insert_many(c, _OUTBOX.insert(), rows)):
+        with pytest.raises(StatementError) as caught, engine.begin() as conn:
+            run(conn)
+        errors.append(str(caught.value).splitlines()[0])
+    assert errors[0] == errors[1]
+
+
+def test_returning_gives_each_rows_values(engine: Engine) -> None:
+    with engine.begin() as conn:
+        core = conn.execute(_OUTBOX.insert().returning(_OUTBOX.c.id, _OUTBOX.c.key),
+                            _rows("core")).all()
+        bulk = insert_many(conn, _OUTBOX.insert(), _rows("bulk"), ("id", "key"))
+        one = insert_many(conn, _OUTBOX.insert(), _rows("one")[:1], ("key", "id"))
+    assert sorted(k.partition(":")[2] for _, k in bulk) == \
+        sorted(k.partition(":")[2] for _, k in core)
+    with engine.connect() as conn:
+        ids = dict(conn.execute(select(_OUTBOX.c.key, _OUTBOX.c.id)).all())
+    assert all(ids[key] == id_ for id_, key in bulk) and ids[one[0][0]] == one[0][1]
+    assert _stored(engine, "bulk") == _stored(engine, "core")

@@ -1,0 +1,174 @@
+"""Many rows into one table at the driver's speed, bound exactly as SQLAlchemy binds them.
+
+``Connection.execute(insert, rows)`` spends most of an intake chunk's INSERT time in
+SQLAlchemy's per-row parameter handling (a dict per row of every bind name, then each
+value through its processor), not in the database. ``insert_many`` does the same work
+once per statement shape: the INSERT is compiled by SQLAlchemy for the connection's
+dialect with the rows' keys, each bind keeps the processor SQLAlchemy itself would use
+(the compiled statement's, so a ``worker.db.types`` column is cleaned and converted
+exactly as before) and the Python-side column defaults of the keys left out are
+computed per row as SQLAlchemy does. Rows then go to the driver in one ``executemany``
+(through ``Connection.exec_driver_sql``: SQLAlchemy's error wrapping and events).
+
+An INSERT ... RETURNING is one multi-row statement, as SQLAlchemy would write it
+("insertmanyvalues"): on a positional driver (sqlite3) its one row's VALUES group, which
+SQLAlchemy exposes for such batching, is repeated; elsewhere SQLAlchemy writes it.
+
+A value a processor refuses (say a naive datetime) is bound again by SQLAlchemy's own
+path, which raises the very error it raised before (``StatementError`` and its text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Connection, Insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One compiled INSERT shape: its SQL, the driver's parameter names in order, the
+    row's values in that order (``values``, after filling the Python-side ``defaults``
+    of the keys left out) and the processors of those that have one (by position)."""
+
+    sql: str
+    positional: bool
+    group: str | None       # a RETURNING statement's row to repeat (``_values_group``)
+    batch: int              # rows per such statement
+    names: tuple[str, ...]
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]
+    defaults: tuple[tuple[str, Callable[[], Any]], ...]
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+_MAX_PLANS = 256  # a handful of shapes per dialect; tests make many engines
+
+
+def insert_many(conn: Connection, insert: Insert, rows: Sequence[dict[str, Any]],
+                returning: tuple[str, ...] = (), keys: tuple[str, ...] | None = None,
+                ) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (dicts, each holding ``keys``: column keys of ``insert``'s table;
+    default: all of the first row's keys) with ``insert`` (an INSERT without RETURNING,
+    its binds possibly typed by ``.values(bindparam(...))``); rows keep their order
+    (ids ascend with it).
+    ``returning``: column keys returned, one tuple per row (order not promised:
+    match them by a natural key); else [].
+    Errors: as ``Connection.execute(insert, rows)`` raises them."""
+    if not rows:
+        return []
+    statement = _with_returning(insert, returning)
+    keys = tuple(sorted(rows[0] if keys is None else keys))
+    plan = _plan(statement, keys, conn.dialect, bool(returning))
+    if returning and plan.group is None:
+        # No positional multi-row form here (PostgreSQL's named parameters): SQLAlchemy
+        # writes its own ("insertmanyvalues").
+        return [tuple(r) for r in conn.execute(statement, [{k: row[k] for k in keys}
+                                                           for row in rows])]
+    try:
+        params = _bound(plan, rows)
+    except Exception:
+        # A processor refused a value: SQLAlchemy's path raises its own error for it.
+        result = conn.execute(statement, [{k: row[k] for k in keys} for row in rows])
+        return [tuple(r) for r in result] if returning else []
+    if not returning:
+        conn.exec_driver_sql(plan.sql, params if len(params) > 1 else params[0])
+        return []
+    assert plan.group is not None
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(params), plan.batch):
+        part = params[start:start + plan.batch]
+        sql = plan.sql.replace(plan.group, ", ".join([plan.group] * len(part)), 1)
+        out.extend(tuple(r) for r in
+                   conn.exec_driver_sql(sql, tuple(v for one in part for v in one)).all())
+    return out
+
+
+@lru_cache(maxsize=64)
+def _with_returning(insert: Insert, returning: tuple[str, ...]) -> Insert:
+    """Built once per shape: a new statement object would compute its cache key anew."""
+    return insert.returning(*(insert.table.c[k] for k in returning)) if returning else insert
+
+
+def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect, returning: bool) -> _Plan:
+    cache_key = (insert, keys, dialect)
+    plan = _PLANS.get(cache_key)
+    if plan is not None:
+        return plan
+    compiled = insert.compile(dialect=dialect, column_keys=list(keys),
+                              for_executemany=returning)
+    assert isinstance(compiled, SQLCompiler)
+    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+    defaults = {c.key: c.default for c in compiled.insert_prefetch}
+    processors = compiled._bind_processors  # what the execution context applies
+    filled: list[tuple[str, Callable[[], Any]]] = []
+    for name in names:
+        if name in keys:
+            continue
+        default = defaults.get(name)
+        if default is None or not (default.is_scalar or default.is_callable):
+            raise ValueError(f"{insert.table.name}: no value nor Python default for {name}")
+        filled.append((name, _default_fn(default)))
+    escaped = compiled.escaped_bind_names or {}
+    group = _values_group(compiled, insert, dialect) if returning else None
+    plan = _Plan(
+        sql=compiled.string, positional=compiled.positional, group=group,
+        batch=max(1, min(dialect.insertmanyvalues_page_size,
+                         (dialect.insertmanyvalues_max_parameters or 32766) // len(names))),
+        names=tuple(escaped.get(n, n) for n in names),
+        values=itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],),
+        defaults=tuple(filled),
+        processors=tuple((i, processors[n]) for i, n in enumerate(names)  # type: ignore[misc]
+                         if processors.get(n) is not None),
+    )
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[cache_key] = plan
+    return plan
+
+
+def _values_group(compiled: SQLCompiler, insert: Insert, dialect: Dialect) -> str | None:
+    """The one row's ``(?, ?, ...)`` of a positional INSERT ... RETURNING, which a
+    multi-row statement repeats (SQLAlchemy's ``insert_single_values_expr``, meant for
+    such batching); None where that is not safe: named parameters, the group found
+    more than once, or a returned column whose type converts results (the driver's
+    rows are not processed)."""
+    expr = compiled.insert_single_values_expr
+    if not compiled.positional or expr is None:
+        return None
+    group = f"({expr})"
+    if compiled.string.count(group) != 1:
+        return None
+    for column in compiled.effective_returning or ():
+        if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+            return None
+    return group
+
+
+def _default_fn(default: Any) -> Callable[[], Any]:
+    if default.is_scalar:
+        value = default.arg
+        return lambda: value
+    call = default.arg  # SQLAlchemy's wrapper takes the execution context; ours ignore it
+    return lambda: call(None)
+
+
+def _bound(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[Any]:
+    """The driver's parameters: a tuple per row (positional) or a dict."""
+    values_of, defaults, processors = plan.values, plan.defaults, plan.processors
+    out: list[Any] = []
+    for row in rows:
+        if defaults:
+            row = {**row, **{key: default() for key, default in defaults}}
+        values = list(values_of(row))
+        for i, process in processors:
+            values[i] = process(values[i])
+        out.append(tuple(values) if plan.positional
+                   else dict(zip(plan.names, values, strict=True)))
+    return out
