@@ -14,6 +14,9 @@ LAST_DAY = date(2099, 12, 31)   # ...or this far ahead; also keeps date + 1 day 
 #: web page or a chat carries (zero-width space and joiners, word joiner, BOM).
 SPACES = re.compile(r"[\s\u3000\u00a0\u200b-\u200d\u2060\ufeff]+")
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?")
+#: A comma that is not a thousands separator (a digit before it, three after it): a
+#: decimal comma (``150,00``) read as one would make 15000.00 of 150 euros' worth.
+_NOT_GROUPING = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))")
 _MAX_DIGITS = 18
 _CENT = Decimal("0.01")
 _LABEL_JUNK = re.compile(r"[\s\u3000\u00a0*＊:：()（）\[\]【】]")
@@ -69,7 +72,9 @@ def label_key(value: object) -> str:
 
 
 def parse_amount(value: object) -> Decimal | None:
-    """``150``, ``150.0``, ``'150.00'``, ``'150元'``, ``'￥150'``, ``'1,500'`` -> Decimal."""
+    """``150``, ``150.0``, ``'150.00'``, ``'150元'``, ``'￥150'``, ``'1,500'`` -> Decimal;
+    None for what is not an amount, and for a comma that is not a thousands separator
+    (``'150,00'``: a decimal comma or a typo, never guessed)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -78,7 +83,11 @@ def parse_amount(value: object) -> Decimal | None:
         return Decimal(value).quantize(_CENT)
     if isinstance(value, float):
         return Decimal(repr(value)).quantize(_CENT)
-    text = squash(value).replace(",", "").lstrip("¥￥").removeprefix("RMB")
+    text = squash(value).lstrip("¥￥").removeprefix("RMB")
+    if "," in text:
+        if _NOT_GROUPING.search(text):
+            return None  # unreadable: the unit's reply quotes it as written
+        text = text.replace(",", "")
     match = _AMOUNT.match(text)
     if not match:
         return None

@@ -292,3 +292,13 @@ def test_an_excel_export_that_is_a_web_page_is_read() -> None:
         ("201803010003", "王镕", "学习卡")]
     with pytest.raises(PaymentFileError, match="without a table"):
         read_payment_file("x.xls", b"<html><body>no data</body></html>", TZ)
+
+
+def test_an_amount_with_a_comma_that_does_not_group_thousands_is_a_bad_row() -> None:
+    """``1,500.00`` is 1500; ``150,00`` (a decimal comma) is never guessed as 15000."""
+    data = payments_csv([Pay("201803010001", "张堃", "12010119850202002X", amount="1,500.00"),
+                         Pay("201803010002", "李喆", "12010119850202002X", amount="150,00"),
+                         Pay("201803010003", "王镕", "12010119850202002X", amount="1,5000")])
+    rows, errors = read_payment_file("p.csv", data, TZ)
+    assert [(r.order_no, r.amount) for r in rows] == [("201803010001", Decimal("1500.00"))]
+    assert [(e.line, "金额" in e.detail) for e in errors] == [(3, True), (4, True)]
