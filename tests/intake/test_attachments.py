@@ -9,6 +9,7 @@ from tests.builders.form import build_form_xls, build_form_xlsx, default_header,
 from tests.builders.formats import encrypt_xlsx, grid_to_csv, grid_to_html, grid_to_ods, grid_to_tab_text
 from tests.builders.mail import XLS, XLSX, attachment_part, build_mail, build_tnef, build_zip
 from worker.config import load_config
+from worker.form import write_blank_form
 from worker.intake.analyse import AppDraft, analyse
 from worker.message import parse_message
 
@@ -154,7 +155,8 @@ def test_max_forms_counts_forms_inside_containers(config) -> None:
 
 
 def test_exactly_max_forms_is_fine(config) -> None:
-    files = [(f"表{i}.xlsx", FORM) for i in range(3)]
+    files = [(f"表{i}.xlsx", build_form_xlsx(default_header(unit=f"天津市武清区单位{i}"), LINES))
+             for i in range(3)]  # three different forms (one file twice is one form)
     assert len([d for d in drafts(config, build_mail(attachments=files)) if d.has_form]) == 3
 
 
@@ -179,3 +181,18 @@ def test_ods_and_csv_attachments_are_forms(config, name: str, ctype: str) -> Non
     data = grid_to_ods(grid) if name.endswith(".ods") else grid_to_csv(grid)
     (d,) = drafts(config, build_mail(attachments=[(name, data, ctype)]))
     assert d.has_form and len(d.draft.lines) == 2
+
+
+def test_the_same_form_attached_twice_is_one_application(config) -> None:
+    raw = build_mail(attachments=[("申请表.xlsx", FORM), ("申请表(1).xlsx", FORM)])
+    (d,) = drafts(config, raw)
+    assert d.has_form and len(d.draft.lines) == 2 and d.attachment.filename == "申请表.xlsx"
+
+
+def test_the_blank_template_beside_the_filled_form_is_not_an_application(config, tmp_path) -> None:
+    write_blank_form(tmp_path / "模板.xlsx")
+    blank = (tmp_path / "模板.xlsx").read_bytes()
+    (d,) = drafts(config, build_mail(attachments=[("模板.xlsx", blank), ("申请表.xlsx", FORM)]))
+    assert d.attachment.filename == "申请表.xlsx" and len(d.draft.lines) == 2
+    (alone,) = drafts(config, build_mail(attachments=[("模板.xlsx", blank)]))
+    assert alone.has_form and alone.draft.lines == []  # alone it is the unit's application

@@ -89,7 +89,7 @@ def test_several_forms_in_one_mail_are_separate_applications(world: World) -> No
     world.pay([*a, *b])
     raw = mail(sender="x@163.com", subject="两个单位", body=BODY, date=WHEN, attachments=[
         ("一.xlsx", form_xlsx(unit(a))), ("二.xlsx", form_xlsx(unit(b, issue_mode="每人一张"))),
-        ("三.xlsx", form_xlsx(unit(a)))])  # the third repeats the first's orders
+        ("三.xlsx", form_xlsx(unit(a, issue_mode="每人一张")))])  # the first's orders again
     world.deliver(raw)
     world.run()
     apps = world.export()

@@ -157,3 +157,14 @@ def test_a_chunk_answers_each_mail_as_if_the_ones_after_it_were_not_there_yet(
     assert reasons(reply_world) == {NoReply.STRANGER: 1}
     withheld = [r for r in reply_world.outbox() if r.status == "withheld"]
     assert [r.recipient for r in withheld] == ["caiwu@later-unit.example"]
+
+
+def test_too_many_forms_from_a_first_time_sender_is_answered(reply_world: ReplyWorld) -> None:
+    """21 forms in one mail (the limit is 20): none is read, and the unit must hear why
+    (the 'stranger' rule took it for a mail without a form)."""
+    forms = [(f"表{i}.xlsx", build_form_xlsx(default_header(unit=f"天津市武清区单位{i}"),
+                                             make_lines(1))) for i in range(21)]
+    reply_world.world.deliver(build_mail(sender="caiwu@wq-first.example", attachments=forms))
+    reply_world.world.run()
+    assert [m.rcpt_tos[0] for m in reply_world.received()] == ["caiwu@wq-first.example"]
+    assert reasons(reply_world) == {}

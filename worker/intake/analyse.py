@@ -66,6 +66,7 @@ def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
     drafts += [AppDraft(att, _draft({}, None, mail, body_recipient),
                         reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])
                for att, detail in found.broken]
+    drafts = _applications(drafts, mail.message_id)
     if not drafts:
         pasted = _from_body(mail, body_recipient, limits)
         drafts = [pasted] if pasted is not None else []
@@ -85,6 +86,34 @@ def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
     if not reasons:
         reasons.append(Reason(Code.NO_FORM, None, "邮件没有 Excel 附件"))
     return [AppDraft(None, draft, reasons=reasons)]
+
+
+def _applications(drafts: list[AppDraft], message_id: str) -> list[AppDraft]:
+    """The attachments that are applications of their own. Not: the same file attached
+    again (same bytes: one application, or its trainees would be held as invoiced by
+    the first copy), and a blank form (no trainee, no 单位名称, no 纳税人识别号: the
+    template sent along) beside a filled one. A blank form alone stays an application:
+    its reasons tell the unit it is empty."""
+    seen: set[bytes] = set()
+    unique = []
+    for d in drafts:
+        data = d.attachment.data if d.attachment is not None else None
+        if data is not None and data in seen:
+            log.info("mail %s: %s is the same file as an earlier attachment: read once",
+                     message_id, d.attachment.filename if d.attachment else None)
+            continue
+        if data is not None:
+            seen.add(data)
+        unique.append(d)
+    if not any(d.has_form and d.draft.lines for d in unique):
+        return unique
+    blank = {id(d) for d in unique
+             if d.has_form and not d.draft.lines and not d.draft.unit and not d.draft.tax_id}
+    for d in unique:
+        if id(d) in blank:
+            log.info("mail %s: %s is a blank form beside a filled one: not an application",
+                     message_id, d.attachment.filename if d.attachment else None)
+    return [d for d in unique if id(d) not in blank]
 
 
 def _from_body(mail: ParsedMail, body: Recipient, limits: FormLimits) -> AppDraft | None:

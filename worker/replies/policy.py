@@ -94,10 +94,15 @@ def carries_form(apps: Sequence[Application]) -> bool:
     return any(a.attachment is not None or a.header_json not in ("", "{}") for a in apps)
 
 
+#: Reasons of a mail whose attachments were meant as forms though none became an
+#: application of its own: a Word file, a PDF, a RAR; more forms than one mail may carry.
+_MEANT_AS_FORMS = frozenset({Code.UNSUPPORTED_ATTACHMENT, Code.TOO_MANY_FORMS})
+
+
 def meant_a_form(apps: Sequence[Application]) -> bool:
-    """Rule 1: ``carries_form``, or an attachment meant as the form could not be opened
-    (UNSUPPORTED_ATTACHMENT: a Word file, a PDF, a RAR)."""
-    return carries_form(apps) or any(r.code == Code.UNSUPPORTED_ATTACHMENT
+    """Rule 1: ``carries_form``, or attachments meant as the form were not read
+    (``_MEANT_AS_FORMS``): the unit must hear why."""
+    return carries_form(apps) or any(r.code in _MEANT_AS_FORMS
                                      for a in apps for r in a.reasons)
 
 
