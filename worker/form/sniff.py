@@ -54,7 +54,10 @@ _OLE2_KINDS: tuple[tuple[str, Format], ...] = (
 def zip_names(data: bytes) -> list[str] | None:
     """Member names of a zip (central directory only), or None if it is not one."""
     archive = _zip(data)
-    return None if archive is None else archive.namelist()
+    if archive is None:
+        return None
+    with archive:
+        return archive.namelist()
 
 
 def _zip(data: bytes) -> zipfile.ZipFile | None:
@@ -98,6 +101,7 @@ def _zip_format(data: bytes) -> Format:
     if "xl/workbook.xml" in lowered:
         _sniffed.workbook = (data, archive)
         return "xlsx"
+    archive.close()  # only a workbook's archive is kept for its reader
     if "xl/workbook.bin" in lowered:
         return "xlsb"
     if "word/document.xml" in lowered:
