@@ -367,3 +367,21 @@ def test_table_titles_over_two_rows_with_merged_cells(fmt: str, shape: str) -> N
     assert [(ln.seq, ln.name, ln.id_number, ln.order_no) for ln in form.lines] == [
         (1, "王伟", ID1, "201800000000001"), (2, "李娜", ID2, "201800000000002")]
     assert form.total_count == 2
+
+
+def test_trainees_below_an_empty_row_are_noted_not_read(parse_rows: Parse) -> None:
+    """Lines end at an empty row (SPEC 2.2), but trainees below it are not silently
+    lost: their spreadsheet rows are noted (LINES_BELOW_BLANK_ROW). A repeated header,
+    a group title and a 合计 row are not trainees; a note below ends the search."""
+    later = [line(3, "张敏", ID3, "201600000000003"), [4, "刘洋", None, "201500000000004"]]
+    rows = [*HEAD, TABLE_HEADER, *LINES, [], ["补训"], TABLE_HEADER, *later,
+            ["合计", "4人"], ["注：金额请填写数字"], line(5, "赵磊", ID1, "5")]
+    form = parse_rows(rows)
+    assert [ln.name for ln in form.lines] == ["王伟", "李娜"]
+    first_later = len(HEAD) + 1 + len(LINES) + 3 + 1  # 1-based: empty, 补训, header
+    assert form.below_blank == [first_later, first_later + 1]
+
+
+def test_no_rows_are_noted_for_a_table_that_ends_cleanly(parse_rows: Parse) -> None:
+    rows = [*HEAD, TABLE_HEADER, *LINES, [], ["经办人", "张三"], [], ["备注：无"]]
+    assert parse_rows(rows).below_blank == []

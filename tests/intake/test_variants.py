@@ -9,6 +9,8 @@ from tests.builders.form import (
     build_form_xls,
     build_form_xlsx,
     default_header,
+    form_grid,
+    grid_to_xlsx,
     make_line,
     make_lines,
 )
@@ -177,3 +179,39 @@ def test_auto_replies_and_bounces_are_ignored_and_filed(world: World) -> None:
     world.run()
     assert {a["status"] for a in world.export()} <= {"ignored"}
     assert world.folder("INBOX") == [] and len(world.folder("Processed")) == 2
+
+
+def test_trainees_below_a_blank_row_hold_the_form_until_it_comes_whole(world: World) -> None:
+    """SPEC 2.2: the lines end at an empty row. A unit that left one between trainees
+    used to get invoices for those above it only, told nothing (a second parcel, its
+    postage paid again, for the rest). Now the application is held, the reply names the
+    rows, and a re-check (nothing in the stored lines shows it) keeps the reason."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    from sqlalchemy import select
+
+    from worker.db.models import Application, ApplicationLine, OutboxMessage
+    from worker.replies.draft import outbox_bytes
+    from worker.staff import Actor, actions
+
+    pay_lines(world, LINES)
+    (sheet,) = form_grid(default_header(), LINES, total=None)
+    last = max(i for i, row in enumerate(sheet.rows) if LINES[2]["order_no"] in row)
+    sheet.rows.insert(last, [])  # the third trainee now sits below an empty row
+    world.deliver(build_mail(attachments=[("a.xlsx", grid_to_xlsx([sheet]))]))
+    world.run()
+    (app,) = world.export()
+    assert app["status"] == "held"
+    assert [(r["code"], r["detail"]) for r in app["reasons"]] == [
+        ("LINES_BELOW_BLANK_ROW",
+         f"第 {last + 2} 行的 1 名学员在空行之下，没有读取（名单在第一个空行处结束）")]
+    with world.app.sessions() as s:
+        app_id = s.scalars(select(Application.id)).one()
+        assert len(s.scalars(select(ApplicationLine)).all()) == 2  # the two above it
+        (reply,) = s.scalars(select(OutboxMessage)).all()
+        sent = message_from_bytes(outbox_bytes(reply, world.app.config.output_dir), policy=default)
+    body = sent.get_body(("plain",))
+    assert body is not None and f"第 {last + 2} 行" in body.get_content()
+    actions.recheck(world.app.sessions, world.app.config, Actor(None, "李老师"), app_id)
+    assert [r["code"] for r in world.export()[0]["reasons"]] == ["LINES_BELOW_BLANK_ROW"]

@@ -80,6 +80,7 @@ def test_every_reason_code_has_words() -> None:
      [("SPECIAL_INVOICE_INCOMPLETE", None)]),
     ({"total_count": 4}, [("TOTAL_MISMATCH", None)]),
     ({"total_amount": Decimal("450.00")}, [("TOTAL_MISMATCH", None)]),
+    ({"below_blank": [12]}, [("LINES_BELOW_BLANK_ROW", None)]),
     ({"received_at": datetime(2019, 1, 1, 0, 0, 1, tzinfo=TZ)}, [("PAST_DEADLINE", None)]),
     ({"raw_invoice_type": "收据"}, [("FORM_INCOMPLETE", None)]),
     ({"lines": [], "total_count": None, "total_amount": None}, [("FORM_INCOMPLETE", None)]),
@@ -217,3 +218,21 @@ def test_payment_window_is_inclusive_whatever_zone_the_payment_is_in(zone: tzinf
                            (end + timedelta(microseconds=1), [1])):
         found = line_case(0, payment={"paid_at": paid.astimezone(zone)})
         assert found == [("PAID_OUTSIDE_WINDOW", 1) for _ in expected]
+
+
+def test_trainees_below_a_blank_row_are_named_by_their_rows() -> None:
+    draft, payments = good_draft()
+    few = check_application(replace(draft, below_blank=[12, 13]), PROGRAMME, Lookups(payments, {}))
+    assert [(r.code, r.detail) for r in few] == [
+        (Code.LINES_BELOW_BLANK_ROW, "第 12、13 行的 2 名学员在空行之下，没有读取（名单在第一个空行处结束）")]
+    many = check_application(replace(draft, below_blank=list(range(20, 28))), PROGRAMME,
+                             Lookups(payments, {}))
+    assert many[0].detail.startswith("第 20、21、22、23、24 等行的 8 名学员")
+    assert not REASONS[Code.LINES_BELOW_BLANK_ROW].waivable  # one parcel: resend it whole
+    # A 合计 row counting them too: its hint about blank rows is said once, not twice.
+    counted = replace(draft, total_count=4)
+    alone = check_application(counted, PROGRAMME, Lookups(payments, {}))
+    both = check_application(replace(counted, below_blank=[12]), PROGRAMME, Lookups(payments, {}))
+    assert [r.detail for r in alone] == [
+        "合计人数 4，明细 3 行（学员之间如有空行，空行以下的学员未被读取，请删除空行）"]
+    assert [(r.code, r.detail) for r in both][0] == (Code.TOTAL_MISMATCH, "合计人数 4，明细 3 行")

@@ -34,3 +34,4 @@ class ParsedForm:
     total_count: int | None = None
     total_amount: Decimal | None = None
     has_total_row: bool = False
+    below_blank: list[int] = field(default_factory=list)  # worker.form.table.Table's

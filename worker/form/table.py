@@ -49,6 +49,9 @@ class Table:
     total_amount: Decimal | None = None
     has_total_row: bool = False
     used: range = range(0)
+    # 1-based rows holding a trainee below the empty row that ended the lines: not read
+    # (SPEC 2.2: lines end at an empty row), never silently (LINES_BELOW_BLANK_ROW).
+    below_blank: list[int] = field(default_factory=list)
 
 
 def _columns(row: Row) -> dict[str, int]:
@@ -197,8 +200,8 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
     年度/金额 down ahead and sum groups of trainees.  After a gap only a row with at
     least two filled trainee cells counts as a line, so stray text under the table is
     not taken for a trainee.  Past the empty row that ends the lines, trainee rows are
-    looked over (not read) for the 合计 row: its count and sum then tell the unit
-    that rows below a blank one were left out (TOTAL_MISMATCH), never silently.
+    not read but noted (``Table.below_blank``: LINES_BELOW_BLANK_ROW tells the unit),
+    and looked over for the 合计 row (its count and sum are checked too).
     """
     cols = _Columns.of(header.columns)
     table = Table()
@@ -235,9 +238,11 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
             break
         filled = len(cols.data) - [texts[col] for col in cols.data].count("")
         if past_end:
-            if not filled or texts[cols.name] and (texts[cols.id_number] or texts[cols.order_no]) \
-                    or is_column(texts[cols.name], "name"):
-                continue  # a trainee, a group title (补训) or the header again: not a line
+            if is_column(texts[cols.name], "name") or not filled:
+                continue  # the header again, a group title (补训): not a line
+            if texts[cols.name] and (texts[cols.id_number] or texts[cols.order_no]):
+                table.below_blank.append(index + 1)  # a trainee: left unread, but said
+                continue
             break
         if not filled or not (texts[cols.name] or texts[cols.id_number] or texts[cols.order_no]):
             in_gap = True  # no one on it: a template row with 年度/金额 filled in ahead

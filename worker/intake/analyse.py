@@ -178,6 +178,7 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
         ]
         draft.total_count = form.total_count
         draft.total_amount = form.total_amount
+        draft.below_blank = list(form.below_blank)
     return draft
 
 

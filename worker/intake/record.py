@@ -295,6 +295,7 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
         reasons = [Reason(Code.INTERNAL_ERROR, None, "系统处理出错，已转人工处理")]
     else:
         draft = draft_from(app, checked, mail.received_at)
+        draft.below_blank = d.draft.below_blank  # seen only in the form as read
         app.status, reasons = judge(session, draft, config,
                                     pre_reasons=None if d.has_form else d.reasons,
                                     lookups=chunk.lookups)

@@ -48,6 +48,7 @@ def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups
     reasons += check_header(draft, programme)
     reasons += check_recipient(draft)
     reasons += check_totals(draft)
+    reasons += check_below_blank(draft)
     reasons += check_lines(draft, programme, lookups)
     return reasons
 
@@ -119,9 +120,10 @@ def check_totals(draft: Draft) -> list[Reason]:
     problems: list[str] = []
     if draft.total_count is not None and draft.total_count != len(draft.lines):
         # More counted than read: most often trainees under a blank row, which ends
-        # the table (worker.form.table); say so, or the unit cannot see why.
+        # the table (worker.form.table); say so, or the unit cannot see why (unless
+        # LINES_BELOW_BLANK_ROW already names their rows).
         hint = "（学员之间如有空行，空行以下的学员未被读取，请删除空行）" \
-            if draft.total_count > len(draft.lines) else ""
+            if draft.total_count > len(draft.lines) and not draft.below_blank else ""
         problems.append(f"合计人数 {draft.total_count}，明细 {len(draft.lines)} 行{hint}")
     if draft.total_amount is not None:
         amounts = [line.amount for line in draft.lines if line.amount is not None]
@@ -129,6 +131,17 @@ def check_totals(draft: Draft) -> list[Reason]:
         if draft.total_amount != total or len(amounts) != len(draft.lines):
             problems.append(f"合计金额 {money(draft.total_amount)} 元，明细合计 {money(total)} 元")
     return [Reason(Code.TOTAL_MISMATCH, None, "；".join(problems))] if problems else []
+
+
+def check_below_blank(draft: Draft) -> list[Reason]:
+    """LINES_BELOW_BLANK_ROW when trainees follow the empty row that ended the lines
+    (SPEC 2.2: the lines end there). ``draft.below_blank``: their rows, 1-based."""
+    rows = draft.below_blank
+    if not rows:
+        return []
+    shown = "、".join(str(r) for r in rows[:5]) + (" 等行" if len(rows) > 5 else " 行")
+    return [Reason(Code.LINES_BELOW_BLANK_ROW, None,
+                   DETAILS["below_blank"].format(rows=shown, count=len(rows)))]
 
 
 def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:

@@ -39,6 +39,7 @@ class Code(StrEnum):
     ALREADY_INVOICED = "ALREADY_INVOICED"
     DUPLICATE_LINE = "DUPLICATE_LINE"
     TOTAL_MISMATCH = "TOTAL_MISMATCH"
+    LINES_BELOW_BLANK_ROW = "LINES_BELOW_BLANK_ROW"
     PAST_DEADLINE = "PAST_DEADLINE"
     INVOICE_REVERSED = "INVOICE_REVERSED"
     TAX_PLATFORM_REJECTED = "TAX_PLATFORM_REJECTED"
@@ -86,8 +87,9 @@ class ReasonText:
     ``waivable``: staff may knowingly approve despite it (facts about timing and
     totals); anything else would issue a wrong invoice or send a parcel nowhere, so
     it must be fixed first. ``sticky``: set by an event (the platform refused the
-    invoice, staff recorded a 红冲), never by a check, so a re-check keeps it until
-    staff approve (which plans the invoice again). ``fields``: the header fields (``worker.fields`` keys) the
+    invoice, staff recorded a 红冲) or found only in the form as received (rows left
+    unread), never by a check of stored data, so a re-check keeps it until staff
+    approve (which plans the invoice again). ``fields``: the header fields (``worker.fields`` keys) the
     console shows it next to; with ``only_lacking`` only those of them that are
     lacking now (empty when required, unreadable when a choice).
     """
@@ -227,6 +229,15 @@ REASONS: dict[Code, ReasonText] = {
         "请核对合计行（或删除合计行）后重新发送。",
         role=Role.CHECK, waivable=True, next_step=NextStep.RESEND,
     ),
+    # Found only while reading the form (worker.form.table: trainees below the empty row
+    # that ends the lines are not read); no check of the stored lines finds it again, so
+    # a re-check keeps it (sticky). Not waivable: one application is one parcel (SPEC 3),
+    # so the unit sends the form again whole rather than the rest in a second parcel.
+    Code.LINES_BELOW_BLANK_ROW: ReasonText(
+        "学员名单中间有空行，空行以下的学员未被读取",
+        "请删除学员之间的空行（名单须连续填写）后重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND, sticky=True,
+    ),
     Code.PAST_DEADLINE: ReasonText(
         "已超过邮件申请开具发票的截止时间",
         "请联系学院（{contact_phone}）咨询办理方式。",
@@ -286,6 +297,8 @@ DETAILS: dict[str, str] = {
     "mail_unreadable": "邮件本身无法完整读取：{why}",
     # FORM_UNREADABLE of a form pasted into the body.
     "body_form": "邮件正文中的申请表：{why}",
+    # LINES_BELOW_BLANK_ROW: the rows (1-based, as the spreadsheet numbers them; "12、13 行").
+    "below_blank": "第 {rows}的 {count} 名学员在空行之下，没有读取（名单在第一个空行处结束）",
     # INVALID_ID_NUMBER of an ID typed into a number cell: quoted as Excel/WPS show it.
     "id_shown_as_number": (
         "{who} 的身份证号在表格中显示为 {shown}：这一列是数字格式，Excel 和 WPS 只保留 15 位数字，"
