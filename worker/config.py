@@ -132,6 +132,7 @@ class MailboxConfig(Section):
     timeout_seconds: Number
     max_mail_bytes: Int = Field(ge=1024)
     chunk_mails: Int = Field(ge=1, le=1000)  # per transaction (worker.intake.run_pass)
+    chunk_bytes: Int = Field(ge=1)           # ... or fewer, once their sizes reach this
 
     def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None

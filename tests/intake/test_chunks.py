@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from tests.intake.conftest import World, make_world
 from tests.intake.test_pass import form_mail, trainees, unit
 from tests.intake.test_refused_data import GOOD_ARRIVAL, HOSTILE_ARRIVAL, record_module
+from worker import intake
 from worker.db.models import Counter, Invoice, InvoiceItem, Mail, OutboxMessage, Shipment
 from worker.intake import run_pass
 from worker.intake.record import UNSTORABLE
@@ -201,3 +202,39 @@ def test_a_bug_met_while_deciding_holds_only_that_mail(
         assert failed.error and "ValueError: a bug" in failed.error
         assert [r.code for r in failed.applications[0].reasons] == ["INTERNAL_ERROR"]
         assert list(s.scalars(select(Invoice.number))) == ["00000001"]
+
+
+@pytest.mark.parametrize(("budget", "expected"), [
+    ("one", [1, 1, 1, 1, 1]),   # a mail alone reaches it: one mail per transaction
+    ("two", [2, 2, 1]),         # two mails' sizes reach it
+    ("all", [4, 1]),            # never reached: chunk_mails (4) cuts
+])
+def test_a_chunk_ends_at_its_mail_count_or_its_bytes(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: str, expected: list[int],
+) -> None:
+    """A chunk's mails are held in memory, parsed, until its commit: large mail makes
+    smaller chunks (``[mailbox] chunk_bytes``), so memory stays bounded whatever arrives.
+    Every mail is still processed once, in arrival order."""
+    people = trainees("K", 5)
+    mails = [form_mail(unit([person])) for person in people]
+    world = make_world(db_url, tmp_path)
+    world.deliver(*mails)
+    sizes = sorted(path.stat().st_size for path in (world.maildir / "new").iterdir())
+    assert sizes[-1] < 2 * sizes[0]  # as listed: any two reach 2 x the smallest, none alone
+    limit = {"one": 1, "two": 2 * sizes[0], "all": sum(sizes) * 10}[budget]
+    world.app.close()
+    world = make_world(db_url, tmp_path, mailbox={"chunk_mails": 4, "chunk_bytes": limit})
+    try:
+        world.pay(people)
+        seen: list[int] = []
+        original = intake.handle_chunk
+
+        def counting(mailbox: Any, refs: list[Any], *args: Any, **kw: Any) -> bool:
+            seen.append(len(refs))
+            return original(mailbox, refs, *args, **kw)
+
+        monkeypatch.setattr(intake, "handle_chunk", counting)
+        assert _pass(world) == {"accepted": 5}
+        assert seen == expected
+    finally:
+        world.app.close()

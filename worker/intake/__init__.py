@@ -57,8 +57,10 @@ class PassSummary:
 def run_pass(mailbox: Mailbox, sessions: sessionmaker[Session], config: Config,
              should_stop: Callable[[], bool] = lambda: False,
              progress: Callable[[list[MailRef]], Iterable[MailRef]] | None = None) -> PassSummary:
-    """Read the inbox in chunks of ``[mailbox] chunk_mails``: parse and analyse a chunk,
-    store it in one transaction (``handle_chunk``), then move its mails. ``should_stop``
+    """Read the inbox in chunks of ``[mailbox] chunk_mails`` mails, or fewer once their
+    listed sizes reach ``chunk_bytes`` (a chunk's mails are held in memory, parsed, until
+    its commit): parse and analyse a chunk, store it in one transaction
+    (``handle_chunk``), then move its mails. ``should_stop``
     is asked before each mail: the mails read so far are stored and moved, the rest wait
     for the next pass. ``progress`` wraps the inbox listing (a progress bar for a backlog
     on a terminal)."""
@@ -68,9 +70,11 @@ def run_pass(mailbox: Mailbox, sessions: sessionmaker[Session], config: Config,
     stopping = False
     while not stopping:
         chunk: list[MailRef] = []
+        size = 0
         for ref in refs:
             chunk.append(ref)
-            if len(chunk) >= config.mailbox.chunk_mails:
+            size += min(ref.size or 0, config.mailbox.max_mail_bytes)  # larger: headers only
+            if len(chunk) >= config.mailbox.chunk_mails or size >= config.mailbox.chunk_bytes:
                 break
         if not chunk:
             break
