@@ -66,7 +66,7 @@ def _as_bytes(raw: bytes) -> bytes:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     raw = bytes(raw).lstrip(b"\r\n")
-    if not raw.strip():
+    if not raw or raw.isspace():  # not raw.strip(), which copies the whole mail to say so
         raise MailUnreadable("邮件无法读取：内容为空")
     return raw
 
