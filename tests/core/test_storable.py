@@ -14,8 +14,8 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, Statemen
 from worker.db import session_factory
 from worker.db.models import Base, Mail
 from worker.db.refusals import refused_data
-from worker.db.types import KEY_BYTES, String, Text, storable_key
-from worker.text import storable
+from worker.db.types import KEY_BYTES, String, Text, as_stored, storable_key
+from worker.text import needs_cleaning, storable
 
 
 @pytest.mark.parametrize(("given", "expected"), [
@@ -48,6 +48,27 @@ def test_a_long_key_keeps_a_prefix_and_a_digest_within_both_bounds() -> None:
     # Two keys sharing a long prefix stay apart; a short key is left as it is.
     assert storable_key(long_ascii + "1", 900) != storable_key(long_ascii + "2", 900)
     assert storable_key("<a\x00b@x>", 900) == "<a\ufffdb@x>"
+
+
+@pytest.mark.parametrize("texts", [
+    ("张三", "110101199003077777", "2018"),
+    ("长" * 200, "", "x" * 40),                    # cut only
+    ("a\x00b", "ok", "c"),                          # one value needs cleaning
+    ("ends\ud83d", "\ude00starts", "c"),            # halves of a pair apart: two lone ones
+    ("\ud83d\ude00" * 60, None, 2018),              # a pair; None; not text
+])
+def test_a_rows_text_as_stored_is_what_each_column_binds(texts: tuple[object, ...]) -> None:
+    """``as_stored`` checks a row's texts together; each comes out as its column's own
+    ``process_bind_param`` makes it, a key column too."""
+    columns = [("a", String(100)), ("b", String(32)), ("c", String(4)), ("k", String(20, key=True))]
+    values = {"a": texts[0], "b": texts[1], "c": texts[2], "k": "<" + "m" * 30 + ">", "n": 1}
+    expected = {**values, **{key: kind.process_bind_param(values[key], None)
+                             for key, kind in columns}}
+    stored = as_stored(values, columns)
+    assert stored == expected and all(type(stored[k]) is type(expected[k]) for k in stored)
+    assert as_stored({"n": 1}, columns) == {"n": 1}  # an absent column stays absent
+    assert needs_cleaning("".join(t for t in texts if isinstance(t, str))) == \
+        any(isinstance(t, str) and storable(t) != t for t in texts)
 
 
 def test_every_text_column_is_cleaned() -> None:

@@ -286,7 +286,7 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     from the chunk's counters and its orders count as invoiced for the rest of the
     chunk (``Chunk.issued``)."""
     app, lines = _application(config, position, d, chunk.files)
-    checked = [Line(**{k: v for k, v in line.items() if k != "dropped"}) for line in lines]
+    checked = [Line(**line) for line in lines]
     reasons: list[Reason] = []
     if d.ignored:
         app.status = ApplicationStatus.IGNORED
@@ -313,7 +313,8 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
 
 def _application(config: Config, position: int, d: AppDraft, later: Later | None = None,
                  ) -> tuple[Stored, list[dict[str, Any]]]:
-    """The application's columns and its lines' column values."""
+    """The application's columns and its lines' column values (but ``dropped``: intake
+    drops none, ``stored_lines`` says so)."""
     draft = d.draft
     att = d.attachment
     app = Stored(
@@ -329,7 +330,7 @@ def _application(config: Config, position: int, d: AppDraft, later: Later | None
     )
     lines = [
         dict(position=line.position, row=line.row, seq=_int_or_none(line.seq),
-             year=_int_or_none(line.year), amount=_amount_or_none(line.amount), dropped=False,
+             year=_int_or_none(line.year), amount=_amount_or_none(line.amount),
              **{key: getattr(line, key)[:length] for key, length in LINE_TEXT_LENGTHS.items()})
         for line in draft.lines
     ]
