@@ -81,9 +81,25 @@ _PAYMENTS_OF = select(  # in ``PaymentRow``'s order
     _PAYMENT.order_no, _PAYMENT.name, _PAYMENT.id_number, _PAYMENT.year, _PAYMENT.amount,
     _PAYMENT.paid_at, _PAYMENT.method, _PAYMENT.status,
 ).where(_PAYMENT.order_no.in_(bindparam("orders", expanding=True)))
+
+
+def _active_items() -> Any:
+    """The predicate of the partial unique index on active items' orders, as the model
+    declares it: SQLite uses a partial index only for a query that names its WHERE as
+    written (``active``), and SQLAlchemy writes a Boolean column as ``active = 1``
+    there, which scanned every item of every invoice at each lookup. Items' ``active``
+    is 0 or 1 (NOT NULL), so both select the same rows; PostgreSQL writes ``active``."""
+    index = next(ix for ix in InvoiceItem.__table__.indexes
+                 if ix.name == "uq_invoice_items_active_order")
+    where = {str(index.dialect_options[name]["where"]) for name in ("sqlite", "postgresql")}
+    if where != {"active"}:
+        raise RuntimeError(f"uq_invoice_items_active_order's predicate changed: {where}")
+    return index.dialect_options["sqlite"]["where"]
+
+
 _INVOICED = (select(_ITEM.order_no, _INVOICE.number, _INVOICE.serial)
              .join_from(InvoiceItem.__table__, Invoice.__table__, _ITEM.invoice_id == _INVOICE.id)
-             .where(_ITEM.order_no.in_(bindparam("orders", expanding=True)), _ITEM.active))
+             .where(_ITEM.order_no.in_(bindparam("orders", expanding=True)), _active_items()))
 _INVOICED_ELSEWHERE = _INVOICED.where(_INVOICE.application_id != bindparam("application_id"))
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import StatementError
 
 from worker.db.models import Payment
 from worker.db.select_in import select_in
-from worker.decision import _INVOICED_ELSEWHERE, _PAYMENTS_OF
+from worker.decision import _INVOICED, _INVOICED_ELSEWHERE, _PAYMENTS_OF
 
 _PAYMENT = Payment.__table__
 
@@ -70,3 +70,21 @@ def test_a_value_refused_while_binding_raises_what_execute_raises(engine: Engine
 def test_no_keys_is_a_mistake(engine: Engine) -> None:
     with engine.begin() as conn, pytest.raises(ValueError):
         select_in(conn, _PAYMENTS_OF, "orders", [])
+
+
+def test_the_invoiced_lookup_uses_the_partial_index_on_sqlite(tmp_path: Any) -> None:
+    """Written as the index's predicate (``active``, not ``active = 1``), SQLite looks
+    the orders up in ``uq_invoice_items_active_order`` instead of scanning every item."""
+    from worker.db import init_db, make_engine
+    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    init_db(engine)
+    for statement in (_INVOICED, _INVOICED_ELSEWHERE):
+        compiled = statement.compile(dialect=engine.dialect)
+        state = compiled.construct_expanded_state({"orders": ["a", "b"], "application_id": 1})
+        with engine.connect() as conn:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + state.statement,
+                                        tuple(state.positional_parameters)).all()
+        steps = " / ".join(row[-1] for row in plan)
+        assert "USING INDEX uq_invoice_items_active_order" in steps, steps
+        assert "SCAN invoice_items" not in steps, steps
+    engine.dispose()
