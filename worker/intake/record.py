@@ -328,13 +328,17 @@ def _application(config: Config, position: int, d: AppDraft, later: Later | None
         total_amount=_amount_or_none(draft.total_amount),
         header_json=json.dumps(d.header, ensure_ascii=False),
     )
-    lines = [
-        dict(position=line.position, row=line.row, seq=_int_or_none(line.seq),
-             year=_int_or_none(line.year), amount=_amount_or_none(line.amount),
-             **{key: getattr(line, key)[:length] for key, length in LINE_TEXT_LENGTHS.items()})
-        for line in draft.lines
-    ]
+    lines = []
+    for line in draft.lines:
+        values = {"position": line.position, "row": line.row, "seq": _int_or_none(line.seq),
+                  "year": _int_or_none(line.year), "amount": _amount_or_none(line.amount)}
+        for key, length in _LINE_TEXTS:
+            values[key] = getattr(line, key)[:length]
+        lines.append(values)
     return app, lines
+
+
+_LINE_TEXTS = tuple(LINE_TEXT_LENGTHS.items())  # a line's text columns, cut to their lengths
 
 
 def _int_or_none(value: int | None) -> int | None:
@@ -347,4 +351,7 @@ def _int_or_none(value: int | None) -> int | None:
 def _amount_or_none(value: Decimal | None) -> Decimal | None:
     """An amount typed into a form, or None (unreadable, reported by the checks) when no
     real one is that large (10^9 yuan or more)."""
-    return value if value is not None and abs(value) < Decimal("1000000000") else None
+    return value if value is not None and abs(value) < _AMOUNT_LIMIT else None
+
+
+_AMOUNT_LIMIT = Decimal("1000000000")
