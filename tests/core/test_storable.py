@@ -4,6 +4,7 @@ rule telling a refused value from a lost database (worker.db.refusals)."""
 from __future__ import annotations
 
 import sqlite3
+from decimal import Decimal, InvalidOperation
 
 import psycopg
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, Statemen
 from worker.db import session_factory
 from worker.db.models import Base, Mail
 from worker.db.refusals import refused_data
-from worker.db.types import KEY_BYTES, String, Text, as_stored, storable_key
+from worker.db.types import KEY_BYTES, Money, String, Text, as_stored, storable_key
 from worker.text import needs_cleaning, storable
 
 
@@ -126,3 +127,23 @@ class _PgError(Exception):
 ])
 def test_refused_data_tells_values_from_infrastructure(exc: Exception, refused: bool) -> None:
     assert refused_data(exc) is refused
+
+
+@pytest.mark.parametrize(("given", "cents"), [
+    (Decimal("150.00"), 15000), (Decimal("150"), 15000), (Decimal("0.005"), 0),
+    (Decimal("0.015"), 2), (Decimal("-0.00"), 0), (Decimal("1E+2"), 10000),
+    (Decimal("12.345"), 1234), (150, 15000), ("99.999", 10000), (0.1, 10),
+    (Decimal("9" * 26 + ".99"), int("9" * 28)),
+])
+def test_money_binds_cents_and_reads_them_back_with_two_places(given: object, cents: int,
+                                                               ) -> None:
+    """Rounded half-even to the cent (the context's rounding, as ever), read back with
+    exactly two decimal places."""
+    money = Money()
+    assert money.process_bind_param(given, None) == cents  # type: ignore[arg-type]
+    back = money.process_result_value(cents, None)
+    assert back is not None and back.as_tuple().exponent == -2 and back * 100 == cents
+    assert money.process_bind_param(None, None) is None
+    assert money.process_result_value(None, None) is None
+    with pytest.raises(InvalidOperation):  # more digits than the context holds
+        money.process_bind_param(Decimal("9" * 27 + ".5"), None)
