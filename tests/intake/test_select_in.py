@@ -88,3 +88,26 @@ def test_the_invoiced_lookup_uses_the_partial_index_on_sqlite(tmp_path: Any) -> 
         assert "USING INDEX uq_invoice_items_active_order" in steps, steps
         assert "SCAN invoice_items" not in steps, steps
     engine.dispose()
+
+
+def test_both_lookups_bind_the_orders_once_as_their_columns_would() -> None:
+    """The payments' and the items' order columns clean and cut alike, so binding the
+    items' with the payments' type (once, for both) binds what their own would."""
+    from worker.db.models import InvoiceItem
+    items, payments = InvoiceItem.__table__.c.order_no.type, _PAYMENT.c.order_no.type
+    assert (type(items), items.length, items.key) == (type(payments), payments.length,
+                                                      payments.key)
+
+
+def test_keys_bound_once_serve_the_next_query(engine: Engine) -> None:
+    keys = ["o1", "o2\x00", "o3"]
+    bound: dict[Any, list[Any]] = {}
+    with engine.begin() as conn:
+        conn.execute(_PAYMENT.insert(), _payments())
+        first = select_in(conn, _PAYMENTS_OF, "orders", keys, bound=bound)
+        assert list(bound.values()) == [["o1", "o2\ufffd", "o3"]]
+        again = select_in(conn, _PAYMENTS_OF, "orders", keys, bound=bound)
+        invoiced = select_in(conn, _INVOICED, "orders", keys, bound=bound)
+        assert len(bound) == 1  # one processor for both queries
+        assert sorted(first) == sorted(again) == sorted(_execute(conn, _PAYMENTS_OF, keys))
+        assert invoiced == []

@@ -51,14 +51,16 @@ _MAX_SHAPES = 256  # a few queries by a few sizes per dialect; tests make many e
 
 
 def select_in(conn: Connection, statement: Select[Any], expanding: str,
-              keys: Sequence[Any], params: Mapping[str, Any] | None = None,
-              ) -> list[tuple[Any, ...]]:
+              keys: Sequence[Any], params: Mapping[str, Any] | None = None, *,
+              bound: dict[Any, list[Any]] | None = None) -> list[tuple[Any, ...]]:
     """The rows of ``statement`` (a SELECT whose ``expanding`` parameter is an
     ``IN``'s expanding bindparam; its other parameters given in ``params``) for
     ``keys`` (a non-empty list), each row a tuple of the values SQLAlchemy's
     ``Connection.execute`` would give. Errors: as ``Connection.execute`` raises them (a
     value a bind processor refuses is bound again by SQLAlchemy's own path, which
-    raises its own error for it)."""
+    raises its own error for it). ``bound``: a dict the caller passes to each query of
+    the same ``keys``, where the keys as bound are kept by processor: queries whose
+    keys share a type (``bindparam(..., type_=...)``) bind them once."""
     if not keys:
         raise ValueError("select_in needs at least one key")
     params = params or {}
@@ -67,8 +69,12 @@ def select_in(conn: Connection, statement: Select[Any], expanding: str,
     try:
         # The keys' binds share one processor: each key is processed once, padding after.
         process_key = shape.key_processor
-        padded = list(keys) if process_key is None else [process_key(key) for key in keys]
-        padded += [padded[-1]] * (size - len(keys))
+        done = bound.get(process_key) if bound is not None else None
+        if done is None:
+            done = list(keys) if process_key is None else [process_key(key) for key in keys]
+            if bound is not None:
+                bound[process_key] = done
+        padded = done + [done[-1]] * (size - len(keys))
         values = [padded[source] if isinstance(source, int)
                   else params[source] if process is None else process(params[source])
                   for source, process in zip(shape.sources, shape.processors, strict=True)]
