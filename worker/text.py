@@ -140,7 +140,11 @@ _REFUSED = re.compile("[\x00\ud800-\udfff]")
 def needs_cleaning(value: str) -> bool:
     """Whether ``storable`` changes more of ``value`` than its length: it holds a NUL or
     a surrogate. One character decides, so a text joined of several needs cleaning
-    exactly when one of them does."""
+    exactly when one of them does. An ASCII text (``isascii``: a flag of the string,
+    no scan) holds no surrogate, so only NUL is looked for in it, at ``memchr``'s
+    speed: order and ID numbers, years, amounts, Message-IDs."""
+    if value.isascii():
+        return "\x00" in value
     return _REFUSED.search(value) is not None
 
 

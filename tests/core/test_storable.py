@@ -33,6 +33,12 @@ def test_storable_replaces_what_a_database_refuses(given: str, expected: str) ->
     expected.encode("utf-8")
 
 
+@pytest.mark.parametrize("value", ["", "plain", "a\x00b", "\x00", "中文", "中\x00",
+                                   "x\ud800", "\udfff", "😀", "\x7f\x01"])
+def test_needs_cleaning_says_whether_storable_changes_the_text(value: str) -> None:
+    assert needs_cleaning(value) == (storable(value) != value)
+
+
 def test_storable_cuts_to_the_column_in_characters() -> None:
     assert storable("长" * 10, 4) == "长" * 4
     assert storable("a\x00" * 10, 3) == "a\ufffda"
