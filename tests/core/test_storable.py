@@ -39,6 +39,14 @@ def test_needs_cleaning_says_whether_storable_changes_the_text(value: str) -> No
     assert needs_cleaning(value) == (storable(value) != value)
 
 
+@pytest.mark.parametrize("value", ["plain", "a\x00b" * 3, "中文" * 5, "x\ud800y", 12345678,
+                                   "a" * 20])
+def test_a_string_column_binds_the_storable_text(value: object) -> None:
+    for length in (None, 4):
+        assert String(length).process_bind_param(value, None) == storable(str(value), length)
+        assert Text().process_bind_param(value, None) == storable(str(value))
+
+
 def test_storable_cuts_to_the_column_in_characters() -> None:
     assert storable("长" * 10, 4) == "长" * 4
     assert storable("a\x00" * 10, 3) == "a\ufffda"

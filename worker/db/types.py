@@ -99,7 +99,10 @@ class String(TypeDecorator[str]):
             return None
         if self.key:
             return storable_key(str(value), self.length)
-        return storable(str(value), self.length)
+        text = value if type(value) is str else str(value)
+        if text.isascii() and "\x00" not in text:  # nothing to clean (needs_cleaning)
+            return text if self.length is None else text[:self.length]
+        return storable(text, self.length)
 
     def coerce_compared_value(self, op: Any, value: Any) -> TypeEngine[Any]:
         if op in _EQUALITY:
