@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from worker.db.models.base import Base
+
 # String and Text are ours: every text bound to a column is made storable there (NUL,
 # lone surrogates, over-long values; see worker.db.types.String), one place for all.
-from worker.db.models.base import Base
 from worker.db.types import Money, String, Text, UtcDateTime, utcnow
 from worker.fields import FIELDS, LINE_TEXT_LENGTHS
 
