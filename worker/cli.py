@@ -1,8 +1,9 @@
 """The ``invoice-worker`` command (SPEC §5: a stable contract).
 
-The parser is built from the command table in ``worker/commands.py`` (one function per
-command; see there how to add one): each sub-parser's ``func`` default is a runner that
-loads the config and the ``App`` for the commands that use it and closes it afterwards.
+The parser is built from the command table of ``worker/commands/`` (one function per
+command; its ``__init__`` says how to add one): each sub-parser's ``func`` default is a
+runner that loads the config and the ``App`` for the commands that use it and closes it
+afterwards.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import textwrap
 from collections.abc import Callable, Sequence
 
 from worker import __version__
-from worker.commands import COMMANDS, GROUPS, Command
+from worker.commands import COMMANDS, GROUPS
+from worker.commands.table import Command
 from worker.errors import ConfigError, InfrastructureError, PaymentFileError, WorkerError
 
 log = logging.getLogger("worker")

@@ -27,7 +27,9 @@ the example covers every default)::
     class LimitsConfig(Section):
         max_forms: Int = Field(ge=1)          # type, then constraints
 
-A new section is a ``Section`` subclass and one field on ``Config``. Use the value
+A new section is a ``Section`` subclass and one field on ``Config``; the courier's
+sections (``[courier]``, its rates, pickup and providers) are in
+``worker/config_courier.py``. Use the value
 types of ``worker/config_types.py`` (``Text``, ``NonEmpty``, ``Int``, ``Number``,
 ``Amount``, ``Moment``, ``ConfigPath``, ``OptionalPath``, ...) so a kind of value is
 checked the same way everywhere. A rule between two keys of a section goes in a
@@ -46,20 +48,17 @@ then names ``section.key``. Example, an ``[invoicing]`` section::
 from __future__ import annotations
 
 import contextlib
-import difflib
 import importlib.util
 import os
 import tomllib
-import typing
-from collections.abc import Iterator, Mapping
-from datetime import date, time
+from collections.abc import Mapping
+from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
-    BaseModel,
     Field,
     PrivateAttr,
     ValidationError,
@@ -70,6 +69,7 @@ from pydantic import (
 from pydantic_settings import EnvSettingsSource
 from pydantic_settings.exceptions import SettingsError
 
+from worker.config_courier import CourierConfig
 from worker.config_types import (
     Amount,
     ConfigPath,
@@ -86,6 +86,8 @@ from worker.config_types import (
     Text,
     TimeZone,
     Year,
+    config_problems,
+    did_you_mean,
     problem,
     zone,
 )
@@ -209,90 +211,6 @@ class SellerConfig(Section):
     tax_id: NonEmpty
     address_phone: NonEmpty
     bank_account: NonEmpty
-
-
-class Rate(Section):
-    first_kg: Amount
-    extra_kg: Amount
-
-
-class PickupConfig(Section):
-    """When the courier collects: the close-out books a pickup for the next working
-    day after it (``worker/courier/pickup.py``), between ``start`` and ``end``."""
-
-    start: time                       # "09:00", in schedule.timezone
-    end: time
-    working_days: tuple[Int, ...]     # ISO weekdays, 1 = Monday
-    holidays: tuple[date, ...]        # no pickup on these days
-
-    @model_validator(mode="after")
-    def _check(self) -> PickupConfig:
-        if self.end <= self.start:
-            raise problem("end", "is not after start")
-        if not self.working_days or any(d < 1 or d > 7 for d in self.working_days):
-            raise problem("working_days", "must list ISO weekdays 1 (Monday) to 7")
-        return self
-
-
-class SfConfig(Section):
-    """SF Express open platform (丰桥), ``worker/courier/sf.py``: credentials are read
-    from the environment variables named here, never from the file."""
-
-    url: NonEmpty                     # sandbox or production service URL
-    partner_env: NonEmpty             # env var holding the 顾客编码 (partnerID)
-    checkword_env: NonEmpty           # env var holding the 校验码 (checkWord)
-    express_type: Int = Field(ge=1)   # expressTypeId, e.g. 2 = 顺丰标快
-    template: Text                    # cloud print templateCode; "" = fm_150_standard_<partnerID>
-    timeout_seconds: Number
-
-
-class KdniaoConfig(Section):
-    """Kdniao (快递鸟), ``worker/courier/kdniao.py``: credentials from the environment."""
-
-    url: NonEmpty                     # EbusinessOrderHandle.aspx (sandbox or production)
-    business_env: NonEmpty            # env var holding EBusinessID
-    key_env: NonEmpty                 # env var holding the AppKey
-    customer_env: Text                # env vars of the courier's 电子面单 account, if it needs one
-    customer_password_env: Text
-    shipper: NonEmpty                 # ShipperCode of the courier (YTO, ZTO, STO, YD, ...)
-    exp_type: NonEmpty                # ExpType, "1" = 标准快件
-    template_size: NonEmpty           # TemplateSize: "150" for the 100×150 label
-    timeout_seconds: Number
-
-
-class CourierConfig(Section):
-    provider: Literal["pool", "sf", "kdniao"]   # who gives waybills (README: switching)
-    reference_prefix: NonEmpty        # our order reference sent as orderId / OrderCode
-    province: NonEmpty                # 省/市 of the sender and every recipient (the programme's city)
-    city: NonEmpty
-    order_batch: Int = Field(ge=1)    # waybills ordered per step
-    retry_minutes: Number             # first wait after a provider failure (doubles, capped at 6 h)
-    track_minutes: Number             # how often undelivered parcels' routes are read
-    name: NonEmpty
-    email: NonEmpty
-    sender_name: NonEmpty
-    sender_phone: NonEmpty
-    sender_address: NonEmpty
-    waybill_prefix: Text
-    waybill_first: Int = Field(ge=0)
-    waybill_last: Int = Field(ge=0)
-    envelope_grams: Int = Field(ge=0)
-    invoice_grams: Int = Field(ge=0)
-    rates: dict[str, Rate]            # district (or "default") -> freight collect
-    pickup: PickupConfig
-    sf: SfConfig
-    kdniao: KdniaoConfig
-
-    @model_validator(mode="after")
-    def _check(self) -> CourierConfig:
-        if "default" not in self.rates:
-            raise problem("rates.default", "missing")
-        if self.waybill_last < self.waybill_first:
-            raise problem("waybill_last", "is below waybill_first")
-        return self
-
-    def rate_for(self, district: str) -> Rate:
-        return self.rates.get(district, self.rates["default"])
 
 
 class DocumentsConfig(Section):
@@ -464,7 +382,7 @@ def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         if upper.startswith(ENV_PREFIX) and ENV_DELIMITER in upper:
             section = upper[len(ENV_PREFIX):].split(ENV_DELIMITER)[0].lower()
             if section not in Config.model_fields:
-                raise ConfigError(name, f"unknown section {section!r}{_did_you_mean(section, Config)}")
+                raise ConfigError(name, f"unknown section {section!r}{did_you_mean(section, Config)}")
     source = EnvSettingsSource(Config, env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_DELIMITER,
                                case_sensitive=False)
     source.env_vars = {k.lower(): v for k, v in environ.items()}  # the mapping given, not os.environ
@@ -492,52 +410,9 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     try:
         config = Config.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as e:
-        problems = list(_problems(e))
+        problems = list(config_problems(e, Config))
         key, reason = problems[0]
         raise ConfigError(key, reason, problems=problems) from None
     config._source = tuple(sources)
     config._base_dir = base_dir
     return config
-
-
-def _problems(error: ValidationError) -> Iterator[tuple[str, str]]:
-    """Pydantic's errors as (dotted key, reason); list items as ``key[3]``."""
-    for item in error.errors(include_url=False):
-        loc = [part for part in item["loc"] if part != "[key]"]
-        ctx = item.get("ctx") or {}
-        if item["type"] == "config_rule":
-            loc += ctx["key"].split(".")
-        key = ""
-        for part in loc:
-            key += f"[{part}]" if isinstance(part, int) else f"{'.' if key else ''}{part}"
-        if item["type"] == "extra_forbidden":
-            reason = f"unknown key{_did_you_mean(str(loc[-1]), _model_at(loc[:-1]))}"
-        elif item["type"] == "missing":
-            reason = "missing"
-        else:
-            reason = item["msg"].removeprefix("Value error, ")
-            value = item.get("input")
-            if isinstance(value, (str, int, float)) and item["type"] != "config_rule":
-                reason += f" (got {value!r})"
-        yield key, reason
-
-
-def _model_at(loc: list[Any]) -> type[BaseModel] | None:
-    model: Any = Config
-    for part in loc:
-        if typing.get_origin(model) is dict:      # a table of free keys: courier.rates
-            model = typing.get_args(model)[1]
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return None
-        model = field.annotation
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _did_you_mean(name: str, model: type[BaseModel] | None) -> str:
-    if model is None:
-        return ""
-    known = [f.alias or n for n, f in model.model_fields.items()]
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"

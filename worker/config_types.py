@@ -1,5 +1,7 @@
-"""Value types of the config models (``worker/config.py``): one place for each kind of
-check, so a key of a kind is validated the same way in every section.
+"""Value types of the config models (``worker/config.py``, ``worker/config_courier.py``):
+one place for each kind of check, so a key of a kind is validated the same way in every
+section; and how a failed check is worded (``problem`` raised by a rule between keys,
+``config_problems`` turning pydantic's errors into dotted keys and reasons).
 
 Validators read the validation context that ``load_config`` passes: ``base_dir`` (the
 config file's folder, for relative paths) and ``tz`` (``schedule.timezone``, for
@@ -9,6 +11,9 @@ kept as given.
 
 from __future__ import annotations
 
+import difflib
+import typing
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationError,
     ValidationInfo,
 )
 from pydantic_core import PydanticCustomError
@@ -37,6 +43,52 @@ def problem(key: str, reason: str) -> PydanticCustomError:
     """A rule between keys, raised from a model validator: ``key`` is relative to the
     model (``"payment_window_end"``), the loader prefixes the section."""
     return PydanticCustomError("config_rule", "{reason}", {"key": key, "reason": reason})
+
+
+def config_problems(error: ValidationError, root: type[BaseModel]) -> Iterator[tuple[str, str]]:
+    """Pydantic's errors validating ``root`` (the whole config) as (dotted key, reason);
+    list items as ``key[3]``, a ``problem`` raised by a section's rule under its key."""
+    for item in error.errors(include_url=False):
+        loc = [part for part in item["loc"] if part != "[key]"]
+        ctx = item.get("ctx") or {}
+        if item["type"] == "config_rule":
+            loc += ctx["key"].split(".")
+        key = ""
+        for part in loc:
+            key += f"[{part}]" if isinstance(part, int) else f"{'.' if key else ''}{part}"
+        if item["type"] == "extra_forbidden":
+            reason = f"unknown key{did_you_mean(str(loc[-1]), _model_at(root, loc[:-1]))}"
+        elif item["type"] == "missing":
+            reason = "missing"
+        else:
+            reason = item["msg"].removeprefix("Value error, ")
+            value = item.get("input")
+            if isinstance(value, (str, int, float)) and item["type"] != "config_rule":
+                reason += f" (got {value!r})"
+        yield key, reason
+
+
+def _model_at(root: type[BaseModel], loc: list[Any]) -> type[BaseModel] | None:
+    """The model of the table at ``loc`` under ``root``; None for a plain value."""
+    model: Any = root
+    for part in loc:
+        if typing.get_origin(model) is dict:      # a table of free keys: courier.rates
+            model = typing.get_args(model)[1]
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        model = field.annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def did_you_mean(name: str, model: type[BaseModel] | None) -> str:
+    """`` (did you mean 'key'?)`` for a misspelt key of ``model``, else its known keys."""
+    if model is None:
+        return ""
+    known = [f.alias or n for n, f in model.model_fields.items()]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
 
 
 def _not_bool(value: Any) -> Any:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from worker.config import Config
 from worker.db.models import Application, Invoice, InvoiceItem, Mail, Payment
 from worker.db.models import Reason as ReasonRow
+from worker.db.select_in import select_in
 from worker.db.types import utcnow
 from worker.fields import FIELDS
 from worker.issuing import issue
@@ -76,13 +77,33 @@ def draft_from(app: Any, lines: list[Line], received_at: datetime | None) -> Dra
 # Built once, Core columns, the orders one expanding parameter: an intake chunk reads
 # hundreds of payments at once, and plain rows cost a fraction of ORM-loaded ones.
 _PAYMENT, _ITEM, _INVOICE = Payment.__table__.c, InvoiceItem.__table__.c, Invoice.__table__.c
+# Both queries bind the orders with one type (the columns' String(64)s clean and cut
+# alike, as a test checks), so ``select_in`` binds each order once for both.
+_ORDER = _PAYMENT.order_no.type
 _PAYMENTS_OF = select(  # in ``PaymentRow``'s order
     _PAYMENT.order_no, _PAYMENT.name, _PAYMENT.id_number, _PAYMENT.year, _PAYMENT.amount,
     _PAYMENT.paid_at, _PAYMENT.method, _PAYMENT.status,
-).where(_PAYMENT.order_no.in_(bindparam("orders", expanding=True)))
+).where(_PAYMENT.order_no.in_(bindparam("orders", expanding=True, type_=_ORDER)))
+
+
+def _active_items() -> Any:
+    """The predicate of the partial unique index on active items' orders, as the model
+    declares it: SQLite uses a partial index only for a query that names its WHERE as
+    written (``active``), and SQLAlchemy writes a Boolean column as ``active = 1``
+    there, which scanned every item of every invoice at each lookup. Items' ``active``
+    is 0 or 1 (NOT NULL), so both select the same rows; PostgreSQL writes ``active``."""
+    index = next(ix for ix in InvoiceItem.__table__.indexes
+                 if ix.name == "uq_invoice_items_active_order")
+    where = {str(index.dialect_options[name]["where"]) for name in ("sqlite", "postgresql")}
+    if where != {"active"}:
+        raise RuntimeError(f"uq_invoice_items_active_order's predicate changed: {where}")
+    return index.dialect_options["sqlite"]["where"]
+
+
 _INVOICED = (select(_ITEM.order_no, _INVOICE.number, _INVOICE.serial)
              .join_from(InvoiceItem.__table__, Invoice.__table__, _ITEM.invoice_id == _INVOICE.id)
-             .where(_ITEM.order_no.in_(bindparam("orders", expanding=True)), _ITEM.active))
+             .where(_ITEM.order_no.in_(bindparam("orders", expanding=True, type_=_ORDER)),
+                    _active_items()))
 _INVOICED_ELSEWHERE = _INVOICED.where(_INVOICE.application_id != bindparam("application_id"))
 
 
@@ -99,12 +120,14 @@ def lookups_for(session: Session, orders: list[str], *,
     conn = session.connection()  # Core statements: the ORM's execute adds only its overhead
     for i in range(0, len(orders), 500):
         chunk = orders[i:i + 500]
-        for row in conn.execute(_PAYMENTS_OF, {"orders": chunk}).all():  # fetchall: cheaper
+        # select_in: bound and read as execute would, without its per-call expansion
+        bound: dict[Any, list[Any]] = {}  # the orders as bound, for both queries
+        for row in select_in(conn, _PAYMENTS_OF, "orders", chunk, bound=bound):
             payments[row[0]] = PaymentRow(*row)
-        query, params = ((_INVOICED, {"orders": chunk}) if application_id is None else
-                         (_INVOICED_ELSEWHERE, {"orders": chunk, "application_id": application_id}))
-        invoiced.update({order: number or f"待开具，流水号 {serial}"
-                         for order, number, serial in conn.execute(query, params).all()})
+        query, params = ((_INVOICED, None) if application_id is None else
+                         (_INVOICED_ELSEWHERE, {"application_id": application_id}))
+        invoiced.update({order: number or f"待开具，流水号 {serial}" for order, number, serial
+                         in select_in(conn, query, "orders", chunk, params, bound=bound)})
     return Lookups(payments=payments, invoiced=invoiced)
 
 

@@ -8,7 +8,7 @@ checks' ``Draft`` (``worker.validation.model``), the required-field checks
 ``worker.staff.actions``), which fields staff may edit and where the console shows
 them, and the column lengths in ``worker.db.models`` (``String(field.length)``).
 
-Adding a header field: one ``Field`` below, its column in ``worker/db/models.py``
+Adding a header field: one ``Field`` below, its column in ``worker/db/models/mail.py``
 (``String(FIELD["key"].length)``) and a migration; ``tests/core/test_fields.py``
 fails until the model column exists with the registry's length. The form's
 reading, the blank form, the checks' draft, storage truncation, staff edits and the

@@ -137,6 +137,17 @@ def money(value: Decimal) -> str:
 _REFUSED = re.compile("[\x00\ud800-\udfff]")
 
 
+def needs_cleaning(value: str) -> bool:
+    """Whether ``storable`` changes more of ``value`` than its length: it holds a NUL or
+    a surrogate. One character decides, so a text joined of several needs cleaning
+    exactly when one of them does. An ASCII text (``isascii``: a flag of the string,
+    no scan) holds no surrogate, so only NUL is looked for in it, at ``memchr``'s
+    speed: order and ID numbers, years, amounts, Message-IDs."""
+    if value.isascii():
+        return "\x00" in value
+    return _REFUSED.search(value) is not None
+
+
 def storable(value: str, length: int | None = None) -> str:
     """``value`` as every database accepts it, at most ``length`` characters.
 
@@ -145,7 +156,7 @@ def storable(value: str, length: int | None = None) -> str:
     encodes, a lone surrogate U+FFFD. Then the text is cut to ``length`` (characters,
     as ``VARCHAR(n)`` counts on PostgreSQL). The same input always gives the same
     output, so a cleaned key still finds its row."""
-    if _REFUSED.search(value):
+    if needs_cleaning(value):
         value = (value.replace("\x00", "\ufffd")
                  .encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace"))
     return value if length is None else value[:length]

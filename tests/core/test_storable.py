@@ -4,6 +4,7 @@ rule telling a refused value from a lost database (worker.db.refusals)."""
 from __future__ import annotations
 
 import sqlite3
+from decimal import Decimal, InvalidOperation
 
 import psycopg
 import pytest
@@ -14,8 +15,8 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, Statemen
 from worker.db import session_factory
 from worker.db.models import Base, Mail
 from worker.db.refusals import refused_data
-from worker.db.types import KEY_BYTES, String, Text, storable_key
-from worker.text import storable
+from worker.db.types import KEY_BYTES, Money, String, Text, as_stored, storable_key
+from worker.text import needs_cleaning, storable
 
 
 @pytest.mark.parametrize(("given", "expected"), [
@@ -30,6 +31,20 @@ def test_storable_replaces_what_a_database_refuses(given: str, expected: str) ->
     assert storable(given) == expected
     assert storable(expected) == expected  # idempotent
     expected.encode("utf-8")
+
+
+@pytest.mark.parametrize("value", ["", "plain", "a\x00b", "\x00", "中文", "中\x00",
+                                   "x\ud800", "\udfff", "😀", "\x7f\x01"])
+def test_needs_cleaning_says_whether_storable_changes_the_text(value: str) -> None:
+    assert needs_cleaning(value) == (storable(value) != value)
+
+
+@pytest.mark.parametrize("value", ["plain", "a\x00b" * 3, "中文" * 5, "x\ud800y", 12345678,
+                                   "a" * 20])
+def test_a_string_column_binds_the_storable_text(value: object) -> None:
+    for length in (None, 4):
+        assert String(length).process_bind_param(value, None) == storable(str(value), length)
+        assert Text().process_bind_param(value, None) == storable(str(value))
 
 
 def test_storable_cuts_to_the_column_in_characters() -> None:
@@ -48,6 +63,27 @@ def test_a_long_key_keeps_a_prefix_and_a_digest_within_both_bounds() -> None:
     # Two keys sharing a long prefix stay apart; a short key is left as it is.
     assert storable_key(long_ascii + "1", 900) != storable_key(long_ascii + "2", 900)
     assert storable_key("<a\x00b@x>", 900) == "<a\ufffdb@x>"
+
+
+@pytest.mark.parametrize("texts", [
+    ("张三", "110101199003077777", "2018"),
+    ("长" * 200, "", "x" * 40),                    # cut only
+    ("a\x00b", "ok", "c"),                          # one value needs cleaning
+    ("ends\ud83d", "\ude00starts", "c"),            # halves of a pair apart: two lone ones
+    ("\ud83d\ude00" * 60, None, 2018),              # a pair; None; not text
+])
+def test_a_rows_text_as_stored_is_what_each_column_binds(texts: tuple[object, ...]) -> None:
+    """``as_stored`` checks a row's texts together; each comes out as its column's own
+    ``process_bind_param`` makes it, a key column too."""
+    columns = [("a", String(100)), ("b", String(32)), ("c", String(4)), ("k", String(20, key=True))]
+    values = {"a": texts[0], "b": texts[1], "c": texts[2], "k": "<" + "m" * 30 + ">", "n": 1}
+    expected = {**values, **{key: kind.process_bind_param(values[key], None)
+                             for key, kind in columns}}
+    stored = as_stored(values, columns)
+    assert stored == expected and all(type(stored[k]) is type(expected[k]) for k in stored)
+    assert as_stored({"n": 1}, columns) == {"n": 1}  # an absent column stays absent
+    assert needs_cleaning("".join(t for t in texts if isinstance(t, str))) == \
+        any(isinstance(t, str) and storable(t) != t for t in texts)
 
 
 def test_every_text_column_is_cleaned() -> None:
@@ -105,3 +141,23 @@ class _PgError(Exception):
 ])
 def test_refused_data_tells_values_from_infrastructure(exc: Exception, refused: bool) -> None:
     assert refused_data(exc) is refused
+
+
+@pytest.mark.parametrize(("given", "cents"), [
+    (Decimal("150.00"), 15000), (Decimal("150"), 15000), (Decimal("0.005"), 0),
+    (Decimal("0.015"), 2), (Decimal("-0.00"), 0), (Decimal("1E+2"), 10000),
+    (Decimal("12.345"), 1234), (150, 15000), ("99.999", 10000), (0.1, 10),
+    (Decimal("9" * 26 + ".99"), int("9" * 28)),
+])
+def test_money_binds_cents_and_reads_them_back_with_two_places(given: object, cents: int,
+                                                               ) -> None:
+    """Rounded half-even to the cent (the context's rounding, as ever), read back with
+    exactly two decimal places."""
+    money = Money()
+    assert money.process_bind_param(given, None) == cents  # type: ignore[arg-type]
+    back = money.process_result_value(cents, None)
+    assert back is not None and back.as_tuple().exponent == -2 and back * 100 == cents
+    assert money.process_bind_param(None, None) is None
+    assert money.process_result_value(None, None) is None
+    with pytest.raises(InvalidOperation):  # more digits than the context holds
+        money.process_bind_param(Decimal("9" * 27 + ".5"), None)

@@ -7,8 +7,9 @@ import zipfile
 
 import pytest
 
+from worker.form.limits import FormLimits
 from worker.form.sniff import sniff, take_archive
-from worker.form.xlsxsheet import _FIRST_REFS, _PLAIN_CELL, _REFS
+from worker.form.xlsxsheet import _FIRST_REFS, _PLAIN_CELL, _REFS, _bounded, bound_sheet
 from worker.form.xmlscan import _PREFIXED, prefixed
 from worker.message.headers import address
 from worker.text import SPACES, normalize, squash, unspaced
@@ -69,6 +70,32 @@ def test_references_written_first_read_as_the_general_pattern(data: bytes) -> No
         first = _FIRST_REFS[named].findall(data)
         if (b"c", b"", b"") not in first and (b"row", b"", b"") not in first:
             assert first == _REFS[named].findall(data)
+
+
+@pytest.mark.parametrize("rows", [
+    b'<row r="1"><c r="A1"/><c r="B1"/></row><row r="2"><c r="A2"/></row>',
+    b'<row r="1"><c t="s" r="A1"/></row><row r="2"><c r="A2"/></row>',  # reference written later
+    b'<row r="1"><c r="A1"/></row><row spans="1:1" r="2"><c r="A2"/></row>',
+    b'<row r="1"><c r="A1"/></row><row r="2"><c r="A2"/></row><row r="3"><c t="s" r="A3"/></row>',
+    b'<row r="1"><c r="A1"/></row><row r="3"><c r="A3"/></row><row><c r="A4"/></row>',  # past max_rows
+    b'<row r="1"><c r="B1"/><c r="A1"/></row><row r="2"><c/></row>',  # out of order, then none
+    b'<row r="1"><c r="A1"/><c r="ZZ1"/></row><row><c r="A2"/></row>',  # past max_cols
+    b'<row r="1"><c/></row>',
+    b'<x:row r="1"><x:c x:t="s" r="A1"/></x:row>',
+])
+def test_bound_sheet_as_with_the_general_pattern_alone(rows: bytes) -> None:
+    """The fast pattern's tags give up at the first without a number; before it they
+    give what the general pattern's tags give."""
+    limits = FormLimits(max_rows=2, max_cols=5)
+    xml = b"<worksheet><sheetData>" + rows + b"</sheetData></worksheet>"
+    start, stop = len(b"<worksheet><sheetData>"), len(xml) - len(b"</sheetData></worksheet>")
+    for named in (False, True):
+        general = _bounded(xml, start, stop, named, _REFS[named].findall(xml, start, stop), limits)
+        if named == prefixed(xml, start, stop):
+            assert bound_sheet(xml, limits) == general
+        fast = _bounded(xml, start, stop, named, _FIRST_REFS[named].findall(xml, start, stop), limits,
+                        first_refs=True)
+        assert fast is None or fast == general
 
 
 @pytest.mark.parametrize(("cell", "found"), [

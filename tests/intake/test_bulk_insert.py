@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import StatementError
 
 from worker.db.bulk import insert_many
-from worker.db.models import OutboxMessage
+from worker.db.models import OutboxMessage, Staff
 
 _OUTBOX = OutboxMessage.__table__
 _AT = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
@@ -67,3 +67,21 @@ def test_returning_gives_each_rows_values(engine: Engine) -> None:
         ids = dict(conn.execute(select(_OUTBOX.c.key, _OUTBOX.c.id)).all())
     assert all(ids[key] == id_ for id_, key in bulk) and ids[one[0][0]] == one[0][1]
     assert _stored(engine, "bulk") == _stored(engine, "core")
+
+
+def test_defaults_left_out_are_bound_in_their_places(engine: Engine) -> None:
+    """Scalar defaults with a processor (Boolean ``active``, ``is_admin``) and a
+    callable one (``created_at``) between the given keys, as SQLAlchemy binds them."""
+    staff = Staff.__table__
+    rows = [dict(name=f"{p}{i}", password_hash=f"h{i}", last_login_at=_AT if i else None)
+            for p in ("core", "bulk") for i in range(3)]
+    with engine.begin() as conn:
+        conn.execute(staff.insert(), rows[:3])
+        insert_many(conn, staff.insert(), rows[3:])
+        stored = conn.execute(select(staff.c.name, staff.c.password_hash, staff.c.active,
+                                     staff.c.is_admin, staff.c.last_login_at,
+                                     staff.c.created_at.is_not(None))
+                              .order_by(staff.c.id)).all()
+    core, bulk = stored[:3], stored[3:]
+    assert [r[1:] for r in core] == [r[1:] for r in bulk]
+    assert all(r[2] is True and r[3] is False and r[5] for r in bulk)

@@ -623,3 +623,17 @@ def test_name_and_address_encoded_together_in_one_word() -> None:
     raw = build_mail(sender=Header("赵玥 <zhaoyue@163.com>", "gbk").encode())
     mail = parse_message(raw)
     assert (mail.sender_name, mail.sender) == ("赵玥", "zhaoyue@163.com")
+
+
+@pytest.mark.parametrize("value", [bytes([b]) for b in range(256)])
+def test_blank_means_what_strip_leaves_nothing_of(value: bytes) -> None:
+    """A mail of white space alone is unreadable; any other byte makes it a mail (the
+    emptiness test must not copy the mail, and must not change which is which)."""
+    from worker.message.parse import _as_bytes
+
+    for raw in (value, value * 3, b" \t" + value + b"\x0b\x0c"):
+        if raw.strip():
+            assert _as_bytes(raw) == raw.lstrip(b"\r\n")
+        else:
+            with pytest.raises(MailUnreadable):
+                _as_bytes(raw)

@@ -168,3 +168,46 @@ def test_too_many_forms_from_a_first_time_sender_is_answered(reply_world: ReplyW
     reply_world.world.run()
     assert [m.rcpt_tos[0] for m in reply_world.received()] == ["caiwu@wq-first.example"]
     assert reasons(reply_world) == {}
+
+
+def test_recent_replies_count_as_a_scan_of_every_reply_would() -> None:
+    """``RecentReplies.over_limit`` (indexed by address and time) answers as counting
+    all of the chunk's replies would, through adds and savepoint resets."""
+    import random
+    from datetime import UTC
+    from types import SimpleNamespace
+
+    from worker.replies.policy import RecentReplies
+
+    def scanned(rows: list[tuple[str, datetime]], to: str, now: datetime,
+                limits: SimpleNamespace) -> NoReply | None:
+        day, hour = now - timedelta(days=1), now - timedelta(hours=1)
+        if sum(r == to and c > day for r, c in rows) >= limits.per_address_per_day:
+            return NoReply.ADDRESS_LIMIT
+        if sum(c > hour for _, c in rows) >= limits.per_hour:
+            return NoReply.HOURLY_LIMIT
+        return None
+
+    rnd = random.Random(7)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    addresses = [f"u{i}@x.cn" for i in range(5)]
+    recent = RecentReplies.__new__(RecentReplies)
+    recent.rows = []
+    recent._by_address, recent._times = {}, []
+    for address, minutes in [(rnd.choice(addresses), rnd.randrange(0, 2880)) for _ in range(40)]:
+        recent.add(address, start + timedelta(minutes=minutes))  # out of order, as read
+    config = SimpleNamespace(reply_limits=SimpleNamespace(per_address_per_day=12, per_hour=3))
+    answers = set()
+    for step in range(300):
+        now = start + timedelta(minutes=2880 + step)
+        to = rnd.choice(addresses)
+        mark = recent.mark()
+        answer = recent.over_limit(to, config, now)  # type: ignore[arg-type]
+        assert answer == scanned(recent.rows, to, now, config.reply_limits)
+        answers.add(answer)
+        if answer is None:
+            recent.add(to, now)
+        if rnd.random() < 0.3:
+            recent.reset(mark)  # the savepoint rolled back
+        assert sorted(c for _, c in recent.rows) == recent._times
+    assert answers == {None, NoReply.ADDRESS_LIMIT, NoReply.HOURLY_LIMIT}

@@ -34,8 +34,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 @dataclass(frozen=True)
 class _Plan:
     """One compiled INSERT shape: its SQL, the driver's parameter names in order, the
-    row's values in that order (``values``, after filling the Python-side ``defaults``
-    of the keys left out) and the processors of those that have one (by position)."""
+    row's values of its keys in that order (``values``) and the processors of those
+    that have one (by position among them), then the Python-side ``defaults`` of the
+    keys left out, each put in at its place (ascending), already bound."""
 
     sql: str
     positional: bool
@@ -43,8 +44,8 @@ class _Plan:
     batch: int              # rows per such statement
     names: tuple[str, ...]
     values: Callable[[dict[str, Any]], tuple[Any, ...]]
-    defaults: tuple[tuple[str, Callable[[], Any]], ...]
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    defaults: tuple[tuple[int, Callable[[], Any]], ...]  # (place, the bound default)
 
 
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
@@ -107,14 +108,15 @@ def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect, returning: bo
     names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
     defaults = {c.key: c.default for c in compiled.insert_prefetch}
     processors = compiled._bind_processors  # what the execution context applies
-    filled: list[tuple[str, Callable[[], Any]]] = []
-    for name in names:
+    filled: list[tuple[int, Callable[[], Any]]] = []
+    for place, name in enumerate(names):
         if name in keys:
             continue
         default = defaults.get(name)
         if default is None or not (default.is_scalar or default.is_callable):
             raise ValueError(f"{insert.table.name}: no value nor Python default for {name}")
-        filled.append((name, _default_fn(default)))
+        filled.append((place, _default_fn(default, processors.get(name))))
+    given = [name for name in names if name in keys]
     escaped = compiled.escaped_bind_names or {}
     group = _values_group(compiled, insert, dialect) if returning else None
     plan = _Plan(
@@ -122,10 +124,11 @@ def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect, returning: bo
         batch=max(1, min(dialect.insertmanyvalues_page_size,
                          (dialect.insertmanyvalues_max_parameters or 32766) // len(names))),
         names=tuple(escaped.get(n, n) for n in names),
-        values=itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],),
-        defaults=tuple(filled),
-        processors=tuple((i, processors[n]) for i, n in enumerate(names)  # type: ignore[misc]
+        values=(itemgetter(*given) if len(given) > 1 else
+                (lambda row: (row[given[0]],)) if given else (lambda row: ())),
+        processors=tuple((i, processors[n]) for i, n in enumerate(given)  # type: ignore[misc]
                          if processors.get(n) is not None),
+        defaults=tuple(filled),
     )
     if len(_PLANS) >= _MAX_PLANS:
         _PLANS.clear()
@@ -151,12 +154,22 @@ def _values_group(compiled: SQLCompiler, insert: Insert, dialect: Dialect) -> st
     return group
 
 
-def _default_fn(default: Any) -> Callable[[], Any]:
+def _default_fn(default: Any, process: Callable[[Any], Any] | None) -> Callable[[], Any]:
+    """A column default's value as bound (``process``: its bind processor): a scalar's
+    bound once here (a processor that refuses it: bound per row, where the refusal is
+    handled), a callable's computed per row, as SQLAlchemy does."""
     if default.is_scalar:
         value = default.arg
+        if process is not None:
+            try:
+                value = process(value)
+            except Exception:
+                return lambda: process(default.arg)
         return lambda: value
     call = default.arg  # SQLAlchemy's wrapper takes the execution context; ours ignore it
-    return lambda: call(None)
+    if process is None:
+        return lambda: call(None)
+    return lambda: process(call(None))
 
 
 def _bound(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[Any]:
@@ -164,11 +177,11 @@ def _bound(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[Any]:
     values_of, defaults, processors = plan.values, plan.defaults, plan.processors
     out: list[Any] = []
     for row in rows:
-        if defaults:
-            row = {**row, **{key: default() for key, default in defaults}}
         values = list(values_of(row))
         for i, process in processors:
             values[i] = process(values[i])
+        for place, default in defaults:  # ascending: each lands at its own place
+            values.insert(place, default())
         out.append(tuple(values) if plan.positional
                    else dict(zip(plan.names, values, strict=True)))
     return out

@@ -1,28 +1,17 @@
 """Print batches: everything issued and not yet printed becomes one invoices PDF and
 one labels PDF, in parcel order, so staff stack invoice sheets and labels side by side.
 
-Pending means ``Invoice.pdf_path`` / ``Shipment.label_pdf`` is NULL on an accepted
-application, so a crash after issuing and before rendering is healed by the next run.
-
-Platform mode (issue 8): our own invoice page is not a legal fapiao, so it is never
-printed for an invoice with a 发票流水号. Such an invoice is pending once the platform
-issued it and its PDF was imported (``tax import``); the batch's ``invoices.pdf`` is
-then the platform's own PDFs merged in parcel order (pypdf), so staff print one file
-as before. A parcel's label waits until every live invoice of its application is
-issued with its PDF (and the application is accepted: a failed row puts it back to
-held), so no envelope leaves half-filled. With ``delivery = "email"`` there is no
-parcel and nothing to print: the files go with the reply.
+Which documents are pending (print mode, platform mode, parcels still waiting) and how
+a pass claims them: ``worker.documents.pending``.
 
 Claim, render, record (issue 10 item 8): a short transaction first claims the batch's
-applications (``Application.print_claim`` = this process's owner token, see
-``worker.owner``, until ``CLAIM_LEASE`` from now), so a second pass at the same time
-renders other documents or none, never the same ones. A claim whose owner process is
-gone (same machine) or whose time is over is free again at once. Files are then
-written (atomically), and one transaction records their paths with a guarded
-``UPDATE ... WHERE pdf_path IS NULL``: if another worker still printed the same
-documents meanwhile (a claim taken over after its time), its paths stay and ours are
-dropped (and an unclaimed batch folder is removed). The claim is released at the end,
-whatever happened.
+applications (``pending.claim``: a token of this process, see ``worker.owner``), so a
+second pass at the same time renders other documents or none, never the same ones.
+Files are then written (atomically), and one transaction records their paths with a
+guarded ``UPDATE ... WHERE pdf_path IS NULL``: if another worker still printed the
+same documents meanwhile (a claim taken over after its time), its paths stay and ours
+are dropped (and an unclaimed batch folder is removed). The claim is released at the
+end, whatever happened.
 
 Rendering runs in a child process per batch (issue 12, ``worker.documents.children``),
 as many at once as there are cores, at most ``[documents] render_processes``: this
@@ -39,13 +28,13 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
 from worker.db.models import Application, Invoice, Mail, Shipment
@@ -59,19 +48,20 @@ from worker.documents.files import (
     render_batch,
     render_reprint,
 )
-from worker.documents.invoice import invoice_view
-from worker.documents.label import label_view
+from worker.documents.pending import (
+    chunks,
+    claim,
+    documents_of,
+    pending_documents,
+    release,
+    with_documents,
+)
 from worker.documents.render import FetcherFactory
 from worker.errors import InfrastructureError, WorkerError
-from worker.owner import current_owner, owner_gone
-from worker.status import PARCEL_WAITING, ApplicationStatus, InvoiceState
+from worker.owner import current_owner
+from worker.status import PARCEL_WAITING, ApplicationStatus
 
 log = logging.getLogger(__name__)
-
-CLAIM_CHUNK = 500  # ids per UPDATE ... IN (...): well under every backend's limit
-CLAIM_LEASE = timedelta(minutes=30)
-"""How long a claim holds against workers on other machines (a dead owner on this one
-frees it at once): well above a capped batch's rendering time."""
 
 
 class RenderError(InfrastructureError):
@@ -154,7 +144,7 @@ def render_batches(sessions: sessionmaker[Session], config: Config, *,
             f.child.kill()
             shutil.rmtree(f.directory, ignore_errors=True)
             try:
-                _release(sessions, f.owner)
+                release(sessions, f.owner)
             except Exception:  # the claim then ends with its owner (this process) or its time
                 log.exception("print claim %s not released", f.owner)
     if isinstance(failure, RenderError):
@@ -173,7 +163,7 @@ def reprint(sessions: sessionmaker[Session], config: Config, application_id: int
     reprinting twice gives the same bytes. The recorded batch paths are not touched.
     """
     with sessions() as session:
-        app = session.scalars(_with_documents(select(Application))
+        app = session.scalars(with_documents(select(Application))
                               .where(Application.id == application_id)).one_or_none()
         if app is None:
             raise NothingToPrint(f"no application {application_id}")
@@ -183,7 +173,7 @@ def reprint(sessions: sessionmaker[Session], config: Config, application_id: int
         if app.shipment.status in PARCEL_WAITING:
             raise NothingToPrint(f"application {application_id}: its parcel is still waiting "
                                  "for the courier's waybill")
-        doc = _documents(app, config, every=True)
+        doc = documents_of(app, config, every=True)
     assert doc.label is not None
     job = ReprintJob(doc, out_dir / f"application-{application_id}", fetcher)
     try:
@@ -206,127 +196,6 @@ def applications_of(sessions: sessionmaker[Session], ref: str) -> list[int]:
             select(Application.id).join(Mail)
             .where(Mail.message_id.in_([ref.strip(), message_id]))
             .order_by(Application.position)))
-
-
-# ------------------------------------------------------------------ loading
-
-
-def _with_documents(query):  # type: ignore[no-untyped-def]
-    return query.options(
-        selectinload(Application.invoices).selectinload(Invoice.items),
-        selectinload(Application.shipment),
-    )
-
-
-def _pending_apps(session: Session, config: Config,
-                  where: ColumnElement[bool]) -> list[Application]:
-    """Accepted applications with documents to print, matching ``where``, in parcel
-    order, capped at ``max_invoices_per_batch`` pending invoices (whole applications)."""
-    unprinted = select(Invoice.application_id).where(Invoice.pdf_path.is_(None), _printable())
-    unlabelled = select(Shipment.application_id).where(Shipment.label_pdf.is_(None),
-                                                       Shipment.replaced_by_id.is_(None))
-    # A parcel whose waybill (or provider label) is still to come waits, and so do its
-    # invoices: they are printed side by side once it is there (worker.courier.ordering).
-    waiting = select(Shipment.application_id).where(Shipment.status.in_(PARCEL_WAITING),
-                                                    Shipment.replaced_by_id.is_(None))
-    # Platform mode: an application prints once every live invoice is issued and its
-    # PDF from the platform is in (worker.taxflow).
-    not_ready = select(Invoice.application_id).where(or_(
-        Invoice.state.in_((InvoiceState.PLANNED, InvoiceState.EXPORTED)),
-        and_(Invoice.state == InvoiceState.ISSUED, Invoice.serial.is_not(None),
-             Invoice.platform_pdf_path.is_(None))))
-    apps = session.scalars(_with_documents(select(Application)).where(
-        Application.status == ApplicationStatus.ACCEPTED,
-        or_(Application.id.in_(unprinted), Application.id.in_(unlabelled)),
-        Application.id.not_in(waiting),
-        Application.id.not_in(not_ready),
-        where,
-    )).all()
-    # Parcel order: the order waybills were taken, i.e. the order the parcels were made.
-    apps = sorted(apps, key=lambda a: (a.shipment.id if a.shipment else 2**62, a.id))
-    # A batch is one weasyprint document held in memory whole: cap it, whole
-    # applications only (a parcel's invoices and label stay in one batch).
-    cap = config.documents.max_invoices_per_batch
-    chosen: list[Application] = []
-    count = 0
-    for app in apps:
-        pending = sum(inv.pdf_path is None and _prints(inv) for inv in app.invoices)
-        if chosen and count + pending > cap:
-            break
-        chosen.append(app)
-        count += pending
-    return chosen
-
-
-def _printable() -> ColumnElement[bool]:
-    """An invoice that is printed: issued, and ours (print mode) or the platform's PDF
-    of a parcel's invoice (platform mode, courier delivery)."""
-    return and_(Invoice.state == InvoiceState.ISSUED, or_(
-        Invoice.serial.is_(None),
-        and_(Invoice.platform_pdf_path.is_not(None),
-             Invoice.application_id.in_(select(Shipment.application_id)))))
-
-
-def _prints(inv: Invoice) -> bool:
-    """``_printable`` for a loaded invoice of an application with a parcel."""
-    return inv.state == InvoiceState.ISSUED and (inv.serial is None or inv.platform_pdf_path is not None)
-
-
-def _pending(session: Session, config: Config, where: ColumnElement[bool]) -> list[AppDocuments]:
-    return [_documents(app, config, every=False) for app in _pending_apps(session, config, where)]
-
-
-# ------------------------------------------------------------------ claiming
-
-
-def _claim(sessions: sessionmaker[Session], config: Config, owner: str, now: datetime) -> int:
-    """Claim the next batch's applications for ``owner``; how many were claimed.
-
-    Free: never claimed, claim time over, or claimed by a process of this machine that
-    is gone. The UPDATE repeats the condition, so of two claims at once (PostgreSQL
-    re-checks a row another transaction changed; SQLite runs them one after the other)
-    only one gets each application."""
-    with sessions.begin() as session:
-        held = session.scalars(select(Application.print_claim).distinct().where(
-            Application.print_claim.is_not(None), Application.print_claimed_until > now))
-        dead = [o for o in held if owner_gone(o)]
-        if dead:
-            log.warning("print claims of %d stopped worker(s) taken over", len(dead))
-        free = or_(Application.print_claim.is_(None), Application.print_claimed_until <= now,
-                   Application.print_claim.in_(dead))
-        ids = [app.id for app in _pending_apps(session, config, free)]
-        claimed = 0
-        for chunk in _chunks(ids):
-            claimed += session.execute(
-                update(Application).where(Application.id.in_(chunk), free)
-                .values(print_claim=owner, print_claimed_until=now + CLAIM_LEASE)
-                .execution_options(synchronize_session=False)).rowcount
-    return claimed
-
-
-def _release(sessions: sessionmaker[Session], owner: str) -> None:
-    with sessions.begin() as session:
-        session.execute(update(Application).where(Application.print_claim == owner)
-                        .values(print_claim=None, print_claimed_until=None)
-                        .execution_options(synchronize_session=False))
-
-
-def _documents(app: Application, config: Config, *, every: bool) -> AppDocuments:
-    ship = app.shipment
-    invoices = [inv for inv in app.invoices if (every or inv.pdf_path is None)
-                and _prints(inv) and (ship is not None or inv.serial is None)]
-    label = ship is not None and (every or ship.label_pdf is None)
-    return AppDocuments(
-        application_id=app.id,
-        invoice_ids=tuple(inv.id for inv in invoices),
-        invoices=tuple(invoice_view(inv, app, config) for inv in invoices if inv.serial is None),
-        platform_pdfs=tuple(config.output_dir / inv.platform_pdf_path for inv in invoices
-                            if inv.serial is not None and inv.platform_pdf_path),
-        shipment_id=ship.id if label and ship else None,
-        label=label_view(ship, app, config) if label and ship else None,
-        keys=tuple(f"{inv.code}-{inv.number}" for inv in invoices),
-        issued_at=max((inv.issued_at for inv in app.invoices), default=None),
-    )
 
 
 # ------------------------------------------------------------------ rendering
@@ -367,13 +236,13 @@ def _start_next(sessions: sessionmaker[Session], config: Config, seq: int,
     """Claim the next batch, read its documents, make its folder and start its child;
     None if nothing is pending or free."""
     owner = current_owner()  # a token per batch: each batch's claim is released alone
-    if not _claim(sessions, config, owner, now or utcnow()):
+    if not claim(sessions, config, owner, now or utcnow()):
         return None
     try:
         with sessions() as session:
-            docs = _pending(session, config, Application.print_claim == owner)
+            docs = pending_documents(session, config, Application.print_claim == owner)
         if not docs:
-            _release(sessions, owner)
+            release(sessions, owner)
             return None
         directory = _batch_dir(config, docs)
         try:
@@ -382,7 +251,7 @@ def _start_next(sessions: sessionmaker[Session], config: Config, seq: int,
             shutil.rmtree(directory, ignore_errors=True)
             raise
     except BaseException:
-        _release(sessions, owner)
+        release(sessions, owner)
         raise
     return _InFlight(seq, owner, docs, directory, child)
 
@@ -405,7 +274,7 @@ def _finish(sessions: sessionmaker[Session], f: _InFlight) -> Batch | None:
                 log.error("batch %s failed in its render process:\n%s", f.directory, e.detail)
             raise
     finally:
-        _release(sessions, f.owner)
+        release(sessions, f.owner)
 
 
 def _reason(e: BaseException) -> str:
@@ -444,20 +313,15 @@ def _record(sessions: sessionmaker[Session], docs: list[AppDocuments],
     done_invoices = done_labels = 0
     with sessions.begin() as session:
         if invoices_pdf is not None:
-            for chunk in _chunks(invoice_ids):
+            for chunk in chunks(invoice_ids):
                 done_invoices += session.execute(
                     update(Invoice).where(Invoice.id.in_(chunk), Invoice.pdf_path.is_(None))
                     .values(pdf_path=str(invoices_pdf))
                     .execution_options(synchronize_session=False)).rowcount
         if labels_pdf is not None:
-            for chunk in _chunks(shipment_ids):
+            for chunk in chunks(shipment_ids):
                 done_labels += session.execute(
                     update(Shipment).where(Shipment.id.in_(chunk), Shipment.label_pdf.is_(None))
                     .values(label_pdf=str(labels_pdf))
                     .execution_options(synchronize_session=False)).rowcount
     return done_invoices, done_labels
-
-
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for k in range(0, len(ids), CLAIM_CHUNK):
-        yield ids[k:k + CLAIM_CHUNK]

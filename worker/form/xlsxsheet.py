@@ -110,19 +110,28 @@ def bound_sheet(xml: bytes, limits: FormLimits) -> BoundedSheet:
         return BoundedSheet(xml, False, 0)  # calamine reports the broken part
     start, stop = head.end(), end.start()
     named = prefixed(xml, start, stop)
-    tags = _FIRST_REFS[named].findall(xml, start, stop)
-    if (b"c", b"", b"") in tags or (b"row", b"", b"") in tags:  # a reference written otherwise
-        tags = _REFS[named].findall(xml, start, stop)
-    return _bounded(xml, start, stop, named, tags, limits)
+    bounded = _bounded(xml, start, stop, named, _FIRST_REFS[named].findall(xml, start, stop),
+                       limits, first_refs=True)
+    if bounded is None:  # a reference written otherwise
+        bounded = _bounded(xml, start, stop, named, _REFS[named].findall(xml, start, stop), limits)
+    assert bounded is not None  # only first_refs gives None
+    return bounded
 
 
 def _bounded(xml: bytes, start: int, stop: int, named: bool, tags: list[tuple[bytes, bytes, bytes]],
-             limits: FormLimits) -> BoundedSheet:
-    """``bound_sheet`` from the sheetData's row and cell tags (``_REFS``' groups)."""
+             limits: FormLimits, *, first_refs: bool = False) -> BoundedSheet | None:
+    """``bound_sheet`` from the sheetData's row and cell tags (``_REFS``' groups).
+
+    ``first_refs``: the tags are ``_FIRST_REFS``' groups; None at the first without a
+    number (its reference may stand later in the tag: scan again with ``_REFS``).  Up
+    to that tag both give the same groups, so an answer found before it is the one
+    ``_REFS``' tags give, and the list is not searched for such a tag beforehand."""
     last, widest = limits.max_rows, limits.max_cols
     previous, current, rows, cut = 0, b"", 0, stop
     left = 0  # the row's previous cell's column number
     for tag, letters, number_text in tags:
+        if first_refs and not number_text:
+            return None
         if tag == b"c":  # most tags: one comparison, one cached lookup
             if number_text != current or not letters:
                 return _rewrite(xml, start, stop, limits)  # no reference, another row's

@@ -286,7 +286,7 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     from the chunk's counters and its orders count as invoiced for the rest of the
     chunk (``Chunk.issued``)."""
     app, lines = _application(config, position, d, chunk.files)
-    checked = [Line(**{k: v for k, v in line.items() if k != "dropped"}) for line in lines]
+    checked = [Line(**line) for line in lines]
     reasons: list[Reason] = []
     if d.ignored:
         app.status = ApplicationStatus.IGNORED
@@ -314,7 +314,8 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
 
 def _application(config: Config, position: int, d: AppDraft, later: Later | None = None,
                  ) -> tuple[Stored, list[dict[str, Any]]]:
-    """The application's columns and its lines' column values."""
+    """The application's columns and its lines' column values (but ``dropped``: intake
+    drops none, ``stored_lines`` says so)."""
     draft = d.draft
     att = d.attachment
     app = Stored(
@@ -328,13 +329,17 @@ def _application(config: Config, position: int, d: AppDraft, later: Later | None
         total_amount=_amount_or_none(draft.total_amount),
         header_json=json.dumps(d.header, ensure_ascii=False),
     )
-    lines = [
-        dict(position=line.position, row=line.row, seq=_int_or_none(line.seq),
-             year=_int_or_none(line.year), amount=_amount_or_none(line.amount), dropped=False,
-             **{key: getattr(line, key)[:length] for key, length in LINE_TEXT_LENGTHS.items()})
-        for line in draft.lines
-    ]
+    lines = []
+    for line in draft.lines:
+        values = {"position": line.position, "row": line.row, "seq": _int_or_none(line.seq),
+                  "year": _int_or_none(line.year), "amount": _amount_or_none(line.amount)}
+        for key, length in _LINE_TEXTS:
+            values[key] = getattr(line, key)[:length]
+        lines.append(values)
     return app, lines
+
+
+_LINE_TEXTS = tuple(LINE_TEXT_LENGTHS.items())  # a line's text columns, cut to their lengths
 
 
 def _int_or_none(value: int | None) -> int | None:
@@ -347,4 +352,7 @@ def _int_or_none(value: int | None) -> int | None:
 def _amount_or_none(value: Decimal | None) -> Decimal | None:
     """An amount typed into a form, or None (unreadable, reported by the checks) when no
     real one is that large (10^9 yuan or more)."""
-    return value if value is not None and abs(value) < Decimal("1000000000") else None
+    return value if value is not None and abs(value) < _AMOUNT_LIMIT else None
+
+
+_AMOUNT_LIMIT = Decimal("1000000000")

@@ -23,6 +23,7 @@ from worker.db.bulk import insert_many
 from worker.db.models import Application, ApplicationLine, Invoice, InvoiceItem, Mail, Shipment
 from worker.db.models import Reason as ReasonRow
 from worker.db.types import String, storable_key
+from worker.db.types import as_stored as text_as_stored
 from worker.issuing import NewIssue, shipment_values
 
 
@@ -79,16 +80,16 @@ def _execute_as_stored(session: Session, table: Table, rows: list[dict[str, Any]
 def as_stored(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with their text as ``table`` stores it (``worker.db.types.String``:
     cleaned and cut): what the database would give back, without asking it."""
-    stored = dict(values)
-    for key, kind in _TEXT[table]:
-        if key in stored:
-            stored[key] = kind.process_bind_param(stored[key], None)
-    return stored
+    return text_as_stored(values, _TEXT[table])
 
 
 def stored_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Lines' column values as stored (``as_stored``)."""
-    return [as_stored(LINES, line) for line in lines]
+    """New lines' column values (but ``dropped``) as stored (``as_stored``), none
+    dropped; new dicts, which ``insert_lines`` completes with their application's id."""
+    stored = [as_stored(LINES, line) for line in lines]
+    for line in stored:
+        line["dropped"] = False
+    return stored
 
 
 def stored_invoices(issue: NewIssue) -> list[Stored]:
@@ -133,8 +134,12 @@ def insert_applications(session: Session, mails: list[Stored]) -> None:
 
 def insert_lines(session: Session, mails: list[Stored]) -> None:
     """The applications' lines (column values, as stored) in one statement."""
-    rows = [dict(line, application_id=app.id)
-            for mail in mails for app in mail.applications for line in app.stored_lines]
+    rows = []
+    for mail in mails:
+        for app in mail.applications:
+            for line in app.stored_lines:  # its own dicts (``stored_lines``): no copy
+                line["application_id"] = app.id
+            rows += app.stored_lines
     if rows:
         _execute_as_stored(session, LINES, rows)
 

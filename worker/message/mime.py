@@ -6,12 +6,12 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from email import errors, policy
+from email import errors
 from email.message import Message
-from email.parser import BytesParser
 
 from worker.filetypes import SPREADSHEET_TYPES
 from worker.message.charset import decode_bytes, raw_text
+from worker.message.feed import parse_bytes
 from worker.message.headers import header_map
 from worker.message.htmltext import html_to_text
 from worker.message.links import find_large_attachment_links
@@ -73,7 +73,7 @@ def _reparse_encoded(children: list[Message], headers: dict[str, str]) -> list[M
         return children
     try:
         data = decode_payload(children[0], cte)
-        return [BytesParser(policy=policy.compat32).parsebytes(data)]
+        return [parse_bytes(data)]
     except RecursionError:
         return children
 

@@ -7,13 +7,14 @@ import re
 from collections.abc import Callable, Sequence
 from email import policy
 from email.message import Message
-from email.parser import BytesHeaderParser, BytesParser
+from email.parser import BytesHeaderParser
 
 from worker.errors import MailUnreadable
 from worker.filetypes import may_carry_form
 from worker.message.auto import auto_reason
 from worker.message.charset import raw_text
 from worker.message.dates import parse_date
+from worker.message.feed import parse_bytes
 from worker.message.headers import address, header_map, message_id_key, message_ids
 from worker.message.links import DEFAULT_LARGE_ATTACHMENT_PATTERNS
 from worker.message.mime import fill_body
@@ -65,7 +66,7 @@ def _as_bytes(raw: bytes) -> bytes:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     raw = bytes(raw).lstrip(b"\r\n")
-    if not raw.strip():
+    if not raw or raw.isspace():  # not raw.strip(), which copies the whole mail to say so
         raise MailUnreadable("邮件无法读取：内容为空")
     return raw
 
@@ -84,7 +85,7 @@ def parse_message(
     """
     data = _as_bytes(raw)
     try:
-        msg = BytesParser(policy=policy.compat32).parsebytes(data)
+        msg = parse_bytes(data)
     except RecursionError:
         log.warning("MIME nesting too deep; reading headers only")
         mail = parse_headers_only(data, own_addresses=own_addresses, own_message_id=own_message_id)

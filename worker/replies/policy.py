@@ -38,6 +38,7 @@ What is not answered is still recorded: an outbox row with status ``withheld`` a
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -175,7 +176,13 @@ class RecentReplies:
         self.outbox: list[dict[str, Any]] | None = None  # see ``together``
         self.later: frozenset[int] = frozenset()
         rows = session.connection().execute(_RECENT, {"since": now - timedelta(days=2)}).all()
-        self.rows: list[tuple[str, datetime]] = [(r, c) for r, c in rows]
+        self.rows: list[tuple[str, datetime]] = [(r, c) for r, c in rows]  # in order (mark)
+        # Indexes of ``rows`` for ``over_limit``: it counts per mail, and scanning every
+        # reply of the last two days per mail grew with the day's replies.
+        self._by_address: dict[str, list[datetime]] = {}
+        for address, at in self.rows:
+            self._by_address.setdefault(address, []).append(at)
+        self._times = sorted(at for _, at in self.rows)
 
     def use(self, session: Session) -> None:
         """Count with these for the rest of ``session`` (one intake chunk's)."""
@@ -198,21 +205,29 @@ class RecentReplies:
             self.outbox, self.later = None, frozenset()
 
     def add(self, to: str, now: datetime) -> None:
-        self.rows.append((_as_stored(to), now))
+        stored = _as_stored(to)
+        self.rows.append((stored, now))
+        self._by_address.setdefault(stored, []).append(now)
+        insort(self._times, now)
 
     def mark(self) -> int:
         return len(self.rows)
 
     def reset(self, mark: int) -> None:
+        for address, at in reversed(self.rows[mark:]):  # the latest of each address first
+            self._by_address[address].pop()
+            del self._times[bisect_left(self._times, at)]
         del self.rows[mark:]
 
     def over_limit(self, to: str, config: Config, now: datetime) -> NoReply | None:
+        """The replies to ``to`` queued in the day before ``now``, then all queued in the
+        hour before it (``_times`` is sorted: those after ``hour`` are its tail)."""
         limits = config.reply_limits
         stored = _as_stored(to)
         day, hour = now - timedelta(days=1), now - timedelta(hours=1)
-        if sum(r == stored and c > day for r, c in self.rows) >= limits.per_address_per_day:
+        if sum(c > day for c in self._by_address.get(stored, ())) >= limits.per_address_per_day:
             return NoReply.ADDRESS_LIMIT
-        if sum(c > hour for _, c in self.rows) >= limits.per_hour:
+        if len(self._times) - bisect_right(self._times, hour) >= limits.per_hour:
             return NoReply.HOURLY_LIMIT
         return None
 

@@ -1,5 +1,5 @@
 """``invoice-worker staff add NAME`` (and ``staff passwd NAME``): accounts from the shell
-(the commands are declared in ``worker/commands.py``).
+(the commands are declared in ``worker/commands/staff.py``).
 
 The password comes from the environment variable named by ``--password-env`` (for
 scripts; never on the command line, where ``ps`` would show it), else it is asked

@@ -1,0 +1,160 @@
+"""Rows whose key is one of many values (``column IN (...)``) at the driver's speed,
+bound and read exactly as SQLAlchemy binds and reads them.
+
+``Connection.execute(select, {"keys": [...]})`` with an expanding parameter spends most
+of an intake chunk's lookup time in SQLAlchemy, not in the database: per execution it
+rewrites the statement for the number of values, runs every value through its bind
+processor and every row through its result processors, and builds a ``Row`` per row.
+``select_in`` does the rewriting once per number of values (rounded up to a ``_STEP``:
+the list is padded with its last value, which matches no other row): SQLAlchemy
+compiles the statement for the connection's dialect and expands it
+(``SQLCompiler.construct_expanded_state``, the same expansion execute does), keeping
+each parameter's own processor. Values then go to the driver through
+``Connection.exec_driver_sql`` (SQLAlchemy's error wrapping and events), and each row
+gets only the result processors its columns' types have (``TypeEngine.result_processor``
+for the driver's column type, as SQLAlchemy asks for it); a column without one is
+taken as the driver gives it, as SQLAlchemy does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+
+#: Numbers of values are rounded up to a multiple of this (padding with the last
+#: value): a handful of expanded statements per query, each a few padded binds long.
+_STEP = 32
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """One query expanded for ``size`` values: its SQL, and per driver parameter (in
+    the driver's order) where its value comes from: the n-th key, or a named
+    parameter, with the processor SQLAlchemy binds it with."""
+
+    sql: str
+    positional: bool
+    names: tuple[str, ...]                 # the driver's parameter names, in order
+    sources: tuple[int | str, ...]         # key index, or the parameter's name
+    processors: tuple[Callable[[Any], Any] | None, ...]  # the named parameters' (by position)
+    key_processor: Callable[[Any], Any] | None         # the keys' (one type: one processor)
+
+
+_SHAPES: dict[tuple[Any, ...], _Shape] = {}
+_RESULTS: dict[tuple[Any, ...], tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
+_MAX_SHAPES = 256  # a few queries by a few sizes per dialect; tests make many engines
+
+
+def select_in(conn: Connection, statement: Select[Any], expanding: str,
+              keys: Sequence[Any], params: Mapping[str, Any] | None = None, *,
+              bound: dict[Any, list[Any]] | None = None) -> list[tuple[Any, ...]]:
+    """The rows of ``statement`` (a SELECT whose ``expanding`` parameter is an
+    ``IN``'s expanding bindparam; its other parameters given in ``params``) for
+    ``keys`` (a non-empty list), each row a tuple of the values SQLAlchemy's
+    ``Connection.execute`` would give. Errors: as ``Connection.execute`` raises them (a
+    value a bind processor refuses is bound again by SQLAlchemy's own path, which
+    raises its own error for it). ``bound``: a dict the caller passes to each query of
+    the same ``keys``, where the keys as bound are kept by processor: queries whose
+    keys share a type (``bindparam(..., type_=...)``) bind them once."""
+    if not keys:
+        raise ValueError("select_in needs at least one key")
+    params = params or {}
+    size = -(-len(keys) // _STEP) * _STEP
+    shape = _shape(statement, expanding, tuple(sorted(params)), size, conn.dialect)
+    try:
+        # The keys' binds share one processor: each key is processed once, padding after.
+        process_key = shape.key_processor
+        done = bound.get(process_key) if bound is not None else None
+        if done is None:
+            done = list(keys) if process_key is None else [process_key(key) for key in keys]
+            if bound is not None:
+                bound[process_key] = done
+        padded = done + [done[-1]] * (size - len(keys))
+        values = [padded[source] if isinstance(source, int)
+                  else params[source] if process is None else process(params[source])
+                  for source, process in zip(shape.sources, shape.processors, strict=True)]
+    except Exception:
+        result = conn.execute(statement, {expanding: list(keys), **params})
+        return [tuple(row) for row in result.all()]
+    bound: Any = tuple(values) if shape.positional else dict(zip(shape.names, values,
+                                                                 strict=True))
+    result = conn.exec_driver_sql(shape.sql, bound)
+    description = result.cursor.description if result.cursor is not None else None
+    processors = _result_processors(statement, conn.dialect, description)
+    rows = result.all()
+    if not processors:
+        return [tuple(row) for row in rows]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, process in processors:
+            values[i] = process(values[i])
+        out.append(tuple(values))
+    return out
+
+
+def _shape(statement: Select[Any], expanding: str, others: tuple[str, ...], size: int,
+           dialect: Dialect) -> _Shape:
+    cache_key = (statement, expanding, others, size, dialect)
+    shape = _SHAPES.get(cache_key)
+    if shape is not None:
+        return shape
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    # Placeholder values: only their number shapes the expansion.
+    state = compiled.construct_expanded_state({expanding: [None] * size,
+                                               **dict.fromkeys(others)})
+    expanded = state.parameter_expansion[expanding]
+    index = {name: i for i, name in enumerate(expanded)}
+    names = tuple(state.positiontup) if compiled.positional and state.positiontup \
+        else tuple(state.parameters)
+    escaped = {v: k for k, v in (compiled.escaped_bind_names or {}).items()}
+    sources: list[int | str] = []
+    for name in names:
+        original = escaped.get(name, name)
+        if name in index:
+            sources.append(index[name])
+        elif original in others:
+            sources.append(original)
+        else:
+            raise ValueError(f"no value for the parameter {original!r}")
+    key_processors = {state.processors.get(name) for name in expanded}
+    if len(key_processors) != 1:
+        raise ValueError(f"the values of {expanding!r} are not bound alike")
+    shape = _Shape(sql=state.statement, positional=compiled.positional, names=names,
+                   sources=tuple(sources),
+                   processors=tuple(None if isinstance(source, int)
+                                    else state.processors.get(name)
+                                    for name, source in zip(names, sources, strict=True)),
+                   key_processor=key_processors.pop())
+    if len(_SHAPES) >= _MAX_SHAPES:
+        _SHAPES.clear()
+        _RESULTS.clear()
+    _SHAPES[cache_key] = shape
+    return shape
+
+
+def _result_processors(statement: Select[Any], dialect: Dialect,
+                       description: Sequence[Any] | None,
+                       ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """(column index, processor) of the columns whose type converts what the driver
+    gives, for the driver's column types (``cursor.description``)."""
+    coltypes = tuple(d[1] for d in description) if description else ()
+    cache_key = (statement, dialect, coltypes)
+    found = _RESULTS.get(cache_key)
+    if found is not None:
+        return found
+    processors = []
+    for i, column in enumerate(statement.selected_columns):
+        coltype = coltypes[i] if i < len(coltypes) else None
+        process = column.type.dialect_impl(dialect).result_processor(dialect, coltype)
+        if process is not None:
+            processors.append((i, process))
+    found = tuple(processors)
+    _RESULTS[cache_key] = found
+    return found
