@@ -84,6 +84,8 @@ def test_reversal_frees_the_orders_and_holds_the_application(
     assert f"已登记发票 {BLUE}红冲，3 个订单可重新开票" in html
     assert f"红字确认单 {CONFIRMATION}" in html and "已红冲" in html
     assert "已开具的发票已在税务平台红冲，需重新开具" in html   # the reason, from the table
+    # Approving is how staff settle a 红冲: the button is on, nothing "须先更正".
+    assert "须先更正" not in html and 'class="primary" >批准开具' in html
 
     (row,) = invoices_of(world, seeded.accepted)
     assert row.state == InvoiceState.REVERSED and row.number == BLUE
@@ -107,6 +109,24 @@ def test_reversal_frees_the_orders_and_holds_the_application(
     audit_page = client.get("/audit").get_data(as_text=True)
     assert "红冲" in audit_page and f"红字确认单编号：{CONFIRMATION}" in audit_page
     assert "发票状态：已开具 → 已红冲" in audit_page
+
+
+def test_staff_approve_a_reversed_application_in_the_console(
+        logged_in: tuple[FlaskClient, str], seeded: Seeded, world: World) -> None:
+    """INVOICE_REVERSED is not waivable, yet approving is how it ends: the console let
+    staff do it (its button was off for every reason that is not waivable)."""
+    client, token = logged_in
+    invoice_id = issued_on_platform(world, seeded.accepted)
+    post_reverse(client, token, seeded.accepted, invoice_id)
+    r = client.post(f"/applications/{seeded.accepted}/approve",
+                    data={"csrf_token": token}, follow_redirects=True)
+    assert r.status_code == 200 and "已批准" in r.get_data(as_text=True)
+    with world.app.sessions() as s:
+        app = s.get(Application, seeded.accepted)
+        assert app is not None and app.status == "accepted" and app.reasons == []
+    (reversed_, again) = invoices_of(world, seeded.accepted)
+    assert reversed_.state == InvoiceState.REVERSED and reversed_.number == BLUE
+    assert again.orders == ("C00000", "C00001", "C00002") and again.active == (True,) * 3
 
 
 def test_a_new_application_with_the_reversed_orders_is_accepted(

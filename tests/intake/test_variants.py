@@ -215,3 +215,9 @@ def test_trainees_below_a_blank_row_hold_the_form_until_it_comes_whole(world: Wo
     assert body is not None and f"第 {last + 2} 行" in body.get_content()
     actions.recheck(world.app.sessions, world.app.config, Actor(None, "李老师"), app_id)
     assert [r["code"] for r in world.export()[0]["reasons"]] == ["LINES_BELOW_BLANK_ROW"]
+    # Nor can staff approve it (the console's button is off; the action refuses too):
+    # it would issue for two of the three trainees.
+    with pytest.raises(actions.ActionRefused, match="空行以下的学员未被读取"):
+        actions.approve(world.app.sessions, world.app.config, Actor(None, "李老师"), app_id)
+    (after,) = world.export()
+    assert after["status"] == "held" and after["invoices"] == []

@@ -30,7 +30,7 @@ from worker.staff.errors import ActionRefused, NotFound
 from worker.status import PARCEL_NEEDS_STAFF, PARCEL_TEXT, OutboxStatus
 from worker.validation import Code
 from worker.validation.checks import lacking
-from worker.validation.reasons import REASONS, WAIVABLE
+from worker.validation.reasons import REASONS, WAIVABLE, blocks_approval
 
 bp = Blueprint("application", __name__)
 
@@ -96,7 +96,7 @@ def show(app_id: int) -> str:
             general=general, history=[(e, changes_of(e)) for e in history],
             header_fields=HEADER_FIELDS, recipient_fields=RECIPIENT_FIELDS,
             waivable=sorted(c for c in codes if c in WAIVABLE),
-            blocking=sorted(c for c in codes if c not in WAIVABLE),
+            blocking=sorted(c for c in codes if blocks_approval(c)),
             date_skew=date_skew(app.mail),
         )
 

@@ -31,7 +31,7 @@ from worker.staff.errors import ActionRefused, NotFound
 from worker.status import ApplicationStatus, AuditAction, InvoiceState
 from worker.text import normalize
 from worker.validation import Code, explain
-from worker.validation.reasons import WAIVABLE
+from worker.validation.reasons import REASONS, WAIVABLE, blocks_approval
 
 log = logging.getLogger(__name__)
 
@@ -183,11 +183,18 @@ def _waivers(codes: Iterable[str]) -> frozenset[Code]:
 def approve(sessions: sessionmaker[Session], config: Config, actor: Actor, app_id: int,
             waive: Iterable[str] = (), note: str = "") -> ActionResult:
     """Issue the invoices and the parcel exactly as the worker would (``decide``),
-    letting through only the WAIVABLE reasons staff ticked; refuses anything else."""
+    letting through only the WAIVABLE reasons staff ticked; refuses anything else,
+    and a stored sticky reason that blocks approval (rows the reader left unread: no
+    check finds it again, so ``decide`` alone would issue for the rows it has)."""
     waived = _waivers(waive)
     with sessions.begin() as session:
         app = _locked(session, app_id)
         _require_held(app, "批准")
+        stuck = [r.code for r in app.reasons if r.code in Code.__members__
+                 and REASONS[Code(r.code)].sticky and blocks_approval(r.code)]
+        if stuck:
+            raise ActionRefused("不能批准：" + "；".join(REASONS[Code(c)].title for c in stuck)
+                                + "。请退回，由单位重新发送")
         before = reasons_snapshot(app)
         found = {r.code for r in current_reasons(session, app, config)}
         status = decide(session, app, config, pre_reasons=pre_reasons(app), waive=waived)

@@ -88,8 +88,12 @@ class ReasonText:
     totals); anything else would issue a wrong invoice or send a parcel nowhere, so
     it must be fixed first. ``sticky``: set by an event (the platform refused the
     invoice, staff recorded a 红冲) or found only in the form as received (rows left
-    unread), never by a check of stored data, so a re-check keeps it until staff
-    approve (which plans the invoice again). ``fields``: the header fields (``worker.fields`` keys) the
+    unread), never by a check of stored data, so a re-check keeps it.
+    ``settled_by_approval``: a sticky reason staff act on (a 红冲, a platform refusal):
+    approving is how it ends (the invoice is planned again); any other reason that is
+    not waivable blocks approval (``BLOCKING``) until a check no longer finds it, and
+    a sticky one (rows left unread) blocks it for good: the unit sends the form again.
+    ``fields``: the header fields (``worker.fields`` keys) the
     console shows it next to; with ``only_lacking`` only those of them that are
     lacking now (empty when required, unreadable when a choice).
     """
@@ -103,6 +107,7 @@ class ReasonText:
     fields: tuple[str, ...] = ()
     only_lacking: bool = False
     sticky: bool = False
+    settled_by_approval: bool = False
 
 
 def _keys(fields: Iterable[Field]) -> tuple[str, ...]:
@@ -249,6 +254,7 @@ REASONS: dict[Code, ReasonText] = {
         "已开具的发票已在税务平台红冲，需重新开具",
         "工作人员会核对后重新开具发票，无需重新发送。",
         role=Role.CHECK, waivable=False, next_step=NextStep.STAFF, sticky=True,
+        settled_by_approval=True,
     ),
     # Set by ``tax import`` from the platform's failure workbook (worker.taxflow), never by
     # a check: the detail carries the 流水号 and the platform's own words. Staff correct
@@ -258,6 +264,7 @@ REASONS: dict[Code, ReasonText] = {
         "工作人员会核对开票信息并重新提交税务平台开具，无需重新发送；如需更正单位信息，"
         "请致电 {contact_phone}。",
         role=Role.CHECK, waivable=False, next_step=NextStep.STAFF, sticky=True,
+        settled_by_approval=True,
         fields=("buyer_name", "tax_id", "address_phone", "bank_account", "invoice_type",
                 "buyer_email"),
     ),
@@ -271,6 +278,15 @@ REASONS: dict[Code, ReasonText] = {
 
 #: What staff may knowingly accept (approve despite).
 WAIVABLE: frozenset[Code] = frozenset(c for c, r in REASONS.items() if r.waivable)
+#: What stands in the way of approving while it is on the application (see ReasonText).
+BLOCKING: frozenset[Code] = frozenset(
+    c for c, r in REASONS.items() if not r.waivable and not r.settled_by_approval)
+
+
+def blocks_approval(code: str) -> bool:
+    """Whether a stored reason ``code`` keeps staff from approving (a code this version
+    no longer knows does too: nobody can say what it meant)."""
+    return code not in Code.__members__ or Code(code) in BLOCKING
 
 
 def with_role(role: Role) -> frozenset[Code]:
