@@ -113,7 +113,7 @@ def manifest(app: App, args: Namespace) -> int:
     check_schema(app.engine)
     with task("取件清单"):
         result = close_out(app.sessions, app.config, Mailer.from_config(app.config))
-    print_json(result.asprint_json())
+    print_json(result.as_json())
     if result.error is not None:
         print(f"invoice-worker: manifest(s) {', '.join(map(str, result.unsent))} written but "
               f"not mailed to {app.config.courier.email}; the next `manifest` run sends them: "
@@ -149,9 +149,9 @@ def parcels(app: App, args: Namespace) -> int:
                    "note": s.tracking_note} for s in rows]
     out: dict[str, Any] = {"provider": app.config.courier.provider, "parcels": listed}
     if ordered is not None:
-        out["ordered"] = ordered.asprint_json()
+        out["ordered"] = ordered.as_json()
     if tracked is not None:
-        out["tracked"] = tracked.asprint_json()
+        out["tracked"] = tracked.as_json()
     print_json(out)
     return 0
 

@@ -54,7 +54,7 @@ def tax_export(app: App, args: Namespace) -> int:
     else:
         result = export_planned(app.sessions, app.config, out, actor="cli", template=template,
                                 template_name=name)
-    print_json(result.asprint_json())
+    print_json(result.as_json())
     if template is None and result.files:
         print("invoice-worker: no --template given: the built-in copy of the platform's "
               "structure (V260401) was written; if the platform refuses the upload, download "
