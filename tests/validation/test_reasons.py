@@ -10,12 +10,14 @@ import pytest
 from worker.fields import FIELD
 from worker.staff.checks import FORMLESS
 from worker.validation.reasons import (
+    BLOCKING,
     REASONS,
     WAIVABLE,
     Code,
     NextStep,
     ReasonText,
     Role,
+    blocks_approval,
     next_step,
     with_role,
 )
@@ -57,6 +59,18 @@ def test_the_derived_sets_are_what_the_stages_always_used() -> None:
         Code.TAX_PLATFORM_REJECTED: ("buyer_name", "tax_id", "address_phone", "bank_account",
                                      "invoice_type", "buyer_email"),
     }
+
+
+def test_approving_settles_only_what_staff_act_on() -> None:
+    """A 红冲 and a platform refusal end when staff approve (the invoice is planned again);
+    rows the reader left unread end only when the unit sends the form again."""
+    settled = {c for c, e in REASONS.items() if e.settled_by_approval}
+    assert settled == {Code.INVOICE_REVERSED, Code.TAX_PLATFORM_REJECTED}
+    assert all(REASONS[c].sticky and not REASONS[c].waivable for c in settled)
+    assert set(Code) - WAIVABLE - settled == BLOCKING
+    assert blocks_approval("LINES_BELOW_BLANK_ROW") and blocks_approval("PAYMENT_NOT_FOUND")
+    assert not blocks_approval("INVOICE_REVERSED") and not blocks_approval("TOTAL_MISMATCH")
+    assert blocks_approval("A_CODE_FROM_A_LATER_VERSION")
 
 
 @pytest.mark.parametrize(("codes", "step"), [
