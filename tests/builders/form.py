@@ -27,6 +27,7 @@ bottom: ``rewrite_xlsx``, ``build_ole2``, ``encrypted_ooxml``, ``encrypted_xls``
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import struct
 import zipfile
@@ -385,6 +386,7 @@ def grid_to_xls(sheets: Sequence[GridSheet]) -> bytes:
     import xlwt
 
     book = xlwt.Workbook(encoding="utf-8")
+    dates = xlwt.easyxf(num_format_str="yyyy/m/d")
     for grid in sheets:
         ws = book.add_sheet(grid.title)
         covered = {
@@ -397,6 +399,9 @@ def grid_to_xls(sheets: Sequence[GridSheet]) -> bytes:
         for r, row in enumerate(grid.rows, start=1):
             for c, value in enumerate(row, start=1):
                 if value is not None and (r, c) not in covered:
+                    if isinstance(value, dt.date):  # a date-formatted cell, as Excel saves it
+                        ws.write(r - 1, c - 1, value, dates)
+                        continue
                     ws.write(r - 1, c - 1, float(value) if isinstance(value, Decimal) else value)
         for r1, c1, r2, c2 in grid.merges:
             ws.merge(r1 - 1, r2 - 1, c1 - 1, c2 - 1)

@@ -11,6 +11,7 @@ Each takes the grid ``tests.builders.form.form_grid`` makes (or workbook bytes):
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import struct
 import zipfile
@@ -68,6 +69,10 @@ def grid_to_ods(sheets: Sequence[GridSheet], *, tail_rows: int = 1_048_000) -> b
     def cell(value: object) -> str:
         if value is None:
             return "<table:table-cell/>"
+        if isinstance(value, dt.date):  # LibreOffice keeps the date, not Excel's serial
+            return (f'<table:table-cell office:value-type="date" '
+                    f'office:date-value="{value.isoformat()}"><text:p>{value:%Y/%m/%d}'
+                    "</text:p></table:table-cell>")
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             return (f'<table:table-cell office:value-type="float" office:value="{value}">'
                     f"<text:p>{_text(value)}</text:p></table:table-cell>")

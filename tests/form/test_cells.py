@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 
-from tests.builders.form import build_form_xls, build_form_xlsx, default_header, make_line
+from tests.builders.form import build_form_xls, build_form_xlsx, default_header, form_grid, make_line
+from tests.builders.formats import grid_to_ods
 from worker.form import read_form
-from worker.form.cells import excel_general, id_text
+from worker.form.cells import cell_amount, cell_int, excel_general, id_text
 
 
 @pytest.mark.parametrize(("value", "shown"), [
@@ -35,3 +39,48 @@ def test_an_id_typed_as_a_number_reads_as_excel_shows_it(build) -> None:
     line = make_line(1, id_number="120114198503030701")
     form = read_form("a.x", build(default_header(), [line], layout="numbers"))
     assert form.lines[0].id_number == "1.20114E+17"
+
+
+# A number typed into a date-formatted cell (the template's column, the format painter):
+# the sheet shows 1905/7/10, the file holds 2018.
+YEAR_AS_DATE = dt.datetime(1905, 7, 10)
+FEE_AS_DATE = dt.datetime(1900, 5, 29)            # 150
+CENTS_AS_DATE = dt.datetime(1900, 8, 27, 8, 24)   # 240.35
+
+
+@pytest.mark.parametrize(("value", "year", "amount"), [
+    (YEAR_AS_DATE, 2018, Decimal("2018.00")),
+    (YEAR_AS_DATE.date(), 2018, Decimal("2018.00")),           # a reader giving a date
+    (FEE_AS_DATE, 150, Decimal("150.00")),
+    (CENTS_AS_DATE, None, Decimal("240.35")),                  # not a whole number of years
+    (dt.datetime(1900, 1, 1), 1, Decimal("1.00")),             # Excel's day 1
+    (dt.datetime(1900, 3, 1), 61, Decimal("61.00")),           # after its 1900-02-29
+    (dt.datetime(1909, 12, 31, 23, 45, 36), None, Decimal("3653.99")),
+    (dt.datetime(1910, 1, 1), None, None),                     # a date someone typed
+    (dt.date(2018, 1, 1), None, None),                          # "2018-1" becomes this
+    (dt.datetime(1905, 7, 10, tzinfo=dt.UTC), None, None),
+    (dt.time(12, 0), None, None),
+    (dt.timedelta(days=2018), None, None),
+])
+def test_a_number_in_a_date_format_is_the_number(value: object, year: int | None,
+                                                 amount: Decimal | None) -> None:
+    assert cell_int(value) == year
+    assert cell_amount(value) == amount
+
+
+def _build_ods(header: dict[str, object], lines: list[dict[str, object]], **kw: object) -> bytes:
+    return grid_to_ods(form_grid(header, lines, **kw))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("build", [build_form_xlsx, build_form_xls, _build_ods])
+def test_year_and_fee_in_date_formatted_cells_read_as_typed(build) -> None:
+    """What Excel and WPS save: the serial number with a date style. Read as the numbers
+    the unit typed; a real date in the year column stays unreadable and quoted as
+    the sheet shows it."""
+    lines = [make_line(1, year=YEAR_AS_DATE, amount=FEE_AS_DATE),
+             make_line(2, year=dt.datetime(2018, 1, 1), amount=CENTS_AS_DATE)]
+    form = read_form("a.x", build(default_header(), lines, total=None))
+    first, second = form.lines
+    assert (first.year, first.amount) == (2018, Decimal("150.00"))
+    assert (second.year, second.year_raw) == (None, "2018-01-01")
+    assert second.amount == Decimal("240.35")

@@ -89,6 +89,27 @@ def test_form_layouts_are_accepted(world: World, layout: str, fmt: str) -> None:
     assert app["invoices"][0]["amount"] == "450.00"
 
 
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_year_and_fee_typed_into_date_formatted_cells_are_accepted(world: World, fmt: str) -> None:
+    """The unit's sheet shows 1905/7/10 and 1900/5/29 where it typed 2018 and 150 (a
+    date format on the column): the file holds the numbers, and they are what it meant.
+    Before, the unit was told its year was not in the fee table."""
+    import datetime as dt
+
+    pay_lines(world, LINES)
+    as_dates = [{**line, "year": dt.datetime(1905, 7, 10), "amount": dt.datetime(1900, 5, 29)}
+                for line in LINES]
+    build = build_form_xlsx if fmt == "xlsx" else build_form_xls
+    # the 合计 row's =SUM() in the same column shows 1901/3/25
+    data = build(default_header(), as_dates, total=("3人", dt.datetime(1901, 3, 25)))
+    world.deliver(build_mail(attachments=[("申请表.xlsx", data) if fmt == "xlsx"
+                                          else ("申请表.xls", data, XLS)]))
+    world.run()
+    (app,) = world.export()
+    assert app["status"] == "accepted", app["reasons"]
+    assert app["invoices"][0]["amount"] == "450.00"
+
+
 def test_recipient_from_the_form_when_the_body_has_none(world: World) -> None:
     pay_lines(world, LINES)
     form = build_form_xlsx(default_header(recipient=True), LINES)

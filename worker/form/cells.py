@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from worker.form.labels import split_label
+from worker.form.xlsxpackage import WINDOWS_EPOCH
 from worker.text import normalize, number_text, parse_amount, parse_int
 
 Row = tuple[object, ...]
@@ -101,12 +102,38 @@ def id_text(value: object, text: str | None = None) -> str:
 
 
 def number_or_none(value: object) -> object:
-    """Dates, booleans and non-finite floats are never amounts, years or counts."""
-    if isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
+    """Booleans, times, non-finite floats and dates are never amounts, years or counts,
+    but a number typed into a date-formatted cell is: see ``_typed_number``."""
+    if isinstance(value, dt.date):
+        return _typed_number(value)
+    if isinstance(value, (bool, dt.time, dt.timedelta)):
         return None
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+#: A date before this in a year, amount or count column is a number in a date format.
+_NUMBERS_SHOWN_AS_DATES_END = dt.datetime(1910, 1, 1)
+
+
+def _typed_number(value: dt.date) -> float | None:
+    """The number a date cell holds, when it is one before 1910: a unit that types 2018
+    into a cell formatted as a date (a template's column, the format painter) sees
+    1905/7/10, and a spreadsheet reader gives that date, yet 2018 is what the file holds
+    (Excel's serial day in the 1900 date system, as ``openpyxl.utils.datetime.to_excel``
+    counts it, the inverse of ``xlsxpackage.from_excel``). Every year from 1900 to 2100
+    and every fee up to 3,653 yuan falls before 1910; no date an application could mean
+    does. Later dates: None (unreadable, quoted as written)."""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+    if moment.tzinfo is not None or moment >= _NUMBERS_SHOWN_AS_DATES_END:
+        return None
+    delta = moment - WINDOWS_EPOCH
+    days = delta.days
+    if 0 < days <= 60:
+        days -= 1  # Excel's 1900-02-29, a day that never was
+    # the time of day as read, to the microsecond: 240.35 comes back as 240.35
+    return round(days + (delta.seconds + delta.microseconds / 1e6) / 86400, 6)
 
 
 def cell_amount(value: object) -> Decimal | None:

@@ -9,6 +9,7 @@ Element and attribute names follow ODF 1.2 part 1, section 9 (tables).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from typing import Any
@@ -65,7 +66,13 @@ def _value(cell: Any) -> object:
     if kind == "boolean":
         return cell.get(A_BOOL) == "true"
     if kind == "date":
-        return cell.get(A_DATE)
+        # ODF 1.2 19.372: an ISO 8601 date or date-time, as xlsx and xls dates are read
+        # (a number in a date-formatted cell is one: worker.form.cells._typed_number)
+        value = cell.get(A_DATE)
+        try:
+            return dt.datetime.fromisoformat(value) if value else value
+        except ValueError:
+            return value  # a date Python cannot hold (year 0, a time zone): its text
     text = "\n".join("".join(p.itertext()) for p in cell.iter(T_P))
     return text or None
 
