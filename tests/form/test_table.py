@@ -120,6 +120,9 @@ def test_repeated_table_header_is_skipped(parse_rows: Parse) -> None:
         (["合计", None, None, None, None, "300", "2人"], 2, "300.00"),
         (["合计", "２人", None, None, None, "３００"], 2, "300.00"),
         (["合计人数：2"], 2, None),
+        # in date-formatted cells (the column's format): 1900/1/2 and 1900/10/26 on the sheet
+        (["合计", dt.datetime(1900, 1, 2), None, None, None, dt.datetime(1900, 10, 26)], 2, "300.00"),
+        (["合计", "2人", None, None, dt.datetime(2018, 3, 5), 300], 2, "300.00"),  # a real date
     ],
 )
 def test_total_row_variants(

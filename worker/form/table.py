@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from worker.errors import FormUnreadable
-from worker.form.cells import Row, Sheet, cell_amount, cell_int, cell_text, id_text
+from worker.form.cells import (
+    Row,
+    Sheet,
+    cell_amount,
+    cell_int,
+    cell_text,
+    id_text,
+    number_or_none,
+)
 from worker.form.labels import (
     COLUMN_TITLES,
     REQUIRED_COLUMNS,
@@ -147,6 +156,8 @@ def _total(row: Row, amount_col: int) -> tuple[int | None, Decimal | None]:
     count: int | None = None
     amount: Decimal | None = None
     for col, value in enumerate(row):
+        if isinstance(value, dt.date):  # a count or sum in a date format: its number
+            value = number_or_none(value)
         text = squash(cell_text(value))
         if not text:
             continue
