@@ -57,6 +57,8 @@ CENTS_AS_DATE = dt.datetime(1900, 8, 27, 8, 24)   # 240.35
     (dt.datetime(1900, 3, 1), 61, Decimal("61.00")),           # after its 1900-02-29
     (dt.datetime(1909, 12, 31, 23, 45, 36), None, Decimal("3653.99")),
     (dt.datetime(1910, 1, 1), None, None),                     # a date someone typed
+    (dt.datetime(1899, 12, 31), None, None),                   # no number shows as it
+    (dt.datetime(1, 1, 1), None, None),                        # an ODS date-value can be
     (dt.date(2018, 1, 1), None, None),                          # "2018-1" becomes this
     (dt.datetime(1905, 7, 10, tzinfo=dt.UTC), None, None),
     (dt.time(12, 0), None, None),

@@ -113,8 +113,8 @@ def number_or_none(value: object) -> object:
     return value
 
 
-#: A date before this in a year, amount or count column is a number in a date format.
-_NUMBERS_SHOWN_AS_DATES_END = dt.datetime(1910, 1, 1)
+#: A date in this range in a year, amount or count column is a number in a date format.
+_NUMBERS_SHOWN_AS_DATES, _NUMBERS_SHOWN_AS_DATES_END = dt.datetime(1900, 1, 1), dt.datetime(1910, 1, 1)
 
 
 def _typed_number(value: dt.date) -> float | None:
@@ -124,10 +124,10 @@ def _typed_number(value: dt.date) -> float | None:
     (Excel's serial day in the 1900 date system, as ``openpyxl.utils.datetime.to_excel``
     counts it, the inverse of ``xlsxpackage.from_excel``). Every year from 1900 to 2100
     and every fee up to 3,653 yuan falls before 1910; no date an application could mean
-    does. Later dates: None (unreadable, quoted as written)."""
+    does. Other dates: None (unreadable, quoted as written)."""
     moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
-    if moment.tzinfo is not None or moment >= _NUMBERS_SHOWN_AS_DATES_END:
-        return None
+    if moment.tzinfo is not None or not _NUMBERS_SHOWN_AS_DATES <= moment < _NUMBERS_SHOWN_AS_DATES_END:
+        return None  # a tz (ODS), or before Excel's day 1: no number shows as it
     delta = moment - WINDOWS_EPOCH
     days = delta.days
     if 0 < days <= 60:
