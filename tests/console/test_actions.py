@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from tests.console.conftest import Seeded
 from tests.intake.conftest import World
-from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage
+from worker.db.models import Application, AuditEntry, Invoice, OutboxMessage, Reason
 from worker.replies.draft import outbox_bytes
 from worker.samples import payments_csv
 from worker.staff import ActionRefused, Actor, actions
@@ -77,6 +77,22 @@ def test_correct_recipient_then_approve_issues_like_the_worker(
     assert last[1] == "approve" and last[2]["status"] == ["held", "accepted"]
     assert last[2]["invoices"] == [exported["invoices"][0]["number"]]
     assert last[2]["waybill"] == exported["shipment"]["waybill"]
+
+
+def test_approve_refuses_a_reason_this_version_does_not_know(
+        world: World, seeded: Seeded, staff: Actor) -> None:
+    """Stored by a later version (then rolled back): nobody can say what it meant, so the
+    console's button is off, and the action refuses a direct request alike."""
+    actions.correct_fields(world.app.sessions, world.app.config, staff, seeded.no_recipient,
+                           RECIPIENT)
+    with world.app.sessions.begin() as s:
+        app = s.get(Application, seeded.no_recipient)
+        assert app is not None
+        app.reasons.append(Reason(code="FROM_A_LATER_VERSION", detail="?"))
+    before = invoices(world)
+    with pytest.raises(ActionRefused, match="未知原因 FROM_A_LATER_VERSION"):
+        actions.approve(world.app.sessions, world.app.config, staff, seeded.no_recipient)
+    assert app_of(world, seeded.no_recipient)["status"] == "held" and invoices(world) == before
 
 
 def test_approve_queues_the_followup_in_the_same_transaction(

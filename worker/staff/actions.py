@@ -185,16 +185,18 @@ def approve(sessions: sessionmaker[Session], config: Config, actor: Actor, app_i
     """Issue the invoices and the parcel exactly as the worker would (``decide``),
     letting through only the WAIVABLE reasons staff ticked; refuses anything else,
     and a stored sticky reason that blocks approval (rows the reader left unread: no
-    check finds it again, so ``decide`` alone would issue for the rows it has)."""
+    check finds it again, so ``decide`` alone would issue for the rows it has), or a
+    code this version does not know (as the console's button does)."""
     waived = _waivers(waive)
     with sessions.begin() as session:
         app = _locked(session, app_id)
         _require_held(app, "批准")
-        stuck = [r.code for r in app.reasons if r.code in Code.__members__
-                 and REASONS[Code(r.code)].sticky and blocks_approval(r.code)]
+        stuck = [r.code for r in app.reasons if blocks_approval(r.code) and (
+            r.code not in Code.__members__ or REASONS[Code(r.code)].sticky)]
         if stuck:
-            raise ActionRefused("不能批准：" + "；".join(REASONS[Code(c)].title for c in stuck)
-                                + "。请退回，由单位重新发送")
+            raise ActionRefused("不能批准：" + "；".join(
+                REASONS[Code(c)].title if c in Code.__members__ else f"未知原因 {c}"
+                for c in stuck) + "。请退回，由单位重新发送")
         before = reasons_snapshot(app)
         found = {r.code for r in current_reasons(session, app, config)}
         status = decide(session, app, config, pre_reasons=pre_reasons(app), waive=waived)
