@@ -137,6 +137,31 @@ def test_line_reasons_cite_the_trainee_seq() -> None:
                      payment={"year": 2013}) == [("FEE_MISMATCH", 1)]
 
 
+def test_a_number_shown_as_a_date_is_quoted_with_the_date_the_sheet_shows() -> None:
+    """A fee of 160 in a date-formatted cell reads as 160 (worker.form.cells) but shows as
+    1900/6/8: the reason says both, and why, or the unit looks for 160 and finds a date."""
+    draft, payments = good_draft()
+    lines = list(draft.lines)
+    lines[0] = replace(lines[0], amount=Decimal("160.00"), amount_raw="1900-06-08",
+                       year=2017, year_raw="1905-07-09")
+    payments["A001"] = replace(payments["A001"], year=2018)
+    reasons = check_application(replace(draft, lines=lines, total_amount=None), PROGRAMME,
+                                Lookups(payments, {}))
+    details = {r.code: r.detail for r in reasons}
+    assert "160.00（该单元格是日期格式，表格中显示为 1900-06-08" in details[Code.FEE_MISMATCH]
+    assert "培训年度（表中 2017（该单元格是日期格式，表格中显示为 1905-07-09，请设为“常规”格式），" \
+        in details[Code.PAYMENT_MISMATCH]
+    # a cell that shows its number is quoted as before
+    lines[0] = replace(lines[0], amount=Decimal("160.00"), amount_raw="160", year=2018,
+                       year_raw="2018年")
+    payments["A001"] = replace(payments["A001"], year=2017)
+    reasons = check_application(replace(draft, lines=lines, total_amount=None), PROGRAMME,
+                                Lookups(payments, {}))
+    details = {r.code: r.detail for r in reasons}
+    assert details[Code.FEE_MISMATCH].endswith("表中为 160.00")
+    assert "培训年度（表中 2018年，缴费记录 2017）" in details[Code.PAYMENT_MISMATCH]
+
+
 def test_more_counted_than_read_says_rows_under_a_blank_row_are_not_read() -> None:
     draft, payments = good_draft()
     (more,) = check_application(replace(draft, total_count=5), PROGRAMME, Lookups(payments, {}))

@@ -200,7 +200,8 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         reasons.append(Reason(Code.FEE_MISMATCH, line.ref,
                               f"培训年度“{line.year_raw or line.year or ''}”不在收费标准内（{years}）"))
     elif line.amount is None or line.amount != fee:
-        written = money(line.amount) if line.amount is not None else (line.amount_raw or "未填写")
+        written = _shown_as_date(line.amount, line.amount_raw) or (
+            money(line.amount) if line.amount is not None else (line.amount_raw or "未填写"))
         reasons.append(Reason(Code.FEE_MISMATCH, line.ref,
                               f"{line.year} 年度应为 {money(fee)} 元，表中为 {written}"))
 
@@ -230,9 +231,11 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     if payment.id_number.upper() != id_number:
         differ.append(f"身份证号（表中 {line.id_number or '未填写'}，与缴费记录不一致）")
     if payment.year != line.year:
-        differ.append(f"培训年度（表中 {line.year_raw or line.year}，缴费记录 {payment.year}）")
+        year = _shown_as_date(line.year, line.year_raw) or line.year_raw or line.year
+        differ.append(f"培训年度（表中 {year}，缴费记录 {payment.year}）")
     if line.amount is None or payment.amount != line.amount:
-        shown = money(line.amount) if line.amount is not None else (line.amount_raw or "未填写")
+        shown = _shown_as_date(line.amount, line.amount_raw) or (
+            money(line.amount) if line.amount is not None else (line.amount_raw or "未填写"))
         differ.append(f"金额（表中 {shown}，缴费记录 {money(payment.amount)}）")
     if differ:
         reasons.append(Reason(Code.PAYMENT_MISMATCH, line.ref,
@@ -243,3 +246,19 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         reasons.append(Reason(Code.PAID_OUTSIDE_WINDOW, line.ref,
                               f"订单号 {line.order_no} 支付时间 {when}"))
     return reasons
+
+
+#: How a date cell reads as text (worker.form.cells.cell_text): ISO, maybe with a time.
+_DATE_TEXT = re.compile(r"(\d{4}-\d{2}-\d{2})(?: \d{2}:\d{2}:\d{2})?")
+
+
+def _shown_as_date(value: int | Decimal | None, raw: str) -> str | None:
+    """A year or amount as read (``value``) with the date its cell shows instead, when a
+    date format hides the number (``raw``: the cell's text; worker.form.cells reads the
+    number under it): the unit finds the cell by what it sees, and learns why it shows
+    that. None when the cell shows its number (the caller quotes it as before)."""
+    shown = _DATE_TEXT.fullmatch(raw) if raw and value is not None else None
+    if shown is None:
+        return None
+    text = money(value) if isinstance(value, Decimal) else str(value)
+    return DETAILS["number_shown_as_date"].format(value=text, shown=shown.group(1))

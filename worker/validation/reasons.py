@@ -321,6 +321,9 @@ DETAILS: dict[str, str] = {
         "身份证号的后几位已经丢失。请在 Excel 或 WPS 中选中身份证号这一列，右键选“设置单元格格式”→“文本”，"
         "再重新输入完整的 18 位身份证号（也可以先输入英文单引号 ' 再输入号码）"
     ),
+    # A year or amount typed into a date-formatted cell (worker.form.cells): the number as
+    # read, and the date the sheet shows instead, so the unit can find and fix the cell.
+    "number_shown_as_date": "{value}（该单元格是日期格式，表格中显示为 {shown}，请设为“常规”格式）",
 }
 
 
