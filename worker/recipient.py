@@ -2,8 +2,10 @@
 
 People write this freely: spaced-out labels, mixed colons, several fields on a line, or
 an unlabelled ``张三，13800000000，天津市…`` under a heading.  The unit's new text wins
-over quoted earlier mail, explicit 收件… labels win over generic ones, and anything
-written about someone else (经办人, 发件人 …) is skipped.
+over quoted earlier mail (``parse_recipient_parts`` keeps them apart: the form's
+recipient ranks between the two), explicit 收件… labels win over generic ones, anything
+written about someone else (经办人, 发件人 …) is skipped, and an example (例如：“收件人：
+张三 …”, our own reply's words when a unit quotes it) is not a recipient.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass
 
 from worker.phone import is_valid_phone, normalize_phone
 
-__all__ = ["Recipient", "is_valid_phone", "merge", "normalize_phone", "parse_recipient"]
+__all__ = ["Recipient", "is_valid_phone", "merge", "normalize_phone", "parse_recipient",
+           "parse_recipient_parts"]
 
 NAME, PHONE, ADDRESS = "name", "phone", "address"
 _CONTEXT, _OTHER, _STOP = "context", "other", "stop"
@@ -76,6 +79,10 @@ _MAIL_HEADER = re.compile(
     r"\s*[:：]",
     re.IGNORECASE,
 )
+# A label's "value" that is a sentence about the details, not a name (收件人在表里,
+# 收件信息已改，见申请表): words no surname starts with.
+_SENTENCE = re.compile(r"(在|见|已|详|请|同上|参见|附|表格|表中|表里|无)")
+_EXAMPLE = re.compile(r"例如|比如|示例|范例|格式如下|for example|e\.g\.", re.IGNORECASE)
 _MAX_CHARS = 100_000  # recipient details sit at the top; don't scan megabytes of quotes
 # The patterns the functions below use, compiled once (not looked up per call).
 _RULE, _UNDERLINE = re.compile(r"--|==|__"), re.compile(r"_{10,}")
@@ -189,6 +196,9 @@ class _Scanner:
             self.found[kind] = _Found(value, strength, self.order)
 
     def line(self, original: str) -> None:
+        example = _EXAMPLE.search(original)
+        if example:  # what follows 例如 shows a format (our reply's words), it is no one's
+            original = original[:example.start()]
         mapped = original.translate(_HALF)
         address, self.address = self.address, None
         if not mapped.strip():
@@ -325,7 +335,7 @@ def _name_value(value: str, mapped: str) -> tuple[str | None, str, str]:
 def _clean_name(text: str) -> str | None:
     name = text.strip(_TRIM + "：，；").strip()
     name = _RECEIVES.sub("", name).strip()
-    if not name or "@" in name or "<" in name or len(name) > 30:
+    if not name or "@" in name or "<" in name or len(name) > 30 or _SENTENCE.match(name):
         return None
     return name
 
@@ -415,16 +425,24 @@ def _looks_like_address(piece: str) -> bool:
 def _looks_like_name(piece: str) -> bool:
     piece = piece.strip(_TRIM)
     return bool(_NAME_LIKE.fullmatch(piece)) and not any(w in piece for w in _NOT_NAMES) \
-        and not _looks_like_address(piece)
+        and not _SENTENCE.match(piece) and not _looks_like_address(piece)
 
 
-def parse_recipient(text: str) -> Recipient:
-    """The recipient from a mail body; the new text first, quoted mail fills gaps."""
+def parse_recipient_parts(text: str) -> tuple[Recipient, Recipient]:
+    """The recipient a mail body gives: (in the unit's new text, in the mail it quotes or
+    forwards). Kept apart because a form's recipient ranks between them: a unit that
+    answers our reply with a corrected form means the form, not the old details (or our
+    own words) quoted below its answer."""
     new_lines, quoted_lines = _split_quoted(text or "")
-    result = Recipient()
+    found = []
     for lines in (new_lines, quoted_lines):
         scanner = _Scanner()
         for line in lines:
             scanner.line(line)
-        result = merge(result, scanner.result())
-    return result
+        found.append(scanner.result())
+    return found[0], found[1]
+
+
+def parse_recipient(text: str) -> Recipient:
+    """The recipient from a mail body; the new text first, quoted mail fills gaps."""
+    return merge(*parse_recipient_parts(text))

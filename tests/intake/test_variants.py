@@ -110,6 +110,37 @@ def test_year_and_fee_typed_into_date_formatted_cells_are_accepted(world: World,
     assert app["invoices"][0]["amount"] == "450.00"
 
 
+QUOTED_REPLY = ("\n\n------------------ 原始邮件 ------------------\n发件人: \"发票\"<fapiao@example.cn>\n"
+                "主题: Re: 线上缴费发票申请\n\n天津市武清区某某公司：\n  1. 缺少收件信息。请在邮件正文中写明"
+                "收件人姓名、联系电话和收件地址，"
+                "例如：“收件人：张三 电话：13800000000 地址：天津市武清区……”。\n")
+QUOTED_OLD = "\n\n> 收件人：旧收件\n> 电话：13820000000\n> 地址：天津市武清区旧地址1号\n"
+
+
+@pytest.mark.parametrize(("body", "in_form", "status", "recipient"), [
+    # answering our reply above its quote, the recipient now in the form: the form's
+    ("已在申请表中填写收件信息，请查收。" + QUOTED_REPLY, True, "accepted", "李明"),
+    # ... or still nowhere: held again, never our example 张三
+    ("您好，已补充。" + QUOTED_REPLY, False, "held", None),
+    # moved: the corrected form over the old details quoted below
+    ("收件信息已改，见申请表。" + QUOTED_OLD, True, "accepted", "李明"),
+    # a forwarded mail with the details, nothing in the form: the quote fills the gap
+    ("请开票。" + QUOTED_OLD, False, "accepted", "旧收件"),
+])
+def test_the_recipient_from_a_reply_that_quotes_mail(world: World, body: str, in_form: bool,
+                                                     status: str, recipient: str | None) -> None:
+    pay_lines(world, LINES)
+    form = build_form_xlsx(default_header(recipient=in_form), LINES)
+    world.deliver(build_mail(body=body, attachments=[("表.xlsx", form)]))
+    world.run()
+    (app,) = world.export()
+    assert app["status"] == status, app["reasons"]
+    if recipient is None:
+        assert [r["code"] for r in app["reasons"]] == ["MISSING_RECIPIENT"]
+    else:
+        assert app["shipment"]["recipient"] == recipient
+
+
 def test_recipient_from_the_form_when_the_body_has_none(world: World) -> None:
     pay_lines(world, LINES)
     form = build_form_xlsx(default_header(recipient=True), LINES)

@@ -12,6 +12,7 @@ from worker.recipient import (
     merge,
     normalize_phone,
     parse_recipient,
+    parse_recipient_parts,
 )
 
 ZHANG = Recipient("张三", "13800000000", "天津市武清区杨村街道和平路1号")
@@ -298,3 +299,43 @@ def test_forwarded_mail_body_is_a_fallback() -> None:
     original = build_mail(body="收件人：赵六\n电话：13700000000\n地址：天津市静海区某路3号")
     mail = parse_message(build_mail(body="收件人：张三\n请处理。", forwarded=[original]))
     assert parse_recipient(mail.text) == Recipient("张三", "13700000000", "天津市静海区某路3号")
+
+
+# Our MISSING_RECIPIENT reply, as 163, QQ and Foxmail quote it under a unit's answer.
+OUR_REPLY_QUOTED = (
+    "\n\n------------------ 原始邮件 ------------------\n"
+    "发件人: \"发票\"<fapiao@example.cn>\n主题: Re: 线上缴费发票申请\n\n"
+    "天津市武清区示例公司：\n问题（1 个）：\n  1. 缺少收件信息——邮件正文和申请表中都没有找到：收件人。"
+    "请在邮件正文中写明收件人姓名、联系电话和收件地址，"
+    "例如：“收件人：张三 电话：13800000000 地址：天津市武清区……”。\n")
+
+
+@pytest.mark.parametrize("text", [
+    "您好，已补充。" + OUR_REPLY_QUOTED,                    # nothing new: still nobody
+    "收件人：例如张三",
+    "请按格式填写，例如：收件人：张三 电话：13800000000 地址：天津市武清区……",
+])
+def test_an_example_is_no_ones_address(text: str) -> None:
+    """Quoting our own reply used to ship the parcel to 张三 at 天津市武清区……"""
+    assert parse_recipient_parts(text) == (Recipient(), Recipient())
+
+
+def test_the_new_text_and_the_quoted_mail_are_kept_apart() -> None:
+    """The form's recipient ranks between them (worker.intake.analyse): a unit that
+    moved answers with a corrected form above the old details it quotes."""
+    new, quoted = parse_recipient_parts(
+        "收件信息已改，见申请表。\n\n> 收件人：旧收件\n> 电话：13820000000\n"
+        "> 地址：天津市武清区旧地址 1 号\n")
+    assert new == Recipient()
+    assert quoted == Recipient("旧收件", "13820000000", "天津市武清区旧地址 1 号")
+
+
+@pytest.mark.parametrize("text", ["收件人在表里", "收件信息已改，见申请表。", "收件人：见附件申请表",
+                                  "收件人：详见申请表", "收件人：同上", "收件人：无"])
+def test_a_sentence_about_the_details_is_no_name(text: str) -> None:
+    assert parse_recipient(text).name is None
+
+
+@pytest.mark.parametrize("name", ["如意", "上官婉儿", "于见明", "张在"])
+def test_names_that_merely_hold_those_words_stay_names(name: str) -> None:
+    assert parse_recipient(f"收件人：{name} 电话：13800000000").name == name

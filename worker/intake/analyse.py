@@ -20,10 +20,13 @@ from worker.form.reader import build_form
 from worker.form.sniff import Format
 from worker.intake.attachments import sort_attachments
 from worker.message import Attachment, ParsedMail
-from worker.recipient import Recipient, merge, parse_recipient
+from worker.recipient import Recipient, merge, parse_recipient_parts
 from worker.validation import Code, Draft, Line, Reason
 from worker.validation import normalize as norm
 from worker.validation.reasons import DETAILS
+
+#: ``parse_recipient_parts``: (the unit's new text, the mail it quotes).
+BodyRecipient = tuple[Recipient, Recipient]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ def form_limits(config: Config) -> FormLimits:
 
 
 def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
-    body_recipient = parse_recipient(mail.text or "")
+    body_recipient = parse_recipient_parts(mail.text or "")
     if mail.auto_reason:
         log.info("mail %s ignored: %s", mail.message_id, mail.auto_reason)
         return [AppDraft(None, Draft(), ignored=True)]
@@ -116,7 +119,7 @@ def _applications(drafts: list[AppDraft], message_id: str) -> list[AppDraft]:
     return [d for d in unique if id(d) not in blank]
 
 
-def _from_body(mail: ParsedMail, body: Recipient, limits: FormLimits) -> AppDraft | None:
+def _from_body(mail: ParsedMail, body: BodyRecipient, limits: FormLimits) -> AppDraft | None:
     """A form pasted into the body (an HTML table, or tab-separated cells): read like an
     attached one, with ``attachment`` None.  None when the body holds no table."""
     sheet = html_table_sheet(mail.html, limits) if mail.html else None
@@ -136,7 +139,7 @@ def _from_body(mail: ParsedMail, body: Recipient, limits: FormLimits) -> AppDraf
                     has_form=True)
 
 
-def _from_form(att: Attachment, fmt: Format, mail: ParsedMail, body: Recipient,
+def _from_form(att: Attachment, fmt: Format, mail: ParsedMail, body: BodyRecipient,
                limits: FormLimits) -> AppDraft:
     try:
         form = read_form(att.filename, att.data, limits, kind=fmt)
@@ -148,14 +151,15 @@ def _from_form(att: Attachment, fmt: Format, mail: ParsedMail, body: Recipient,
 
 
 def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
-           body: Recipient) -> Draft:
+           body: BodyRecipient) -> Draft:
     """The checks' draft: every registry field as the form wrote it, then the few that
     are normalised (district, choices, tax ID), defaulted (发票抬头 -> 单位名称) or
-    merged with the recipient written in the mail body."""
+    merged with the recipient written in the mail body (``body``: in the unit's new
+    text, which wins over the form, and in the mail it quotes, which only fills gaps)."""
     values = {f.key: header.get(f.header_key, "") for f in FIELDS}
     form_recipient = Recipient(values["recipient_name"] or None, values["recipient_phone"] or None,
                                values["recipient_address"] or None)
-    who = merge(body, form_recipient)
+    who = merge(merge(body[0], form_recipient), body[1])
     raw = {f"raw_{f.key}": values[f.key] for f in FIELDS if f.choices}
     values.update(
         district=norm.district(values["district"]) or values["district"],
