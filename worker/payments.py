@@ -24,11 +24,12 @@ from sqlalchemy.orm import Session
 
 from worker.db.models import Payment, PaymentImport
 from worker.db.types import utcnow
-from worker.errors import PaymentFileError
+from worker.errors import FormUnreadable, PaymentFileError
 from worker.form.body import html_table_sheet
 from worker.form.delimited import decode_text
 from worker.form.limits import FormLimits
 from worker.form.sniff import sniff
+from worker.form.xlsx import check_zip
 from worker.text import label_key, normalize, number_text, parse_amount, parse_int, squash, storable
 from worker.validation.model import CARD, ONLINE, PAID, REFUNDED, PaymentRow
 
@@ -71,7 +72,11 @@ _YEARS = range(1900, 2201)
 _MAX_AMOUNT = Decimal("1000000000")  # yuan; as worker.intake.record keeps form amounts
 _S = TypeVar("_S")
 # An HTML export is read whole by the form's table reader; a year's payments fit.
-_HTML_LIMITS = FormLimits(max_rows=500_000, max_cols=50)
+# A season's export, not a unit's form: far more rows, but a workbook still has to pass
+# the form reader's zip vetting (size inflated, compression ratio, encryption, members,
+# unsafe XML) before openpyxl opens it: a 1.5 MB upload that inflates to 1.5 GB took
+# 3 GB of memory and 20 s, then failed with a misleading message.
+_LIMITS = FormLimits(max_rows=500_000, max_cols=50, max_uncompressed=256 * 1024 * 1024)
 _SHOWN = 40  # characters of a bad cell quoted in its error
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -161,6 +166,10 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
     from openpyxl import load_workbook
 
     try:
+        check_zip(data, _LIMITS)
+    except FormUnreadable as e:
+        raise PaymentFileError(f"{name}: not a readable .xlsx file ({e.detail})") from e
+    try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many unrelated types on bad files
         raise PaymentFileError(f"{name}: not a readable .xlsx file ({e})") from e
@@ -175,11 +184,11 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
 def _html_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
     """An "Excel" export that is a web page (an HTML table named .xls), as web platforms
     write them; read as the form reader reads one (``worker.form.body``)."""
-    sheet = html_table_sheet(decode_text(data), _HTML_LIMITS)
+    sheet = html_table_sheet(decode_text(data), _LIMITS)
     if sheet is None:
         raise PaymentFileError(f"{name}: a web page without a table, not an export")
     if sheet.truncated:
-        raise PaymentFileError(f"{name}: more than {_HTML_LIMITS.max_rows} rows")
+        raise PaymentFileError(f"{name}: more than {_LIMITS.max_rows} rows")
     for lineno, row in enumerate(sheet.rows, start=1):
         yield lineno, list(row)
 

@@ -302,3 +302,32 @@ def test_an_amount_with_a_comma_that_does_not_group_thousands_is_a_bad_row() -> 
     rows, errors = read_payment_file("p.csv", data, TZ)
     assert [(r.order_no, r.amount) for r in rows] == [("201803010001", Decimal("1500.00"))]
     assert [(e.line, "金额" in e.detail) for e in errors] == [(3, True), (4, True)]
+
+
+def _inflated(data: bytes, member: str, padding: int) -> bytes:
+    """``data`` with ``padding`` bytes of white space inside ``member``'s root element:
+    a few KB compressed, ``padding`` bytes once opened."""
+    from tests.builders.formats import rewrite_xlsx
+
+    def pad(xml: bytes) -> bytes:
+        end = xml.rindex(b"</")
+        return xml[:end] + b" " * padding + xml[end:]
+    return rewrite_xlsx(data, {member: pad})
+
+
+@pytest.mark.parametrize(("padding", "said"), [
+    (64 * 1024 * 1024, "压缩比异常"),        # a zip bomb: refused before openpyxl opens it
+])
+def test_a_workbook_that_inflates_too_far_is_refused_unopened(padding: int, said: str) -> None:
+    """A 1.5 MB upload that inflated to 1.5 GB took 3 GB of memory in the console, then
+    failed as 'no header row'; exports pass the form reader's zip vetting first."""
+    data = _inflated(payments_xlsx(ROWS), "xl/worksheets/sheet1.xml", padding)
+    assert len(data) < 1024 * 1024
+    with pytest.raises(PaymentFileError, match=said):
+        read_payment_file("p.xlsx", data, TZ)
+
+
+def test_an_export_that_passes_the_vetting_is_read_as_before() -> None:
+    padded = _inflated(payments_xlsx(ROWS), "xl/worksheets/sheet1.xml", 200 * 1024)
+    rows, errors = read_payment_file("p.xlsx", padded, TZ)
+    assert len(rows) == len(ROWS) and not errors
