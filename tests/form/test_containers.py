@@ -30,6 +30,11 @@ def test_zip_member_names_decode_with_or_without_the_utf8_flag(names: str) -> No
     assert members(data) == [(NAME, FORM)]
 
 
+def test_a_member_name_that_hides_what_it_is_shows_what_it_is() -> None:
+    data = build_zip([("申请表\u202eslx.exe", b"MZ"), ("表\u200b格.xlsx", FORM)], names="utf-8")
+    assert [name for name, _ in members(data)] == ["申请表slx.exe", "表格.xlsx"]
+
+
 def test_zip_skips_folders_and_mac_resource_forks() -> None:
     data = build_zip([("__MACOSX/._a.xlsx", b"junk"), ("._a.xlsx", b"junk"), ("Thumbs.db", b"x"),
                       ("a.xlsx", FORM)], names="utf-8")

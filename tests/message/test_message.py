@@ -278,6 +278,16 @@ def test_windows_path_in_filename_is_dropped() -> None:
     assert parse_message(raw).attachments[0].filename == "申请表.xls"
 
 
+@pytest.mark.parametrize("style", ["rfc2231", "rfc2047-b", "raw-gbk"])
+def test_a_name_that_hides_what_it_is_shows_what_it_is(style: str) -> None:
+    """A right-to-left override made 申请表\u202eslx.exe show as 申请表exe.xls in the
+    console and save as an .exe; zero-width and bidi marks hide nothing either."""
+    raw = build_mail(attachments=[("申请表\u202eslx.exe", b"MZ", "application/octet-stream"),
+                                  ("表\u200b\u2066格\u2069.xlsx", b"x", XLSX)],
+                     filename_style=style)
+    assert [a.filename for a in parse_message(raw).attachments] == ["申请表slx.exe", "表格.xlsx"]
+
+
 def test_several_attachments_in_order() -> None:
     files = [("一.xlsx", b"1", XLSX), ("二.xls", b"2", XLS), ("说明.pdf", b"3", "application/pdf")]
     mail = parse_message(build_mail(attachments=files, filename_style="rfc2047-b"))

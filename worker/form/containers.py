@@ -22,6 +22,7 @@ from worker.form.classify import FORM_SUFFIXES
 from worker.form.limits import FormLimits, describe_size
 from worker.form.reader import SPREADSHEET_SUFFIXES, suffix
 from worker.form.sniff import Format, archive_kind
+from worker.text import visible
 
 #: How many containers deep a form may sit (a zip in a zip in winmail.dat).
 MAX_DEPTH = 3
@@ -111,7 +112,7 @@ def zip_member_name(info: zipfile.ZipInfo) -> str:
                 name = raw.decode("utf-8")
             except UnicodeDecodeError:
                 name = raw.decode("gb18030", errors="replace")
-    return PurePosixPath(name.replace("\\", "/")).name
+    return visible(PurePosixPath(name.replace("\\", "/")).name)
 
 
 def _zip_members(data: bytes, budget: Budget) -> list[Member]:
@@ -173,7 +174,7 @@ def _tnef_name(att: object) -> str | None:
     if isinstance(long_name, bytes):
         long_name = None
     if long_name:
-        return PurePosixPath(long_name.strip("\x00").replace("\\", "/")).name or None
+        return visible(PurePosixPath(long_name.strip("\x00").replace("\\", "/")).name) or None
     raw = getattr(att, "_name", b"")
     if isinstance(raw, str):
         return raw.strip("\x00") or None

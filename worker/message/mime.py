@@ -18,6 +18,7 @@ from worker.message.links import find_large_attachment_links
 from worker.message.model import Attachment, ParsedMail
 from worker.message.transfer import decode_payload
 from worker.message.words import parse_params
+from worker.text import visible
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ _PATH_SEPARATOR = re.compile(r"[\\/]")
 def _basename(name: str | None) -> str | None:
     if name is None:
         return None
-    name = _PATH_SEPARATOR.split(name)[-1].strip().strip("\"'").strip()
+    # visible: a bidi override shows 申请表\u202eslx.exe as 申请表exe.xls (console, download)
+    name = visible(_PATH_SEPARATOR.split(name)[-1]).strip().strip("\"'").strip()
     return name or None
 
 

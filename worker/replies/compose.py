@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from worker.config import TEMPLATES_DIR
 from worker.message.model import is_synthetic_message_id
+from worker.text import INVISIBLE
 
 # 7-bit headers (RFC 2047 words) and base64 text: survives any relay, no SMTPUTF8 needed.
 # refold_source="none": headers set here are header objects that fold themselves; only
@@ -37,9 +38,8 @@ MAX_REFERENCES = 20
 FALLBACK_SUBJECT = "发票申请"
 
 # C0/C1 controls, Unicode line/paragraph separators, bidi overrides, zero-width marks.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_CONTROL_KEEP_NEWLINE = re.compile(
-    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(f"[\x00-\x1f{INVISIBLE}]")
+_CONTROL_KEEP_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f{INVISIBLE}]")
 # Reply prefixes (not Fw:), and the auto-reply words a person's answer to an auto-reply carries
 # (``回复：自动回复：…``): our reply repeats neither, so it never reads as machine mail.
 _REPLY_PREFIX = re.compile(r"^(?:(?:re|aw|sv)(?:\[\d+\])?\s*[:：]|(?:回复|答复|回覆)\s*[:：]|"
