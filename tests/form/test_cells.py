@@ -10,7 +10,7 @@ import pytest
 from tests.builders.form import build_form_xls, build_form_xlsx, default_header, form_grid, make_line
 from tests.builders.formats import grid_to_ods
 from worker.form import read_form
-from worker.form.cells import cell_amount, cell_int, excel_general, id_text
+from worker.form.cells import cell_amount, cell_int, cell_year, excel_general, id_text
 
 
 @pytest.mark.parametrize(("value", "shown"), [
@@ -77,12 +77,24 @@ def _build_ods(header: dict[str, object], lines: list[dict[str, object]], **kw: 
 @pytest.mark.parametrize("build", [build_form_xlsx, build_form_xls, _build_ods])
 def test_year_and_fee_in_date_formatted_cells_read_as_typed(build) -> None:
     """What Excel and WPS save: the serial number with a date style. Read as the numbers
-    the unit typed; a real date in the year column stays unreadable and quoted as
-    the sheet shows it."""
+    the unit typed; a real date in the year column is its year (a ``yyyy`` format shows
+    2018 for it), its text kept for quoting."""
     lines = [make_line(1, year=YEAR_AS_DATE, amount=FEE_AS_DATE),
              make_line(2, year=dt.datetime(2018, 1, 1), amount=CENTS_AS_DATE)]
     form = read_form("a.x", build(default_header(), lines, total=None))
     first, second = form.lines
     assert (first.year, first.amount) == (2018, Decimal("150.00"))
-    assert (second.year, second.year_raw) == (None, "2018-01-01")
+    assert (second.year, second.year_raw) == (2018, "2018-01-01")
     assert second.amount == Decimal("240.35")
+
+
+@pytest.mark.parametrize(("value", "year"), [
+    (dt.datetime(2018, 1, 1), 2018),            # yyyy-formatted, or "2018-1" as typed
+    (dt.date(2018, 3, 5), 2018),
+    (dt.datetime(2018, 1, 1, tzinfo=dt.UTC), 2018),
+    (YEAR_AS_DATE, 2018),                        # a number in a date format
+    (dt.datetime(1, 1, 1), None),                # an ODS date before any sheet's day 1
+    ("2018年度", 2018), (2018, 2018), (None, None),
+])
+def test_a_year_cell(value: object, year: int | None) -> None:
+    assert cell_year(value) == year

@@ -150,6 +150,15 @@ def cell_int(value: object) -> int | None:
     return parse_int(number_or_none(value))
 
 
+def cell_year(value: object) -> int | None:
+    """A 培训年度 cell as a year: ``cell_int``, and a date cell's year (a date format on
+    the column: ``yyyy`` shows 2018 for 2018-01-01, and 2018-1 typed becomes that date);
+    a number in a date format is the number (``_typed_number``)."""
+    if isinstance(value, dt.date) and _typed_number(value) is None:
+        return value.year if value.year >= _NUMBERS_SHOWN_AS_DATES_END.year else None
+    return cell_int(value)
+
+
 def header_value(text: str) -> str:
     """A header value with line breaks and runs of spaces collapsed to one space."""
     return " ".join(text.split())

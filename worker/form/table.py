@@ -14,6 +14,7 @@ from worker.form.cells import (
     cell_amount,
     cell_int,
     cell_text,
+    cell_year,
     id_text,
     number_or_none,
 )
@@ -144,7 +145,7 @@ def _line(row: Row, texts: list[str], index: int, cols: _Columns) -> FormLine:
         name=unspaced(texts[cols.name]),
         id_number=id_text(row[cols.id_number], texts[cols.id_number]),
         order_no=number_text(texts[cols.order_no]),
-        year=cell_int(row[cols.year]),
+        year=cell_year(row[cols.year]),
         year_raw=texts[cols.year],
         amount=cell_amount(row[cols.amount]),
         amount_raw=texts[cols.amount],

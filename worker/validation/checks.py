@@ -258,7 +258,7 @@ def _shown_as_date(value: int | Decimal | None, raw: str) -> str | None:
     number under it): the unit finds the cell by what it sees, and learns why it shows
     that. None when the cell shows its number (the caller quotes it as before)."""
     shown = _DATE_TEXT.fullmatch(raw) if raw and value is not None else None
-    if shown is None:
+    if shown is None or shown.group(1) >= "1910":  # a date's year: the sheet may show it
         return None
     text = money(value) if isinstance(value, Decimal) else str(value)
     return DETAILS["number_shown_as_date"].format(value=text, shown=shown.group(1))
