@@ -13,7 +13,7 @@ from worker.config import Config
 from worker.db.models import Application
 from worker.decision import evaluate
 from worker.validation import Code, Reason
-from worker.validation.reasons import REASONS, Role, with_role
+from worker.validation.reasons import REASONS, Role, with_role, without_explained
 
 FORMLESS = with_role(Role.FORMLESS)
 """Reasons that mean no form was read (``Role.FORMLESS`` in the reason table): the
@@ -34,4 +34,4 @@ def current_reasons(session: Session, app: Application, config: Config) -> list[
     events no check can find again, kept until staff approve), then every check."""
     kept = [Reason(Code(r.code), r.line, r.detail) for r in app.reasons
             if r.code in Code.__members__ and REASONS[Code(r.code)].sticky]
-    return kept + evaluate(session, app, config, pre_reasons=pre_reasons(app))
+    return without_explained(kept + evaluate(session, app, config, pre_reasons=pre_reasons(app)))

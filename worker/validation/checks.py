@@ -17,7 +17,7 @@ from worker.text import money, same_name
 from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
 from worker.validation.model import CARD, REFUNDED, Draft, Line, Lookups
-from worker.validation.reasons import DETAILS, Code, Reason
+from worker.validation.reasons import DETAILS, Code, Reason, without_explained
 
 # The registry's groups the checks walk, worked out once (``worker.fields`` is fixed).
 _ALWAYS = required(Required.ALWAYS)
@@ -50,7 +50,7 @@ def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups
     reasons += check_totals(draft)
     reasons += check_below_blank(draft)
     reasons += check_lines(draft, programme, lookups)
-    return reasons
+    return without_explained(reasons)
 
 
 def check_deadline(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
@@ -120,10 +120,10 @@ def check_totals(draft: Draft) -> list[Reason]:
     problems: list[str] = []
     if draft.total_count is not None and draft.total_count != len(draft.lines):
         # More counted than read: most often trainees under a blank row, which ends
-        # the table (worker.form.table); say so, or the unit cannot see why (unless
-        # LINES_BELOW_BLANK_ROW already names their rows).
+        # the table (worker.form.table); say so, or the unit cannot see why (when the
+        # reader saw them, LINES_BELOW_BLANK_ROW names their rows instead: it explains this).
         hint = "（学员之间如有空行，空行以下的学员未被读取，请删除空行）" \
-            if draft.total_count > len(draft.lines) and not draft.below_blank else ""
+            if draft.total_count > len(draft.lines) else ""
         problems.append(f"合计人数 {draft.total_count}，明细 {len(draft.lines)} 行{hint}")
     if draft.total_amount is not None:
         amounts = [line.amount for line in draft.lines if line.amount is not None]

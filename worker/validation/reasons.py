@@ -89,6 +89,9 @@ class ReasonText:
     it must be fixed first. ``sticky``: set by an event (the platform refused the
     invoice, staff recorded a 红冲) or found only in the form as received (rows left
     unread), never by a check of stored data, so a re-check keeps it.
+    ``explains``: codes this reason accounts for when both are found (trainees left
+    unread make the 合计 disagree: saying so too would ask the unit to fix a right
+    合计 row); those are not given (``without_explained``).
     ``settled_by_approval``: a sticky reason staff act on (a 红冲, a platform refusal):
     approving is how it ends (the invoice is planned again); any other reason that is
     not waivable blocks approval (``BLOCKING``) until a check no longer finds it, and
@@ -108,6 +111,7 @@ class ReasonText:
     only_lacking: bool = False
     sticky: bool = False
     settled_by_approval: bool = False
+    explains: tuple[Code, ...] = ()
 
 
 def _keys(fields: Iterable[Field]) -> tuple[str, ...]:
@@ -242,6 +246,7 @@ REASONS: dict[Code, ReasonText] = {
         "学员名单中间有空行，空行以下的学员未被读取",
         "请删除学员之间的空行（名单须连续填写）后重新发送。",
         role=Role.CHECK, waivable=False, next_step=NextStep.RESEND, sticky=True,
+        explains=(Code.TOTAL_MISMATCH,),
     ),
     Code.PAST_DEADLINE: ReasonText(
         "已超过邮件申请开具发票的截止时间",
@@ -281,6 +286,12 @@ WAIVABLE: frozenset[Code] = frozenset(c for c, r in REASONS.items() if r.waivabl
 #: What stands in the way of approving while it is on the application (see ReasonText).
 BLOCKING: frozenset[Code] = frozenset(
     c for c, r in REASONS.items() if not r.waivable and not r.settled_by_approval)
+
+
+def without_explained(reasons: list[Reason]) -> list[Reason]:
+    """``reasons`` without those another of them accounts for (``ReasonText.explains``)."""
+    explained = {c for r in reasons if r.code in REASONS for c in REASONS[r.code].explains}
+    return [r for r in reasons if r.code not in explained] if explained else reasons
 
 
 def blocks_approval(code: str) -> bool:
