@@ -288,6 +288,22 @@ def test_a_name_that_hides_what_it_is_shows_what_it_is(style: str) -> None:
     assert [a.filename for a in parse_message(raw).attachments] == ["申请表slx.exe", "表格.xlsx"]
 
 
+def test_a_disposition_written_whole_as_one_encoded_word_still_names_the_file() -> None:
+    """Some mailers (and Python's email API fed a non-ASCII header) encode the whole
+    Content-Disposition: the part, an octet-stream, was neither file nor body, so the
+    mail was held as having no form and, a stranger's, got no reply."""
+    word = base64.b64encode('attachment; filename="申请表.xlsx"'.encode()).decode()
+    data = base64.b64encode(b"PK\x03\x04 workbook").decode()
+    raw = ("From: a@b.cn\r\nTo: c@d.cn\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+           'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+           "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"
+           "--b\r\nContent-Type: application/octet-stream\r\n"
+           f"Content-Disposition: =?utf-8?b?{word}?=\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           f"{data}\r\n--b--\r\n").encode()
+    (att,) = parse_message(raw).attachments
+    assert (att.filename, att.data) == ("申请表.xlsx", b"PK\x03\x04 workbook")
+
+
 def test_several_attachments_in_order() -> None:
     files = [("一.xlsx", b"1", XLSX), ("二.xls", b"2", XLS), ("说明.pdf", b"3", "application/pdf")]
     mail = parse_message(build_mail(attachments=files, filename_style="rfc2047-b"))

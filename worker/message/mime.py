@@ -17,7 +17,7 @@ from worker.message.htmltext import html_to_text
 from worker.message.links import find_large_attachment_links
 from worker.message.model import Attachment, ParsedMail
 from worker.message.transfer import decode_payload
-from worker.message.words import parse_params
+from worker.message.words import header_text, parse_params
 from worker.text import visible
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,16 @@ def _basename(name: str | None) -> str | None:
     return name or None
 
 
+def _disposition(value: str | None) -> tuple[str, dict[str, str]]:
+    """Content-Disposition's value and parameters (``parse_params``); a header some
+    mailers write whole as one RFC 2047 word (``=?utf-8?b?YXR0YWNobWVudDsg...?=``) is
+    decoded first, or the attachment it names would be dropped as neither file nor body."""
+    disposition, params = parse_params(value)
+    if disposition.startswith("=?"):
+        disposition, params = parse_params(header_text(value))
+    return disposition, params
+
+
 @dataclass
 class _Bodies:
     plain: list[str] = field(default_factory=list)
@@ -108,7 +118,7 @@ def _collect(msg: Message, state: _Walk) -> tuple[_Bodies, _Bodies, list[Attachm
             ctype, ctparams = parse_params(headers.get("content-type"))
             if "/" not in ctype:
                 ctype = "text/plain"
-            disposition, dparams = parse_params(headers.get("content-disposition"))
+            disposition, dparams = _disposition(headers.get("content-disposition"))
             filename = _basename(dparams.get("filename") or ctparams.get("name"))
             cte = raw_text(headers.get("content-transfer-encoding")).strip().lower()
             data = decode_payload(part, cte)
