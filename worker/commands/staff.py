@@ -88,7 +88,8 @@ def status(app: App, args: Namespace) -> int:
                  "--out 台账.xlsx",
          args=[arg("kind", choices=["ledger", "queue", "payments", "audit"],
                    help="ledger (开票台账), queue (held applications), payments, audit (log)"),
-               arg("--from", dest="start", metavar="DATE", help="first day, YYYY-MM-DD (local)"),
+               arg("--from", dest="start", metavar="DATE",
+                   help="first day, YYYY-MM-DD (local); the ledger goes by issue date (开票日期)"),
                arg("--to", dest="end", metavar="DATE", help="last day, YYYY-MM-DD (included)"),
                arg("--out", type=Path, required=True, metavar="FILE", help="FILE.xlsx or FILE.csv")])
 def report(app: App, args: Namespace) -> int:
