@@ -60,7 +60,9 @@ def test_only_admins_manage_accounts_in_the_console(world: World, flask_app, sta
     plain = flask_app.test_client()
     token = log_in(plain)                                   # 李老师: not an admin
     assert "/staff" not in plain.get("/").get_data(as_text=True)
-    assert plain.get("/staff").status_code == 403
+    refused = plain.get("/staff")
+    assert refused.status_code == 403
+    assert "只限管理员" in refused.get_data(as_text=True)  # not "请先登录": it is logged in
     assert plain.post("/staff/disable", data={"name": "王老师", "csrf_token": token}).status_code == 403
 
     admin: FlaskClient = flask_app.test_client()

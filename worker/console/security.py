@@ -116,6 +116,8 @@ def _error_page(e: HTTPException) -> tuple[str, int]:
     title, message = ERRORS.get(code, ("出错了", "请稍后再试。"))
     if code == 400 and e.description and (isinstance(e, BadParameter) or "令牌" in e.description):
         message = e.description
+    if code == 403 and g.get("actor") is not None:  # logged in: not an admin (staff pages)
+        message = "这个页面和操作只限管理员账号。"
     return render_template("console/error.html", code=code, title=title, message=message), code
 
 
