@@ -50,3 +50,11 @@ def test_export_then_import_on_the_command_line(pworld: World) -> None:
                                            "duplicates": 0, "unreadable": 2}
     assert imported.returncode == 1 and "junk.bin" in imported.stderr
     assert [i["number"] for i in pworld.export()[0]["invoices"]] == numbers
+
+
+def test_export_in_print_mode_says_why_nothing_is_planned(world: World) -> None:
+    """Print mode issues and prints invoices itself: an export of none said nothing more."""
+    cfg = str(world.config_file())
+    done = cli("--config", cfg, "tax", "export", "--out", "exports", cwd=world.root)
+    assert done.returncode == 0 and json.loads(done.stdout)["invoices"] == 0
+    assert '[invoicing] mode is "print"' in done.stderr

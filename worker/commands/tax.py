@@ -55,6 +55,9 @@ def tax_export(app: App, args: Namespace) -> int:
         result = export_planned(app.sessions, app.config, out, actor="cli", template=template,
                                 template_name=name)
     print_json(result.as_json())
+    if not result.files and app.config.invoicing.mode == "print":
+        print("invoice-worker: [invoicing] mode is \"print\": invoices are issued and printed "
+              "by the worker, none are planned for the tax platform", file=sys.stderr)
     if template is None and result.files:
         print("invoice-worker: no --template given: the built-in copy of the platform's "
               "structure (V260401) was written; if the platform refuses the upload, download "
