@@ -225,7 +225,8 @@ REASONS: dict[Code, ReasonText] = {
     ),
     Code.ALREADY_INVOICED: ReasonText(
         "该订单已经开具过发票",
-        "同一订单只能开具一次发票，请从申请表中删除该学员后重新发送。",
+        "同一订单只能开具一次发票。如果这封邮件是重复发送的（发票已开具），无需处理；"
+        "否则请从申请表中删除该学员后重新发送。",
         role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.DUPLICATE_LINE: ReasonText(
