@@ -114,7 +114,7 @@ def number_or_none(value: object) -> object:
 
 
 #: A date in this range in a year, amount or count column is a number in a date format.
-_NUMBERS_SHOWN_AS_DATES, _NUMBERS_SHOWN_AS_DATES_END = dt.datetime(1900, 1, 1), dt.datetime(1910, 1, 1)
+NUMBERS_SHOWN_AS_DATES = (dt.datetime(1900, 1, 1), dt.datetime(1910, 1, 1))
 
 
 def _typed_number(value: dt.date) -> float | None:
@@ -126,7 +126,8 @@ def _typed_number(value: dt.date) -> float | None:
     and every fee up to 3,653 yuan falls before 1910; no date an application could mean
     does. Other dates: None (unreadable, quoted as written)."""
     moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
-    if moment.tzinfo is not None or not _NUMBERS_SHOWN_AS_DATES <= moment < _NUMBERS_SHOWN_AS_DATES_END:
+    first, end = NUMBERS_SHOWN_AS_DATES
+    if moment.tzinfo is not None or not first <= moment < end:
         return None  # a tz (ODS), or before Excel's day 1: no number shows as it
     delta = moment - WINDOWS_EPOCH
     days = delta.days
@@ -155,7 +156,7 @@ def cell_year(value: object) -> int | None:
     the column: ``yyyy`` shows 2018 for 2018-01-01, and 2018-1 typed becomes that date);
     a number in a date format is the number (``_typed_number``)."""
     if isinstance(value, dt.date) and _typed_number(value) is None:
-        return value.year if value.year >= _NUMBERS_SHOWN_AS_DATES_END.year else None
+        return value.year if value.year >= NUMBERS_SHOWN_AS_DATES[1].year else None
     return cell_int(value)
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from collections import Counter as Tally
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from worker.config import ProgrammeConfig
 from worker.fields import FIELDS, Field, Group, Required, required
+from worker.form.cells import NUMBERS_SHOWN_AS_DATES
 from worker.phone import is_valid_phone
 from worker.status import InvoiceType
 from worker.text import money, same_name
@@ -200,10 +201,8 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         reasons.append(Reason(Code.FEE_MISMATCH, line.ref,
                               f"培训年度“{line.year_raw or line.year or ''}”不在收费标准内（{years}）"))
     elif line.amount is None or line.amount != fee:
-        written = _shown_as_date(line.amount, line.amount_raw) or (
-            money(line.amount) if line.amount is not None else (line.amount_raw or "未填写"))
         reasons.append(Reason(Code.FEE_MISMATCH, line.ref,
-                              f"{line.year} 年度应为 {money(fee)} 元，表中为 {written}"))
+                              f"{line.year} 年度应为 {money(fee)} 元，表中为 {_amount_as_written(line)}"))
 
     if not line.order_no:
         reasons.append(Reason(Code.PAYMENT_NOT_FOUND, line.ref, f"{who} 未填写订单号"))
@@ -234,9 +233,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         year = _shown_as_date(line.year, line.year_raw) or line.year_raw or line.year
         differ.append(f"培训年度（表中 {year}，缴费记录 {payment.year}）")
     if line.amount is None or payment.amount != line.amount:
-        shown = _shown_as_date(line.amount, line.amount_raw) or (
-            money(line.amount) if line.amount is not None else (line.amount_raw or "未填写"))
-        differ.append(f"金额（表中 {shown}，缴费记录 {money(payment.amount)}）")
+        differ.append(f"金额（表中 {_amount_as_written(line)}，缴费记录 {money(payment.amount)}）")
     if differ:
         reasons.append(Reason(Code.PAYMENT_MISMATCH, line.ref,
                               f"订单号 {line.order_no}：" + "；".join(differ)))
@@ -250,6 +247,14 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
 
 #: How a date cell reads as text (worker.form.cells.cell_text): ISO, maybe with a time.
 _DATE_TEXT = re.compile(r"(\d{4}-\d{2}-\d{2})(?: \d{2}:\d{2}:\d{2})?")
+#: A later date is a date's year or nothing: the sheet may show it as it is.
+_LAST_SHOWN = (NUMBERS_SHOWN_AS_DATES[1] - timedelta(days=1)).date().isoformat()
+
+
+def _amount_as_written(line: Line) -> str:
+    """The amount for a detail: as read (and what its date format shows), else its text."""
+    return _shown_as_date(line.amount, line.amount_raw) or (
+        money(line.amount) if line.amount is not None else (line.amount_raw or "未填写"))
 
 
 def _shown_as_date(value: int | Decimal | None, raw: str) -> str | None:
@@ -258,7 +263,7 @@ def _shown_as_date(value: int | Decimal | None, raw: str) -> str | None:
     number under it): the unit finds the cell by what it sees, and learns why it shows
     that. None when the cell shows its number (the caller quotes it as before)."""
     shown = _DATE_TEXT.fullmatch(raw) if raw and value is not None else None
-    if shown is None or shown.group(1) >= "1910":  # a date's year: the sheet may show it
+    if shown is None or shown.group(1) > _LAST_SHOWN:
         return None
     text = money(value) if isinstance(value, Decimal) else str(value)
     return DETAILS["number_shown_as_date"].format(value=text, shown=shown.group(1))
