@@ -147,7 +147,9 @@ def _check_nul_message_id(s: Session) -> None:
 
 def _check_nul_filename(s: Session) -> None:
     app = s.scalars(select(Application).order_by(Application.id)).first()
-    assert app is not None and app.attachment == "申请表" + "\ufffd" * 4 + ".xls"  # NUL; ED A0 80
+    # the NUL is dropped with the other characters no one sees (worker.text.visible);
+    # the lone surrogate's bytes ED A0 80 are stored as U+FFFD each
+    assert app is not None and app.attachment == "申请表" + "\ufffd" * 3 + ".xls"
 
 
 def _check_long_filename(s: Session) -> None:
