@@ -130,25 +130,26 @@ def money(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01'))}"
 
 
-# What PostgreSQL refuses in text (NUL: "text fields cannot contain NUL (0x00) bytes")
-# and what no UTF-8 encoder accepts (a surrogate code point: the email package's
-# surrogateescape decoding leaves one per undecodable byte). SQLite takes NUL but
-# refuses the surrogates; both are cleaned for both, so the two store the same.
 #: Characters no one reads as part of a name or a line (C1 controls, Unicode line and
 #: paragraph separators, bidi marks, embeddings, overrides and isolates, zero-width
 #: characters, BOM), beside the C0 controls below U+0020: an RLO shows
 #: 申请表\u202eslx.exe as 申请表exe.xls. The ranges, for character classes.
 INVISIBLE = "\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
 
-_UNSEEN = re.compile(f"[\x00-\x1f{INVISIBLE}]")
+#: ``INVISIBLE`` and the C0 controls, as one pattern.
+UNSEEN = re.compile(f"[\x00-\x1f{INVISIBLE}]")
 
 
 def visible(name: str) -> str:
     """``name`` (a file name from a mail or an archive) without the characters no one
     sees (``INVISIBLE``, C0 controls): what is shown and saved is what it is."""
-    return _UNSEEN.sub("", name)
+    return UNSEEN.sub("", name)
 
 
+# What PostgreSQL refuses in text (NUL: "text fields cannot contain NUL (0x00) bytes")
+# and what no UTF-8 encoder accepts (a surrogate code point: the email package's
+# surrogateescape decoding leaves one per undecodable byte). SQLite takes NUL but
+# refuses the surrogates; both are cleaned for both, so the two store the same.
 _REFUSED = re.compile("[\x00\ud800-\udfff]")
 
 

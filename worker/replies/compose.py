@@ -26,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from worker.config import TEMPLATES_DIR
 from worker.message.model import is_synthetic_message_id
-from worker.text import INVISIBLE
+from worker.text import INVISIBLE, UNSEEN
 
 # 7-bit headers (RFC 2047 words) and base64 text: survives any relay, no SMTPUTF8 needed.
 # refold_source="none": headers set here are header objects that fold themselves; only
@@ -38,7 +38,6 @@ MAX_REFERENCES = 20
 FALLBACK_SUBJECT = "发票申请"
 
 # C0/C1 controls, Unicode line/paragraph separators, bidi overrides, zero-width marks.
-_CONTROL = re.compile(f"[\x00-\x1f{INVISIBLE}]")
 _CONTROL_KEEP_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f{INVISIBLE}]")
 # Reply prefixes (not Fw:), and the auto-reply words a person's answer to an auto-reply carries
 # (``回复：自动回复：…``): our reply repeats neither, so it never reads as machine mail.
@@ -68,7 +67,7 @@ _env = Environment(
 
 def one_line(text: str | None, limit: int | None = None) -> str:
     """Printable single-line text: controls and line breaks become spaces, runs collapse."""
-    cleaned = " ".join(_CONTROL.sub(" ", text or "").split())
+    cleaned = " ".join(UNSEEN.sub(" ", text or "").split())
     return cleaned[:limit] if limit else cleaned
 
 
