@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from worker.phone import is_valid_phone, normalize_phone
 
-__all__ = ["Recipient", "is_valid_phone", "merge", "normalize_phone", "parse_recipient",
-           "parse_recipient_parts"]
+__all__ = ["BodyRecipient", "Recipient", "is_valid_phone", "merge", "normalize_phone",
+           "parse_recipient", "parse_recipient_parts"]
 
 NAME, PHONE, ADDRESS = "name", "phone", "address"
 _CONTEXT, _OTHER, _STOP = "context", "other", "stop"
@@ -428,7 +429,15 @@ def _looks_like_name(piece: str) -> bool:
         and not _SENTENCE.match(piece) and not _looks_like_address(piece)
 
 
-def parse_recipient_parts(text: str) -> tuple[Recipient, Recipient]:
+class BodyRecipient(NamedTuple):
+    """What a mail body says of the recipient: in the unit's new text, and in the mail it
+    quotes or forwards."""
+
+    new: Recipient
+    quoted: Recipient
+
+
+def parse_recipient_parts(text: str) -> BodyRecipient:
     """The recipient a mail body gives: (in the unit's new text, in the mail it quotes or
     forwards). Kept apart because a form's recipient ranks between them: a unit that
     answers our reply with a corrected form means the form, not the old details (or our
@@ -440,7 +449,7 @@ def parse_recipient_parts(text: str) -> tuple[Recipient, Recipient]:
         for line in lines:
             scanner.line(line)
         found.append(scanner.result())
-    return found[0], found[1]
+    return BodyRecipient(*found)
 
 
 def parse_recipient(text: str) -> Recipient:

@@ -20,13 +20,10 @@ from worker.form.reader import build_form
 from worker.form.sniff import Format
 from worker.intake.attachments import sort_attachments
 from worker.message import Attachment, ParsedMail
-from worker.recipient import Recipient, merge, parse_recipient_parts
+from worker.recipient import BodyRecipient, Recipient, merge, parse_recipient_parts
 from worker.validation import Code, Draft, Line, Reason
 from worker.validation import normalize as norm
 from worker.validation.reasons import DETAILS
-
-#: ``parse_recipient_parts``: (the unit's new text, the mail it quotes).
-BodyRecipient = tuple[Recipient, Recipient]
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +156,7 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
     values = {f.key: header.get(f.header_key, "") for f in FIELDS}
     form_recipient = Recipient(values["recipient_name"] or None, values["recipient_phone"] or None,
                                values["recipient_address"] or None)
-    who = merge(merge(body[0], form_recipient), body[1])
+    who = merge(merge(body.new, form_recipient), body.quoted)
     raw = {f"raw_{f.key}": values[f.key] for f in FIELDS if f.choices}
     values.update(
         district=norm.district(values["district"]) or values["district"],
