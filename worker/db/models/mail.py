@@ -140,8 +140,10 @@ class ApplicationLine(Base):
     row: Mapped[int | None] = mapped_column(Integer)
     seq: Mapped[int | None] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["name"]), default="")
-    id_number: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["id_number"]), default="", index=True)
-    order_no: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["order_no"]), default="", index=True)
+    # Not indexed: no query could use an index on either (migration 0012), and each
+    # intake commit would rewrite most of its pages (random keys).
+    id_number: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["id_number"]), default="")
+    order_no: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["order_no"]), default="")
     year: Mapped[int | None] = mapped_column(Integer)
     year_raw: Mapped[str] = mapped_column(String(LINE_TEXT_LENGTHS["year_raw"]), default="")
     amount: Mapped[Decimal | None] = mapped_column(Money)
