@@ -201,7 +201,7 @@ def _record_together(session: Session, config: Config, mailbox: str,
             later(row.id)
             queue_mail_reply(session, row, config)
         insert_outbox(session, chunk.replies.outbox)
-    return [_outcome(row) for row in rows]
+    return [_outcome(row) for row in _unlinked(rows)]
 
 
 def _store(session: Session, config: Config, mailbox: str, ref: MailRef,
@@ -238,7 +238,7 @@ def _record(session: Session, config: Config, mailbox: str, ref: MailRef, mail: 
     row = _outcome_row(session, config, mailbox, ref, mail, drafts, error, chunk, note)
     _insert(session, [row], config)
     queue_mail_reply(session, row, config)  # the reply commits with the outcome, or neither does
-    return _outcome(row)
+    return _outcome(_unlinked([row])[0])
 
 
 def _outcome_row(session: Session, config: Config, mailbox: str, ref: MailRef,
@@ -271,6 +271,16 @@ def _insert(session: Session, rows: list[Stored], config: Config) -> None:
     insert_applications(session, rows)
     insert_lines(session, rows)
     insert_rest(session, rows, config)
+
+
+def _unlinked(rows: list[Stored]) -> list[Stored]:
+    """``rows`` without their applications' links back to their mail, once stored: a
+    cycle is freed only by the collector's full pass, rarely run, so a pass's outcomes
+    would pile up until then (peak memory growing with the mails of a pass)."""
+    for row in rows:
+        for app in row.applications:
+            app.mail = None
+    return rows
 
 
 def _outcome(row: Stored) -> Outcome:
