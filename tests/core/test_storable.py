@@ -15,7 +15,15 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, Statemen
 from worker.db import session_factory
 from worker.db.models import Base, Mail
 from worker.db.refusals import refused_data
-from worker.db.types import KEY_BYTES, Money, String, Text, as_stored, storable_key
+from worker.db.types import (
+    KEY_BYTES,
+    Money,
+    String,
+    Text,
+    as_stored,
+    as_stored_all,
+    storable_key,
+)
 from worker.text import needs_cleaning, storable
 
 
@@ -84,6 +92,32 @@ def test_a_rows_text_as_stored_is_what_each_column_binds(texts: tuple[object, ..
     assert as_stored({"n": 1}, columns) == {"n": 1}  # an absent column stays absent
     assert needs_cleaning("".join(t for t in texts if isinstance(t, str))) == \
         any(isinstance(t, str) and storable(t) != t for t in texts)
+
+
+@pytest.mark.parametrize("rows", [
+    [("张三", "110101199003077777", "2018"), ("李四", "", "2019")],   # kept as they are
+    [("长" * 200, "", "x" * 40), ("王五", "1", "")],                   # the first cut only
+    [("张三", "1", "2018"), ("a\x00b", "ok", "c")],                    # one text, another row
+    [("ends\ud83d", "2", "c"), ("\ude00starts", "3", "c")],            # lone halves in two rows
+    [("张三", None, "2018"), ("李四", "1", 2018)],                      # None; not text
+])
+def test_rows_as_stored_together_are_each_as_its_columns_bind_it(
+        rows: list[tuple[object, ...]]) -> None:
+    """``as_stored_all`` looks at all the rows' texts at once and gives each row what
+    ``as_stored`` gives it; a row with nothing to change is the caller's own dict."""
+    columns = [("a", String(100)), ("b", String(32)), ("c", String(4))]
+    values = [{"a": a, "b": b, "c": c, "n": i} for i, (a, b, c) in enumerate(rows)]
+    expected = [as_stored(dict(v), columns) for v in values]
+    stored = as_stored_all(values, columns)
+    assert stored == expected
+    assert all(type(s[k]) is type(e[k]) for s, e in zip(stored, expected) for k in s)
+    together = all(t is None or isinstance(t, str) and storable(t) == t
+                   for r in rows for t in r)  # else each row goes through as_stored: a copy
+    for given, out in zip(values, stored, strict=True):
+        assert (out is given) == (together and out == given)
+    keyed = [("a", String(100)), ("k", String(20, key=True))]
+    assert as_stored_all([{"a": "x", "k": "<" + "m" * 30 + ">"}], keyed) == \
+        [as_stored({"a": "x", "k": "<" + "m" * 30 + ">"}, keyed)]
 
 
 def test_every_text_column_is_cleaned() -> None:

@@ -138,6 +138,42 @@ def as_stored(values: dict[str, Any], columns: Sequence[tuple[str, String]]) -> 
     return stored
 
 
+def as_stored_all(rows: list[dict[str, Any]], columns: Sequence[tuple[str, String]],
+                  ) -> list[dict[str, Any]]:
+    """``as_stored`` of each of ``rows``, their texts looked at together: when none of
+    them needs cleaning (one ``needs_cleaning`` over all, as ``as_stored`` does over a
+    row's), a row whose texts fit their columns comes back as it is (the same dict:
+    callers pass rows of their own, which they may then change) and one with a longer
+    text as a copy, cut. Rows with anything else in a text column (a value that is no
+    ``str``, a unique key's column) and texts that need cleaning go through
+    ``as_stored``, row by row."""
+    plain = [(key, kind.length) for key, kind in columns if not kind.key]
+    if len(plain) != len(columns):
+        return [as_stored(row, columns) for row in rows]
+    texts: list[str] = []
+    for row in rows:
+        for key, _ in plain:
+            value = row.get(key)
+            if type(value) is str:
+                texts.append(value)
+            elif value is not None:
+                return [as_stored(row, columns) for row in rows]
+    if needs_cleaning("".join(texts)):
+        return [as_stored(row, columns) for row in rows]
+    limited = [(key, length) for key, length in plain if length is not None]
+    out = []
+    for row in rows:
+        for key, length in limited:
+            value = row.get(key)
+            if value is not None and len(value) > length:
+                row = dict(row)
+                row.update((k, v[:n]) for k, n in limited
+                           if (v := row.get(k)) is not None and len(v) > n)
+                break
+        out.append(row)
+    return out
+
+
 class Text(TypeDecorator[str]):
     """``sqlalchemy.Text`` that stores only what both databases accept (NUL and lone
     surrogates replaced, see ``String``); no length limit."""

@@ -24,6 +24,7 @@ from worker.db.models import Application, ApplicationLine, Invoice, InvoiceItem,
 from worker.db.models import Reason as ReasonRow
 from worker.db.types import String, storable_key
 from worker.db.types import as_stored as text_as_stored
+from worker.db.types import as_stored_all
 from worker.issuing import NewIssue, shipment_values
 
 
@@ -84,19 +85,25 @@ def as_stored(table: Table, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def stored_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """New lines' column values (but ``dropped``) as stored (``as_stored``), none
-    dropped; new dicts, which ``insert_lines`` completes with their application's id."""
-    stored = [as_stored(LINES, line) for line in lines]
+    """New lines' column values (but ``dropped``; the caller's own dicts, which may be
+    the ones returned) as stored (``as_stored_all``), none dropped; ``insert_lines``
+    completes them with their application's id."""
+    stored = as_stored_all(lines, _TEXT[LINES])
     for line in stored:
         line["dropped"] = False
     return stored
 
 
 def stored_invoices(issue: NewIssue) -> list[Stored]:
-    """The invoices of ``issue`` with their items, as stored (``as_stored``)."""
-    return [Stored(**as_stored(_INVOICES, invoice), id=None,
-                   items=[Stored(**as_stored(_ITEMS, item)) for item in items])
-            for invoice, items in zip(issue.invoices, issue.items, strict=True)]
+    """The invoices of ``issue`` with their items, as stored (``as_stored_all``)."""
+    invoices = as_stored_all(issue.invoices, _TEXT[_INVOICES])
+    items = as_stored_all([item for each in issue.items for item in each], _TEXT[_ITEMS])
+    out, taken = [], 0
+    for invoice, own in zip(invoices, issue.items, strict=True):
+        out.append(Stored(**invoice, id=None,
+                          items=[Stored(**item) for item in items[taken:taken + len(own)]]))
+        taken += len(own)
+    return out
 
 
 def _keys(row: Stored, table: Table) -> tuple[str, ...]:
