@@ -110,7 +110,7 @@ def test_rows_as_stored_together_are_each_as_its_columns_bind_it(
     expected = [as_stored(dict(v), columns) for v in values]
     stored = as_stored_all(values, columns)
     assert stored == expected
-    assert all(type(s[k]) is type(e[k]) for s, e in zip(stored, expected) for k in s)
+    assert all(type(s[k]) is type(e[k]) for s, e in zip(stored, expected, strict=True) for k in s)
     together = all(t is None or isinstance(t, str) and storable(t) == t
                    for r in rows for t in r)  # else each row goes through as_stored: a copy
     for given, out in zip(values, stored, strict=True):

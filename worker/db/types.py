@@ -163,14 +163,9 @@ def as_stored_all(rows: list[dict[str, Any]], columns: Sequence[tuple[str, Strin
     limited = [(key, length) for key, length in plain if length is not None]
     out = []
     for row in rows:
-        for key, length in limited:
-            value = row.get(key)
-            if value is not None and len(value) > length:
-                row = dict(row)
-                row.update((k, v[:n]) for k, n in limited
-                           if (v := row.get(k)) is not None and len(v) > n)
-                break
-        out.append(row)
+        cut = {key: value[:length] for key, length in limited
+               if (value := row.get(key)) is not None and len(value) > length}
+        out.append({**row, **cut} if cut else row)
     return out
 
 

@@ -6,7 +6,7 @@ The outcome is held in ``Stored`` rows: each carries its column values as passed
 its INSERT (what an ORM object holds after its flush: a Message-ID cut to fit its
 column is still the one a reply threads under) and the related rows a reply reads
 (``worker.replies.content``) under the ORM's relationship names. Lines and invoice
-items carry their text as stored (``as_stored``), as the ORM read them back before.
+items carry their text as stored (``as_stored_all``), as the ORM read them back before.
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ from worker.config import Config
 from worker.db.bulk import insert_many
 from worker.db.models import Application, ApplicationLine, Invoice, InvoiceItem, Mail, Shipment
 from worker.db.models import Reason as ReasonRow
-from worker.db.types import String, storable_key
-from worker.db.types import as_stored as text_as_stored
-from worker.db.types import as_stored_all
+from worker.db.types import String, as_stored_all, storable_key
 from worker.issuing import NewIssue, shipment_values
 
 
@@ -54,7 +52,7 @@ _INSERT_SHIPMENTS = _SHIPMENTS.insert()
 # Column keys a Stored row's attributes are written to (its id is the database's).
 _KEYS = {table: frozenset(c.key for c in table.c) - {"id"}
          for table in (_MAILS, _APPLICATIONS, _INVOICES, _ITEMS)}
-# Text columns and their types, for ``as_stored``.
+# Text columns and their types, for ``as_stored_all``.
 _TEXT = {table: [(c.key, c.type) for c in table.c if isinstance(c.type, String)]
          for table in (LINES, _INVOICES, _ITEMS)}
 
@@ -76,12 +74,6 @@ def _execute_as_stored(session: Session, table: Table, rows: list[dict[str, Any]
     keys = tuple(rows[0]) if keys is None else keys
     insert = _insert_as_stored(table, frozenset(keys))
     return insert_many(session.connection(), insert, rows, returning, keys)
-
-
-def as_stored(table: Table, values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` with their text as ``table`` stores it (``worker.db.types.String``:
-    cleaned and cut): what the database would give back, without asking it."""
-    return text_as_stored(values, _TEXT[table])
 
 
 def stored_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
