@@ -184,12 +184,18 @@ def measure(n: int, *, lines: int | None = None, mix: str = "realistic", repeat:
     try:
         log(f"[intake {label}] generating {n} + {2 * n} mails ...")
         worlds = build_worlds(base, n, seed, lines, mix)
-        for config_path, stats in worlds:
-            size = stats.mails
-            log(f"[intake {label}] {size} mails: {stats.forms} forms, {stats.lines} lines, "
+        for _, stats in worlds:
+            log(f"[intake {label}] {stats.mails} mails: {stats.forms} forms, {stats.lines} lines, "
                 f"{stats.mail_bytes / 1e6:.1f} MB; mix {stats.kinds}")
-            floors, intakes = [], []
-            for attempt in range(repeat):
+        runs: dict[int, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
+            stats.mails: ([], []) for _, stats in worlds}
+        # Each repeat runs both sizes, floor then intake for each, so that a slow spell of
+        # the machine (a shared VM's CPU time moves by a quarter within minutes) weighs
+        # on N and 3N alike instead of on one side of the marginal.
+        for attempt in range(repeat):
+            for config_path, stats in worlds:
+                size = stats.mails
+                floors, intakes = runs[size]
                 run_root = base / f"run-{size}-{attempt}"
                 shutil.copytree(config_path.parent, run_root)
                 os.sync()
@@ -210,6 +216,9 @@ def measure(n: int, *, lines: int | None = None, mix: str = "realistic", repeat:
                                               f"{intake['pdfs']} PDFs (printing not stubbed)")
                 if not keep:
                     shutil.rmtree(run_root, ignore_errors=True)
+        for _, stats in worlds:
+            size = stats.mails
+            floors, intakes = runs[size]
             result["sizes"][size] = {
                 "mails": size, "forms": stats.forms, "lines": stats.lines,
                 "expected": stats.expected,
@@ -219,6 +228,8 @@ def measure(n: int, *, lines: int | None = None, mix: str = "realistic", repeat:
                 "intake_hwm_mb": max(r["own_hwm_mb"] or 0 for r in intakes),
                 "floor_rss_mb": max(r["tree_mb"] for r in floors),
                 "intake_runs_s": [round(r["seconds"], 3) for r in intakes],
+                "intake_runs_cpu_s": [round(r["work_cpu_s"], 3) for r in intakes],
+                "floor_runs_cpu_s": [round(r["work_cpu_s"], 3) for r in floors],
                 "floor_runs_s": [round(r["seconds"], 3) for r in floors],
                 "load1": [round(r["load1"], 2) for r in intakes],
             }
