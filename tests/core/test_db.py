@@ -29,3 +29,20 @@ def test_upgrade_from_the_first_revision_keeps_data(backend: str, tmp_path: Path
         assert conn.execute(text("SELECT next_value FROM counters")).scalar() == 42
     assert {"staff", "audit_log", "outbox", "login_attempts"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_a_sqlite_connection_gets_the_settings_concurrent_workers_and_chunks_need(
+        tmp_path: Path) -> None:
+    """WAL and a busy timeout (writers queue), foreign keys, NORMAL sync, and the temp
+    store in memory (a chunk's savepoint journal is not a temp file)."""
+    from worker.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        got = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+               for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous",
+                            "temp_store")}
+    engine.dispose()
+    # synchronous 1 = NORMAL, temp_store 2 = MEMORY (sqlite.org/pragma.html)
+    assert got == {"journal_mode": "wal", "busy_timeout": 60000, "foreign_keys": 1,
+                   "synchronous": 1, "temp_store": 2}

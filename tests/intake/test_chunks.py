@@ -238,3 +238,39 @@ def test_a_chunk_ends_at_its_mail_count_or_its_bytes(
         assert seen == expected
     finally:
         world.app.close()
+
+
+def test_a_pass_collects_young_objects_less_often_and_gives_the_thresholds_back(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """During a pass the youngest generation is collected every 10,000 allocations (the
+    older generations' settings kept); after it, even one that failed, the process has
+    its own thresholds again."""
+    import gc
+
+    seen: list[tuple[int, int, int]] = []
+    handle = intake.handle_chunk
+
+    def watched(*args: Any, **kwargs: Any) -> bool:
+        seen.append(gc.get_threshold())
+        return handle(*args, **kwargs)
+
+    people = trainees("G", 1)
+    world.pay(people)
+    world.deliver(form_mail(unit(people)))
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        monkeypatch.setattr(intake, "handle_chunk", watched)
+        assert _pass(world) == {"accepted": 1}
+        assert seen == [(10_000, 10, 10)] and gc.get_threshold() == (700, 10, 10)
+
+        def failing(*args: Any, **kwargs: Any) -> bool:
+            raise OSError("disk gone")
+
+        world.deliver(form_mail(unit(trainees("H", 1))))
+        monkeypatch.setattr(intake, "handle_chunk", failing)
+        with pytest.raises(OSError):
+            _pass(world)
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
