@@ -242,7 +242,7 @@ def test_a_chunk_ends_at_its_mail_count_or_its_bytes(
 
 def test_a_pass_collects_young_objects_less_often_and_gives_the_thresholds_back(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """During a pass the youngest generation is collected every 10,000 allocations (the
+    """During a pass the youngest generation is collected every 50,000 allocations (the
     older generations' settings kept); after it, even one that failed, the process has
     its own thresholds again."""
     import gc
@@ -262,7 +262,7 @@ def test_a_pass_collects_young_objects_less_often_and_gives_the_thresholds_back(
     try:
         monkeypatch.setattr(intake, "handle_chunk", watched)
         assert _pass(world) == {"accepted": 1}
-        assert seen == [(10_000, 10, 10)] and gc.get_threshold() == (700, 10, 10)
+        assert seen == [(50_000, 10, 10)] and gc.get_threshold() == (700, 10, 10)
 
         def failing(*args: Any, **kwargs: Any) -> bool:
             raise OSError("disk gone")
