@@ -244,7 +244,7 @@ def test_a_pass_collects_young_objects_less_often_and_gives_the_thresholds_back(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """During a pass the youngest generation is collected every 50,000 allocations (the
     older generations' settings kept); after it, even one that failed, the process has
-    its own thresholds again."""
+    its own thresholds again; one that turned automatic collection off keeps it off."""
     import gc
 
     seen: list[tuple[int, int, int]] = []
@@ -267,10 +267,18 @@ def test_a_pass_collects_young_objects_less_often_and_gives_the_thresholds_back(
         def failing(*args: Any, **kwargs: Any) -> bool:
             raise OSError("disk gone")
 
-        world.deliver(form_mail(unit(trainees("H", 1))))
+        others = trainees("H", 1)
+        world.pay(others)
+        world.deliver(form_mail(unit(others)))
         monkeypatch.setattr(intake, "handle_chunk", failing)
         with pytest.raises(OSError):
             _pass(world)
         assert gc.get_threshold() == (700, 10, 10)
+
+        # automatic collection turned off by the process (threshold 0) stays off
+        gc.set_threshold(0, 10, 10)
+        monkeypatch.setattr(intake, "handle_chunk", watched)
+        assert _pass(world) == {"accepted": 1}
+        assert seen[-1] == (0, 10, 10) and gc.get_threshold() == (0, 10, 10)
     finally:
         gc.set_threshold(*before)

@@ -101,9 +101,11 @@ _PASS_GEN0_THRESHOLD = 50_000
 def _young_collections_rarer() -> Iterator[None]:
     """The youngest generation collected every ``_PASS_GEN0_THRESHOLD`` allocations while
     the block runs; the process's thresholds again after it (the collector itself stays
-    on: a cycle a mail makes is still freed, a little later)."""
+    on: a cycle a mail makes is still freed, a little later). A process that turned
+    automatic collection off (a threshold of 0) keeps it off."""
     thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], _PASS_GEN0_THRESHOLD), *thresholds[1:])
+    if thresholds[0]:
+        gc.set_threshold(max(thresholds[0], _PASS_GEN0_THRESHOLD), *thresholds[1:])
     try:
         yield
     finally:
