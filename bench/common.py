@@ -81,6 +81,13 @@ def cpu_now() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def system_now() -> float:
+    """The system (kernel) part of ``cpu_now``, seconds."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_stime + kids.ru_stime
+
+
 def child_report(out: str | Path, window: tuple[float, float], **data: Any) -> None:
     """Write a child's JSON result, with its own and its children's peak memory, and
     the CPU it spent outside its timed window (``window``: ``cpu_now()`` at its start

@@ -5,8 +5,8 @@ holding
 * ``database.sqlite3``: SQLite's online backup API (a consistent copy while the worker
   and console keep writing; a file copy of a WAL database is not), or
   ``database.pgdump``: ``pg_dump --format=custom`` (one consistent snapshot);
-* ``output/``: the output folder (PDF batches, manifests, stored attachments, the
-  console's session key), and
+* ``output/``: the output folder (PDF batches, manifests, attachments stored before
+  migration 0013 moved them into the database, the console's session key), and
 * ``backup.json``: when, which schema revision, how many rows in each table.
 ``python -m worker.backup restore FILE [--force]`` puts both back (SQLite: the file;
 PostgreSQL: ``pg_restore --clean --if-exists``), refusing to overwrite a database or

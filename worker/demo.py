@@ -152,11 +152,10 @@ def _report(base: Path, imported: str, by_status: dict[str, int], data: dict) ->
         print(f"             {labels[0]}")
     print(f"Everything is under {base}:")
     print("  config.toml         the demo's config (SQLite + local Maildir)")
-    print("  invoices.db         SQLite database")
+    print("  invoices.db         SQLite database (the forms as received are kept there too)")
     print("  mail/               Maildir: .Processed and .Exceptions hold the handled mail")
     print("  out/batches/        this run's print batch: invoices.pdf and labels.pdf")
     print("  out/outbox/         replies to the units, as .eml (no [smtp] url configured)")
-    print("  out/attachments/    the forms as received, kept for staff")
     print("  blank-form.xlsx     the blank application form units fill in")
     cfg = base / "config.toml"
     print(f"Try: invoice-worker --config {cfg} export --json")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tests.console.conftest import PASSWORD, Seeded, csrf_of, log_in
 from tests.intake.conftest import World
-from worker.db.models import Application, Invoice
+from worker.db.models import Application, Invoice, StoredAttachment
 from worker.staff import accounts
 
 
@@ -147,6 +147,28 @@ def test_attachment_download(logged_in: tuple[FlaskClient, str], seeded: Seeded,
     assert r.status_code == 200
     assert re.fullmatch(r'attachment; filename="[A-Za-z0-9._-]+"; filename\*=UTF-8\'\'[%A-Za-z0-9._-]+',
                         disposition)
+
+
+def test_attachment_download_gives_the_stored_bytes_or_an_older_file(
+        logged_in: tuple[FlaskClient, str], seeded: Seeded, world: World) -> None:
+    """From the database (``stored_attachments``) byte for byte; an application stored
+    before migration 0013 names a file under the output folder, served from there."""
+    client, _ = logged_in
+    with world.app.sessions() as s:
+        app = s.get(Application, seeded.no_recipient)
+        assert app is not None and app.attachment_path
+        stored = s.get(StoredAttachment, app.attachment_path)
+        assert stored is not None
+        data = stored.data
+    assert client.get(f"/applications/{seeded.no_recipient}/attachment").data == data
+    older = world.app.config.output_dir / "attachments" / "ab" / "older.xlsx"
+    older.parent.mkdir(parents=True, exist_ok=True)
+    older.write_bytes(b"PK\x03\x04 stored as a file")
+    with world.app.sessions.begin() as s:
+        s.get(Application, seeded.no_recipient).attachment_path = "attachments/ab/older.xlsx"  # type: ignore[union-attr]
+    r = client.get(f"/applications/{seeded.no_recipient}/attachment")
+    assert r.status_code == 200 and r.data == b"PK\x03\x04 stored as a file"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
 
 
 @pytest.mark.parametrize("stored", ["../../../../../../etc/passwd", "/etc/passwd",

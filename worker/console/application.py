@@ -15,8 +15,16 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
 from worker.console.db import actor, config, sessions
-from worker.console.files import send_stored
-from worker.db.models import Application, AuditEntry, Invoice, InvoiceReversal, OutboxMessage, Shipment
+from worker.console.files import send_data, send_stored
+from worker.db.models import (
+    Application,
+    AuditEntry,
+    Invoice,
+    InvoiceReversal,
+    OutboxMessage,
+    Shipment,
+    StoredAttachment,
+)
 from worker.db.models import Reason as ReasonRow
 from worker.decision import date_skew
 from worker.fields import FIELD
@@ -183,9 +191,17 @@ def reverse(app_id: int, invoice_id: int) -> Response:
 
 @bp.get("/applications/<int:app_id>/attachment")
 def attachment(app_id: int) -> Response:
+    """The attachment as it came in: from the database (``StoredAttachment``), or, for
+    an application stored before migration 0013, the file by that name under
+    ``[output] dir``."""
     with sessions()() as db:
         app = db.get(Application, app_id)
         if app is None:
             abort(404)
         stored, name = app.attachment_path, app.attachment
+        file = db.get(StoredAttachment, stored) if stored else None
+        data = file.data if file is not None else None
+    if data is not None:
+        return send_data(data, name=name, fallback=stored.rsplit("/", 1)[-1],
+                         mimetype="application/octet-stream", inline=False)
     return send_stored(stored, name=name, mimetype="application/octet-stream", inline=False)

@@ -1,13 +1,14 @@
 """Serving stored files without letting a path escape the output folder.
 
-Only paths the database holds are served (attachments, invoice and label PDFs,
-manifests, reprints recorded in the audit log), never a path from the request; each
+Only paths the database holds are served (attachments stored before migration 0013,
+invoice and label PDFs, manifests, reprints recorded in the audit log), never a path from the request; each
 is resolved (symlinks too) and must still lie inside ``output_dir``. Downloads carry
 the original (often Chinese) name as RFC 5987 ``filename*`` and ``nosniff``.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from pathlib import Path
@@ -57,8 +58,19 @@ def send_stored(stored: str | None, *, name: str | None, mimetype: str, inline: 
     if path is None:
         abort(404)
     response = send_file(path, mimetype=mimetype, conditional=True, max_age=0)
-    response.headers["Content-Disposition"] = disposition(safe_name(name, path.name),
-                                                          inline=inline)
+    return _download(response, safe_name(name, path.name), inline=inline)
+
+
+def send_data(data: bytes, *, name: str | None, fallback: str, mimetype: str,
+              inline: bool) -> Response:
+    """Bytes the database holds (a stored attachment), served as ``send_stored`` serves
+    a file: the original name (``fallback`` when it has none), ``nosniff``, no caching."""
+    response = send_file(io.BytesIO(data), mimetype=mimetype, max_age=0)
+    return _download(response, safe_name(name, fallback), inline=inline)
+
+
+def _download(response: Response, name: str, *, inline: bool) -> Response:
+    response.headers["Content-Disposition"] = disposition(name, inline=inline)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -11,10 +11,6 @@ orders, so a later mail of the same chunk claiming the same order is held with
 ALREADY_INVOICED exactly as if it had read the database; a mail whose savepoint rolls
 back takes its numbers, claims and queued replies back with it (``mark``/``reset``).
 The reply limits' counts are read once too (``worker.replies.policy.RecentReplies``).
-
-The chunk's stored attachments are written without fsync and made durable all at once
-by ``write`` just before the commit (``worker.atomic.Later``): a row naming a file is
-never committed before the file is durable.
 """
 
 from __future__ import annotations
@@ -24,11 +20,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from worker.atomic import Later
 from worker.config import Config
 from worker.db.types import utcnow
 from worker.decision import lookups_for
-from worker.errors import StorageError
 from worker.fields import LINE_TEXT_LENGTHS
 from worker.intake.analyse import AppDraft
 from worker.issuing.numbers import HeldCounters
@@ -61,7 +55,6 @@ class Chunk:
     def __init__(self, session: Session, config: Config, orders: list[str]) -> None:
         self.counters = HeldCounters(session, counter_firsts(config))
         self.lookups = lookups_for(session, orders)
-        self.files = Later()  # attachments stored, durable at ``write``
         self.replies = RecentReplies(session, utcnow())  # the reply limits' counts
         self.replies.use(session)
 
@@ -94,12 +87,6 @@ class Chunk:
                 self.lookups.invoiced[item.order_no] = value
 
     def write(self, session: Session) -> None:
-        """Make the chunk's attachments durable and store the counters' next values
-        (just before the commit). ``StorageError`` if the files cannot be synced: the
-        transaction must then roll back."""
-        try:
-            self.files.sync()
-        except OSError as e:
-            raise StorageError(f"stored attachments could not be made durable: {e}") from e
+        """Store the counters' next values (just before the commit)."""
         self.counters.write(session)
         session.info.pop(RecentReplies.KEY, None)

@@ -14,14 +14,12 @@ import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from worker.atomic import Later, write_atomic
 from worker.config import Config
 from worker.db.models import Mail
 from worker.db.refusals import refused_data
@@ -34,6 +32,7 @@ from worker.intake.chunk import Chunk, orders_of
 from worker.intake.write import (
     Stored,
     insert_applications,
+    insert_attachments,
     insert_lines,
     insert_mails,
     insert_rest,
@@ -73,18 +72,12 @@ class Outcome:
     applications: tuple[AppOutcome, ...] = ()
 
 
-def store_attachment(output_dir: Path, data: bytes, filename: str | None,
-                     later: Later | None = None) -> str:
-    """Content-addressed copy of an attachment; the path never comes from the mail.
-    ``later``: durable when it syncs (an intake chunk's, before its commit), else now."""
+def attachment_name(data: bytes, filename: str | None) -> str:
+    """The content-addressed name an attachment is stored under
+    (``StoredAttachment.name``): ``attachments/<2 hex digits>/<SHA-256><suffix>``, the
+    suffix a safe one (``safe_suffix``); nothing of it comes from the mail but that."""
     digest = hashlib.sha256(data).hexdigest()
-    rel = Path("attachments") / digest[:2] / f"{digest}{safe_suffix(filename)}"
-    target = output_dir / rel
-    if not target.exists():  # same name, same bytes: a racing worker's copy is as good
-        write_atomic(target, data, later=later)
-    elif later is not None:
-        later.note(target)  # that worker may not have synced it yet
-    return rel.as_posix()
+    return f"attachments/{digest[:2]}/{digest}{safe_suffix(filename)}"
 
 
 def mail_status(apps: Iterable[Any], failed: bool) -> MailStatus:
@@ -268,6 +261,7 @@ def _insert(session: Session, rows: list[Stored], config: Config) -> None:
     """``rows`` (decided outcomes) stored, a handful of statements for all of them: the
     mails' rows first (each unique Message-ID claims its mail)."""
     insert_mails(session, rows)
+    insert_attachments(session, rows)
     insert_applications(session, rows)
     insert_lines(session, rows)
     insert_rest(session, rows, config)
@@ -295,7 +289,7 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     """One application judged and, when accepted, issued, in memory: its numbers come
     from the chunk's counters and its orders count as invoiced for the rest of the
     chunk (``Chunk.issued``)."""
-    app, lines = _application(config, position, d, chunk.files)
+    app, lines = _application(position, d)
     checked = [Line(**line) for line in lines]
     reasons: list[Reason] = []
     if d.ignored:
@@ -322,18 +316,19 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     return app
 
 
-def _application(config: Config, position: int, d: AppDraft, later: Later | None = None,
-                 ) -> tuple[Stored, list[dict[str, Any]]]:
-    """The application's columns and its lines' column values (but ``dropped``: intake
-    drops none, ``stored_lines`` says so)."""
+def _application(position: int, d: AppDraft) -> tuple[Stored, list[dict[str, Any]]]:
+    """The application's columns, its attachment's row (``file``: stored with it,
+    ``worker.intake.write.insert_attachments``) and its lines' column values (but
+    ``dropped``: intake drops none, ``stored_lines`` says so)."""
     draft = d.draft
     att = d.attachment
+    name = attachment_name(att.data, att.filename) if att else None
     app = Stored(
         id=None,
         position=position,
         attachment=att.filename[:500] if att and att.filename else None,
-        attachment_path=store_attachment(config.output_dir, att.data, att.filename, later)
-        if att else None,
+        attachment_path=name,
+        file=dict(name=name, size=len(att.data), data=att.data) if att else None,
         **clip(draft_values(draft)),  # the registry's fields, cut to their column lengths
         total_count=_int_or_none(draft.total_count),
         total_amount=_amount_or_none(draft.total_amount),

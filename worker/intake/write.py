@@ -16,11 +16,20 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Insert, Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from worker.config import Config
 from worker.db.bulk import insert_many
-from worker.db.models import Application, ApplicationLine, Invoice, InvoiceItem, Mail, Shipment
+from worker.db.models import (
+    Application,
+    ApplicationLine,
+    Invoice,
+    InvoiceItem,
+    Mail,
+    Shipment,
+    StoredAttachment,
+)
 from worker.db.models import Reason as ReasonRow
 from worker.db.types import String, as_stored_all, storable_key
 from worker.issuing import NewIssue, shipment_values
@@ -42,12 +51,17 @@ _REASONS = _table(ReasonRow)
 _INVOICES = _table(Invoice)
 _ITEMS = _table(InvoiceItem)
 _SHIPMENTS = _table(Shipment)
+_FILES = _table(StoredAttachment)
 
 # Built once: ``insert_many`` compiles each shape once per dialect.
 _INSERT_MAIL = _MAILS.insert()
 _INSERT_APPLICATIONS = _APPLICATIONS.insert()
 _INSERT_REASONS = _REASONS.insert()
 _INSERT_SHIPMENTS = _SHIPMENTS.insert()
+# An attachment already stored (the same bytes sent again, or by a racing worker) stays
+# as it is: its name is its content. INSERT ... ON CONFLICT DO NOTHING, in both dialects.
+_INSERT_NEW_FILES = {"sqlite": sqlite.insert(_FILES).on_conflict_do_nothing(),
+                     "postgresql": postgresql.insert(_FILES).on_conflict_do_nothing()}
 
 # Column keys a Stored row's attributes are written to (its id is the database's).
 _KEYS = {table: frozenset(c.key for c in table.c) - {"id"}
@@ -112,6 +126,16 @@ def insert_mails(session: Session, mails: list[Stored]) -> None:
     ids = dict((key, id_) for id_, key in result)
     for mail in mails:
         mail.id = ids[storable_key(mail.message_id, length)]
+
+
+def insert_attachments(session: Session, mails: list[Stored]) -> None:
+    """The applications' attachments (each ``app.file``: name, size, data; None for an
+    application without one) not stored yet, in one statement; each name once."""
+    files = {app.file["name"]: app.file for mail in mails for app in mail.applications
+             if app.file is not None}
+    if files:
+        conn = session.connection()
+        insert_many(conn, _INSERT_NEW_FILES[conn.dialect.name], list(files.values()))
 
 
 def insert_applications(session: Session, mails: list[Stored]) -> None:

@@ -26,7 +26,15 @@ from worker.db.models.issuing import (
     TaxExport,
     TaxImport,
 )
-from worker.db.models.mail import Application, ApplicationLine, Mail, Payment, PaymentImport, Reason
+from worker.db.models.mail import (
+    Application,
+    ApplicationLine,
+    Mail,
+    Payment,
+    PaymentImport,
+    Reason,
+    StoredAttachment,
+)
 from worker.db.models.service import (
     AuditEntry,
     ConsoleSession,
@@ -39,6 +47,6 @@ from worker.db.models.service import (
 __all__ = [
     "Application", "ApplicationLine", "AuditEntry", "Base", "ConsoleSession", "Counter",
     "Invoice", "InvoiceItem", "InvoiceReversal", "JobRun", "LoginAttempt", "Mail", "Manifest",
-    "OutboxMessage", "Payment", "PaymentImport", "Reason", "Shipment", "Staff", "TaxExport",
-    "TaxImport",
+    "OutboxMessage", "Payment", "PaymentImport", "Reason", "Shipment", "Staff", "StoredAttachment",
+    "TaxExport", "TaxImport",
 ]

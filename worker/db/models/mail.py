@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from worker.db.models.base import Base
@@ -102,6 +102,8 @@ class Application(_field_columns(), Base):
     mail_id: Mapped[int] = mapped_column(ForeignKey("mails.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     attachment: Mapped[str | None] = mapped_column(String(500))
+    # The stored copy's name (``StoredAttachment.name``); before migration 0013, a file
+    # under ``[output] dir`` by the same name.
     attachment_path: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), index=True)
     total_count: Mapped[int | None] = mapped_column(Integer)
@@ -130,6 +132,24 @@ class Application(_field_columns(), Base):
         back_populates="application",
         primaryjoin="and_(Application.id == Shipment.application_id, "
                     "Shipment.replaced_by_id.is_(None))")
+
+
+class StoredAttachment(Base):
+    """An application's attachment as it came in, kept once per content (migration 0013).
+
+    ``name`` is content-addressed, ``attachments/<2 hex digits>/<SHA-256><suffix>``
+    (``worker.intake.record.attachment_name``; the suffix is a safe one, never the
+    mail's own name), and is what ``Application.attachment_path`` holds: the same bytes
+    sent twice are one row. Stored in the intake transaction with the application that
+    names it, so neither is ever committed without the other, and backed up with the
+    database. Rows stored before migration 0013 name a file under ``[output] dir``
+    instead (``worker.console.application.attachment`` serves both)."""
+
+    __tablename__ = "stored_attachments"
+    name: Mapped[str] = mapped_column(String(500), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)  # bytes
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ApplicationLine(Base):
