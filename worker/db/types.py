@@ -161,6 +161,8 @@ def as_stored_all(rows: list[dict[str, Any]], columns: Sequence[tuple[str, Strin
     if needs_cleaning("".join(texts)):
         return [as_stored(row, columns) for row in rows]
     limited = [(key, length) for key, length in plain if length is not None]
+    if not limited or max(map(len, texts), default=0) <= min(length for _, length in limited):
+        return list(rows)  # no text is longer than the shortest column: none is cut
     out = []
     for row in rows:
         cut = {key: value[:length] for key, length in limited
