@@ -114,7 +114,11 @@ def backup(config: Config, dest_dir: Path, now: datetime | None = None) -> Path:
                 "tables": table_counts(config.database.url)}
         (work / META).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
         partial = target.with_name(target.name + ".part")
-        with tarfile.open(partial, "w:gz") as tar:
+        # Only its owner may read it: it holds every form, ID number and password hash,
+        # and the console's session key (0600 in the output folder too).
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an earlier .part keeps its mode through O_CREAT
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             tar.add(work / META, META)
             tar.add(work / db_file, db_file)
             if config.output_dir.is_dir():

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from tests.console.conftest import PASSWORD, Seeded, csrf_of, log_in
 from tests.intake.conftest import World
 from worker.db.models import Application, Invoice, StoredAttachment
+from worker.intake.record import attachment_name
 from worker.staff import accounts
 
 
@@ -161,11 +162,13 @@ def test_attachment_download_gives_the_stored_bytes_or_an_older_file(
         assert stored is not None
         data = stored.data
     assert client.get(f"/applications/{seeded.no_recipient}/attachment").data == data
-    older = world.app.config.output_dir / "attachments" / "ab" / "older.xlsx"
+    content = b"PK\x03\x04 stored as a file"
+    name = attachment_name(content, "申请表.xlsx")
+    older = world.app.config.output_dir / name
     older.parent.mkdir(parents=True, exist_ok=True)
-    older.write_bytes(b"PK\x03\x04 stored as a file")
+    older.write_bytes(content)
     with world.app.sessions.begin() as s:
-        s.get(Application, seeded.no_recipient).attachment_path = "attachments/ab/older.xlsx"  # type: ignore[union-attr]
+        s.get(Application, seeded.no_recipient).attachment_path = name  # type: ignore[union-attr]
     r = client.get(f"/applications/{seeded.no_recipient}/attachment")
     assert r.status_code == 200 and r.data == b"PK\x03\x04 stored as a file"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
@@ -173,7 +176,9 @@ def test_attachment_download_gives_the_stored_bytes_or_an_older_file(
 
 @pytest.mark.parametrize("stored", ["../../../../../../etc/passwd", "/etc/passwd",
                                     "attachments/../../config.toml", "attachments/escape.xlsx",
-                                    "attachments/missing.xlsx", "attachments\x00/x"])
+                                    "attachments/missing.xlsx", "attachments\x00/x",
+                                    ".console-secret", "outbox/reply.eml", "batches/b/invoices.pdf",
+                                    "attachments/2d/2d" + "0" * 62 + ".xlsx/../../../.console-secret"])
 def test_attachment_download_cannot_escape_its_folder(
         logged_in: tuple[FlaskClient, str], seeded: Seeded, world: World, stored: str) -> None:
     client, _ = logged_in
@@ -183,6 +188,12 @@ def test_attachment_download_cannot_escape_its_folder(
     link = out / "attachments" / "escape.xlsx"
     if not link.exists():
         link.symlink_to("/etc/passwd")  # a symlink inside that points outside
+    # Files inside the output folder that are no attachment: never served as one.
+    for other in (".console-secret", "outbox/reply.eml", "batches/b/invoices.pdf",
+                  "attachments/2d/2d" + "0" * 62 + ".xlsx"):
+        (out / other).parent.mkdir(parents=True, exist_ok=True)
+        if not (out / other).exists():
+            (out / other).write_bytes(b"secret")
     with world.app.sessions.begin() as s:
         s.get(Application, seeded.no_recipient).attachment_path = stored.replace("\x00", "")  # type: ignore[union-attr]
     r = client.get(f"/applications/{seeded.no_recipient}/attachment")
@@ -222,3 +233,13 @@ def test_acting_twice_through_the_console_is_refused(
                     follow_redirects=True)
     assert "该申请已开具，不能批准" in r.get_data(as_text=True)
     assert client.post("/applications/999/approve", data={"csrf_token": token}).status_code == 404
+
+
+def test_a_long_download_name_keeps_its_suffix() -> None:
+    from worker.console.files import safe_name
+
+    long = "天津市武清区" * 60 + ".xlsx"
+    assert len(safe_name(long, "x")) == 200 and safe_name(long, "x").endswith("天津市.xlsx")
+    assert safe_name("a" * 300, "x") == "a" * 200
+    assert safe_name("../../申请表.xlsx", "x") == "申请表.xlsx"
+    assert safe_name("", "fallback.bin") == "fallback.bin"

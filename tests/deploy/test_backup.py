@@ -65,6 +65,7 @@ def test_backup_wipe_restore_finds_everything(world: World, tmp_path: Path) -> N
     assert made.returncode == 0, made.stderr
     archive = Path(made.stdout.strip())
     assert archive.parent == tmp_path / "backups" and archive.name.endswith(".tar.gz")
+    assert archive.stat().st_mode & 0o777 == 0o600  # personal data: its owner's only
 
     wipe(world)
     assert not out.exists()

@@ -69,3 +69,11 @@ def test_the_expected_keys() -> None:
     assert message_id_from_header(PLAIN["an odd line after it"]) == "<9@b.cn>"
     assert message_id_from_header(ODD["odd line before it"]) is None  # the header ended
     assert message_id_from_header(ODD["8-bit ID"]) == "<编号12@b.cn>"
+
+
+def test_undecodable_bytes_keep_ids_apart() -> None:
+    """Bytes neither UTF-8 nor GB18030 reads are kept as escapes, not as U+FFFD: two
+    such IDs of one length were one key, and the second mail was taken as processed."""
+    first = message_id_from_header(b"Message-ID: <\xff\xff\xfe@qq.com>\r\n\r\n")
+    second = message_id_from_header(b"Message-ID: <\x80\x80\x80@qq.com>\r\n\r\n")
+    assert first == "<\\xff\\xff\\xfe@qq.com>" and second == "<\\x80\\x80\\x80@qq.com>"

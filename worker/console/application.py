@@ -3,6 +3,7 @@ applies, the attachment, what was issued, its history, and the staff actions."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from email import message_from_bytes
@@ -28,6 +29,7 @@ from worker.db.models import (
 from worker.db.models import Reason as ReasonRow
 from worker.decision import date_skew
 from worker.fields import FIELD
+from worker.intake.analyse import STORED_SUFFIXES
 from worker.replies.draft import Unbuildable, outbox_bytes
 from worker.replies.policy import reply_notes
 from worker.staff import actions, reversal
@@ -204,4 +206,12 @@ def attachment(app_id: int) -> Response:
     if data is not None:
         return send_data(data, name=name, fallback=stored.rsplit("/", 1)[-1],
                          mimetype="application/octet-stream", inline=False)
+    if stored is None or _STORED_FILE.fullmatch(stored) is None:
+        abort(404)  # only a name intake gave a file: never the outbox, a batch, the key
     return send_stored(stored, name=name, mimetype="application/octet-stream", inline=False)
+
+
+#: The name intake gave an attachment's file before migration 0013
+#: (``worker.intake.record.attachment_name``): its SHA-256, under its first two digits.
+_STORED_FILE = re.compile(r"attachments/([0-9a-f]{2})/\1[0-9a-f]{62}(?:"
+                          + "|".join(re.escape(s) for s in STORED_SUFFIXES) + ")")

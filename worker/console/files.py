@@ -39,7 +39,14 @@ def safe_name(name: str | None, fallback: str) -> str:
     """A display name for Content-Disposition: no path, no control characters."""
     name = _CONTROL.sub("", unicodedata.normalize("NFC", name or ""))
     name = name.replace("\\", "/").rsplit("/", 1)[-1].strip().strip(".")
-    return name[:200] or fallback
+    if len(name) > _NAME_CHARS:  # cut the stem: the suffix says which program opens it
+        stem, dot, suffix = name.rpartition(".")
+        keep = dot + suffix if dot and stem and len(suffix) <= 10 else ""
+        name = (stem if keep else name)[:_NAME_CHARS - len(keep)] + keep
+    return name or fallback
+
+
+_NAME_CHARS = 200
 
 
 def disposition(name: str, *, inline: bool) -> str:

@@ -183,7 +183,11 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
     return draft
 
 
+STORED_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".et", ".ods", ".csv", ".bin")
+"""The suffixes a stored attachment's name may end in (``safe_suffix``)."""
+
+
 def safe_suffix(filename: str | None) -> str:
-    """A storage suffix from a whitelist: never a path from the mail."""
+    """A storage suffix from a whitelist (``STORED_SUFFIXES``): never a path from the mail."""
     suffix = PurePath(filename or "").suffix.lower()
-    return suffix if suffix in (".xlsx", ".xls", ".xlsm", ".et", ".ods", ".csv") else ".bin"
+    return suffix if suffix in STORED_SUFFIXES[:-1] else ".bin"
