@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Insert
@@ -33,19 +32,17 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 @dataclass(frozen=True)
 class _Plan:
-    """One compiled INSERT shape: its SQL, the driver's parameter names in order, the
-    row's values of its keys in that order (``values``) and the processors of those
-    that have one (by position among them), then the Python-side ``defaults`` of the
-    keys left out, each put in at its place (ascending), already bound."""
+    """One compiled INSERT shape: its SQL, the driver's parameter names in order, and
+    ``bind``, which makes a row's parameters: its keys' values in that order, each
+    through the processor SQLAlchemy would apply, and the Python-side defaults of the
+    keys left out, each at its place, already bound."""
 
     sql: str
     positional: bool
     group: str | None       # a RETURNING statement's row to repeat (``_values_group``)
     batch: int              # rows per such statement
     names: tuple[str, ...]
-    values: Callable[[dict[str, Any]], tuple[Any, ...]]
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
-    defaults: tuple[tuple[int, Callable[[], Any]], ...]  # (place, the bound default)
+    bind: Callable[[dict[str, Any]], Any]  # a row's parameters (``_binder``)
 
 
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
@@ -119,16 +116,15 @@ def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect, returning: bo
     given = [name for name in names if name in keys]
     escaped = compiled.escaped_bind_names or {}
     group = _values_group(compiled, insert, dialect) if returning else None
+    bound_as = tuple(escaped.get(n, n) for n in names)
+    processed = {i: processors[n] for i, n in enumerate(given)  # type: ignore[misc]
+                 if processors.get(n) is not None}
     plan = _Plan(
         sql=compiled.string, positional=compiled.positional, group=group,
         batch=max(1, min(dialect.insertmanyvalues_page_size,
                          (dialect.insertmanyvalues_max_parameters or 32766) // len(names))),
-        names=tuple(escaped.get(n, n) for n in names),
-        values=(itemgetter(*given) if len(given) > 1 else
-                (lambda row: (row[given[0]],)) if given else (lambda row: ())),
-        processors=tuple((i, processors[n]) for i, n in enumerate(given)  # type: ignore[misc]
-                         if processors.get(n) is not None),
-        defaults=tuple(filled),
+        names=bound_as,
+        bind=_binder(compiled.positional, bound_as, given, processed, dict(filled)),
     )
     if len(_PLANS) >= _MAX_PLANS:
         _PLANS.clear()
@@ -174,14 +170,36 @@ def _default_fn(default: Any, process: Callable[[Any], Any] | None) -> Callable[
 
 def _bound(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[Any]:
     """The driver's parameters: a tuple per row (positional) or a dict."""
-    values_of, defaults, processors = plan.values, plan.defaults, plan.processors
-    out: list[Any] = []
-    for row in rows:
-        values = list(values_of(row))
-        for i, process in processors:
-            values[i] = process(values[i])
-        for place, default in defaults:  # ascending: each lands at its own place
-            values.insert(place, default())
-        out.append(tuple(values) if plan.positional
-                   else dict(zip(plan.names, values, strict=True)))
-    return out
+    return list(map(plan.bind, rows))
+
+
+def _binder(positional: bool, names: tuple[str, ...], given: list[str],
+            processors: dict[int, Callable[[Any], Any]],
+            defaults: dict[int, Callable[[], Any]]) -> Callable[[dict[str, Any]], Any]:
+    """One function that makes a row's parameters in the statement's order: each given
+    key's value (through its processor, ``processors`` by its index among ``given``)
+    and each default left out at its place (``defaults`` by place), as a tuple
+    (positional) or a dict keyed by the driver's ``names``. Generated once per plan
+    (as ``dataclasses`` generates ``__init__``): a loop per row over the keys, the
+    processors and the defaults cost intake a third of its binding time. Its source
+    holds only the statement's own column keys (``repr``), never a value."""
+    scope: dict[str, Any] = {}
+    exprs: list[str] = []
+    taken = 0
+    for place in range(len(names)):
+        if place in defaults:
+            scope[f"_d{place}"] = defaults[place]
+            exprs.append(f"_d{place}()")
+            continue
+        key = given[taken]
+        if taken in processors:
+            scope[f"_p{taken}"] = processors[taken]
+            exprs.append(f"_p{taken}(row[{key!r}])")
+        else:
+            exprs.append(f"row[{key!r}]")
+        taken += 1
+    body = (f"({', '.join(exprs)},)" if positional else
+            "{" + ", ".join(f"{name!r}: {e}" for name, e in zip(names, exprs, strict=True)) + "}")
+    exec(f"def bind(row):\n    return {body}\n", scope)  # noqa: S102 (keys, not data)
+    bind: Callable[[dict[str, Any]], Any] = scope["bind"]
+    return bind

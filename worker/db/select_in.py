@@ -46,7 +46,7 @@ class _Shape:
 
 
 _SHAPES: dict[tuple[Any, ...], _Shape] = {}
-_RESULTS: dict[tuple[Any, ...], tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
+_RESULTS: dict[tuple[Any, ...], Callable[[Sequence[Any]], tuple[Any, ...]] | None] = {}
 _MAX_SHAPES = 256  # a few queries by a few sizes per dialect; tests make many engines
 
 
@@ -84,18 +84,13 @@ def select_in(conn: Connection, statement: Select[Any], expanding: str,
     bound: Any = tuple(values) if shape.positional else dict(zip(shape.names, values,
                                                                  strict=True))
     result = conn.exec_driver_sql(shape.sql, bound)
-    description = result.cursor.description if result.cursor is not None else None
-    processors = _result_processors(statement, conn.dialect, description)
-    rows = result.all()
-    if not processors:
-        return [tuple(row) for row in rows]
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, process in processors:
-            values[i] = process(values[i])
-        out.append(tuple(values))
-    return out
+    cursor = result.cursor
+    try:
+        convert = _converter(statement, conn.dialect, cursor.description)
+        rows = cursor.fetchall()  # the driver's tuples: no Row object each
+    finally:
+        result.close()
+    return [tuple(row) for row in rows] if convert is None else list(map(convert, rows))
 
 
 def _shape(statement: Select[Any], expanding: str, others: tuple[str, ...], size: int,
@@ -139,22 +134,29 @@ def _shape(statement: Select[Any], expanding: str, others: tuple[str, ...], size
     return shape
 
 
-def _result_processors(statement: Select[Any], dialect: Dialect,
-                       description: Sequence[Any] | None,
-                       ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
-    """(column index, processor) of the columns whose type converts what the driver
-    gives, for the driver's column types (``cursor.description``)."""
+def _converter(statement: Select[Any], dialect: Dialect, description: Sequence[Any] | None,
+               ) -> Callable[[Sequence[Any]], tuple[Any, ...]] | None:
+    """A driver row as ``Connection.execute`` gives it: each column whose type converts
+    what the driver gives (for the driver's column types, ``cursor.description``)
+    through that conversion, in one generated function per statement (its source holds
+    column positions only); None when no column converts."""
     coltypes = tuple(d[1] for d in description) if description else ()
     cache_key = (statement, dialect, coltypes)
-    found = _RESULTS.get(cache_key)
-    if found is not None:
-        return found
-    processors = []
+    if cache_key in _RESULTS:
+        return _RESULTS[cache_key]
+    scope: dict[str, Any] = {}
+    exprs = []
     for i, column in enumerate(statement.selected_columns):
         coltype = coltypes[i] if i < len(coltypes) else None
         process = column.type.dialect_impl(dialect).result_processor(dialect, coltype)
-        if process is not None:
-            processors.append((i, process))
-    found = tuple(processors)
-    _RESULTS[cache_key] = found
-    return found
+        if process is None:
+            exprs.append(f"row[{i}]")
+        else:
+            scope[f"_p{i}"] = process
+            exprs.append(f"_p{i}(row[{i}])")
+    convert = None
+    if scope:
+        exec(f"def convert(row):\n    return ({', '.join(exprs)},)\n", scope)  # noqa: S102
+        convert = scope["convert"]
+    _RESULTS[cache_key] = convert
+    return convert
