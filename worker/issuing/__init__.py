@@ -127,17 +127,19 @@ def invoice_rows(app: Any, config: Config, keys: list[str],
     inv_cfg = config.invoice
     invoice_type = normalize.invoice_type(app.invoice_type) or InvoiceType.NORMAL
     seller = SellerFacts.from_config(config).to_json()  # what these invoices print, for good
+    # Text as text (str(), as the column stores it): intake's rows are then checked for
+    # storage all at once (``worker.db.types.as_stored_all``), not row by row.
     common = dict(invoice_type=str(invoice_type),
                   buyer_name=app.buyer_name or app.unit, tax_id=app.tax_id.upper(),
                   address_phone=app.address_phone, bank_account=app.bank_account,
                   tax_rate=str(inv_cfg.tax_rate), seller_json=seller,
                   issuer=inv_cfg.issuer)  # staff approval sets theirs
     if config.invoicing.platform:  # a 数电票 has no 发票代码; its number comes from the platform
-        numbering = [dict(code="", number=None, serial=key, state=InvoiceState.PLANNED)
+        numbering = [dict(code="", number=None, serial=key, state=str(InvoiceState.PLANNED))
                      for key in keys]
     else:
-        numbering = [dict(code=inv_cfg.code, number=key, serial=None, state=InvoiceState.ISSUED)
-                     for key in keys]
+        numbering = [dict(code=inv_cfg.code, number=key, serial=None,
+                          state=str(InvoiceState.ISSUED)) for key in keys]
     return [dict(common, **numbers, amount=plan.amount, net=plan.net, tax=plan.tax)
             for numbers, plan in zip(numbering, planned, strict=True)]
 
