@@ -96,11 +96,23 @@ FOLD = re.compile(r"\r?\n(?=[ \t])")
 ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 
 
-def raw_text(value: str | None) -> str:
-    """A raw header value unfolded, raw 8-bit bytes decoded (UTF-8, then GB18030)."""
+def raw_text(value: str | None, *, lossless: bool = False) -> str:
+    """A raw header value unfolded, raw 8-bit bytes decoded (UTF-8, then GB18030).
+    Bytes neither decodes become U+FFFD, or with ``lossless`` ``\\xNN`` escapes (a key
+    must keep two such values apart: ``worker.message.headers.message_id_key``)."""
     if not value:
         return ""
     text = FOLD.sub("", str(value)).replace("\r", "").replace("\n", "")
     if ESCAPED_BYTE.search(text):
-        text = decode_bytes(to_bytes(text))
+        data = to_bytes(text)
+        text = _decode_or_escape(data) if lossless else decode_bytes(data)
     return text
+
+
+def _decode_or_escape(data: bytes) -> str:
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", "backslashreplace")

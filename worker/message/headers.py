@@ -6,7 +6,7 @@ import re
 from email.message import Message
 from email.utils import parseaddr
 
-from worker.message.charset import ESCAPED_BYTE, FOLD, raw_text, to_bytes
+from worker.message.charset import raw_text
 from worker.message.words import decode_words, header_text
 
 
@@ -67,18 +67,7 @@ def message_id_key(value: str | None) -> str:
     Lossless: raw bytes that neither UTF-8 nor GB18030 decodes are kept as ``\\xNN``
     escapes, never as U+FFFD, which would make ``<\\xff\\xfe@qq.com>`` and
     ``<\\x80\\x80@qq.com>`` one key, and the second mail "already processed" unread."""
-    text = FOLD.sub("", str(value or "")).replace("\r", "").replace("\n", "")
-    if ESCAPED_BYTE.search(text):
-        raw = to_bytes(text)
-        for codec in ("utf-8", "gb18030"):
-            try:
-                text = raw.decode(codec)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            text = raw.decode("utf-8", "backslashreplace")
-    return "".join(text.split())
+    return "".join(raw_text(value, lossless=True).split())
 
 
 def message_ids(value: str | None) -> list[str]:
