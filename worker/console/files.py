@@ -1,9 +1,10 @@
 """Serving stored files without letting a path escape the output folder.
 
 Only paths the database holds are served (attachments stored before migration 0013,
-invoice and label PDFs, manifests, reprints recorded in the audit log), never a path from the request; each
-is resolved (symlinks too) and must still lie inside ``output_dir``. Downloads carry
-the original (often Chinese) name as RFC 5987 ``filename*`` and ``nosniff``.
+invoice and label PDFs, manifests, reprints recorded in the audit log), never a path
+from the request; each is resolved (symlinks too) and must still lie inside
+``output_dir``. Downloads carry the original (often Chinese) name as RFC 5987
+``filename*`` and ``nosniff``.
 """
 
 from __future__ import annotations

@@ -198,7 +198,7 @@ def _binder(positional: bool, names: tuple[str, ...], given: list[str],
         else:
             exprs.append(f"row[{key!r}]")
         taken += 1
-    body = (f"({', '.join(exprs)},)" if positional else
+    body = (f"({''.join(e + ', ' for e in exprs)})" if positional else
             "{" + ", ".join(f"{name!r}: {e}" for name, e in zip(names, exprs, strict=True)) + "}")
     exec(f"def bind(row):\n    return {body}\n", scope)  # noqa: S102 (keys, not data)
     bind: Callable[[dict[str, Any]], Any] = scope["bind"]

@@ -183,11 +183,12 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
     return draft
 
 
-STORED_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".et", ".ods", ".csv", ".bin")
+_FORM_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".et", ".ods", ".csv")
+STORED_SUFFIXES = (*_FORM_SUFFIXES, ".bin")
 """The suffixes a stored attachment's name may end in (``safe_suffix``)."""
 
 
 def safe_suffix(filename: str | None) -> str:
     """A storage suffix from a whitelist (``STORED_SUFFIXES``): never a path from the mail."""
     suffix = PurePath(filename or "").suffix.lower()
-    return suffix if suffix in STORED_SUFFIXES[:-1] else ".bin"
+    return suffix if suffix in _FORM_SUFFIXES else ".bin"
