@@ -139,3 +139,36 @@ def test_close_outs_racing_in_separate_processes_split_the_parcels(site: Site) -
     outbox = site.app.config.output_dir / "outbox"
     assert len(list(outbox.iterdir())) == len(site.manifests())  # each mailed once
     assert all(Path(r["emailed"]).parent == outbox for r in results if r["parcels"])
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_close_out_mails_its_own_manifest_on_sqlite(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second close-out that starts after the first has claimed (it finds nothing to
+    claim) waits for the first's mail instead of mailing the first's manifest itself,
+    which left the first reporting its manifest unsent (a CI run saw it: ``emailed``
+    None in a 3-process race)."""
+    site.issue(3)
+    claimed, release = threading.Event(), threading.Event()
+    real_claim = close_mod._claim
+
+    def slow_claim(*args: Any) -> Any:
+        result = real_claim(*args)
+        if not claimed.is_set():  # the first close-out only: claimed, its mail not yet sent
+            claimed.set()
+            assert release.wait(WAIT)
+        return result
+
+    monkeypatch.setattr(close_mod, "_claim", slow_claim)
+    first_mailer, second_mailer = RecordingMailer(), RecordingMailer()
+    a, a_box = in_thread(lambda: site.close(first_mailer))
+    assert claimed.wait(WAIT)
+    b, b_box = in_thread(lambda: site.close(second_mailer))
+    b.join(1.0)  # it waits for the senders' lock while the first holds it
+    release.set()
+    a.join(WAIT)
+    b.join(WAIT)
+    assert "error" not in a_box and "error" not in b_box
+    assert a_box["result"].parcels == 3 and a_box["result"].emailed == "recorded"
+    assert len(first_mailer.sent) == 1 and second_mailer.sent == []
+    assert b_box["result"] == ManifestResult(0, None, None, None)

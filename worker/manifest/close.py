@@ -6,8 +6,9 @@
    of courier in config, the old courier's parcels still go on a manifest mailed to the
    old courier), and its xlsx + PDF are written before the commit. On PostgreSQL the rows
    are taken ``FOR UPDATE SKIP LOCKED``, so two close-outs at once split the parcels
-   and never share one; SQLite's ``BEGIN IMMEDIATE`` serialises them. A parcel is on
-   exactly one manifest whatever fails later.
+   and never share one; on SQLite a close-out's claim and its mail (step 2) run under
+   the senders' lock file, one close-out at a time. A parcel is on exactly one manifest
+   whatever fails later.
 2. **Send** (``send.py``): this manifest and any earlier one whose mail failed, or
    whose process died after step 1, are mailed and stamped ``emailed_at``. A re-send
    never creates a manifest or moves a parcel.
@@ -42,8 +43,8 @@ from worker.errors import SmtpError, StorageError
 from worker.issuing.facts import CourierFacts, courier_of
 from worker.mailer import Mailer
 from worker.manifest.files import write_files
-from worker.manifest.locking import skip_locked
-from worker.manifest.send import send_pending
+from worker.manifest.locking import is_postgres, skip_locked
+from worker.manifest.send import send_pending, sending_lock
 from worker.manifest.sheet import build_sheet
 from worker.status import PARCEL_WAITING, ApplicationStatus, InvoiceState
 
@@ -114,8 +115,14 @@ def close_out(sessions: sessionmaker[Session], config: Config, mailer: Mailer,
     and the caller reports it; database and file failures raise ``StorageError``.
     """
     try:
-        claimed = _claim(sessions, config, now or utcnow())
-        out = send_pending(sessions, config, mailer)
+        with sessions() as session:
+            postgres = is_postgres(session)
+        # SQLite: the claim and its mail under the senders' lock, so another close-out
+        # (which finds nothing left to claim) cannot mail this run's manifest meanwhile
+        # and leave this run reporting it unsent. PostgreSQL claims with SKIP LOCKED.
+        with sending_lock(config, postgres):
+            claimed = _claim(sessions, config, now or utcnow())
+            out = send_pending(sessions, config, mailer, locked=True)
         pickups = tuple(book_pickups(sessions, config, provider_for(config), now=now))
     except OperationalError as e:
         raise StorageError(f"database unavailable: {e.orig or e}") from e

@@ -43,16 +43,16 @@ class Sent:
     unsent: tuple[int, ...] = ()
 
 
-def send_pending(sessions: sessionmaker[Session], config: Config, mailer: Mailer) -> Sent:
-    """Mail every unsent manifest; stop at the first SMTP failure (the rest would fail too)."""
+def send_pending(sessions: sessionmaker[Session], config: Config, mailer: Mailer,
+                 *, locked: bool = False) -> Sent:
+    """Mail every unsent manifest; stop at the first SMTP failure (the rest would fail too).
+    ``locked``: the caller holds ``sending_lock`` already (a close-out, from its claim on)."""
     with sessions() as session:
         postgres = is_postgres(session)
         if session.scalar(select(Manifest.id).where(Manifest.emailed_at.is_(None)).limit(1)) is None:
             return Sent({})
     sent: dict[int, str] = {}
-    lock: AbstractContextManager[None] = (
-        nullcontext() if postgres else file_lock(config.output_dir / LOCK_FILE))
-    with lock:
+    with nullcontext() if locked else sending_lock(config, postgres):
         while True:
             number: int | None = None
             try:
@@ -76,6 +76,11 @@ def send_pending(sessions: sessionmaker[Session], config: Config, mailer: Mailer
                 return Sent(sent, e, _unsent(sessions))
             sent[number] = where
             log.info("manifest %d mailed to %s (%s)", number, to, where)
+
+
+def sending_lock(config: Config, postgres: bool) -> AbstractContextManager[None]:
+    """SQLite's senders' queue (the lock file); PostgreSQL needs none (row locks)."""
+    return nullcontext() if postgres else file_lock(config.output_dir / LOCK_FILE)
 
 
 def _next_unsent(session: Session, config: Config) -> tuple[Manifest, EmailMessage] | None:
