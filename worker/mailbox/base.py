@@ -105,8 +105,9 @@ def _plain_message_id(header: bytes) -> str | None | Literal[False]:
     compat32's parser gives for such a block, up to white space, which ``message_id_key``
     removes; None when the block has no such field. False for any other block (a
     Unix "From " line, 8-bit bytes, a line compat32 would end the header at): the
-    parser decides. A Maildir pass lists every mail's ID this way before reading it
-    (``worker.intake.handle_chunk``): the parser cost ~60 us a mail for one field."""
+    parser decides. A Maildir inbox lists every mail's ID this way before it is read
+    (``MaildirMailbox.pending``, for ``worker.intake.handle_chunk``'s check of mails
+    already stored): the parser cost ~60 us a mail for one field."""
     if not header.isascii():
         return False
     found: list[bytes] | None = None
