@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import itertools
 import mailbox
 import os
@@ -14,6 +15,7 @@ import pytest
 
 from worker.errors import ConfigError, MailboxError
 from worker.mailbox import MaildirMailbox, MailGone, MailRef, open_mailbox
+from worker.mailbox.maildir import _read_header
 from worker.message.parse import parse_message
 
 
@@ -387,3 +389,37 @@ def test_mails_of_the_same_second_are_listed_in_delivery_order_not_text_order(ro
         os.utime(path, (1_700_000_000, 1_700_000_000))
     with MaildirMailbox(root) as box:
         assert [r.uid for r in box.pending()] == keys
+
+
+def _header_line_by_line(raw: bytes, limit: int) -> bytes:
+    """The header section as a line-by-line read finds it (what ``_read_header`` reads
+    a block at a time): lines end at LF, a blank line ends it, ``limit`` bytes at most."""
+    out = b""
+    for line in io.BytesIO(raw):
+        if len(out) + len(line) >= limit:
+            return out + line[:limit - len(out)]
+        out += line
+        if line in (b"\n", b"\r\n"):
+            break
+    return out
+
+
+@pytest.mark.parametrize("raw", [
+    b"", b"\n", b"\r\n", b"\r\nbody", b"\nbody", b"Subject: a\n\nbody", b"Subject: a\r\n\r\nbody",
+    b"Subject: a\r\n\nbody", b"Subject: a\n\r\nbody", b"Subject: a\r\rstill header\r\n\r\n",
+    b"no blank line at all", b"Subject: a\r\n", b"X: " + b"y" * 40_000 + b"\r\n\r\nbody",
+    b"X: a\r\n" * 5000 + b"\r\nbody",  # a section longer than one block
+])
+@pytest.mark.parametrize("limit", [1, 2, 3, 12, 13, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1,
+                                   256 * 1024])
+def test_read_header_finds_the_blank_line_a_line_by_line_read_finds(raw: bytes, limit: int) -> None:
+    assert _read_header(io.BytesIO(raw), limit) == _header_line_by_line(raw, limit)
+
+
+def test_read_header_finds_a_blank_line_split_between_two_blocks() -> None:
+    class Trickle(io.BytesIO):  # a read returns at most 1 byte, as a pipe might
+        def read(self, size: int | None = -1) -> bytes:
+            return super().read(1)
+
+    for raw in (b"A: b\r\n\r\nbody", b"A: b\n\nbody", b"\r\nbody", b"A: b\n\r\nbody"):
+        assert _read_header(Trickle(raw), 1000) == _header_line_by_line(raw, 1000)

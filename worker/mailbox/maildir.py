@@ -64,7 +64,7 @@ class MaildirMailbox(Mailbox):
         self._seen = {}
         for mtime, key, size, path in found:
             try:
-                with open(path, "rb") as f:
+                with open(path, "rb", buffering=0) as f:  # block reads: no buffer to fill
                     message_id = message_id_from_header(_read_header(f, _HEADER_LIMIT))
             except FileNotFoundError:
                 continue
@@ -77,12 +77,12 @@ class MaildirMailbox(Mailbox):
 
     def fetch(self, ref: MailRef, max_bytes: int | None = None) -> bytes:
         """The file's bytes exactly as stored, or its header section when over ``max_bytes``."""
-        for _ in range(2):  # a second look in case a mail client renamed it new/ -> cur/
-            path = self._locate(ref.uid)
+        for attempt in range(2):  # a second look in case a mail client renamed it new/ -> cur/
+            path = self._locate(ref.uid, listed=attempt == 0)
             if path is None:
                 break
             try:
-                with open(path, "rb") as f:
+                with open(path, "rb", buffering=0) as f:
                     if max_bytes is not None and os.fstat(f.fileno()).st_size > max_bytes:
                         return _read_header(f, max(max_bytes, _HEADER_LIMIT))
                     return f.read()
@@ -102,8 +102,8 @@ class MaildirMailbox(Mailbox):
         with duplicates.
         """
         target = self._folder_path(folder)
-        for _ in range(2):
-            source = self._locate(ref.uid)
+        for attempt in range(2):
+            source = self._locate(ref.uid, listed=attempt == 0)
             if source is None:
                 break
             source_dir = os.path.dirname(source)
@@ -197,8 +197,12 @@ class MaildirMailbox(Mailbox):
                 raise MailboxError(f"{self.label}: cannot list {directory}: {e}") from e
         return paths
 
-    def _locate(self, key: str) -> str | None:
-        """The current path of the mail with this key (the stdlib's own rule for keys)."""
+    def _locate(self, key: str, *, listed: bool = False) -> str | None:
+        """The current path of the mail with this key (the stdlib's own rule for keys).
+        ``listed``: the path ``pending`` listed, unchecked (a first try: the caller's open
+        or rename finds out, then asks again without it)."""
+        if listed and (path := self._seen.get(key)) is not None:
+            return path
         fresh = os.path.join(self.path, "new", key)
         if os.path.isfile(fresh):
             return fresh
@@ -253,17 +257,35 @@ def _arrival(mtime: float) -> datetime | None:
         return None
 
 
+_BLOCK = 16 * 1024  # a header section's usual size, with room: mostly one read
+
+
 def _read_header(f: BinaryIO, limit: int) -> bytes:
-    """The header section up to and including the blank line, at most ``limit`` bytes."""
-    lines = []
-    total = 0
-    while total < limit:
-        line = f.readline(limit - total)
-        lines.append(line)
-        total += len(line)
-        if line in (b"", b"\n", b"\r\n"):
+    """The header section up to and including the blank line, at most ``limit`` bytes
+    (all of them when no blank line comes first). Lines end at LF (a blank line is
+    ``\n`` or ``\r\n``), as a line-by-line read would find it; read a block at a time."""
+    data = b""
+    while len(data) < limit:
+        block = f.read(min(_BLOCK, limit - len(data)))
+        if not block:
             break
-    return b"".join(lines)
+        searched = max(0, len(data) - 2)  # a blank line may straddle two blocks
+        data += block
+        end = _header_end(data, searched)
+        if end:
+            return data[:end]
+    return data
+
+
+def _header_end(data: bytes, start: int) -> int:
+    """The index just past the first blank line at or after ``start`` (0: none yet)."""
+    if start == 0 and data[:1] == b"\n":
+        return 1
+    if start == 0 and data[:2] == b"\r\n":
+        return 2
+    ends = [found + len(blank) for blank in (b"\n\n", b"\n\r\n")
+            if (found := data.find(blank, start)) >= 0]
+    return min(ends, default=0)
 
 
 def _fsync_file(path: str) -> None:
