@@ -7,10 +7,11 @@ import zipfile
 
 import pytest
 
+from worker.errors import FormUnreadable
 from worker.form.limits import FormLimits
 from worker.form.sniff import sniff, take_archive
 from worker.form.xlsxsheet import _FIRST_REFS, _PLAIN_CELL, _REFS, _bounded, bound_sheet
-from worker.form.xmlscan import _PREFIXED, prefixed
+from worker.form.xmlscan import _PREFIXED, _TAG, _Counter, _scan_whole, prefixed
 from worker.message.headers import address
 from worker.text import SPACES, normalize, squash, unspaced
 
@@ -133,3 +134,41 @@ def test_the_reader_takes_the_archive_sniff_opened_for_the_same_bytes_only() -> 
 ])
 def test_address_of_an_encoded_word_from(value: str, expected: tuple[str, str]) -> None:
     assert address(value) == expected
+
+
+def _counted_outcome(xml: bytes, limits: FormLimits) -> str | None:
+    """What counting every tag in order (the scan without its shortcut) says."""
+    try:
+        _Counter(limits).seen_all(_TAG[prefixed(xml)].findall(xml))
+    except FormUnreadable as e:
+        return e.detail
+    return None
+
+
+def _scanned_outcome(xml: bytes, limits: FormLimits) -> str | None:
+    try:
+        _scan_whole(xml, limits)
+    except FormUnreadable as e:
+        return e.detail
+    return None
+
+
+_CELLS = b"".join(b'<c r="A%d"><v>%d</v></c>' % (i, i) for i in range(1, 7))
+
+
+@pytest.mark.parametrize("xml", [
+    b"<worksheet><cols><col min=\"1\" max=\"3\"/></cols><sheetData>" + b"<row>" + _CELLS
+    + b"</row></sheetData><conditionalFormatting><cfRule/></conditionalFormatting></worksheet>",
+    b"<worksheet><sheetData>" + b"<row>" + _CELLS + b"</row>" * 3 + b"</sheetData></worksheet>",
+    b"<worksheet><sheetData>" + (b"<row>" + _CELLS + b"</row>") * 3 + b"</sheetData></worksheet>",
+    b"<sst>" + b"".join(b"<si><t>s%d</t></si>" % i for i in range(9)) + b"</sst>",
+    b"<sst><si><t>a</t></si><sin/><sit/></sst>",  # <si...> look-alikes only raise the bound
+    b"<x:worksheet><x:sheetData><x:row>" + _CELLS.replace(b"<c", b"<x:c").replace(b"</c", b"</x:c")
+    + b"</x:row></x:sheetData></x:worksheet>",
+])
+@pytest.mark.parametrize("max_cells", [1, 5, 6, 7, 8, 17, 18, 19, 2_000_000])
+def test_scan_shortcut_answers_as_counting_every_tag(xml: bytes, max_cells: int) -> None:
+    """The counts of ``<c`` and ``<si`` only skip the tag list when no limit can be
+    reached; otherwise the tags are counted, so the answer is the same either way."""
+    limits = FormLimits(max_rows=2, max_cells=max_cells)
+    assert _scanned_outcome(xml, limits) == _counted_outcome(xml, limits)
