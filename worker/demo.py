@@ -86,12 +86,15 @@ def _mails(units: list[Unit]) -> list[bytes]:
 
 def run_demo(base: Path) -> int:
     base = base.resolve()
+    if base.exists() and not base.is_dir():
+        print(f"{base} is a file, not a folder; choose another with --dir")
+        return 2
     if base.exists() and any(base.iterdir()):
         if not (base / MARKER).exists():
             print(f"{base} exists and is not a demo folder; choose another with --dir")
             return 2
         shutil.rmtree(base)
-    base.mkdir(parents=True)
+    base.mkdir(parents=True, exist_ok=True)  # an empty folder (mktemp -d) is taken as it is
     (base / MARKER).write_text("created by invoice-worker demo\n", encoding="utf-8")
     config_path = base / "config.toml"
     config_path.write_text(
@@ -132,7 +135,7 @@ def _report(base: Path, imported: str, by_status: dict[str, int], data: dict) ->
     print()
     for app in data["applications"]:
         print(f"- [{app['status']}] {app['unit'] or '(no form)'} {app['district']}"
-              f"  attachment={app['attachment']}")
+              f"  {'attachment ' + app['attachment'] if app['attachment'] else '(no attachment)'}")
         for inv in app["invoices"]:
             orders = ", ".join(inv["orders"])
             print(f"    invoice {inv['number']}  {inv['amount']} 元  orders {orders}")

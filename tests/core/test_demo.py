@@ -17,3 +17,22 @@ def test_the_demo_pass_is_what_status_reports(tmp_path: Path, capsys: pytest.Cap
     assert main(["--config", str(tmp_path / "season" / "config.toml"), "status"]) == 0
     shown = capsys.readouterr().out
     assert "状态：正常" in shown and "收信处理（cli）成功" in shown and "mails=6" in shown
+
+
+def test_the_demo_runs_in_an_empty_folder_that_exists(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """``--dir "$(mktemp -d)"``: an empty folder is the demo's, not an error."""
+    assert run_demo(tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "mails processed" in out and "attachment=None" not in out
+    assert "(no attachment)" in out  # the mail that asked without a form
+
+
+def test_the_demo_refuses_a_file_or_a_folder_of_something_else(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    assert run_demo(tmp_path / "notes.txt") == 2
+    assert "is a file" in capsys.readouterr().out
+    assert run_demo(tmp_path) == 2
+    assert "is not a demo folder" in capsys.readouterr().out
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
