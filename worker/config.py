@@ -371,6 +371,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "is a folder, not a TOML file") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(str(path), f"not valid TOML: {e}") from e
+    except UnicodeDecodeError as e:  # TOML is UTF-8; Notepad's "ANSI" here is GBK
+        raise ConfigError(str(path), f"not UTF-8 text (byte {e.start + 1}): TOML files are "
+                                     "UTF-8; save it as UTF-8 (记事本：另存为，编码选 UTF-8)") from e
+    except PermissionError as e:
+        raise ConfigError(str(path), "cannot be read (no permission)") from e
 
 
 def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -86,6 +86,17 @@ def test_form_template_writes_a_form_the_parser_reads(tmp_path: Path) -> None:
     assert form.lines == [] and "unit" in form.header and "tax_id" in form.header
 
 
+def test_form_template_to_a_path_it_cannot_write_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a folder.xlsx").mkdir()
+    (tmp_path / "notes").write_text("mine", encoding="utf-8")
+    for target, why in (("a folder.xlsx", "Is a directory"), ("notes/表.xlsx", "(notes)")):
+        done = cli("form-template", target, cwd=tmp_path)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith(f"invoice-worker: cannot write {target}: ")
+        assert why in done.stderr and "Traceback" not in done.stderr
+    assert (tmp_path / "notes").read_text(encoding="utf-8") == "mine"
+
+
 def test_a_bad_config_names_the_key(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text('[invoice]\nper_invoice_limit = "lots"\n', encoding="utf-8")

@@ -70,6 +70,15 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.toml")
 
 
+def test_a_config_saved_as_gbk_is_refused_with_how_to_save_it(tmp_path: Path) -> None:
+    """Notepad's "ANSI" on a Chinese Windows is GBK; TOML is UTF-8 (a traceback before)."""
+    path = tmp_path / "my.toml"
+    path.write_bytes('[invoice]\nissuer = "王静"\n'.encode("gbk"))
+    with pytest.raises(ConfigError, match="not UTF-8 text \\(byte 21\\).*UTF-8") as err:
+        load_config(path)
+    assert err.value.key == str(path)
+
+
 # --- issue 11 item 1: config that can't be silently wrong ------------------------------
 
 SPEC_MINIMAL = """

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from worker.commands.table import CommandTable, arg
-from worker.errors import ConfigError
+from worker.errors import ConfigError, WorkerError
 
 if TYPE_CHECKING:
     from worker.config import Config
@@ -74,8 +74,12 @@ def _shown(config: Config) -> dict[str, Any]:
 def form_template(args: Namespace) -> int:
     from worker.form import write_blank_form
 
-    args.path.parent.mkdir(parents=True, exist_ok=True)
-    write_blank_form(args.path)
+    try:
+        args.path.parent.mkdir(parents=True, exist_ok=True)
+        write_blank_form(args.path)
+    except OSError as e:  # a folder of that name, a file where a folder should be, no rights
+        where = f" ({e.filename})" if e.filename and str(e.filename) != str(args.path) else ""
+        raise WorkerError(f"cannot write {args.path}: {e.strerror or e}{where}") from e
     print(args.path)
     return 0
 
