@@ -122,3 +122,12 @@ def test_paths_follow_the_config_file_not_the_working_directory(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert (etc / "var" / "invoices.db").is_file()
     assert list(started.iterdir()) == []
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "http", "8000x"])
+def test_console_refuses_a_port_that_is_none(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A port past 65535 was served on the port modulo 65536, silently."""
+    with pytest.raises(SystemExit) as done:
+        main(["console", "--port", port])
+    assert done.value.code == 2
+    assert "argument --port:" in capsys.readouterr().err

@@ -4,7 +4,7 @@ reports and the web console."""
 from __future__ import annotations
 
 import sys
-from argparse import Namespace
+from argparse import ArgumentTypeError, Namespace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,10 +98,21 @@ def report(app: App, args: Namespace) -> int:
     return report_command(app, args.kind, args.start, args.end, args.out)
 
 
+def _port(text: str) -> int:
+    """A TCP port, 1-65535 (a larger number was taken modulo 65536 by the socket layer)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise ArgumentTypeError(f"{port} is not a port (1-65535)")
+    return port
+
+
 @command("console", "serve the staff web console",
          example="invoice-worker --config my.toml console --port 8000",
          args=[arg("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)"),
-               arg("--port", type=int, default=8000, help="port (8000)")],
+               arg("--port", type=_port, default=8000, help="port (8000)")],
          details="For production the Procfile's web: process runs it under gunicorn.")
 def console(app: App, args: Namespace) -> int:
     from worker.console.serve import serve
