@@ -147,16 +147,17 @@ def evaluate(session: Session, app: Application, config: Config,
 
 
 def evaluate_draft(session: Session, draft: Draft, config: Config,
-                   *, pre_reasons: list[Reason] | None = None,
+                   *, pre_reasons: list[Reason] | None = None, unread: bool = False,
                    application_id: int | None = None,
                    lookups: Lookups | None = None) -> list[Reason]:
     """``lookups``: the caller's, read for more orders than this draft's and kept up to
     date with what it issued since (an intake chunk, ``worker.intake.chunk``); else
-    read here with ``lookups_for``."""
+    read here with ``lookups_for``. ``unread``: the mail itself was not read (too large,
+    not a mail): a recipient it may hold is not looked for, so not said to be missing."""
     if pre_reasons:
         # No usable form: what else the unit should know before sending again.
         return list(pre_reasons) + check_deadline(draft, config.programme) \
-            + check_recipient(draft)
+            + ([] if unread else check_recipient(draft))
     if lookups is None:
         session.flush()  # earlier applications of this mail count as invoiced
         lookups = lookups_for(session, [line.order_no for line in draft.lines],
@@ -165,7 +166,7 @@ def evaluate_draft(session: Session, draft: Draft, config: Config,
 
 
 def judge(session: Session, draft: Draft, config: Config,
-          *, pre_reasons: list[Reason] | None = None,
+          *, pre_reasons: list[Reason] | None = None, unread: bool = False,
           waive: frozenset[Code] = frozenset(),
           application_id: int | None = None,
           lookups: Lookups | None = None) -> tuple[ApplicationStatus, list[Reason]]:
@@ -177,7 +178,8 @@ def judge(session: Session, draft: Draft, config: Config,
     if not waive <= WAIVABLE:
         raise ValueError(f"cannot waive {sorted(waive - WAIVABLE)}")
     reasons = [r for r in evaluate_draft(session, draft, config, pre_reasons=pre_reasons,
-                                         application_id=application_id, lookups=lookups)
+                                         unread=unread, application_id=application_id,
+                                         lookups=lookups)
                if r.code not in waive]
     return (ApplicationStatus.HELD if reasons else ApplicationStatus.ACCEPTED), reasons
 

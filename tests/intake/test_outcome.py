@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.intake.conftest import World
+from tests.intake.conftest import World, make_world
 from tests.intake.test_pass import form_mail, trainees, unit
 from worker.db.models import Mail, OutboxMessage
 from worker.replies.compose import make_message_id
@@ -49,3 +50,22 @@ def test_mails_headed_with_a_blank_message_id_are_each_their_own_mail(world: Wor
             assert reply.fields is not None
             fields = json.loads(reply.fields)
             assert fields["in_reply_to"] is None and fields["references"] == []
+
+
+def test_a_mail_over_the_size_limit_is_held_for_that_alone(db_url: str, tmp_path: Path) -> None:
+    """Its text was not read, so it is not said to lack a recipient (it named one), and
+    its size is rounded up: 1 byte over a 1 MB limit is not "about 1 MB, limit 1 MB"."""
+    people = trainees("Z", 1)
+    raw = form_mail(unit(people))
+    raw += b"\r\n" * ((1 << 20) + 1 - len(raw))  # one byte over the limit
+    world = make_world(db_url, tmp_path, mailbox={"max_mail_bytes": 1 << 20})
+    try:
+        world.pay(people)
+        world.deliver(raw)
+        assert world.run() == {"held": 1}
+        (app,) = world.export()
+        assert [r["code"] for r in app["reasons"]] == ["FORM_UNREADABLE"]
+        detail = app["reasons"][0]["detail"]
+        assert "约 1.1 MB，超过 1 MB 的上限" in detail and "申请表" in detail
+    finally:
+        world.app.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from worker.config import Config
 from worker.db.models import Mail
 from worker.db.types import storable_key, utcnow
 from worker.errors import InfrastructureError, InputError, StorageError
+from worker.form.limits import describe_size
 from worker.intake.analyse import AppDraft, analyse
 from worker.intake.chunk import Chunk, orders_of
 from worker.intake.record import Outcome, folder_for, record_chunk
@@ -35,6 +37,7 @@ from worker.message.model import synthetic_message_id
 from worker.replies.compose import is_our_reply_id
 from worker.status import MailStatus
 from worker.validation import Code, Draft, Reason
+from worker.validation.reasons import DETAILS
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +190,9 @@ def _understand(raw: bytes, ref: MailRef, config: Config,
     try:
         if size > limit:
             mail = _headers_or_blank(raw, own)
-            return mail, _unreadable(mail, f"邮件过大（约 {size / 2**20:.0f} MB，上限 "
-                                           f"{limit / 2**20:.0f} MB），未能读取附件"), None
+            return mail, _unreadable(mail, DETAILS["mail_too_large"].format(
+                size=f"{math.ceil(size / 2**20 * 10) / 10:.1f} MB",  # up: never "30 MB > 30 MB"
+                limit=describe_size(limit))), None
         mail = parse_message(raw, own_addresses=own.addresses, own_message_id=own.message_id)
         if mail.header_count > config.limits.max_headers:
             return mail, _unreadable(mail, f"邮件格式异常：共 {mail.header_count} 个邮件头"
@@ -209,8 +213,8 @@ def _unreadable(mail: ParsedMail, detail: str) -> list[AppDraft]:
     """The one application of a mail that could not be read (ignored if machine-made)."""
     if mail.auto_reason:
         return [AppDraft(None, Draft(), ignored=True)]
-    return [AppDraft(None, Draft(),
-                     reasons=[Reason(Code.FORM_UNREADABLE, None, detail)])]
+    return [AppDraft(None, Draft(), reasons=[Reason(Code.FORM_UNREADABLE, None, detail)],
+                     unread=True)]
 
 
 def _headers_or_blank(raw: bytes, own: _Own) -> ParsedMail:

@@ -38,6 +38,9 @@ class AppDraft:
     reasons: list[Reason] = field(default_factory=list)   # found before the checks
     has_form: bool = False
     ignored: bool = False
+    # The mail's text and files were not looked at (too large, not a mail at all): its
+    # ``reasons`` say so, and nothing the mail holds (the recipient) is checked.
+    unread: bool = False
 
 
 def form_limits(config: Config) -> FormLimits:

@@ -302,7 +302,7 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
         draft.below_blank = d.draft.below_blank  # seen only in the form as read
         app.status, reasons = judge(session, draft, config,
                                     pre_reasons=None if d.has_form else d.reasons,
-                                    lookups=chunk.lookups)
+                                    unread=d.unread, lookups=chunk.lookups)
     app.created_at = app.updated_at = utcnow()  # decided as it is stored
     app.reasons = [Stored(code=str(r.code), line=r.line, detail=r.detail) for r in reasons]
     app.mail = mail

@@ -321,6 +321,10 @@ DETAILS: dict[str, str] = {
     "past_deadline": "邮件到达学院邮箱的时间 {arrived}，截止时间 {deadline}",
     # TOO_MANY_FORMS: more forms in one mail than limits.max_forms.
     "too_many_forms": "一封邮件中有 {count} 个申请表附件，超过每封邮件 {limit} 个的上限，本邮件未作处理",
+    # FORM_UNREADABLE of a mail over mailbox.max_mail_bytes: neither its text nor its files read.
+    "mail_too_large": ("邮件过大（约 {size}，超过 {limit} 的上限），邮件正文和附件都没有读取："
+                       "请只附上填写好的申请表（一般只有几十 KB）重新发送，"
+                       "照片、扫描件等大文件不要放在同一封邮件中"),
     # FORM_UNREADABLE of the mail itself (too deep, too many parts, broken MIME).
     "mail_unreadable": "邮件本身无法完整读取：{why}",
     # FORM_UNREADABLE of a form pasted into the body.
