@@ -263,7 +263,7 @@ _BLOCK = 16 * 1024  # a header section's usual size, with room: mostly one read
 def _read_header(f: BinaryIO, limit: int) -> bytes:
     """The header section up to and including the blank line, at most ``limit`` bytes
     (all of them when no blank line comes first). Lines end at LF (a blank line is
-    ``\n`` or ``\r\n``), as a line-by-line read would find it; read a block at a time."""
+    ``\\n`` or ``\\r\\n``), as a line-by-line read would find it; read a block at a time."""
     data = b""
     while len(data) < limit:
         block = f.read(min(_BLOCK, limit - len(data)))
