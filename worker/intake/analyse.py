@@ -97,7 +97,7 @@ def _applications(drafts: list[AppDraft], message_id: str) -> list[AppDraft]:
     the first copy), and a blank form (no trainee, no 单位名称, no 纳税人识别号: the
     template sent along) beside a filled one. A blank form alone stays an application:
     its reasons tell the unit it is empty."""
-    seen: set[bytes] = set()
+    seen: list[bytes] = []  # compared, not hashed: a set would hash every byte of each form
     unique = []
     for d in drafts:
         data = d.attachment.data if d.attachment is not None else None
@@ -106,7 +106,7 @@ def _applications(drafts: list[AppDraft], message_id: str) -> list[AppDraft]:
                      message_id, d.attachment.filename if d.attachment else None)
             continue
         if data is not None:
-            seen.add(data)
+            seen.append(data)
         unique.append(d)
     if not any(d.has_form and d.draft.lines for d in unique):
         return unique
