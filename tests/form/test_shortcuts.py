@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from worker.errors import FormUnreadable
-from worker.form.limits import FormLimits
+from worker.form.limits import FormLimits, describe_size
 from worker.form.sniff import sniff, take_archive
 from worker.form.xlsxsheet import _FIRST_REFS, _PLAIN_CELL, _REFS, _bounded, bound_sheet
 from worker.form.xmlscan import _PREFIXED, _TAG, _Counter, _scan_whole, prefixed
@@ -172,3 +172,11 @@ def test_scan_shortcut_answers_as_counting_every_tag(xml: bytes, max_cells: int)
     reached; otherwise the tags are counted, so the answer is the same either way."""
     limits = FormLimits(max_rows=2, max_cells=max_cells)
     assert _scanned_outcome(xml, limits) == _counted_outcome(xml, limits)
+
+
+@pytest.mark.parametrize(("size", "up", "shown"), [
+    (30 * 2**20, False, "30 MB"), (30 * 2**20, True, "30 MB"), (30 * 2**20 + 1, True, "30.1 MB"),
+    (30 * 2**20 + 1, False, "30 MB"), (1536, True, "1.5 KB"), (999, True, "999 字节"),
+])
+def test_a_size_over_a_limit_never_reads_as_the_limit(size: int, up: bool, shown: str) -> None:
+    assert describe_size(size, up=up) == shown

@@ -5,6 +5,7 @@ A mailbox is an open door: one crafted spreadsheet must not exhaust memory or ti
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from worker.errors import FormUnreadable
@@ -29,14 +30,18 @@ class FormLimits:
 DEFAULT_LIMITS = FormLimits()
 
 
-def describe_size(size: int) -> str:
-    """``10485760`` -> ``'10 MB'``; used in the user-facing limit messages."""
+def describe_size(size: int, *, up: bool = False) -> str:
+    """``10485760`` -> ``'10 MB'``; used in the user-facing limit messages. ``up``: to
+    the next tenth (a size over a limit never reads as the limit: 30 MB + 1 byte is
+    ``'30.1 MB'``)."""
     if size >= 1024 * 1024:
         value, unit = size / (1024 * 1024), "MB"
     elif size >= 1024:
         value, unit = size / 1024, "KB"
     else:
         return f"{size} 字节"
+    if up:
+        value = math.ceil(value * 10) / 10
     text = f"{value:.1f}".removesuffix(".0")
     return f"{text} {unit}"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import math
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -191,8 +190,7 @@ def _understand(raw: bytes, ref: MailRef, config: Config,
         if size > limit:
             mail = _headers_or_blank(raw, own)
             return mail, _unreadable(mail, DETAILS["mail_too_large"].format(
-                size=f"{math.ceil(size / 2**20 * 10) / 10:.1f} MB",  # up: never "30 MB > 30 MB"
-                limit=describe_size(limit))), None
+                size=describe_size(size, up=True), limit=describe_size(limit))), None
         mail = parse_message(raw, own_addresses=own.addresses, own_message_id=own.message_id)
         if mail.header_count > config.limits.max_headers:
             return mail, _unreadable(mail, f"邮件格式异常：共 {mail.header_count} 个邮件头"
