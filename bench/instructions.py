@@ -48,7 +48,9 @@ _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 def counted(role: str, args: list[str], workdir: Path) -> tuple[int, dict[str, Any]]:
     """Instructions of ``bench/intake.py --child ROLE ARGS`` under callgrind, and the
-    child's JSON report. Exits with the log's tail when the child fails."""
+    child's JSON report. Exits with the log's tail when the child fails. Not
+    ``common.run_child``: that one times a single child and reaps any process of ours
+    (``waitpid(-1)``), which would take the other child running beside this one."""
     out = workdir / f"{role}.json"
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
            sys.executable, str(INTAKE), "--child", role, *args, "--child-out", str(out)]
