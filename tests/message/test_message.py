@@ -89,6 +89,24 @@ def test_undecodable_bytes_are_replaced_not_raised() -> None:
     assert parse_message(raw).text.startswith("ok ")
 
 
+def test_unlabelled_bytes_cut_mid_character_keep_the_text_before_the_cut() -> None:
+    subject = "关于2018年继续教育培训费发票申请（静海区某某公司）"
+    gbk, utf8 = subject.encode("gbk"), subject.encode()
+    # A GBK subject whose last character lost its second byte: all but that one.
+    assert decode_bytes(gbk[:-1]) == subject[:-1] + "\ufffd"
+    # UTF-8 broken in one place stays UTF-8 (GB18030 would make hanzi of it).
+    assert decode_bytes(utf8[:-1]) == subject[:-1] + "\ufffd"
+    assert decode_bytes(utf8[:6] + b"\xff" + utf8[6:]) == subject[:2] + "\ufffd" + subject[2:]
+    # A U+FFFD the sender wrote is not counted as a broken byte.
+    written = ("\ufffd" * 4 + "申请").encode()
+    assert decode_bytes(written[:-1]) == "\ufffd" * 4 + "申\ufffd"
+    assert decode_bytes(b"abc\xff") == "abc\ufffd"
+    # Through the parser: a raw 8-bit GBK subject cut by a gateway.
+    raw = (b"From: a@163.com\r\nSubject: " + gbk[:-1] + b"\r\nMessage-ID: <cut@x>\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nbody\r\n")
+    assert parse_message(raw).subject == subject[:-1] + "\ufffd"
+
+
 def test_decode_bytes_order() -> None:
     assert decode_bytes("张三".encode("gbk"), "gb2312") == "张三"
     assert decode_bytes("张三".encode(), "gb2312") == "张三"  # wrong label, valid UTF-8

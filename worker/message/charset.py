@@ -75,14 +75,50 @@ def decode_bytes(data: bytes, label: str | None = None) -> str:
         else:
             if not _LATIN_EXTENDED.search(text):
                 return text
-    for candidate in dict.fromkeys(c for c in (codec, "utf-8", "gb18030") if c):
+    for candidate in dict.fromkeys(c for c in (codec, "utf-8") if c):
         try:
             return data.decode(candidate)
         except (UnicodeDecodeError, LookupError):
             continue
-    if codec is None or codec == "ascii":
-        return data.decode("utf-8" if codec is None else "gb18030", errors="replace")
-    return data.decode(codec, errors="replace")
+    unlabelled = codec is None or codec == "ascii"
+    if (unlabelled or codec == "utf-8") and _utf8_errors(data) * _UTF8_BYTES_PER_ERROR <= _wide(data):
+        return data.decode("utf-8", errors="replace")  # UTF-8 damaged in a few places
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    if unlabelled:
+        return _lossy(data)
+    return data.decode(codec, errors="replace")  # type: ignore[arg-type]
+
+
+#: UTF-8 with at most one broken sequence in this many non-ASCII bytes is UTF-8 damaged
+#: in a few places (a cut character, a corrupted byte), which GB18030 would decode whole
+#: into plausible-looking hanzi; GBK text breaks UTF-8 at most of its characters.
+_UTF8_BYTES_PER_ERROR = 16
+_ASCII = bytes(range(128))
+_REPLACEMENT = "\ufffd"
+
+
+def _wide(data: bytes) -> int:
+    """How many bytes of ``data`` are not ASCII."""
+    return len(data.translate(None, _ASCII))
+
+
+def _utf8_errors(data: bytes) -> int:
+    """How many U+FFFD decoding ``data`` as UTF-8 makes (those it holds not counted)."""
+    return (data.decode("utf-8", errors="replace").count(_REPLACEMENT)
+            - data.count(_REPLACEMENT.encode()))
+
+
+def _lossy(data: bytes) -> str:
+    """Unlabelled bytes neither UTF-8 nor GB18030 decodes whole, nor nearly UTF-8,
+    decoded by the one that breaks in fewer places (a tie: UTF-8), each undecodable
+    byte a U+FFFD. A GBK subject whose last character was cut keeps every character
+    before it, where UTF-8 made most of it U+FFFD."""
+    gb = data.decode("gb18030", errors="replace")
+    gb_errors = gb.count(_REPLACEMENT) - data.count(_REPLACEMENT.encode("gb18030"))
+    return data.decode("utf-8", errors="replace") if _utf8_errors(data) <= gb_errors else gb
 
 
 def to_bytes(text: str) -> bytes:
