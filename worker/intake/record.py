@@ -31,6 +31,7 @@ from worker.intake.analyse import AppDraft, safe_suffix
 from worker.intake.chunk import Chunk, orders_of
 from worker.intake.write import (
     Stored,
+    StoredApplication,
     insert_applications,
     insert_attachments,
     insert_lines,
@@ -289,8 +290,9 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     """One application judged and, when accepted, issued, in memory: its numbers come
     from the chunk's counters and its orders count as invoiced for the rest of the
     chunk (``Chunk.issued``)."""
-    app, lines = _application(position, d)
-    checked = [Line(**line) for line in lines]
+    app, lines, clipped = _application(position, d)
+    # The draft's own lines when storing cut nothing: what the checks see is then what is stored.
+    checked = [Line(**line) for line in lines] if clipped else d.draft.lines
     reasons: list[Reason] = []
     if d.ignored:
         app.status = ApplicationStatus.IGNORED
@@ -306,8 +308,7 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     app.created_at = app.updated_at = utcnow()  # decided as it is stored
     app.reasons = [Stored(code=str(r.code), line=r.line, detail=r.detail) for r in reasons]
     app.mail = mail
-    app.stored_lines = stored_lines(lines)
-    app.lines = [Stored(**line) for line in app.stored_lines]
+    app.stored_lines = stored_lines(lines)  # app.lines: made from these when read
     app.issue = (plan_new(session, app, config, checked, chunk.counters)
                  if app.status == ApplicationStatus.ACCEPTED else None)
     app.invoices = stored_invoices(app.issue) if app.issue is not None else []
@@ -316,14 +317,15 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     return app
 
 
-def _application(position: int, d: AppDraft) -> tuple[Stored, list[dict[str, Any]]]:
+def _application(position: int, d: AppDraft) -> tuple[StoredApplication, list[dict[str, Any]], bool]:
     """The application's columns, its attachment's row (``file``: stored with it,
-    ``worker.intake.write.insert_attachments``) and its lines' column values (but
-    ``dropped``: intake drops none, ``stored_lines`` says so)."""
+    ``worker.intake.write.insert_attachments``), its lines' column values (but
+    ``dropped``: intake drops none, ``stored_lines`` says so) and whether any of those
+    differs from the draft's line (a text cut to its column, a number out of range)."""
     draft = d.draft
     att = d.attachment
     name = attachment_name(att.data, att.filename) if att else None
-    app = Stored(
+    app = StoredApplication(
         id=None,
         position=position,
         attachment=att.filename[:500] if att and att.filename else None,
@@ -335,13 +337,19 @@ def _application(position: int, d: AppDraft) -> tuple[Stored, list[dict[str, Any
         header_json=json.dumps(d.header, ensure_ascii=False),
     )
     lines = []
+    clipped = False
     for line in draft.lines:
         values = {"position": line.position, "row": line.row, "seq": _int_or_none(line.seq),
                   "year": _int_or_none(line.year), "amount": _amount_or_none(line.amount)}
         for key, length in _LINE_TEXTS:
-            values[key] = getattr(line, key)[:length]
+            text = getattr(line, key)
+            if len(text) > length:
+                text, clipped = text[:length], True
+            values[key] = text
+        clipped = clipped or (values["seq"] is not line.seq or values["year"] is not line.year
+                              or values["amount"] is not line.amount)
         lines.append(values)
-    return app, lines
+    return app, lines, clipped
 
 
 _LINE_TEXTS = tuple(LINE_TEXT_LENGTHS.items())  # a line's text columns, cut to their lengths

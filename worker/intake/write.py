@@ -39,6 +39,15 @@ class Stored(SimpleNamespace):
     """One row of an outcome (see the module docstring); ``id`` None until inserted."""
 
 
+class StoredApplication(Stored):
+    """An application's row; its ``lines`` (as a reply reads them: only a held
+    application's reply does) are made from ``stored_lines`` when read."""
+
+    @property
+    def lines(self) -> list[Stored]:
+        return [Stored(**line) for line in self.stored_lines]
+
+
 def _table(model: Any) -> Table:
     table: Table = model.__table__
     return table
