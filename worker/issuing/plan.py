@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from worker.status import IssueMode
 
 CENT = Decimal("0.01")
 
 
-@dataclass(frozen=True)
-class PlannedItem:
+class PlannedItem(NamedTuple):
+    """One trainee's order on a planned invoice (immutable: a NamedTuple, which an
+    intake chunk makes for every accepted line at a fifth of a frozen dataclass's cost)."""
+
     order_no: str
     name: str
     id_number: str
