@@ -107,6 +107,33 @@ def test_unlabelled_bytes_cut_mid_character_keep_the_text_before_the_cut() -> No
     assert parse_message(raw).subject == subject[:-1] + "\ufffd"
 
 
+@pytest.mark.parametrize("label", [None, "utf-8"])
+def test_damaged_utf8_stays_utf8_unlabelled_or_labelled_utf8(label: str | None) -> None:
+    # Strict GB18030 takes any of these whole, as hanzi that read as nothing (鐢宠).
+    assert decode_bytes("申请书".encode()[:-1], label) == "申请\ufffd"  # cut short
+    assert decode_bytes("王堃喆".encode()[:-2], label) == "王堃\ufffd"
+    broken = "堃喆镕玥的发票申请".encode().replace("票".encode(), "票".encode()[:2] + b"\xff")
+    assert decode_bytes(broken, label) == "堃喆镕玥的发\ufffd\ufffd申请"
+
+
+def test_damaged_utf8_under_a_gb_label_needs_more_than_a_few_hanzi() -> None:
+    text = "关于申请开具增值税专用发票的说明"
+    assert decode_bytes(text.encode()[:-1], "gb2312") == text[:-1] + "\ufffd"
+    assert decode_bytes(text.encode()[:5] + b"\xff" + text.encode()[5:], "gbk").endswith(text[2:])
+    # Three hanzi cut short are GB18030 as labelled (the label is a second opinion).
+    assert decode_bytes("申请书".encode()[:-1], "gb2312") == "申请书".encode()[:-1].decode("gb18030")
+    # GBK text as labelled, damaged or not.
+    assert decode_bytes(text.encode("gbk")[:-1], "gb2312") == text[:-1] + "\ufffd"
+    assert decode_bytes(text.encode("gbk") + b"\xff", "gbk") == text + "\ufffd"
+
+
+@pytest.mark.parametrize("label", [None, "utf-8", "gbk"])
+def test_damaged_gbk_keeps_its_text_under_a_wrong_or_no_label(label: str | None) -> None:
+    text = "你好，关于2018年继续教育"
+    assert decode_bytes(text.encode("gbk") + b"\xff", label) == text + "\ufffd"
+    assert decode_bytes(text.encode("gbk")[:-1], label) == text[:-1] + "\ufffd"
+
+
 def test_decode_bytes_order() -> None:
     assert decode_bytes("张三".encode("gbk"), "gb2312") == "张三"
     assert decode_bytes("张三".encode(), "gb2312") == "张三"  # wrong label, valid UTF-8

@@ -58,7 +58,10 @@ def decode_bytes(data: bytes, label: str | None = None) -> str:
     """Decode with the label's codec, else UTF-8, else GB18030; never raises.
 
     UTF-8 is tried before GB18030 because it is strict enough to reject GBK text, while
-    GB18030 happily turns UTF-8 into mojibake.
+    GB18030 happily turns UTF-8 into mojibake. Bytes that neither takes whole (a cut or
+    corrupted byte) are decoded with U+FFFD at the damage only: as UTF-8 when they are
+    damaged UTF-8 (``damaged_utf8``), else as GB18030, or for unlabelled and utf-8
+    labelled bytes by whichever breaks in fewer places (``_lossy``).
     """
     codec = codec_for(label)
     if codec in _WESTERN:
@@ -75,34 +78,48 @@ def decode_bytes(data: bytes, label: str | None = None) -> str:
         else:
             if not _LATIN_EXTENDED.search(text):
                 return text
+        if damaged_utf8(data, least=_HANZI_UNDER_GB_LABEL):
+            return data.decode("utf-8", errors="replace")
     for candidate in dict.fromkeys(c for c in (codec, "utf-8") if c):
         try:
             return data.decode(candidate)
         except (UnicodeDecodeError, LookupError):
             continue
-    unlabelled = codec is None or codec == "ascii"
-    if (unlabelled or codec == "utf-8") and _utf8_errors(data) * _UTF8_BYTES_PER_ERROR <= _wide(data):
-        return data.decode("utf-8", errors="replace")  # UTF-8 damaged in a few places
+    if codec in (None, "ascii", "utf-8") and damaged_utf8(data):
+        return data.decode("utf-8", errors="replace")
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
         pass
-    if unlabelled:
+    if codec in (None, "ascii", "utf-8"):
         return _lossy(data)
     return data.decode(codec, errors="replace")  # type: ignore[arg-type]
 
 
-#: UTF-8 with at most one broken sequence in this many non-ASCII bytes is UTF-8 damaged
-#: in a few places (a cut character, a corrupted byte), which GB18030 would decode whole
-#: into plausible-looking hanzi; GBK text breaks UTF-8 at most of its characters.
-_UTF8_BYTES_PER_ERROR = 16
-_ASCII = bytes(range(128))
 _REPLACEMENT = "\ufffd"
+#: Whole hanzi damaged UTF-8 needs under a GB label, which GB18030 decodes whole: the
+#: label is a second opinion, so a few characters are not enough to overrule it.
+_HANZI_UNDER_GB_LABEL = 4
+_BELOW_E0 = bytes(range(0xE0))  # deleted, leaves the lead bytes of 3- and 4-byte UTF-8
 
 
-def _wide(data: bytes) -> int:
-    """How many bytes of ``data`` are not ASCII."""
-    return len(data.translate(None, _ASCII))
+def damaged_utf8(data: bytes, least: int = 1) -> bool:
+    """Whether bytes that do not decode as UTF-8 are UTF-8 damaged in a few places (a
+    character cut off at the end, a corrupted byte), which GB18030 would decode whole
+    into plausible hanzi (鍏充簬): cut short after ``least`` whole 3- or 4-byte
+    characters (hanzi in UTF-8), or broken in at most one place per two of them (and
+    at least ``least``). GBK text breaks UTF-8 at most of its characters and makes
+    such characters rarely."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.end == len(data) and e.reason == "unexpected end of data":
+            return len(data[:e.start].translate(None, _BELOW_E0)) >= least  # cut short
+    else:
+        return False  # whole UTF-8, not damaged
+    errors = _utf8_errors(data)
+    whole = len(data.translate(None, _BELOW_E0)) - errors  # about: a broken one may lead
+    return whole >= max(least, 2 * errors)
 
 
 def _utf8_errors(data: bytes) -> int:
@@ -112,13 +129,13 @@ def _utf8_errors(data: bytes) -> int:
 
 
 def _lossy(data: bytes) -> str:
-    """Unlabelled bytes neither UTF-8 nor GB18030 decodes whole, nor nearly UTF-8,
-    decoded by the one that breaks in fewer places (a tie: UTF-8), each undecodable
-    byte a U+FFFD. A GBK subject whose last character was cut keeps every character
-    before it, where UTF-8 made most of it U+FFFD."""
+    """Bytes that neither UTF-8 nor GB18030 decodes whole, nor damaged UTF-8, decoded
+    by the one that breaks in fewer places (a tie: GB18030, Chinese mail's older
+    charset), each undecodable byte a U+FFFD. A GBK subject whose last character was
+    cut keeps every character before it, where UTF-8 made most of it U+FFFD."""
     gb = data.decode("gb18030", errors="replace")
     gb_errors = gb.count(_REPLACEMENT) - data.count(_REPLACEMENT.encode("gb18030"))
-    return data.decode("utf-8", errors="replace") if _utf8_errors(data) <= gb_errors else gb
+    return data.decode("utf-8", errors="replace") if _utf8_errors(data) < gb_errors else gb
 
 
 def to_bytes(text: str) -> bytes:
