@@ -193,6 +193,18 @@ def test_html_table_cells_wrapped_in_paragraphs_stay_one_row() -> None:
     assert parse_recipient(mail.text) == Recipient("张三", "13800000000", "天津市武清区杨村街1号")
 
 
+@pytest.mark.parametrize("text", ["发票“抬头”请写全称", "收件人：张三——电话……", "面积50㎡，温度25℃，①号",
+                                  "王𠀀收", "阿依古丽·买买提，数量×2"])
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8"])
+def test_chinese_with_its_symbols_under_a_western_label_is_read(text: str, encoding: str) -> None:
+    """Quotes, dashes, ℃, ①, · and hanzi past the BMP are Chinese text's too."""
+    for label in ("iso-8859-1", "windows-1252"):
+        assert decode_bytes(text.encode(encoding), label) == text
+    for western in ("Temperatur 25 °C, Preis 5 × 3 €", "Noël à Zürich: «très» beau",
+                    "Müller, Jürgen – Straße 5", "São Paulo — Brasil"):
+        assert decode_bytes(western.encode("cp1252"), "windows-1252") == western
+
+
 @pytest.mark.parametrize("encoding", ["gb18030", "utf-8"])
 @pytest.mark.parametrize("label", ["iso-8859-1", "windows-1252"])
 def test_chinese_body_under_a_western_label_is_read(label: str, encoding: str) -> None:

@@ -33,7 +33,17 @@ _LATIN_EXTENDED = re.compile("[\u0080-\u024f]")
 # Western labels some mailers put on every body (PHP and OA systems, a Western-default
 # client): their codecs decode any bytes, so Chinese text comes out as ÊÕ¼þÈË.
 _WESTERN = frozenset({"iso8859-1", "cp1252", "iso8859-15"})
-_CJK_TEXT = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+#: What Chinese text is made of beyond ASCII, each range a block GBK or GB18030 encodes
+#: Chinese text's characters from: hanzi (every extension), radicals, CJK punctuation
+#: and forms, full-width forms, and the symbols Chinese forms and letters use (“”、
+#: ——、……、·、×、°、℃、№、Ⅱ、①、㎡、■、★), which a Western text's accented
+#: letters, read as GBK, do not all make.
+_CJK_TEXT = re.compile(
+    "[\u00b7\u00d7\u00f7\u00b0\u00a7"  # · × ÷ ° §
+    "\u2010-\u2027\u2030-\u205e"  # dashes, quotes, ellipsis, ‰, ※
+    "\u2100-\u21ff\u2460-\u24ff\u2500-\u27bf"  # ℃ №, Ⅰ, arrows, ①, boxes, ■, ★
+    "\u2e80-\u2fdf\u3000-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]")
 _NON_ASCII = re.compile("[^\x00-\x7f]")
 
 
