@@ -11,6 +11,7 @@ from worker.errors import FormUnreadable
 from worker.form.limits import FormLimits, describe_size
 from worker.form.sniff import sniff, take_archive
 from worker.form.xlsxsheet import _FIRST_REFS, _PLAIN_CELL, _REFS, _bounded, bound_sheet
+from worker.form.xlsxstrings import _ESCAPE, _SPACED, differs
 from worker.form.xmlscan import _PREFIXED, _TAG, _Counter, _scan_whole, prefixed
 from worker.message.headers import address
 from worker.text import SPACES, normalize, squash, unspaced
@@ -180,3 +181,31 @@ def test_scan_shortcut_answers_as_counting_every_tag(xml: bytes, max_cells: int)
 ])
 def test_a_size_over_a_limit_never_reads_as_the_limit(size: int, up: bool, shown: str) -> None:
     assert describe_size(size, up=up) == shown
+
+
+def _differs_one_pattern(xml: bytes) -> bool:
+    """``differs`` for an unprefixed part as it was written before the split patterns."""
+    return (b"x005F_" in xml or b"&#" in xml or b"<![CDATA[" in xml
+            or (b"_x" in xml and _ESCAPE.search(xml) is not None)
+            or _SPACED[0].search(xml) is not None)
+
+
+_STRING_PARTS = [
+    b"<is><t>plain</t></is>", b"<is><t> lead</t></is>", b"<is><t>trail </t></is>",
+    b"<is><t>trail\n</t></is>", b"<is><t>\rcr</t></is>", b"<is><t>\ttab</t></is>",
+    b"<is><t></t></is>", b"<is><t/></is>", b"<is><t xml:space=\"preserve\"> x </t></is>",
+    b"<is><t\txml:space='preserve'>x</t></is>", b"<is></is>", b"<is/>", b"<is >\n</is>",
+    b"<si><t>a</t></si>", b"<si></si>", b"<si/>", b"<si>  </si>", b"<sst><si><r><t>a</t></r></si>",
+    b"<tableParts count=\"0\"/>", b"<tabColor rgb=\"FF\"/>", b"<t>a</tx>", b"<t>a </tt>",
+    b"<c><v>x005F_x000D_</v></c>", b"<t>&#20013;</t>", b"<t><![CDATA[a]]></t>",
+    b"<t>_x000D_</t>", b"<t>_x00G0_</t>", b"<t>_x</t>", b"<t>a_x00</t>", b"<is><t>a</t> </is>",
+    b"<isx/>", b"<six></six>", b"</t >", b" </t>", b"a</t>", b"<t>a</t\n>",
+]
+
+
+@pytest.mark.parametrize("left", _STRING_PARTS)
+@pytest.mark.parametrize("right", [b"", b"<is><t>x</t></is>", b"<row r=\"1\"><c r=\"A1\"/></row>"])
+def test_differs_split_patterns_answer_as_the_one_pattern(left: bytes, right: bytes) -> None:
+    for xml in (left, left + right, right + left):
+        assert differs(xml, False) is _differs_one_pattern(xml), xml
+        assert differs(xml) is _differs_one_pattern(xml), xml
