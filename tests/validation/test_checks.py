@@ -114,7 +114,7 @@ def line_case(index: int, *, line: dict[str, object] | None = None,
         lines[index] = replace(lines[index], **line)
     order = draft.lines[index].order_no
     if payment:
-        payments[order] = replace(payments[order], **payment)
+        payments[order] = payments[order]._replace(**payment)
     if drop_payment:
         del payments[order]
     total = sum((x.amount or Decimal(0) for x in lines), Decimal(0))
@@ -144,7 +144,7 @@ def test_a_number_shown_as_a_date_is_quoted_with_the_date_the_sheet_shows() -> N
     lines = list(draft.lines)
     lines[0] = replace(lines[0], amount=Decimal("160.00"), amount_raw="1900-06-08",
                        year=2017, year_raw="1905-07-09")
-    payments["A001"] = replace(payments["A001"], year=2018)
+    payments["A001"] = payments["A001"]._replace(year=2018)
     reasons = check_application(replace(draft, lines=lines, total_amount=None), PROGRAMME,
                                 Lookups(payments, {}))
     details = {r.code: r.detail for r in reasons}
@@ -154,7 +154,7 @@ def test_a_number_shown_as_a_date_is_quoted_with_the_date_the_sheet_shows() -> N
     # a cell that shows its number is quoted as before
     lines[0] = replace(lines[0], amount=Decimal("160.00"), amount_raw="160", year=2018,
                        year_raw="2018年")
-    payments["A001"] = replace(payments["A001"], year=2017)
+    payments["A001"] = payments["A001"]._replace(year=2017)
     reasons = check_application(replace(draft, lines=lines, total_amount=None), PROGRAMME,
                                 Lookups(payments, {}))
     details = {r.code: r.detail for r in reasons}
@@ -172,7 +172,7 @@ def test_more_counted_than_read_says_rows_under_a_blank_row_are_not_read() -> No
 
 def test_payment_mismatch_says_which_fields_differ() -> None:
     draft, payments = good_draft()
-    payments["A001"] = replace(payments["A001"], name="张坤", year=2017)
+    payments["A001"] = payments["A001"]._replace(name="张坤", year=2017)
     reasons = check_application(draft, PROGRAMME, Lookups(payments, {}))
     (mismatch,) = [r for r in reasons if r.code == Code.PAYMENT_MISMATCH]
     assert mismatch.line == 1
@@ -197,7 +197,7 @@ def test_payment_mismatch_never_quotes_the_records_identity() -> None:
     reveal the trainee's name or 身份证号 on record."""
     draft, payments = good_draft()
     other_id = "11010519491231002X"
-    payments["A001"] = replace(payments["A001"], name="曾卫东", id_number=other_id)
+    payments["A001"] = payments["A001"]._replace(name="曾卫东", id_number=other_id)
     reasons = check_application(draft, PROGRAMME, Lookups(payments, {}))
     (mismatch,) = [r for r in reasons if r.code == Code.PAYMENT_MISMATCH]
     assert "姓名" in mismatch.detail and "身份证号" in mismatch.detail
