@@ -132,9 +132,13 @@ def _below_limits(content: bytes, limits: FormLimits) -> bool:
     any limit the tags are counted for: every cell tag starts with ``<c``, every string
     with ``<si`` (some other tags too, so the counts are upper bounds), and a part of at
     most ``min(max_cells, EXCEL_MAX_COLUMNS)`` cells fits every row and the sheet.
-    Two C-speed counts, where listing the tags (``_TAG``) took five times as long."""
-    return (content.count(b"<c") <= min(limits.max_cells, EXCEL_MAX_COLUMNS)
-            and content.count(b"<si") <= limits.max_cells)
+    Two C-speed counts, where listing the tags (``_TAG``) took five times as long; none
+    for a part too short to hold that many (each ``<c`` takes two bytes, each ``<si``
+    three: a sheet under 32 KB cannot pass 16,384 cells)."""
+    cells = min(limits.max_cells, EXCEL_MAX_COLUMNS)
+    if len(content) // 2 <= cells and len(content) // 3 <= limits.max_cells:
+        return True
+    return content.count(b"<c") <= cells and content.count(b"<si") <= limits.max_cells
 
 
 # Most parts of a form are byte for byte those of the last form from the same program
