@@ -114,6 +114,8 @@ def test_damaged_utf8_stays_utf8_unlabelled_or_labelled_utf8(label: str | None) 
     assert decode_bytes("王堃喆".encode()[:-2], label) == "王堃\ufffd"
     broken = "堃喆镕玥的发票申请".encode().replace("票".encode(), "票".encode()[:2] + b"\xff")
     assert decode_bytes(broken, label) == "堃喆镕玥的发\ufffd\ufffd申请"
+    # A surrogate's three bytes are one broken place, not three.
+    assert decode_bytes("申请表".encode() + b"\xed\xa0\x80.xls", label) == "申请表" + "\ufffd" * 3 + ".xls"
 
 
 def test_damaged_utf8_under_a_gb_label_needs_more_than_a_few_hanzi() -> None:
@@ -132,6 +134,7 @@ def test_damaged_gbk_keeps_its_text_under_a_wrong_or_no_label(label: str | None)
     text = "你好，关于2018年继续教育"
     assert decode_bytes(text.encode("gbk") + b"\xff", label) == text + "\ufffd"
     assert decode_bytes(text.encode("gbk")[:-1], label) == text[:-1] + "\ufffd"
+    assert decode_bytes(b"\xff" + "发票".encode("gbk"), label) == "\ufffd发票"
 
 
 def test_decode_bytes_order() -> None:

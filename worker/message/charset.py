@@ -102,7 +102,7 @@ def decode_bytes(data: bytes, label: str | None = None) -> str:
     except UnicodeDecodeError:
         pass
     if codec in (None, "ascii", "utf-8"):
-        return _lossy(data)
+        return _lossy(data, labelled=codec == "utf-8")
     return data.decode(codec, errors="replace")  # type: ignore[arg-type]
 
 
@@ -127,25 +127,33 @@ def damaged_utf8(data: bytes, least: int = 1) -> bool:
             return len(data[:e.start].translate(None, _BELOW_E0)) >= least  # cut short
     else:
         return False  # whole UTF-8, not damaged
-    errors = _utf8_errors(data)
-    whole = len(data.translate(None, _BELOW_E0)) - errors  # about: a broken one may lead
-    return whole >= max(least, 2 * errors)
+    text = data.decode("utf-8", errors="replace")
+    # Each such character has one lead byte of E0 or above; so has each U+FFFD.
+    whole = len(text.encode().translate(None, _BELOW_E0)) - text.count(_REPLACEMENT)
+    return whole >= max(least, 2 * _broken(text, data, _REPLACEMENT.encode()))
 
 
-def _utf8_errors(data: bytes) -> int:
-    """How many U+FFFD decoding ``data`` as UTF-8 makes (those it holds not counted)."""
-    return (data.decode("utf-8", errors="replace").count(_REPLACEMENT)
-            - data.count(_REPLACEMENT.encode()))
+_RUNS = re.compile("\ufffd+")
 
 
-def _lossy(data: bytes) -> str:
+def _broken(text: str, data: bytes, written: bytes) -> int:
+    """Places where decoding ``data`` into ``text`` broke: runs of U+FFFD, less those
+    the bytes held (``written``: U+FFFD in their codec). A broken sequence is one
+    place, however many bytes it spans (a surrogate in UTF-8 makes three U+FFFD)."""
+    return max(0, len(_RUNS.findall(text)) - data.count(written))
+
+
+def _lossy(data: bytes, *, labelled: bool) -> str:
     """Bytes that neither UTF-8 nor GB18030 decodes whole, nor damaged UTF-8, decoded
-    by the one that breaks in fewer places (a tie: GB18030, Chinese mail's older
-    charset), each undecodable byte a U+FFFD. A GBK subject whose last character was
-    cut keeps every character before it, where UTF-8 made most of it U+FFFD."""
+    by the one that loses fewer of them (each undecodable byte a U+FFFD); a tie goes
+    to the label (``labelled``: utf-8), else to GB18030, Chinese mail's older charset.
+    A GBK subject whose last character was cut keeps every character before it, where
+    UTF-8 made most of it U+FFFD."""
+    utf8 = data.decode("utf-8", errors="replace")
     gb = data.decode("gb18030", errors="replace")
-    gb_errors = gb.count(_REPLACEMENT) - data.count(_REPLACEMENT.encode("gb18030"))
-    return data.decode("utf-8", errors="replace") if _utf8_errors(data) < gb_errors else gb
+    utf8_lost = utf8.count(_REPLACEMENT) - data.count(_REPLACEMENT.encode())
+    gb_lost = gb.count(_REPLACEMENT) - data.count(_REPLACEMENT.encode("gb18030"))
+    return utf8 if utf8_lost < gb_lost or (labelled and utf8_lost == gb_lost) else gb
 
 
 def to_bytes(text: str) -> bytes:
