@@ -11,6 +11,7 @@ every reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -139,11 +140,21 @@ def set_reasons(app: Application, reasons: list[Reason]) -> None:
     app.reasons = reason_rows(reasons)
 
 
+def mail_unread(attachment: str | None, text: str, codes: Iterable[str]) -> bool:
+    """Whether an application stands for a mail that could not be read at all (too
+    large, not a mail, its MIME broken before any text): FORM_UNREADABLE without an
+    attachment, and no text read from the mail. A recipient it may hold was never
+    looked for, so it is not said to be missing (``evaluate_draft``'s ``unread``), by
+    intake (``worker.intake.analyse``) and by a re-check (``worker.staff.checks``)."""
+    return attachment is None and not text and Code.FORM_UNREADABLE in codes
+
+
 def evaluate(session: Session, app: Application, config: Config,
-             *, pre_reasons: list[Reason] | None = None) -> list[Reason]:
-    """Every reason the application has now, issuing nothing (the console's re-check)."""
+             *, pre_reasons: list[Reason] | None = None, unread: bool = False) -> list[Reason]:
+    """Every reason the application has now, issuing nothing (the console's re-check).
+    ``unread``: see ``evaluate_draft``."""
     return evaluate_draft(session, draft_of(app), config, pre_reasons=pre_reasons,
-                          application_id=app.id)
+                          unread=unread, application_id=app.id)
 
 
 def evaluate_draft(session: Session, draft: Draft, config: Config,

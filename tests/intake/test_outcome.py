@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from tests.intake.conftest import World, make_world
 from tests.intake.test_pass import form_mail, trainees, unit
-from worker.db.models import Mail, OutboxMessage
+from worker.db.models import Application, Mail, OutboxMessage
 from worker.replies.compose import make_message_id
+from worker.staff.checks import current_reasons
 
 
 def test_the_reply_is_made_from_the_message_id_as_carried(world: World) -> None:
@@ -67,5 +68,9 @@ def test_a_mail_over_the_size_limit_is_held_for_that_alone(db_url: str, tmp_path
         assert [r["code"] for r in app["reasons"]] == ["FORM_UNREADABLE"]
         detail = app["reasons"][0]["detail"]
         assert "约 1.1 MB，超过 1 MB 的上限" in detail and "申请表" in detail
+        with world.app.sessions() as session:  # the console's re-check says no more
+            (stored,) = session.scalars(select(Application)).all()
+            found = current_reasons(session, stored, world.app.config)
+            assert [r.code for r in found] == ["FORM_UNREADABLE"]
     finally:
         world.app.close()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from worker.config import Config
+from worker.decision import mail_unread
 from worker.errors import FormUnreadable
 from worker.fields import FIELDS
 from worker.form import FormLimits, ParsedForm, read_form
@@ -88,7 +89,8 @@ def analyse(mail: ParsedMail, config: Config) -> list[AppDraft]:
                               DETAILS["mail_unreadable"].format(why=mail.unreadable)))
     if not reasons:
         reasons.append(Reason(Code.NO_FORM, None, "邮件没有 Excel 附件"))
-    return [AppDraft(None, draft, reasons=reasons)]
+    return [AppDraft(None, draft, reasons=reasons,
+                     unread=mail_unread(None, mail.text, [r.code for r in reasons]))]
 
 
 def _applications(drafts: list[AppDraft], message_id: str) -> list[AppDraft]:

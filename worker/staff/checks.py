@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from worker.config import Config
 from worker.db.models import Application
-from worker.decision import evaluate
+from worker.decision import evaluate, mail_unread
 from worker.validation import Code, Reason
 from worker.validation.reasons import REASONS, Role, with_role, without_explained
 
@@ -34,4 +34,6 @@ def current_reasons(session: Session, app: Application, config: Config) -> list[
     events no check can find again, kept until staff approve), then every check."""
     kept = [Reason(Code(r.code), r.line, r.detail) for r in app.reasons
             if r.code in Code.__members__ and REASONS[Code(r.code)].sticky]
-    return without_explained(kept + evaluate(session, app, config, pre_reasons=pre_reasons(app)))
+    return without_explained(kept + evaluate(session, app, config, pre_reasons=pre_reasons(app),
+                                             unread=mail_unread(app.attachment, app.mail.body_text,
+                                                                [r.code for r in app.reasons])))
