@@ -11,7 +11,6 @@ every reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -138,15 +137,6 @@ def reason_rows(reasons: list[Reason]) -> list[ReasonRow]:
 
 def set_reasons(app: Application, reasons: list[Reason]) -> None:
     app.reasons = reason_rows(reasons)
-
-
-def mail_unread(attachment: str | None, text: str, codes: Iterable[str]) -> bool:
-    """Whether an application stands for a mail that could not be read at all (too
-    large, not a mail, its MIME broken before any text): FORM_UNREADABLE without an
-    attachment, and no text read from the mail. A recipient it may hold was never
-    looked for, so it is not said to be missing (``evaluate_draft``'s ``unread``), by
-    intake (``worker.intake.analyse``) and by a re-check (``worker.staff.checks``)."""
-    return attachment is None and not text and Code.FORM_UNREADABLE in codes
 
 
 def evaluate(session: Session, app: Application, config: Config,

@@ -136,6 +136,24 @@ def test_a_form_in_the_body_or_an_unreadable_one_is_a_units_mail(reply_world: Re
     assert reasons(reply_world) == {}
 
 
+def test_a_mail_too_large_to_read_is_answered_like_a_form(db_url: str, tmp_path: Path,
+                                                          smtp_server: SmtpServer) -> None:
+    """A first-time unit whose mail is over the size limit (photos beside the form) is
+    told so: it may well carry the form, as an unreadable attachment may."""
+    world = make_world(db_url, tmp_path, smtp={"url": smtp_server.url},
+                       mailbox={"max_mail_bytes": 1 << 20})
+    rw = ReplyWorld(world, smtp_server)
+    try:
+        raw = with_form("caiwu@new-unit.example")
+        world.deliver(raw + b"\n" * (2 << 20))  # stored with \n line ends: 2 MB of them
+        assert world.run() == {"held": 1}
+        assert reasons(rw) == {}
+        (msg,) = rw.replies()
+        assert msg["To"] == "caiwu@new-unit.example" and "邮件过大" in body(msg)
+    finally:
+        world.app.close()
+
+
 def test_a_chunk_answers_each_mail_as_if_the_ones_after_it_were_not_there_yet(
         reply_world: ReplyWorld) -> None:
     """A chunk's mails are stored together, then answered in their order: a first,

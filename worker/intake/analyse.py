@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from worker.config import Config
-from worker.decision import mail_unread
 from worker.errors import FormUnreadable
 from worker.fields import FIELDS
 from worker.form import FormLimits, ParsedForm, read_form
@@ -24,7 +23,7 @@ from worker.message import Attachment, ParsedMail
 from worker.recipient import BodyRecipient, Recipient, merge, parse_recipient_parts
 from worker.validation import Code, Draft, Line, Reason
 from worker.validation import normalize as norm
-from worker.validation.reasons import DETAILS
+from worker.validation.reasons import DETAILS, mail_unread
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,10 @@ cannot get cheaply, and what a real unit nearly always shows):
 1. **it carries a form**: a spreadsheet attachment (readable or not), a form pasted into
    the body and read as one, or an attachment meant as the form that we cannot read
    (a Word file, a PDF, a RAR: held UNSUPPORTED_ATTACHMENT, and the unit must hear how
-   to send it instead). That is what a unit sends, and what the reply is about. A
-   stranger can attach one too; the limits below then bound what that achieves.
+   to send it instead), or a mail we could not read at all (over the size limit:
+   ``mail_unread``), which may well carry one. That is what a unit sends, and what
+   the reply is about. A stranger can attach one too (or send 30 MB); the limits
+   below then bound what that achieves.
 2. **its From address wrote before with a spreadsheet**: a unit that forgets the form
    the second time is still told so. "Wrote before" alone is not enough: a spoofer's
    first mail would make its second one trusted.
@@ -53,7 +55,7 @@ from worker.config import Config
 from worker.db.models import Application, Mail, OutboxMessage
 from worker.replies.compose import plain_address
 from worker.status import ApplicationStatus, OutboxStatus
-from worker.validation.reasons import Code
+from worker.validation.reasons import Code, mail_unread
 
 REPLY_KIND = "reply"   # the outbox kind of an automatic reply (queue.REPLY)
 
@@ -114,7 +116,8 @@ def domain_of(address: str) -> str:
 def looks_like_unit(session: Session, mail: Mail, apps: Sequence[Application],
                     config: Config) -> bool:
     """Rules 1-3 of the module docstring, from this mail and earlier stored mail."""
-    if meant_a_form(apps):
+    if meant_a_form(apps) or any(mail_unread(a.attachment, mail.body_text, [r.code for r in a.reasons])
+                                 for a in apps):
         return True
     sender = plain_address(mail.sender)
     if sender is None:

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from worker.config import Config
 from worker.db.models import Application
-from worker.decision import evaluate, mail_unread
+from worker.decision import evaluate
 from worker.validation import Code, Reason
-from worker.validation.reasons import REASONS, Role, with_role, without_explained
+from worker.validation.reasons import REASONS, Role, mail_unread, with_role, without_explained
 
 FORMLESS = with_role(Role.FORMLESS)
 """Reasons that mean no form was read (``Role.FORMLESS`` in the reason table): the

@@ -366,3 +366,14 @@ def _window(programme: object) -> str:
     if start is None or end is None:
         return ""
     return f"{start:%Y年%m月%d日}至{end:%Y年%m月%d日}"
+
+
+def mail_unread(attachment: str | None, text: str, codes: Iterable[str]) -> bool:
+    """Whether an application stands for a mail that could not be read at all (too
+    large, not a mail, its MIME broken before any text): FORM_UNREADABLE without an
+    attachment, and no text read from the mail. A recipient it may hold was never
+    looked for, so it is not said to be missing (``worker.decision.evaluate_draft``'s
+    ``unread``), by intake (``worker.intake.analyse``) and by a re-check
+    (``worker.staff.checks``); and it may well carry the form, so the unit is
+    answered as for one (``worker.replies.policy``)."""
+    return attachment is None and not text and Code.FORM_UNREADABLE in codes
