@@ -28,6 +28,7 @@ def test_ledger_download_is_xlsx_with_text_ids(logged_in: tuple[FlaskClient, str
     assert 'href="/reports/ledger.xlsx?from=2018-09-01&amp;to=2018-09-30"' in dated
     csv = client.get("/reports/payments.csv?to=2000-01-01")
     assert csv.status_code == 200 and csv.data.decode("utf-8-sig").count("\n") == 1  # header only
+    assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"  # one charset, not two
 
 
 def test_bad_report_requests(logged_in: tuple[FlaskClient, str], client: FlaskClient) -> None:

@@ -15,7 +15,7 @@ from worker.reports.cli import parse_date
 bp = Blueprint("reports", __name__)
 TITLES = {"ledger": "开票台账", "queue": "待处理申请", "payments": "缴费记录", "audit": "操作记录"}
 TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         "csv": "text/csv; charset=utf-8"}
+         "csv": "text/csv"}  # werkzeug adds "; charset=utf-8" to a text/ type
 
 
 def _range() -> tuple[date | None, date | None]:
