@@ -9,7 +9,7 @@ from __future__ import annotations
 from worker.form.classify import AttachmentKind, classify_attachment
 from worker.form.labels import HEADER_FIELDS, LINE_COLUMNS
 from worker.form.limits import DEFAULT_LIMITS, FormLimits
-from worker.form.model import FormLine, ParsedForm
+from worker.form.model import Line, ParsedForm
 from worker.form.reader import read_form
 
 __all__ = [
@@ -18,7 +18,7 @@ __all__ = [
     "LINE_COLUMNS",
     "AttachmentKind",
     "FormLimits",
-    "FormLine",
+    "Line",
     "ParsedForm",
     "classify_attachment",
     "read_form",

@@ -7,21 +7,28 @@ from decimal import Decimal
 
 
 @dataclass
-class FormLine:
-    """One trainee row, normalised but not validated (checks live elsewhere).
+class Line:
+    """One trainee line as the form gives it, normalised but not validated: what the
+    checks (``worker.validation``), issuing and the stored line read.
 
     Raw texts are kept next to parsed numbers so replies can quote what the unit wrote.
     """
 
-    row: int  # 1-based spreadsheet row, for messages
+    position: int  # 1-based order among the form's lines
     seq: int | None  # 序号 as written; None when blank or not a number
     name: str
     id_number: str  # squashed, lower-case x upper-cased
     order_no: str  # squashed digit string (numbers typed as numbers lose their '.0')
     year: int | None
-    year_raw: str
     amount: Decimal | None
-    amount_raw: str
+    year_raw: str = ""
+    amount_raw: str = ""
+    row: int | None = None  # 1-based spreadsheet row, for messages
+
+    @property
+    def ref(self) -> int:
+        """The line number reasons cite: the trainee's 序号, else its position."""
+        return self.seq if self.seq is not None else self.position
 
 
 @dataclass
@@ -30,7 +37,7 @@ class ParsedForm:
 
     sheet: str
     header: dict[str, str] = field(default_factory=dict)  # absent key = label absent
-    lines: list[FormLine] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
     total_count: int | None = None
     total_amount: Decimal | None = None
     has_total_row: bool = False

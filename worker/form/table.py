@@ -29,7 +29,7 @@ from worker.form.labels import (
     split_label,
 )
 from worker.form.limits import FormLimits
-from worker.form.model import FormLine
+from worker.form.model import Line
 from worker.text import label_key, number_text, parse_amount, squash, unspaced
 
 _TOTAL_PREFIX = re.compile(r"^(?:合计|总计)[:]?")
@@ -54,7 +54,7 @@ class TableHeader:
 class Table:
     """The parsed table plus the row indexes it used (header search skips them)."""
 
-    lines: list[FormLine] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
     total_count: int | None = None
     total_amount: Decimal | None = None
     has_total_row: bool = False
@@ -134,12 +134,13 @@ class _Columns:
                    max(columns.values()) + 1)
 
 
-def _line(row: Row, texts: list[str], index: int, cols: _Columns) -> FormLine:
-    """One trainee line; ``texts``: the row's ``cell_text``s padded to ``cols.width``
-    (already normalised, so squashing one only drops its whitespace)."""
+def _line(row: Row, texts: list[str], index: int, cols: _Columns, position: int) -> Line:
+    """The ``position``-th trainee line; ``texts``: the row's ``cell_text``s padded to
+    ``cols.width`` (already normalised, so squashing one only drops its whitespace)."""
     if len(row) < cols.width:
         row = (*row, *[None] * (cols.width - len(row)))
-    return FormLine(
+    return Line(
+        position=position,
         row=index + 1,
         seq=None if cols.seq is None else cell_int(row[cols.seq]),
         name=unspaced(texts[cols.name]),
@@ -266,7 +267,7 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
             break
         in_gap = False
         last = index
-        table.lines.append(_line(row, texts, index, cols))
+        table.lines.append(_line(row, texts, index, cols, len(table.lines) + 1))
         if len(table.lines) > limits.max_lines:
             raise FormUnreadable(f"申请表人数过多（超过 {limits.max_lines} 人），请分成几份申请表分别发送")
     if not ended and sheet.truncated:

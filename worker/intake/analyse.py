@@ -21,7 +21,7 @@ from worker.form.sniff import Format
 from worker.intake.attachments import sort_attachments
 from worker.message import Attachment, ParsedMail
 from worker.recipient import BodyRecipient, Recipient, merge, parse_recipient_parts
-from worker.validation import Code, Draft, Line, Reason
+from worker.validation import Code, Draft, Reason
 from worker.validation import normalize as norm
 from worker.validation.reasons import DETAILS, mail_unread
 
@@ -175,12 +175,7 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
             values[f.key] = str(norm.CHOICE_READERS[f.key](values[f.key]) or values[f.key])
     draft = Draft(**values, **raw)
     if form is not None:
-        draft.lines = [
-            Line(position=i, seq=fl.seq, name=fl.name, id_number=fl.id_number,
-                 order_no=fl.order_no, year=fl.year, amount=fl.amount,
-                 year_raw=fl.year_raw, amount_raw=fl.amount_raw, row=fl.row)
-            for i, fl in enumerate(form.lines, start=1)
-        ]
+        draft.lines = list(form.lines)  # the form's own lines, numbered in order
         draft.total_count = form.total_count
         draft.total_amount = form.total_amount
         draft.below_blank = list(form.below_blank)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from worker.fields import FIELDS
+from worker.form.model import Line  # the checks' line is the form's
 
 #: Payment statuses and methods as ``worker.payments`` stores them (SPEC §3: refunded
 #: orders and study-card payments are never invoiced by mail).
@@ -33,25 +34,6 @@ class PaymentRow(NamedTuple):
     paid_at: datetime | None
     method: str     # ONLINE | CARD
     status: str     # PAID | REFUNDED
-
-
-@dataclass
-class Line:
-    position: int                 # 1-based order in the form
-    seq: int | None               # 序号 as written
-    name: str
-    id_number: str
-    order_no: str
-    year: int | None
-    amount: Decimal | None
-    year_raw: str = ""
-    amount_raw: str = ""
-    row: int | None = None
-
-    @property
-    def ref(self) -> int:
-        """The line number reasons cite: the trainee's 序号, else its position."""
-        return self.seq if self.seq is not None else self.position
 
 
 def _draft_class() -> type:
