@@ -97,6 +97,7 @@ def test_subject_and_name_are_repeated_only_as_a_short_clean_prefix() -> None:
     assert echo_text("http://x.example", 24) == "" and reply_subject("http://x.example", 24) == \
         "Re: 发票申请"
     assert echo_text("线上缴费发票申请-武清区某某公司", 24) == "线上缴费发票申请-武清区某某公司"
+    assert echo_text("线上缴费发票申\ufffd", 24) == "线上缴费发票申"  # cut mid-character
 
 
 def test_threading_ids_are_checked_and_bounded() -> None:

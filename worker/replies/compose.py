@@ -79,15 +79,17 @@ def plain_text(text: str | None) -> str:
 
 def echo_text(original: str | None, limit: int = SUBJECT_LIMIT) -> str:
     """What a reply may repeat of a text the sender wrote freely (subject, display
-    name): one line, no reply prefixes, no links or addresses, at most ``limit``
-    characters (then ``…``); "" if nothing is left.
+    name): one line, no reply prefixes, no links or addresses, no U+FFFD, at most
+    ``limit`` characters (then ``…``); "" if nothing is left.
 
     Short on purpose (``reply_limits.subject_chars``): these are the texts a stranger
     fully controls, and an answer must not carry them on to someone else."""
     # Cut before the patterns run: a stranger's 200,000-character subject must cost no
     # more than a short one (the link pattern is quadratic on long runs without spaces).
     subject = _LINK.sub(" ", one_line((original or "")[:_ECHO_SCAN]))
-    subject = " ".join(subject.split())
+    # U+FFFD stands for bytes that did not decode (a subject cut mid-character): nothing
+    # the unit wrote, so nothing to repeat back to it.
+    subject = " ".join(subject.replace("\ufffd", "").split())
     while True:
         stripped = _REPLY_PREFIX.sub("", subject, count=1)
         if stripped == subject:
