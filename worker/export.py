@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from worker.db.models import Application, Invoice, Mail
+from worker.message.model import header_message_id
 from worker.text import money
 
 
@@ -29,7 +30,7 @@ def export_applications(session: Session) -> dict[str, list[dict[str, Any]]]:
 def application_dict(app: Application) -> dict[str, Any]:
     shipment = app.shipment
     return {
-        "message_id": app.mail.message_id,
+        "message_id": header_message_id(app.mail.message_id),
         "attachment": app.attachment,
         "status": app.status,
         "reasons": [{"code": r.code, "line": r.line, "detail": r.detail} for r in app.reasons],

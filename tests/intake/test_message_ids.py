@@ -1,12 +1,16 @@
-"""Mails whose Message-IDs differ only in bytes no charset reads are different mails."""
+"""Which mails are one mail: Message-IDs that differ only in bytes no charset reads are
+two, and so are different mails under one reused Message-ID; copies of a mail are one."""
 
 from __future__ import annotations
+
+import json
+import re
 
 from sqlalchemy import select
 
 from tests.intake.conftest import World
-from tests.intake.test_pass import WHEN
-from worker.db.models import Mail
+from tests.intake.test_pass import WHEN, form_mail, trainees, unit
+from worker.db.models import Mail, OutboxMessage
 
 
 def _raw(sender: str, message_id: bytes) -> bytes:
@@ -25,3 +29,46 @@ def test_ids_with_different_undecodable_bytes_are_two_mails(world: World) -> Non
     with world.app.sessions() as s:
         senders = sorted(s.scalars(select(Mail.sender)))
     assert senders == ["unit0@qq.com", "unit1@qq.com", "unit2@qq.com"]
+
+
+def _with_id(raw: bytes, message_id: bytes) -> bytes:
+    return re.sub(rb"Message-ID: <[^>]*>", b"Message-ID: " + message_id, raw, count=1)
+
+
+def test_a_mailer_reusing_a_message_id_loses_no_mail(world: World) -> None:
+    """Different applications under one Message-ID (a broken mailer, an OA system's
+    constant ID) are different mails: each stored, judged, issued and answered, in one
+    chunk or in a later pass; the export and the replies' thread show the header's ID.
+    Copies of any of them are still only moved."""
+    groups = [trainees(prefix, 1) for prefix in "RST"]
+    for group in groups:
+        world.pay(group)
+    first, second, third = (_with_id(form_mail(unit(g)), b"<same@oa.example>") for g in groups)
+    world.deliver(first, second)  # one chunk
+    assert world.run() == {"accepted": 2}
+    world.deliver(third)  # a later pass
+    assert world.run() == {"accepted": 1}
+    world.deliver(first, second, third)  # copies of each, with new transport headers
+    summary = world.app.run_once()
+    assert summary.duplicates == 3 and summary.processed == 3
+    apps = world.export()
+    assert len(apps) == 3 and {a["message_id"] for a in apps} == {"<same@oa.example>"}
+    assert len({i["number"] for a in apps for i in a["invoices"]}) == 3
+    with world.app.sessions() as s:
+        keys = s.scalars(select(Mail.message_id).order_by(Mail.id)).all()
+        assert keys[0] == "<same@oa.example>" and len(set(keys)) == 3
+        replies = [json.loads(r.fields) for r in s.scalars(select(OutboxMessage))]
+    assert len(replies) == 3 and {r["in_reply_to"] for r in replies} == {"<same@oa.example>"}
+    assert len({r["message_id"] for r in replies}) == 3  # three replies, three IDs
+
+
+def test_a_copy_with_other_transport_headers_is_the_same_mail(world: World) -> None:
+    people = trainees("U", 1)
+    world.pay(people)
+    raw = form_mail(unit(people))
+    world.deliver(raw)
+    assert world.run() == {"accepted": 1}
+    world.deliver(b"Received: from relay2.example by mx.example; Mon, 3 Dec 2018 10:00:00 +0800\r\n"
+                  + raw)
+    summary = world.app.run_once()
+    assert summary.duplicates == 1 and len(world.export()) == 1

@@ -32,7 +32,7 @@ from worker.intake.record import Outcome, folder_for, record_chunk
 from worker.logs import log_mail
 from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
-from worker.message.model import synthetic_message_id
+from worker.message.model import body_digest, reused_message_id, synthetic_message_id
 from worker.replies.compose import is_our_reply_id
 from worker.status import MailStatus
 from worker.validation import Code, Draft, Reason
@@ -136,17 +136,30 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
                 stopped = True
                 break
             summary.seen += 1
-            outcome = known.get((ref.message_id or "").strip())
-            if outcome is not None:
-                done.append((ref, outcome))
+            stored = known.get((ref.message_id or "").strip())
+            if stored is not None and stored[1] is None:
+                done.append((ref, stored[0]))  # stored before digests: the same mail
                 continue
             try:
                 raw = mailbox.fetch(ref, max_bytes=config.mailbox.max_mail_bytes)
             except MailGone:
                 log.info("mail %s was taken by another worker", ref.uid)
                 continue
-            read.append((ref, *_understand(raw, ref, config)))
+            digest = body_digest(raw)
+            if stored is not None and stored[1] == digest:
+                done.append((ref, stored[0]))  # a copy of a mail already processed
+                continue
+            mail, drafts, error = _understand(raw, ref, config)
             del raw
+            mail.body_digest = digest
+            if stored is not None:  # another mail under a Message-ID already used
+                mail.message_id = reused_message_id(mail.message_id, digest)
+                again = _known(sessions, [mail.message_id]).get(mail.message_id)
+                if again is not None:
+                    done.append((ref, again[0]))
+                    continue
+            read.append((ref, mail, drafts, error))
+        _keep_apart(read)
         if read:
             with sessions.begin() as session:
                 chunk = Chunk(session, config, orders_of(d for _, _, drafts, _ in read
@@ -163,20 +176,33 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
     return stopped
 
 
+def _keep_apart(read: list[tuple[MailRef, ParsedMail, list[AppDraft], str | None]]) -> None:
+    """A chunk's mails that share a Message-ID but not their bytes (a mailer reusing
+    IDs) are each a mail: all but the first are keyed by their digest
+    (``reused_message_id``). Copies of one mail keep their key: the second is stored
+    as the duplicate it is."""
+    first: dict[str, str | None] = {}
+    for _, mail, _, _ in read:
+        digest = first.setdefault(mail.message_id, mail.body_digest)
+        if digest != mail.body_digest and mail.body_digest is not None:
+            mail.message_id = reused_message_id(mail.message_id, mail.body_digest)
+
+
 def _known(sessions: sessionmaker[Session], message_ids: list[str | None],
-           ) -> dict[str, Outcome]:
-    """Mails whose outcome is already committed (a crash before their move): only move
-    them. One query; stripped Message-ID as listed -> outcome."""
+           ) -> dict[str, tuple[Outcome, str | None]]:
+    """Mails whose outcome is already committed (a crash before their move, a copy sent
+    again, another mail reusing the ID): one query; stripped Message-ID as listed ->
+    (outcome, the stored mail's ``body_digest``)."""
     length = Mail.__table__.c.message_id.type.length
     # Looked up as stored: cleaned and cut by the column type (worker.db.types.String).
     stored = {m.strip(): storable_key(m.strip(), length) for m in message_ids if m and m.strip()}
     if not stored:
         return {}
     with sessions() as session:
-        rows = session.execute(select(Mail.message_id, Mail.id, Mail.status)
+        rows = session.execute(select(Mail.message_id, Mail.id, Mail.status, Mail.body_digest)
                                .where(Mail.message_id.in_(sorted(set(stored.values()))))).all()
-    by_key = {key: Outcome(mail_id, MailStatus(status), duplicate=True)
-              for key, mail_id, status in rows}
+    by_key = {key: (Outcome(mail_id, MailStatus(status), duplicate=True), digest)
+              for key, mail_id, status, digest in rows}
     return {asked: by_key[key] for asked, key in stored.items() if key in by_key}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +27,35 @@ def synthetic_message_id(raw: bytes) -> str:
 
 def is_synthetic_message_id(value: str) -> bool:
     return value.lower().endswith(f"@{SYNTHETIC_ID_DOMAIN}>")
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def body_digest(raw: bytes) -> str:
+    """The SHA-256 (hex) of a mail's bytes after its header section: the same for every
+    copy of one mail, whatever its transport headers (Received, Delivered-To), and
+    different for another mail that reuses its Message-ID (a broken mailer)."""
+    end = _HEADER_END.search(raw)
+    return hashlib.sha256(raw[end.end():] if end else b"").hexdigest()
+
+
+#: Between a reused Message-ID and the digest that keys the second mail under it: white
+#: space, which no key has (``worker.message.headers.message_id_key`` drops it all).
+_REUSED = " #"
+
+
+def reused_message_id(message_id: str, digest: str) -> str:
+    """The key of a mail whose Message-ID an earlier, different mail already has: the
+    ID, then its body's digest (``body_digest``), so each such mail is stored, judged
+    and answered, and a copy of it is still known as a duplicate."""
+    return f"{message_id}{_REUSED}{digest[:16]}"
+
+
+def header_message_id(key: str) -> str:
+    """The Message-ID as in the mail's header, of a stored key (``reused_message_id``):
+    what the export shows and a reply threads under."""
+    return key.split(_REUSED, 1)[0]
 
 
 @dataclass
@@ -60,3 +90,5 @@ class ParsedMail:
     unreadable: str | None = None
     """Why the mail itself could not be read in full (too deep, too many parts, a broken
     MIME structure), in Chinese for the unit; None when every part was read."""
+    body_digest: str | None = None
+    """``body_digest`` of the mail's bytes (set by intake, which has them)."""

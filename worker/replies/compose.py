@@ -25,7 +25,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from worker.config import TEMPLATES_DIR
-from worker.message.model import is_synthetic_message_id
+from worker.message.model import header_message_id, is_synthetic_message_id
 from worker.text import INVISIBLE, UNSEEN
 
 # 7-bit headers (RFC 2047 words) and base64 text: survives any relay, no SMTPUTF8 needed.
@@ -149,6 +149,7 @@ def thread_ids(original_message_id: str, references: Iterable[str]) -> tuple[str
     we made up for a mail without one (``is_synthetic_message_id``) is no thread: the
     unit's client never saw it."""
     refs = [r for r in references if message_id_ok(r)]
+    original_message_id = header_message_id(original_message_id)  # a reused ID's key: the ID
     if not message_id_ok(original_message_id) or is_synthetic_message_id(original_message_id):
         return None, refs[-MAX_REFERENCES:]
     refs = [r for r in refs if r != original_message_id]
