@@ -32,7 +32,7 @@ from worker.intake.record import Outcome, folder_for, record_chunk
 from worker.logs import log_mail
 from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
-from worker.message.model import body_digest, reused_message_id, synthetic_message_id
+from worker.message.model import content_digest, reused_message_id, synthetic_message_id
 from worker.replies.compose import is_our_reply_id
 from worker.status import MailStatus
 from worker.validation import Code, Draft, Reason
@@ -145,13 +145,12 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
             except MailGone:
                 log.info("mail %s was taken by another worker", ref.uid)
                 continue
-            digest = body_digest(raw)
+            mail, drafts, error = _understand(raw, ref, config)
+            del raw
+            digest = mail.content_digest = content_digest(mail)
             if stored is not None and stored[1] == digest:
                 done.append((ref, stored[0]))  # a copy of a mail already processed
                 continue
-            mail, drafts, error = _understand(raw, ref, config)
-            del raw
-            mail.body_digest = digest
             if stored is not None:  # another mail under a Message-ID already used
                 mail.message_id = reused_message_id(mail.message_id, digest)
                 again = _known(sessions, [mail.message_id]).get(mail.message_id)
@@ -177,29 +176,29 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
 
 
 def _keep_apart(read: list[tuple[MailRef, ParsedMail, list[AppDraft], str | None]]) -> None:
-    """A chunk's mails that share a Message-ID but not their bytes (a mailer reusing
+    """A chunk's mails that share a Message-ID but not their content (a mailer reusing
     IDs) are each a mail: all but the first are keyed by their digest
     (``reused_message_id``). Copies of one mail keep their key: the second is stored
     as the duplicate it is."""
     first: dict[str, str | None] = {}
     for _, mail, _, _ in read:
-        digest = first.setdefault(mail.message_id, mail.body_digest)
-        if digest != mail.body_digest and mail.body_digest is not None:
-            mail.message_id = reused_message_id(mail.message_id, mail.body_digest)
+        digest = first.setdefault(mail.message_id, mail.content_digest)
+        if digest != mail.content_digest and mail.content_digest is not None:
+            mail.message_id = reused_message_id(mail.message_id, mail.content_digest)
 
 
 def _known(sessions: sessionmaker[Session], message_ids: list[str | None],
            ) -> dict[str, tuple[Outcome, str | None]]:
     """Mails whose outcome is already committed (a crash before their move, a copy sent
     again, another mail reusing the ID): one query; stripped Message-ID as listed ->
-    (outcome, the stored mail's ``body_digest``)."""
+    (outcome, the stored mail's ``content_digest``)."""
     length = Mail.__table__.c.message_id.type.length
     # Looked up as stored: cleaned and cut by the column type (worker.db.types.String).
     stored = {m.strip(): storable_key(m.strip(), length) for m in message_ids if m and m.strip()}
     if not stored:
         return {}
     with sessions() as session:
-        rows = session.execute(select(Mail.message_id, Mail.id, Mail.status, Mail.body_digest)
+        rows = session.execute(select(Mail.message_id, Mail.id, Mail.status, Mail.content_digest)
                                .where(Mail.message_id.in_(sorted(set(stored.values()))))).all()
     by_key = {key: (Outcome(mail_id, MailStatus(status), duplicate=True), digest)
               for key, mail_id, status, digest in rows}

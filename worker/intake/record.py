@@ -245,7 +245,7 @@ def _outcome_row(session: Session, config: Config, mailbox: str, ref: MailRef,
         reply_to=(mail.reply_to or None) and mail.reply_to[:320], subject=mail.subject,
         date=mail.date, received_at=ref.received_at or utcnow(), auto_reason=mail.auto_reason,
         references=" ".join(mail.references), body_text=mail.text or "",
-        body_digest=mail.body_digest,
+        content_digest=mail.content_digest,
         error=note if note is not None else error, applications=[],
     )
     skew = date_skew(row)

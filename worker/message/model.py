@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,17 +28,6 @@ def is_synthetic_message_id(value: str) -> bool:
     return value.lower().endswith(f"@{SYNTHETIC_ID_DOMAIN}>")
 
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-
-
-def body_digest(raw: bytes) -> str:
-    """The SHA-256 (hex) of a mail's bytes after its header section: the same for every
-    copy of one mail, whatever its transport headers (Received, Delivered-To), and
-    different for another mail that reuses its Message-ID (a broken mailer)."""
-    end = _HEADER_END.search(raw)
-    return hashlib.sha256(raw[end.end():] if end else b"").hexdigest()
-
-
 #: Between a reused Message-ID and the digest that keys the second mail under it: white
 #: space, which no key has (``worker.message.headers.message_id_key`` drops it all).
 _REUSED = " #"
@@ -47,7 +35,7 @@ _REUSED = " #"
 
 def reused_message_id(message_id: str, digest: str) -> str:
     """The key of a mail whose Message-ID an earlier, different mail already has: the
-    ID, then its body's digest (``body_digest``), so each such mail is stored, judged
+    ID, then its content's digest (``content_digest``), so each such mail is stored, judged
     and answered, and a copy of it is still known as a duplicate."""
     return f"{message_id}{_REUSED}{digest[:16]}"
 
@@ -90,5 +78,19 @@ class ParsedMail:
     unreadable: str | None = None
     """Why the mail itself could not be read in full (too deep, too many parts, a broken
     MIME structure), in Chinese for the unit; None when every part was read."""
-    body_digest: str | None = None
-    """``body_digest`` of the mail's bytes (set by intake, which has them)."""
+    content_digest: str | None = None
+    """``content_digest`` of this mail (set by intake, once the mail is read)."""
+
+
+def content_digest(mail: ParsedMail) -> str:
+    """The SHA-256 (hex) of what a mail says: its sender, subject, text and files (name
+    and bytes). The same for every copy of one mail, however it travelled (Received
+    lines, CRLF or LF, a transfer encoding an MTA changed, its Date); another for a
+    different mail that reuses its Message-ID (a broken mailer)."""
+    digest = hashlib.sha256()
+    for text in (mail.sender, mail.subject, mail.text):
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
+    for att in mail.attachments:
+        digest.update((att.filename or "").encode("utf-8", "surrogatepass") + b"\x00")
+        digest.update(hashlib.sha256(att.data).digest())
+    return digest.hexdigest()

@@ -80,9 +80,9 @@ class Mail(Base):
     auto_reason: Mapped[str | None] = mapped_column(Text)  # why it was ignored as machine-made
     references: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
-    # SHA-256 of the bytes after the header (worker.message.model.body_digest): tells a
-    # copy of this mail from another mail reusing its Message-ID. NULL: stored before.
-    body_digest: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of what the mail says (worker.message.model.content_digest): tells a copy
+    # of this mail from another mail reusing its Message-ID. NULL: stored before it.
+    content_digest: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     folder: Mapped[str | None] = mapped_column(String(255))
