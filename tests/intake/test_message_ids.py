@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from tests.intake.conftest import World
+import worker.intake
+from tests.intake.conftest import World, make_world
 from tests.intake.test_pass import WHEN, form_mail, trainees, unit
 from worker.db.models import Mail, OutboxMessage
 
@@ -88,3 +91,50 @@ def test_a_copy_that_travelled_otherwise_is_the_same_mail(world: World) -> None:
     (world.maildir / "new" / "1543800000.M1P1Q1.relay").write_bytes(copy)
     summary = world.app.run_once()
     assert summary.duplicates == 2 and len(world.export()) == 1
+
+
+_RELAYED = b"Received: from relay2.example by mx.example; Mon, 3 Dec 2018 10:00:00 +0800\r\n"
+
+
+def test_a_copy_too_large_to_read_is_still_the_same_mail(db_url: str, tmp_path: Path) -> None:
+    """A Received line more takes a copy over the size limit: unread, it cannot be
+    compared, so it is the mail already processed - not a second one, held and answered
+    for its size. The same the other way: a mail held unread, then a copy under the limit."""
+    people, held = trainees("V", 1), trainees("W", 1)
+    raw, big = form_mail(unit(people)), form_mail(unit(held))
+    big += b"\r\n" * (len(raw) + 50 - len(big))
+    world = make_world(db_url, tmp_path, mailbox={"max_mail_bytes": len(raw) + 50})
+    try:
+        world.pay(people + held)
+        world.deliver(raw, _RELAYED + big)  # big: over the limit only with the Received line
+        assert world.run() == {"accepted": 1, "held": 1}
+        world.deliver(_RELAYED + raw, big)
+        summary = world.app.run_once()
+        assert summary.duplicates == 2 and summary.processed == 2
+        assert len(world.export()) == 2
+        with world.app.sessions() as s:
+            assert len(s.scalars(select(OutboxMessage)).all()) == 2
+    finally:
+        world.app.close()
+
+
+def test_another_workers_mail_under_the_same_id_is_kept_apart(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another worker commits a mail under the Message-ID between this chunk's lookup
+    and its INSERT: the unique key refuses the row, and the retry compares contents - a
+    copy is only moved, a different mail stored under its own key and answered."""
+    first, second = trainees("X", 1), trainees("Y", 1)
+    world.pay(first + second)
+    a, b = (_with_id(form_mail(unit(g)), b"<race@oa.example>") for g in (first, second))
+    world.deliver(a)
+    assert world.run() == {"accepted": 1}
+    monkeypatch.setattr(worker.intake, "_known", lambda sessions, ids: {})  # not yet seen
+    world.deliver(b)
+    summary = world.app.run_once()
+    assert summary.duplicates == 0 and summary.processed == 1
+    world.deliver(_RELAYED + a, _RELAYED + b)
+    summary = world.app.run_once()
+    assert summary.duplicates == 2 and summary.processed == 2
+    apps = world.export()
+    assert len(apps) == 2 and {a["message_id"] for a in apps} == {"<race@oa.example>"}
+    assert len({i["number"] for a in apps for i in a["invoices"]}) == 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import hashlib
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -446,9 +446,21 @@ def test_message_id_as_written_without_folding() -> None:
 def test_missing_message_id_is_synthesized_and_stable() -> None:
     raw = build_mail(message_id=None)
     mail = parse_message(raw)
-    assert mail.message_id == f"<{hashlib.sha256(raw).hexdigest()}@invoice-worker.local>"
+    assert re.fullmatch(r"<[0-9a-f]{64}@invoice-worker\.local>", mail.message_id)
     assert parse_message(raw).message_id == mail.message_id
     assert parse_message(build_mail(message_id=None, body="别的")).message_id != mail.message_id
+    assert parse_message(build_mail(message_id=None, subject="别的")).message_id != mail.message_id
+
+
+def test_a_relayed_copy_of_a_mail_without_message_id_has_its_id() -> None:
+    """Trace fields a relay, a filter or a fetcher adds (folded ones too), LF for CRLF
+    and white space left at a line's end do not make it another mail."""
+    raw = build_mail(message_id=None)
+    relayed = (b"Return-Path: <unit@163.com>\r\nDelivered-To: fapiao@example.cn\r\n"
+               b"Received: from mx.163.com\r\n\tby mx.example.cn; Mon, 3 Dec 2018 10:00:00 +0800\r\n"
+               b"X-Spam-Status: No, score=-1.0\r\n"
+               + raw.replace(b"\r\n", b"  \n"))
+    assert relayed != raw and parse_message(relayed).message_id == parse_message(raw).message_id
 
 
 def test_missing_date_is_none() -> None:

@@ -32,7 +32,12 @@ from worker.intake.record import Outcome, folder_for, record_chunk
 from worker.logs import log_mail
 from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
-from worker.message.model import content_digest, reused_message_id, synthetic_message_id
+from worker.message.model import (
+    content_digest,
+    reused_message_id,
+    same_mail,
+    synthetic_message_id,
+)
 from worker.replies.compose import is_our_reply_id
 from worker.status import MailStatus
 from worker.validation import Code, Draft, Reason
@@ -138,7 +143,7 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
             summary.seen += 1
             stored = known.get((ref.message_id or "").strip())
             if stored is not None and stored[1] is None:
-                done.append((ref, stored[0]))  # stored before digests: the same mail
+                done.append((ref, stored[0]))  # stored without a digest: same_mail says so
                 continue
             try:
                 raw = mailbox.fetch(ref, max_bytes=config.mailbox.max_mail_bytes)
@@ -147,12 +152,11 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
                 continue
             mail, drafts, error = _understand(raw, ref, config)
             del raw
-            digest = mail.content_digest = content_digest(mail)
-            if stored is not None and stored[1] == digest:
+            if stored is not None and same_mail(stored[1], mail.content_digest):
                 done.append((ref, stored[0]))  # a copy of a mail already processed
                 continue
             if stored is not None:  # another mail under a Message-ID already used
-                mail.message_id = reused_message_id(mail.message_id, digest)
+                mail.message_id = reused_message_id(mail.message_id, mail.content_digest)
                 again = _known(sessions, [mail.message_id]).get(mail.message_id)
                 if again is not None:
                     done.append((ref, again[0]))
@@ -183,7 +187,7 @@ def _keep_apart(read: list[tuple[MailRef, ParsedMail, list[AppDraft], str | None
     first: dict[str, str | None] = {}
     for _, mail, _, _ in read:
         digest = first.setdefault(mail.message_id, mail.content_digest)
-        if digest != mail.content_digest and mail.content_digest is not None:
+        if not same_mail(digest, mail.content_digest):
             mail.message_id = reused_message_id(mail.message_id, mail.content_digest)
 
 
@@ -207,22 +211,25 @@ def _known(sessions: sessionmaker[Session], message_ids: list[str | None],
 
 def _understand(raw: bytes, ref: MailRef, config: Config,
                 ) -> tuple[ParsedMail, list[AppDraft], str | None]:
-    """Parse and analyse; anything unexpected becomes this mail's error, not the pass's."""
+    """Parse and analyse; anything unexpected becomes this mail's error, not the pass's.
+    A mail read (in full, or as far as its structure allowed) gets its ``content_digest``."""
     own = _Own(_own_addresses(config), _own_reply_id(config))
     limit = config.mailbox.max_mail_bytes
     size = max(ref.size or 0, len(raw))
     try:
-        if size > limit:
+        if size > limit:  # not read, so no content_digest: it cannot be compared
             mail = _headers_or_blank(raw, own)
             return mail, _unreadable(mail, DETAILS["mail_too_large"].format(
                 size=describe_size(size, up=True), limit=describe_size(limit))), None
         mail = parse_message(raw, own_addresses=own.addresses, own_message_id=own.message_id)
+        mail.content_digest = content_digest(mail)
         if mail.header_count > config.limits.max_headers:
             return mail, _unreadable(mail, f"邮件格式异常：共 {mail.header_count} 个邮件头"
                                            f"（上限 {config.limits.max_headers}）"), None
         return mail, analyse(mail, config), None
     except InputError as e:
         mail = _headers_or_blank(raw, own)
+        mail.content_digest = content_digest(mail)
         return mail, _unreadable(mail, e.detail), None
     except InfrastructureError:
         raise

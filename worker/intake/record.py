@@ -43,6 +43,7 @@ from worker.intake.write import (
 from worker.issuing import plan_new
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
+from worker.message.model import reused_message_id, same_mail
 from worker.replies import queue_mail_reply
 from worker.replies.queue import insert_outbox
 from worker.status import ApplicationStatus, MailStatus
@@ -101,6 +102,17 @@ def folder_for(status: MailStatus | str, config: Config) -> str:
 
 def find_mail(session: Session, message_id: str) -> Mail | None:
     return session.scalars(select(Mail).where(Mail.message_id == message_id)).one_or_none()
+
+
+def _stored_copy(session: Session, mail: ParsedMail) -> Mail | None:
+    """The stored mail this one is a copy of (``same_mail``), if any. A different mail
+    stored under its Message-ID (another worker's, a reusing mailer) re-keys this one
+    (``reused_message_id``), and its copy is looked up under that key."""
+    existing = find_mail(session, mail.message_id)
+    if existing is not None and not same_mail(existing.content_digest, mail.content_digest):
+        mail.message_id = reused_message_id(mail.message_id, mail.content_digest)
+        existing = find_mail(session, mail.message_id)
+    return existing
 
 
 def a_bug(exc: Exception) -> bool:
@@ -202,15 +214,16 @@ def _store(session: Session, config: Config, mailbox: str, ref: MailRef,
            mail: ParsedMail, drafts: list[AppDraft], error: str | None, *,
            note: str | None = None, chunk: Chunk) -> Outcome:
     """One try at storing, in a savepoint; a unique-constraint race (another worker,
-    same mail or same order) is retried once, when the checks see what the other
-    worker committed (PostgreSQL reads committed rows at each statement)."""
-    for attempt in (1, 2):
+    same mail or same order) is retried, when the checks see what the other worker
+    committed (PostgreSQL reads committed rows at each statement): twice, as a
+    different mail under a reused Message-ID may race again under its own key."""
+    for attempt in (1, 2, 3):
         mark = chunk.mark()
         try:
             with session.begin_nested():
                 # The first attempt relies on the unique Message-ID (its INSERT is the
                 # first statement): a mail stored meanwhile fails it, and the retry finds it.
-                existing = find_mail(session, mail.message_id) if attempt == 2 else None
+                existing = _stored_copy(session, mail) if attempt > 1 else None
                 if existing is not None:
                     outcome = Outcome(existing.id, MailStatus(existing.status), duplicate=True)
                     session.expunge_all()
@@ -218,7 +231,7 @@ def _store(session: Session, config: Config, mailbox: str, ref: MailRef,
                 return _record(session, config, mailbox, ref, mail, drafts, error, chunk, note)
         except Exception as e:
             chunk.reset(mark)  # the numbers and claims went back with the savepoint
-            if not isinstance(e, IntegrityError) or attempt == 2:
+            if not isinstance(e, IntegrityError) or attempt == 3:
                 raise  # no race: the caller holds the mail (refused_data)
             chunk.refresh(session, orders_of(drafts))
     raise AssertionError("unreachable")

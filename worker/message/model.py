@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,11 +18,26 @@ def blank_message_id(value: str) -> bool:
     return not value.replace("<", "").replace(">", "").strip()
 
 
+#: Header fields the mail gains on its way, not from its writer: a copy relayed, fetched
+#: or filtered once more differs in these only (RFC 5321 §4.4 trace fields, RFC 8601
+#: Authentication-Results, RFC 8617 ARC, and the X- fields of filters and fetchers).
+_TRACE_FIELD = re.compile(
+    rb"(?:received|return-path|delivered-to|envelope-to|authentication-results|received-spf"
+    rb"|arc-[a-z-]*|x-[^:]*):", re.IGNORECASE)
+
+
 def synthetic_message_id(raw: bytes) -> str:
-    """The Message-ID of a mail without one: its bytes' SHA-256, so the same bytes sent
-    again are the same mail. Only a key: no reply threads under it (the unit's client
-    never saw it; ``is_synthetic_message_id``)."""
-    return f"<{hashlib.sha256(raw).hexdigest()}@{SYNTHETIC_ID_DOMAIN}>"
+    """The Message-ID of a mail without one: the SHA-256 of its bytes as the writer wrote
+    them (trace fields left out, LF for CRLF, no trailing white space on a line), so a
+    copy of it is the same mail however it was relayed. Only a key: no reply threads
+    under it (the unit's client never saw it; ``is_synthetic_message_id``)."""
+    lines = [line.rstrip() for line in raw.split(b"\n")]
+    end = lines.index(b"") if b"" in lines else len(lines)
+    fields = re.split(rb"\n(?![ \t])", b"\n".join(lines[:end]))
+    digest = hashlib.sha256()
+    for part in [*(f for f in fields if not _TRACE_FIELD.match(f)), *lines[end:]]:
+        digest.update(part + b"\x00")
+    return f"<{digest.hexdigest()}@{SYNTHETIC_ID_DOMAIN}>"
 
 
 def is_synthetic_message_id(value: str) -> bool:
@@ -79,7 +95,8 @@ class ParsedMail:
     """Why the mail itself could not be read in full (too deep, too many parts, a broken
     MIME structure), in Chinese for the unit; None when every part was read."""
     content_digest: str | None = None
-    """``content_digest`` of this mail (set by intake, once the mail is read)."""
+    """``content_digest`` of this mail, set by intake once the mail is read; None for a
+    mail whose body was not read (over the size limit): it cannot be compared."""
 
 
 def content_digest(mail: ParsedMail) -> str:
@@ -94,3 +111,12 @@ def content_digest(mail: ParsedMail) -> str:
         digest.update((att.filename or "").encode("utf-8", "surrogatepass") + b"\x00")
         digest.update(hashlib.sha256(att.data).digest())
     return digest.hexdigest()
+
+
+def same_mail(stored: str | None, new: str | None) -> bool:
+    """Whether a mail under a Message-ID already stored is a copy of the stored one, by
+    their ``content_digest``s. Without a digest on either side (a row from before
+    digests, a mail too large to read) it is taken for a copy, as SPEC §5 has it for a
+    repeated Message-ID: a different mail reusing an ID that is also unread or old is
+    the one case this cannot tell, and it stays in the processed folder unanswered."""
+    return stored is None or new is None or stored == new
