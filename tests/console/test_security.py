@@ -11,10 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from tests.builders.mail import XLSX
 from tests.console.conftest import PASSWORD, Seeded, csrf_of, log_in
 from tests.intake.conftest import World
 from worker.db.models import Application, Invoice, StoredAttachment
 from worker.intake.record import attachment_name
+from worker.message.model import Attachment
 from worker.staff import accounts
 
 
@@ -163,7 +165,7 @@ def test_attachment_download_gives_the_stored_bytes_or_an_older_file(
         data = stored.data
     assert client.get(f"/applications/{seeded.no_recipient}/attachment").data == data
     content = b"PK\x03\x04 stored as a file"
-    name = attachment_name(content, "申请表.xlsx")
+    name = attachment_name(Attachment("申请表.xlsx", XLSX, content))
     older = world.app.config.output_dir / name
     older.parent.mkdir(parents=True, exist_ok=True)
     older.write_bytes(content)

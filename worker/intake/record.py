@@ -7,7 +7,6 @@ mails be moved."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import traceback
@@ -43,7 +42,7 @@ from worker.intake.write import (
 from worker.issuing import plan_new
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
-from worker.message.model import reused_message_id, same_mail
+from worker.message.model import Attachment, reused_message_id, same_mail
 from worker.replies import queue_mail_reply
 from worker.replies.queue import insert_outbox
 from worker.status import ApplicationStatus, MailStatus
@@ -74,12 +73,12 @@ class Outcome:
     applications: tuple[AppOutcome, ...] = ()
 
 
-def attachment_name(data: bytes, filename: str | None) -> str:
+def attachment_name(att: Attachment) -> str:
     """The content-addressed name an attachment is stored under
     (``StoredAttachment.name``): ``attachments/<2 hex digits>/<SHA-256><suffix>``, the
     suffix a safe one (``safe_suffix``); nothing of it comes from the mail but that."""
-    digest = hashlib.sha256(data).hexdigest()
-    return f"attachments/{digest[:2]}/{digest}{safe_suffix(filename)}"
+    digest = att.sha256.hex()
+    return f"attachments/{digest[:2]}/{digest}{safe_suffix(att.filename)}"
 
 
 def mail_status(apps: Iterable[Any], failed: bool) -> MailStatus:
@@ -338,7 +337,7 @@ def _application(position: int, d: AppDraft) -> tuple[StoredApplication, list[di
     differs from the draft's line (a text cut to its column, a number out of range)."""
     draft = d.draft
     att = d.attachment
-    name = attachment_name(att.data, att.filename) if att else None
+    name = attachment_name(att) if att else None
     app = StoredApplication(
         id=None,
         position=position,

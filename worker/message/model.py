@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 SYNTHETIC_ID_DOMAIN = "invoice-worker.local"
 """The domain of the Message-IDs we give mails that carry none (``synthetic_message_id``)."""
@@ -72,6 +73,12 @@ class Attachment:
     inline: bool = False
     depth: int = 0  # inside how many forwarded mails (message/rfc822)
 
+    @cached_property
+    def sha256(self) -> bytes:
+        """The SHA-256 of ``data`` (32 bytes), computed once: the mail's
+        ``content_digest`` and the stored form's name (``attachment_name``) both use it."""
+        return hashlib.sha256(self.data).digest()
+
 
 @dataclass
 class ParsedMail:
@@ -109,7 +116,7 @@ def content_digest(mail: ParsedMail) -> str:
         digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
     for att in mail.attachments:
         digest.update((att.filename or "").encode("utf-8", "surrogatepass") + b"\x00")
-        digest.update(hashlib.sha256(att.data).digest())
+        digest.update(att.sha256)
     return digest.hexdigest()
 
 
