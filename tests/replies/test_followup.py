@@ -83,7 +83,7 @@ def test_a_recheck_that_still_holds_lists_the_new_reasons(reply_world: ReplyWorl
     text = body(reply_world.replies()[-1])
     assert "经工作人员重新检查，仍需修改" in text
     assert explain(Code.NOT_SUBURBAN_DISTRICT, config.programme).advice in text
-    assert "第1行：在培训平台的缴费记录中找不到该订单号" in text
+    assert "第1行：在培训平台的缴费记录中找不到该学员的订单" in text
 
 
 def test_no_follow_up_to_an_ignored_mail(reply_world: ReplyWorld) -> None:

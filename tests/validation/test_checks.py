@@ -121,6 +121,19 @@ def line_case(index: int, *, line: dict[str, object] | None = None,
     return codes(replace(draft, lines=lines, total_amount=total), payments)
 
 
+def test_a_line_without_order_number_is_told_so_truly() -> None:
+    """An empty 订单号 is PAYMENT_NOT_FOUND (SPEC's table has no code of its own), and
+    the reply's title and advice must hold for it: not "this order number is not in
+    the records", which sends the unit to look for a number it never wrote."""
+    assert line_case(1, line={"order_no": ""}) == [("PAYMENT_NOT_FOUND", 2)]
+    draft, payments = good_draft()
+    lines = [replace(draft.lines[0], order_no=""), *draft.lines[1:]]
+    (reason,) = check_application(replace(draft, lines=lines), PROGRAMME, Lookups(payments, {}))
+    assert "未填写订单号" in reason.detail
+    text = explain(reason.code, PROGRAMME)
+    assert "订单号" not in text.title and "填写" in text.advice
+
+
 def test_line_reasons_cite_the_trainee_seq() -> None:
     assert line_case(0, line={"id_number": IDS[0][:-1] + ("0" if IDS[0][-1] != "0" else "1")}) == [
         ("INVALID_ID_NUMBER", 1), ("PAYMENT_MISMATCH", 1)]

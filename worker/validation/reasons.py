@@ -193,8 +193,9 @@ REASONS: dict[Code, ReasonText] = {
         role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.PAYMENT_NOT_FOUND: ReasonText(
-        "在培训平台的缴费记录中找不到该订单号",
-        "请核对订单号（可在培训网“我的订单”中查看）；如刚刚缴费，请稍后重新发送。",
+        # Also an empty 订单号 (the detail says so): the title and advice hold for both.
+        "在培训平台的缴费记录中找不到该学员的订单",
+        "请核对并填写该学员的订单号（可在培训网“我的订单”中查看）；如刚刚缴费，请稍后重新发送。",
         role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
     ),
     Code.PAYMENT_MISMATCH: ReasonText(
