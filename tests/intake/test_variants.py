@@ -151,6 +151,26 @@ def test_recipient_from_the_form_when_the_body_has_none(world: World) -> None:
     assert app["shipment"]["recipient"] == "李明"
 
 
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_a_formula_error_in_the_form_is_never_invoiced_or_shipped_to(world: World,
+                                                                     fmt: str) -> None:
+    """发票抬头 and 收件地址 pulled by a VLOOKUP that found nothing: the cells are
+    error cells (t="e" in the xlsx, an error record in the xls) reading #REF! and #N/A.
+    Held, both named with what the sheet shows; no invoice, no parcel."""
+    pay_lines(world, LINES)
+    build = build_form_xlsx if fmt == "xlsx" else build_form_xls
+    header = default_header(recipient=True, buyer_name="#REF!", recipient_address="#N/A")
+    world.deliver(build_mail(body="附件是申请表，谢谢。", attachments=[(f"表.{fmt}",
+                                                                  build(header, LINES))]))
+    world.run()
+    (app,) = world.export()
+    assert app["status"] == "held" and not app["invoices"] and app["shipment"] is None
+    (reason,) = app["reasons"]
+    assert reason["code"] == "FORM_INCOMPLETE"
+    assert "发票抬头（表格中显示为 #REF!" in reason["detail"]
+    assert "收件地址（表格中显示为 #N/A" in reason["detail"]
+
+
 REASONS = {
     "pdf instead of form": ({"attachments": [("申请表.pdf", b"%PDF-1.4 ...")]},
                             {"UNSUPPORTED_ATTACHMENT"}),

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from worker.config import load_config
+from worker.fields import FIELD
+from worker.form.cells import shows_error
 from worker.samples import id_number, tax_id
 from worker.validation import Code, Draft, Line, Lookups, PaymentRow, check_application
 from worker.validation import normalize as norm
@@ -103,6 +105,26 @@ def test_form_incomplete_names_every_missing_field() -> None:
     detail = next(r.detail for r in reasons if r.code == Code.FORM_INCOMPLETE)
     for label in ("单位名称", "纳税人识别号", "经办人"):
         assert label in detail
+
+
+@pytest.mark.parametrize("shown", ["#REF!", "#N/A", "#VALUE!", " #n/a ", "Err:502"])
+@pytest.mark.parametrize("key", ["unit", "buyer_name", "contact", "tax_id", "district",
+                                 "address_phone", "recipient_name", "recipient_phone",
+                                 "recipient_address"])
+def test_a_field_showing_a_formula_error_is_named_once(key: str, shown: str) -> None:
+    """A VLOOKUP that found nothing shows #N/A: not a name to invoice nor an address to
+    ship to. FORM_INCOMPLETE names the field and what the sheet shows, and no other
+    reason says the same cell is an invalid 税号, phone or district."""
+    draft, payments = good_draft()
+    reasons = check_application(replace(draft, **{key: shown}), PROGRAMME, Lookups(payments, {}))
+    assert [r.code for r in reasons] == [Code.FORM_INCOMPLETE]
+    assert f"{FIELD[key].title}（表格中显示为 {shown.strip()}" in reasons[0].detail
+
+
+def test_text_with_a_hash_is_still_text() -> None:
+    assert not shows_error("#1 号楼") and not shows_error("Err:5") and shows_error("#DIV/0!")
+    draft, payments = good_draft()
+    assert codes(replace(draft, recipient_address="#12 幢 3 单元（天津市武清区）"), payments) == []
 
 
 def line_case(index: int, *, line: dict[str, object] | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,25 @@ def number_or_none(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+#: The error values a formula shows instead of a result (ECMA-376 Part 1 §18.18.31
+#: ST_CellErrorType, and Excel's later #SPILL!-style ones): a VLOOKUP that found nothing
+#: (#N/A), a deleted reference (#REF!). Every reader gives such a cell as this text, as
+#: does a CSV saved from the sheet; LibreOffice writes its own as ``Err:502``.
+EXCEL_ERRORS = frozenset({
+    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+    "#EXTERNAL!", "#PYTHON!",
+})
+_LIBREOFFICE_ERROR = re.compile(r"Err:\d{3}")
+
+
+def shows_error(text: str) -> bool:
+    """Whether a cell's text is a formula's error value (``EXCEL_ERRORS``), not data."""
+    value = text.strip().upper()
+    return value in EXCEL_ERRORS or (value.startswith("ERR:")
+                                     and _LIBREOFFICE_ERROR.fullmatch(text.strip()) is not None)
 
 
 #: A date in this range in a year, amount or count column is a number in a date format.

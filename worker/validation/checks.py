@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from worker.config import ProgrammeConfig
 from worker.fields import FIELDS, Field, Group, Required, required
-from worker.form.cells import NUMBERS_SHOWN_AS_DATES
+from worker.form.cells import NUMBERS_SHOWN_AS_DATES, shows_error
 from worker.phone import is_valid_phone
 from worker.status import InvoiceType
 from worker.text import money, same_name
@@ -29,18 +29,24 @@ _RECIPIENT = required(Required.ALWAYS, Group.RECIPIENT)
 
 def lacking(field: Field, value: str) -> bool:
     """Whether ``value`` leaves ``field`` unusable: a choice that cannot be read (an empty
-    one takes its default), or a field required always left empty."""
+    one takes its default), a field required always left empty, or any field showing a
+    formula's error value (``#N/A``, ``#REF!``: ``shows_error``), which would otherwise
+    be printed on an invoice or a label as if it were a name or an address."""
     if field.choices:
         return normalize.CHOICE_READERS[field.key](value) is None
+    if shows_error(value):
+        return True
     return field.required is Required.ALWAYS and not value.strip()
 
 
 def incomplete(value: Callable[[Field], str]) -> list[Field]:
-    """The header fields that make a form FORM_INCOMPLETE, in the order the reason names
-    them: required ones left empty, then choices that cannot be read. ``value`` gives a
-    field's text (the raw text for a choice)."""
+    """The fields that make a form FORM_INCOMPLETE, in the order the reason names them:
+    required header fields left empty, then choices that cannot be read, then any other
+    field showing an error value (a recipient's too: an empty one is MISSING_RECIPIENT's).
+    ``value`` gives a field's text (the raw text for a choice)."""
     empty = [f for f in _ALWAYS if lacking(f, value(f))]
-    return empty + [f for f in _CHOICES if lacking(f, value(f))]
+    return empty + [f for f in _CHOICES if lacking(f, value(f))] + [
+        f for f in FIELDS if f not in _ALWAYS and not f.choices and shows_error(value(f))]
 
 
 def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
@@ -68,17 +74,14 @@ def check_deadline(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
 
 def check_header(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
     reasons: list[Reason] = []
-    missing = [
-        f"{f.title}（“{_as_typed(draft, f)}”无法识别，请填写{'或'.join(f.choices)}）"
-        if f.choices else f.title
-        for f in incomplete(lambda f: _as_typed(draft, f))
-    ]
+    missing = [_lacking_detail(f, _as_typed(draft, f))
+               for f in incomplete(lambda f: _as_typed(draft, f))]
     if not draft.lines:
         missing.append("学员明细（表中没有学员）")
     if missing:
         reasons.append(Reason(Code.FORM_INCOMPLETE, None, "缺少或无法识别：" + "、".join(missing)))
 
-    if draft.district.strip():
+    if draft.district.strip() and not shows_error(draft.district):
         name = normalize.district(draft.district)
         if name is None:
             reasons.append(Reason(Code.UNKNOWN_DISTRICT, None, f"所属区填写为“{draft.district}”"))
@@ -86,7 +89,7 @@ def check_header(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
             reasons.append(Reason(Code.NOT_SUBURBAN_DISTRICT, None,
                                   f"{name}属于市内六区，须到学院现场开具发票"))
 
-    if draft.tax_id.strip() and not is_valid_tax_id(draft.tax_id):
+    if draft.tax_id.strip() and not shows_error(draft.tax_id) and not is_valid_tax_id(draft.tax_id):
         reasons.append(Reason(Code.INVALID_TAX_ID, None,
                               f"“{draft.tax_id}”不是有效的 18 位统一社会信用代码"))
 
@@ -96,6 +99,16 @@ def check_header(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
             reasons.append(Reason(Code.SPECIAL_INVOICE_INCOMPLETE, None,
                                   "缺少：" + "、".join(empty)))
     return reasons
+
+
+def _lacking_detail(field: Field, value: str) -> str:
+    """How FORM_INCOMPLETE names a lacking field: its title, and what the sheet shows
+    when that is not simply nothing."""
+    if field.choices:
+        return f"{field.title}（“{value}”无法识别，请填写{'或'.join(field.choices)}）"
+    if shows_error(value):
+        return DETAILS["error_value"].format(title=field.title, shown=value.strip())
+    return field.title
 
 
 def _as_typed(draft: Draft, field: Field) -> str:
@@ -111,7 +124,8 @@ def check_recipient(draft: Draft) -> list[Reason]:
     if missing:
         reasons.append(Reason(Code.MISSING_RECIPIENT, None,
                               "邮件正文和申请表中都没有找到：" + "、".join(missing)))
-    if draft.recipient_phone.strip() and not is_valid_phone(draft.recipient_phone):
+    if (draft.recipient_phone.strip() and not shows_error(draft.recipient_phone)
+            and not is_valid_phone(draft.recipient_phone)):
         reasons.append(Reason(Code.INVALID_PHONE, None,
                               f"收件电话“{draft.recipient_phone}”不是有效的手机或固定电话号码"))
     return reasons

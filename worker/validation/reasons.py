@@ -118,8 +118,12 @@ def _keys(fields: Iterable[Field]) -> tuple[str, ...]:
     return tuple(f.key for f in fields)
 
 
-# FORM_INCOMPLETE names required header fields left empty, then choices it cannot read.
-_INCOMPLETE = _keys(required(Required.ALWAYS)) + _keys(f for f in FIELDS if f.choices)
+# FORM_INCOMPLETE names required header fields left empty, then choices it cannot read,
+# then fields showing a formula's error value (``worker.validation.checks.incomplete``);
+# the console marks those of the header that are lacking now.
+_INCOMPLETE = (_keys(required(Required.ALWAYS)) + _keys(f for f in FIELDS if f.choices)
+               + _keys(f for f in FIELDS if f.group is Group.HEADER
+                       and f.required is not Required.ALWAYS and not f.choices))
 
 REASONS: dict[Code, ReasonText] = {
     Code.NOT_SUBURBAN_DISTRICT: ReasonText(
@@ -338,6 +342,9 @@ DETAILS: dict[str, str] = {
         "身份证号的后几位已经丢失。请在 Excel 或 WPS 中选中身份证号这一列，右键选“设置单元格格式”→“文本”，"
         "再重新输入完整的 18 位身份证号（也可以先输入英文单引号 ' 再输入号码）"
     ),
+    # FORM_INCOMPLETE of a field whose cell shows a formula's error value (#N/A, #REF!).
+    "error_value": ("{title}（表格中显示为 {shown}，这是公式出错的结果，不是内容："
+                    "请在该单元格直接填写{title}，不要用公式引用其他表格）"),
     # A year or amount typed into a date-formatted cell (worker.form.cells): the number as
     # read, and the date the sheet shows instead, so the unit can find and fix the cell.
     "number_shown_as_date": "{value}（该单元格是日期格式，表格中显示为 {shown}，请设为“常规”格式）",
