@@ -95,7 +95,10 @@ def test_required_fields_drive_form_incomplete() -> None:
                                                                         "bank_account"]
     entry = REASONS[Code.FORM_INCOMPLETE]
     assert set(entry.fields) == {f.key for f in incomplete(lambda f: "??")} | {
-        f.key for f in FIELDS if f.required is Required.ALWAYS and f.group is Group.HEADER}
+        f.key for f in FIELDS if f.required is Required.ALWAYS and f.group is Group.HEADER} | {
+        f.key for f in incomplete(lambda f: "#N/A") if f.group is Group.HEADER}
+    # Every header field can be named (a formula's error value); the console marks them.
+    assert set(entry.fields) == {f.key for f in FIELDS if f.group is Group.HEADER}
 
 
 def test_the_blank_form_prints_every_field_once_and_reads_back(tmp_path: Path) -> None:
