@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 import worker.intake
 from tests.intake.conftest import World, make_world
-from tests.intake.test_pass import WHEN, form_mail, trainees, unit
+from tests.intake.test_pass import BODY, WHEN, form_mail, trainees, unit
 from worker.db.models import Mail, OutboxMessage
+from worker.samples import form_xlsx, mail
 
 
 def _raw(sender: str, message_id: bytes) -> bytes:
@@ -78,7 +79,8 @@ def _rewrapped(raw: bytes) -> bytes:
 
 
 def test_a_copy_that_travelled_otherwise_is_the_same_mail(world: World) -> None:
-    """A Received line more, LF for CRLF, base64 wrapped at 60: still one mail."""
+    """A Received line more, LF for CRLF, base64 wrapped at 60, a gateway's tag on the
+    subject: still one mail."""
     people = trainees("U", 1)
     world.pay(people)
     raw = form_mail(unit(people))
@@ -89,17 +91,21 @@ def test_a_copy_that_travelled_otherwise_is_the_same_mail(world: World) -> None:
     copy = _rewrapped(raw)
     assert copy != raw.replace(b"\r\n", b"\n")  # the base64 was wrapped anew
     (world.maildir / "new" / "1543800000.M1P1Q1.relay").write_bytes(copy)
+    tagged = re.sub(rb"\nSubject: ", b"\nSubject: [EXTERNAL] ", raw, count=1)
+    assert tagged != raw
+    world.deliver(tagged)
     summary = world.app.run_once()
-    assert summary.duplicates == 2 and len(world.export()) == 1
+    assert summary.duplicates == 3 and len(world.export()) == 1
 
 
 _RELAYED = b"Received: from relay2.example by mx.example; Mon, 3 Dec 2018 10:00:00 +0800\r\n"
 
 
 def test_a_copy_too_large_to_read_is_still_the_same_mail(db_url: str, tmp_path: Path) -> None:
-    """A Received line more takes a copy over the size limit: unread, it cannot be
-    compared, so it is the mail already processed - not a second one, held and answered
-    for its size. The same the other way: a mail held unread, then a copy under the limit."""
+    """A Received line more takes a copy over the size limit: not read, it is compared
+    by sender, subject and Date, and is the mail already processed - not a second one,
+    held and answered for its size. The other way round, a mail held unread and then a
+    copy within the limit, the copy is judged: it is the first time it can be."""
     people, held = trainees("V", 1), trainees("W", 1)
     raw, big = form_mail(unit(people)), form_mail(unit(held))
     big += b"\r\n" * (len(raw) + 50 - len(big))
@@ -110,10 +116,50 @@ def test_a_copy_too_large_to_read_is_still_the_same_mail(db_url: str, tmp_path: 
         assert world.run() == {"accepted": 1, "held": 1}
         world.deliver(_RELAYED + raw, big)
         summary = world.app.run_once()
-        assert summary.duplicates == 2 and summary.processed == 2
-        assert len(world.export()) == 2
+        assert summary.duplicates == 1 and summary.processed == 2
+        apps = world.export()
+        assert sorted((a["status"], [r["code"] for r in a["reasons"]]) for a in apps) == [
+            ("accepted", []), ("accepted", []), ("held", ["FORM_UNREADABLE"])]
+        world.deliver(_RELAYED + big, _RELAYED + _RELAYED + big)  # unread copies again
+        summary = world.app.run_once()
+        assert summary.duplicates == 2 and len(world.export()) == 3
         with world.app.sessions() as s:
-            assert len(s.scalars(select(OutboxMessage)).all()) == 2
+            assert len(s.scalars(select(OutboxMessage)).all()) == 3
+    finally:
+        world.app.close()
+
+
+def _oa_mail(people: str, subject: str, *, pad_to: int = 0) -> bytes:
+    """An OA system's mail: one constant Message-ID for all it sends."""
+    raw = mail(sender="oa@wq.gov.cn", subject=subject, body=BODY, date=WHEN,
+               attachments=[("申请表.xlsx", form_xlsx(unit(trainees(people, 1))))])
+    raw = _with_id(raw, b"<constant@oa.wq.gov.cn>")
+    return raw + b"\r\n" * max(0, pad_to - len(raw))
+
+
+def test_a_mail_reusing_the_id_of_one_too_large_to_read_is_not_lost(
+        db_url: str, tmp_path: Path) -> None:
+    """A mailer with one Message-ID for every mail sends one too large to read, then
+    others: a readable one is judged, an unread one with another subject is held for
+    its size too; only one with the same sender, subject and Date is taken for a copy."""
+    small = _oa_mail("K", "发票申请")
+    limit = len(small) + 100
+    world = make_world(db_url, tmp_path, mailbox={"max_mail_bytes": limit})
+    try:
+        world.pay(trainees("K", 1))
+        world.deliver(_oa_mail("J", "发票申请（照片）", pad_to=limit + 1))
+        assert world.run() == {"held": 1}
+        (first,) = world.export()
+        assert "邮件过大" in first["reasons"][0]["detail"]
+        world.deliver(small, _oa_mail("L", "发票申请（扫描件）", pad_to=limit + 1))
+        summary = world.app.run_once()
+        assert summary.duplicates == 0 and summary.processed == 2
+        world.deliver(_oa_mail("M", "发票申请（照片）", pad_to=limit + 1))  # sender, subject, Date
+        summary = world.app.run_once()
+        assert summary.duplicates == 1
+        apps = world.export()
+        assert sorted(a["status"] for a in apps) == ["accepted", "held", "held"]
+        assert {a["message_id"] for a in apps} == {"<constant@oa.wq.gov.cn>"}
     finally:
         world.app.close()
 

@@ -33,7 +33,8 @@ from worker.logs import log_mail
 from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
 from worker.message.model import (
-    content_digest,
+    Digests,
+    mail_digests,
     reused_message_id,
     same_mail,
     synthetic_message_id,
@@ -142,8 +143,8 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
                 break
             summary.seen += 1
             stored = known.get((ref.message_id or "").strip())
-            if stored is not None and stored[1] is None:
-                done.append((ref, stored[0]))  # stored without a digest: same_mail says so
+            if stored is not None and stored[1] == Digests(None, None):
+                done.append((ref, stored[0]))  # stored before digests: same_mail says so
                 continue
             try:
                 raw = mailbox.fetch(ref, max_bytes=config.mailbox.max_mail_bytes)
@@ -152,11 +153,11 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
                 continue
             mail, drafts, error = _understand(raw, ref, config)
             del raw
-            if stored is not None and same_mail(stored[1], mail.content_digest):
+            if stored is not None and same_mail(stored[1], mail.digests):
                 done.append((ref, stored[0]))  # a copy of a mail already processed
                 continue
             if stored is not None:  # another mail under a Message-ID already used
-                mail.message_id = reused_message_id(mail.message_id, mail.content_digest)
+                mail.message_id = reused_message_id(mail.message_id, mail.digests.key)
                 again = _known(sessions, [mail.message_id]).get(mail.message_id)
                 if again is not None:
                     done.append((ref, again[0]))
@@ -184,52 +185,54 @@ def _keep_apart(read: list[tuple[MailRef, ParsedMail, list[AppDraft], str | None
     IDs) are each a mail: all but the first are keyed by their digest
     (``reused_message_id``). Copies of one mail keep their key: the second is stored
     as the duplicate it is."""
-    first: dict[str, str | None] = {}
+    first: dict[str, Digests] = {}
     for _, mail, _, _ in read:
-        digest = first.setdefault(mail.message_id, mail.content_digest)
-        if not same_mail(digest, mail.content_digest):
-            mail.message_id = reused_message_id(mail.message_id, mail.content_digest)
+        if not same_mail(first.setdefault(mail.message_id, mail.digests), mail.digests):
+            mail.message_id = reused_message_id(mail.message_id, mail.digests.key)
 
 
 def _known(sessions: sessionmaker[Session], message_ids: list[str | None],
-           ) -> dict[str, tuple[Outcome, str | None]]:
+           ) -> dict[str, tuple[Outcome, Digests]]:
     """Mails whose outcome is already committed (a crash before their move, a copy sent
     again, another mail reusing the ID): one query; stripped Message-ID as listed ->
-    (outcome, the stored mail's ``content_digest``)."""
+    (outcome, the stored mail's ``Digests``)."""
     length = Mail.__table__.c.message_id.type.length
     # Looked up as stored: cleaned and cut by the column type (worker.db.types.String).
     stored = {m.strip(): storable_key(m.strip(), length) for m in message_ids if m and m.strip()}
     if not stored:
         return {}
     with sessions() as session:
-        rows = session.execute(select(Mail.message_id, Mail.id, Mail.status, Mail.content_digest)
+        rows = session.execute(select(Mail.message_id, Mail.id, Mail.status, Mail.content_digest,
+                                      Mail.envelope_digest)
                                .where(Mail.message_id.in_(sorted(set(stored.values()))))).all()
-    by_key = {key: (Outcome(mail_id, MailStatus(status), duplicate=True), digest)
-              for key, mail_id, status, digest in rows}
+    by_key = {key: (Outcome(mail_id, MailStatus(status), duplicate=True),
+                    Digests(content, envelope))
+              for key, mail_id, status, content, envelope in rows}
     return {asked: by_key[key] for asked, key in stored.items() if key in by_key}
 
 
 def _understand(raw: bytes, ref: MailRef, config: Config,
                 ) -> tuple[ParsedMail, list[AppDraft], str | None]:
     """Parse and analyse; anything unexpected becomes this mail's error, not the pass's.
-    A mail read (in full, or as far as its structure allowed) gets its ``content_digest``."""
+    Each mail gets its ``Digests``: a content digest only when its body was read."""
     own = _Own(_own_addresses(config), _own_reply_id(config))
     limit = config.mailbox.max_mail_bytes
     size = max(ref.size or 0, len(raw))
     try:
-        if size > limit:  # not read, so no content_digest: it cannot be compared
+        if size > limit:
             mail = _headers_or_blank(raw, own)
+            mail.digests = mail_digests(mail, read=False)
             return mail, _unreadable(mail, DETAILS["mail_too_large"].format(
                 size=describe_size(size, up=True), limit=describe_size(limit))), None
         mail = parse_message(raw, own_addresses=own.addresses, own_message_id=own.message_id)
-        mail.content_digest = content_digest(mail)
+        mail.digests = mail_digests(mail, read=True)
         if mail.header_count > config.limits.max_headers:
             return mail, _unreadable(mail, f"邮件格式异常：共 {mail.header_count} 个邮件头"
                                            f"（上限 {config.limits.max_headers}）"), None
         return mail, analyse(mail, config), None
     except InputError as e:
         mail = _headers_or_blank(raw, own)
-        mail.content_digest = content_digest(mail)
+        mail.digests = mail_digests(mail, read=True)  # read, though not understood
         return mail, _unreadable(mail, e.detail), None
     except InfrastructureError:
         raise

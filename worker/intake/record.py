@@ -42,7 +42,7 @@ from worker.intake.write import (
 from worker.issuing import plan_new
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
-from worker.message.model import Attachment, reused_message_id, same_mail
+from worker.message.model import Attachment, Digests, reused_message_id, same_mail
 from worker.replies import queue_mail_reply
 from worker.replies.queue import insert_outbox
 from worker.status import ApplicationStatus, MailStatus
@@ -108,8 +108,9 @@ def _stored_copy(session: Session, mail: ParsedMail) -> Mail | None:
     stored under its Message-ID (another worker's, a reusing mailer) re-keys this one
     (``reused_message_id``), and its copy is looked up under that key."""
     existing = find_mail(session, mail.message_id)
-    if existing is not None and not same_mail(existing.content_digest, mail.content_digest):
-        mail.message_id = reused_message_id(mail.message_id, mail.content_digest)
+    if existing is not None and not same_mail(
+            Digests(existing.content_digest, existing.envelope_digest), mail.digests):
+        mail.message_id = reused_message_id(mail.message_id, mail.digests.key)
         existing = find_mail(session, mail.message_id)
     return existing
 
@@ -257,7 +258,7 @@ def _outcome_row(session: Session, config: Config, mailbox: str, ref: MailRef,
         reply_to=(mail.reply_to or None) and mail.reply_to[:320], subject=mail.subject,
         date=mail.date, received_at=ref.received_at or utcnow(), auto_reason=mail.auto_reason,
         references=" ".join(mail.references), body_text=mail.text or "",
-        content_digest=mail.content_digest,
+        content_digest=mail.digests.content, envelope_digest=mail.digests.envelope,
         error=note if note is not None else error, applications=[],
     )
     skew = date_skew(row)

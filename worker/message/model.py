@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import NamedTuple
 
 SYNTHETIC_ID_DOMAIN = "invoice-worker.local"
 """The domain of the Message-IDs we give mails that carry none (``synthetic_message_id``)."""
@@ -101,18 +102,33 @@ class ParsedMail:
     unreadable: str | None = None
     """Why the mail itself could not be read in full (too deep, too many parts, a broken
     MIME structure), in Chinese for the unit; None when every part was read."""
-    content_digest: str | None = None
-    """``content_digest`` of this mail, set by intake once the mail is read; None for a
-    mail whose body was not read (over the size limit): it cannot be compared."""
+    digests: Digests = field(default_factory=lambda: Digests(None, None))
+    """This mail's ``Digests``, set by intake as it reads the mail (``mail_digests``)."""
+
+
+class Digests(NamedTuple):
+    """What tells a copy of a mail from another mail under its Message-ID (hex SHA-256s).
+
+    ``content``: ``content_digest``; None when the body was not read (a mail over the
+    size limit). ``envelope``: ``envelope_digest``, of every mail. Both None: a row
+    stored before digests (migrations 0014, 0015)."""
+
+    content: str | None
+    envelope: str | None
+
+    @property
+    def key(self) -> str:
+        """The digest a different mail under a reused ID is keyed by (``reused_message_id``)."""
+        return self.content or self.envelope or ""
 
 
 def content_digest(mail: ParsedMail) -> str:
-    """The SHA-256 (hex) of what a mail says: its sender, subject, text and files (name
-    and bytes). The same for every copy of one mail, however it travelled (Received
-    lines, CRLF or LF, a transfer encoding an MTA changed, its Date); another for a
-    different mail that reuses its Message-ID (a broken mailer)."""
+    """The SHA-256 (hex) of what a mail says: its sender, text and files (name and
+    bytes). The same for every copy of one mail, however it travelled (Received lines,
+    CRLF or LF, a transfer encoding an MTA changed, a gateway's tag on the subject);
+    another for a different mail that reuses its Message-ID (a broken mailer)."""
     digest = hashlib.sha256()
-    for text in (mail.sender, mail.subject, mail.text):
+    for text in (mail.sender, mail.text):
         digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
     for att in mail.attachments:
         digest.update((att.filename or "").encode("utf-8", "surrogatepass") + b"\x00")
@@ -120,10 +136,30 @@ def content_digest(mail: ParsedMail) -> str:
     return digest.hexdigest()
 
 
-def same_mail(stored: str | None, new: str | None) -> bool:
-    """Whether a mail under a Message-ID already stored is a copy of the stored one, by
-    their ``content_digest``s. Without a digest on either side (a row from before
-    digests, a mail too large to read) it is taken for a copy, as SPEC §5 has it for a
-    repeated Message-ID: a different mail reusing an ID that is also unread or old is
-    the one case this cannot tell, and it stays in the processed folder unanswered."""
-    return stored is None or new is None or stored == new
+def envelope_digest(mail: ParsedMail) -> str:
+    """The SHA-256 (hex) of a mail's sender, subject and Date: all that is known of a
+    mail too large to read, and the same for its copies (a relay adds lines above them)."""
+    date = mail.date.isoformat() if mail.date else ""
+    text = "\x00".join((mail.sender, mail.subject, date))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def mail_digests(mail: ParsedMail, *, read: bool) -> Digests:
+    """``Digests`` of a mail; ``read``: its body was read (it was within the size limit)."""
+    return Digests(content_digest(mail) if read else None, envelope_digest(mail))
+
+
+def same_mail(stored: Digests, new: Digests) -> bool:
+    """Whether a mail under a Message-ID already stored is a copy of the stored one.
+
+    Both read: the same content. The stored one not read (too large) and this one read:
+    not a copy - this one can be judged, and is (a copy that arrives smaller, a different
+    mail reusing the ID). This one not read: a copy when sender, subject and Date agree
+    (a Received line can take a copy over the limit). A row stored before digests, or
+    before envelopes when this one is not read, is taken for a copy, as SPEC §5 has it
+    for a repeated Message-ID."""
+    if stored.content is None and stored.envelope is None:
+        return True
+    if new.content is not None:
+        return stored.content == new.content
+    return stored.envelope is None or stored.envelope == new.envelope

@@ -80,9 +80,11 @@ class Mail(Base):
     auto_reason: Mapped[str | None] = mapped_column(Text)  # why it was ignored as machine-made
     references: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
-    # SHA-256 of what the mail says (worker.message.model.content_digest): tells a copy
-    # of this mail from another mail reusing its Message-ID. NULL: stored before it.
+    # SHA-256s that tell a copy of this mail from another mail reusing its Message-ID
+    # (worker.message.model.Digests, same_mail): of what it says (NULL: too large to
+    # read, or stored before 0014) and of its sender, subject and Date (NULL: before 0015).
     content_digest: Mapped[str | None] = mapped_column(String(64))
+    envelope_digest: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     folder: Mapped[str | None] = mapped_column(String(255))

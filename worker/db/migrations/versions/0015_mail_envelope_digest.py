@@ -1,0 +1,37 @@
+"""mails.envelope_digest: a mail too large to read is compared by its sender, subject and Date
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-03 07:50:00
+
+A mail over the size limit is not read, so what it says cannot be compared: a copy of
+a processed mail that a relay's Received line took over the limit was stored and
+answered again, and taking every unread mail for a copy lost a different mail that
+reused its Message-ID after it. The SHA-256 of the sender, subject and Date
+(``worker.message.model.envelope_digest``) is stored with every mail, and
+``same_mail`` compares it when a mail was not read; such a mail's content_digest is
+NULL from now on. Rows stored before keep NULL here and are taken as the same mail
+by an unread one, as before.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import worker.db.types
+
+revision = '0015'
+down_revision = '0014'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('mails', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('envelope_digest', worker.db.types.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('mails', schema=None) as batch_op:
+        batch_op.drop_column('envelope_digest')
