@@ -14,7 +14,7 @@ from tests.builders.form import (
     make_line,
     make_lines,
 )
-from tests.builders.mail import XLS, build_auto_reply, build_bounce, build_mail
+from tests.builders.mail import XLS, attachment_part, build_auto_reply, build_bounce, build_mail
 from tests.builders.payments import Pay
 from tests.intake.conftest import World
 from worker.payments import read_payment_file, store_payments
@@ -149,6 +149,17 @@ def test_recipient_from_the_form_when_the_body_has_none(world: World) -> None:
     (app,) = world.export()
     assert app["status"] == "accepted", app["reasons"]
     assert app["shipment"]["recipient"] == "李明"
+
+
+def test_a_form_sent_without_any_name_is_read(world: World) -> None:
+    """A workbook as application/octet-stream with no name and no disposition (a
+    script's or an OA system's mail): read by its bytes, not "the mail has no form"."""
+    pay_lines(world, LINES)
+    part = attachment_part(None, XLSX_FORM, "application/octet-stream", disposition=None)
+    world.deliver(build_mail(parts=[part]))
+    world.run()
+    (app,) = world.export()
+    assert app["status"] == "accepted", app["reasons"]
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "xls"])

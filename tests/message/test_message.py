@@ -11,6 +11,7 @@ import pytest
 from tests.builders.mail import (
     XLS,
     XLSX,
+    attachment_part,
     build_auto_reply,
     build_bounce,
     build_mail,
@@ -325,6 +326,23 @@ def test_disposition_attachment_without_name() -> None:
     raw = build_mail(attachments=[(None, b"data", "application/pdf")])
     (attachment,) = parse_message(raw).attachments
     assert attachment.filename is None and attachment.content_type == "application/pdf"
+
+
+def test_a_file_without_name_or_disposition_is_kept_when_it_may_be_a_form() -> None:
+    """application/octet-stream with neither a name nor a Content-Disposition, as
+    scripts and OA systems send a workbook: by its first bytes it may be the form, so
+    it is a file (not dropped, which told the unit its mail had no form). An unnamed
+    part that cannot be one (an inline image, bytes of no spreadsheet) stays out."""
+    from tests.builders.form import build_form_xlsx
+
+    form = build_form_xlsx()
+    raw = build_mail(parts=[
+        attachment_part(None, form, "application/octet-stream", disposition=None),
+        attachment_part(None, b"\x89PNG\r\n\x1a\n", "image/png", disposition=None),
+        attachment_part(None, b"just bytes", "application/octet-stream", disposition=None),
+    ])
+    (attachment,) = parse_message(raw).attachments
+    assert attachment.filename is None and attachment.data == form
 
 
 def test_content_type_is_lower_case() -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from email import errors
 from email.message import Message
 
-from worker.filetypes import SPREADSHEET_TYPES
+from worker.filetypes import SPREADSHEET_TYPES, may_carry_form
 from worker.message.charset import decode_bytes, raw_text
 from worker.message.feed import parse_bytes
 from worker.message.headers import header_map
@@ -106,6 +106,9 @@ class _Bodies:
     html: list[str] = field(default_factory=list)
 
 
+_BODY_TYPES = ("text/plain", "text/html")
+
+
 def _collect(msg: Message, state: _Walk) -> tuple[_Bodies, _Bodies, list[Attachment]]:
     own, forwarded = _Bodies(), _Bodies()
     attachments: list[Attachment] = []
@@ -122,10 +125,14 @@ def _collect(msg: Message, state: _Walk) -> tuple[_Bodies, _Bodies, list[Attachm
             filename = _basename(dparams.get("filename") or ctparams.get("name"))
             cte = raw_text(headers.get("content-transfer-encoding")).strip().lower()
             data = decode_payload(part, cte)
-            if filename or disposition == "attachment" or ctype in SPREADSHEET_TYPES:
+            # A file with no name at all (application/octet-stream from a script or an
+            # OA system) is still a file when its type or first bytes say it may be a
+            # form: dropped, the unit was told its mail had no form.
+            if (filename or disposition == "attachment" or ctype in SPREADSHEET_TYPES
+                    or (ctype not in _BODY_TYPES and may_carry_form(None, ctype, data))):
                 inline = disposition != "attachment" and "content-id" in headers
                 attachments.append(Attachment(filename, ctype, data, inline, depth))
-            elif ctype in ("text/plain", "text/html"):
+            elif ctype in _BODY_TYPES:
                 text = decode_bytes(data, ctparams.get("charset"))
                 text = text.replace("\r\n", "\n").replace("\r", "\n")
                 bodies = own if depth == 0 else forwarded
