@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import mailbox as stdlib_mailbox
+import shlex
 import shutil
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -160,8 +162,17 @@ def _report(base: Path, imported: str, by_status: dict[str, int], data: dict) ->
     print("  out/batches/        this run's print batch: invoices.pdf and labels.pdf")
     print("  out/outbox/         replies to the units, as .eml (no [smtp] url configured)")
     print("  blank-form.xlsx     the blank application form units fill in")
-    cfg = base / "config.toml"
-    print(f"Try: invoice-worker --config {cfg} export --json")
-    print(f"     invoice-worker --config {cfg} manifest      # the courier's pickup list")
-    print(f"     invoice-worker --config {cfg} staff add NAME && "
-          f"invoice-worker --config {cfg} console")
+    cfg, iw = base / "config.toml", _command()
+    print(f"Try: {iw} --config {cfg} export --json")
+    print(f"     {iw} --config {cfg} manifest      # the courier's pickup list")
+    print(f"     {iw} --config {cfg} staff add NAME && {iw} --config {cfg} console")
+
+
+def _command() -> str:
+    """How the reader can run the CLI now: its name when it is on PATH (an active venv,
+    an installed package), else its path beside this interpreter (``scripts/demo.sh``
+    runs .venv/bin/invoice-worker without activating the venv)."""
+    if shutil.which("invoice-worker"):
+        return "invoice-worker"
+    beside = Path(sys.executable).parent / "invoice-worker"
+    return shlex.quote(str(beside)) if beside.exists() else "invoice-worker"
