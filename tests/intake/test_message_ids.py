@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import worker.intake
+import worker.intake.copies
 from tests.intake.conftest import World, make_world
 from tests.intake.test_pass import BODY, WHEN, form_mail, trainees, unit
 from worker.db.models import Mail, OutboxMessage
@@ -174,7 +174,7 @@ def test_another_workers_mail_under_the_same_id_is_kept_apart(
     a, b = (_with_id(form_mail(unit(g)), b"<race@oa.example>") for g in (first, second))
     world.deliver(a)
     assert world.run() == {"accepted": 1}
-    monkeypatch.setattr(worker.intake, "_known", lambda sessions, ids: {})  # not yet seen
+    monkeypatch.setattr(worker.intake.copies, "known", lambda sessions, ids: {})  # not yet seen
     world.deliver(b)
     summary = world.app.run_once()
     assert summary.duplicates == 0 and summary.processed == 1
@@ -184,3 +184,36 @@ def test_another_workers_mail_under_the_same_id_is_kept_apart(
     apps = world.export()
     assert len(apps) == 2 and {a["message_id"] for a in apps} == {"<race@oa.example>"}
     assert len({i["number"] for a in apps for i in a["invoices"]}) == 2
+
+
+def _without_id(raw: bytes) -> bytes:
+    return re.sub(rb"Message-ID: <[^>]*>\r?\n", b"", raw, count=1)
+
+
+def _relay_gave_id(raw: bytes, n: int) -> bytes:
+    """The copy as a relay that adds a missing Message-ID (Exchange) passes it on."""
+    return (_RELAYED + f"Message-ID: <{n}.relay@mx.wq.gov.cn>\r\n".encode()) + raw
+
+
+def test_a_mail_without_id_that_a_relay_gave_one_is_still_one_mail(world: World) -> None:
+    """Sent without Message-ID, one copy arrives as written, another through a relay
+    that added one: one mail, one reply - in either order, in one chunk or across
+    passes. Two different mails without IDs stay two; so do two mails with IDs of
+    their own and the same content (a unit sending twice gets its answer twice)."""
+    groups = [trainees(p, 1) for p in "EFGH"]
+    for group in groups:
+        world.pay(group)
+    e, f, g, h = (_without_id(form_mail(unit(group))) for group in groups)
+    world.deliver(e, _relay_gave_id(f, 1))
+    assert world.run() == {"accepted": 2}
+    world.deliver(_relay_gave_id(e, 2), f, g, _relay_gave_id(g, 3))  # g: both in one chunk
+    summary = world.app.run_once()
+    assert summary.duplicates == 3 and summary.processed == 4
+    assert len(world.export()) == 3
+    world.deliver(form_mail(unit(groups[3])), form_mail(unit(groups[3])))  # own IDs each
+    summary = world.app.run_once()
+    assert summary.duplicates == 0 and summary.processed == 2
+    statuses = sorted(a["status"] for a in world.export())
+    assert statuses == ["accepted"] * 4 + ["held"]  # h's second: ALREADY_INVOICED
+    with world.app.sessions() as s:
+        assert len(s.scalars(select(OutboxMessage)).all()) == 5

@@ -17,15 +17,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
 from worker.db.models import Mail
-from worker.db.types import storable_key, utcnow
+from worker.db.types import utcnow
 from worker.errors import InfrastructureError, InputError, StorageError
 from worker.form.limits import describe_size
+from worker.intake import copies
 from worker.intake.analyse import AppDraft, analyse
 from worker.intake.chunk import Chunk, orders_of
 from worker.intake.record import Outcome, folder_for, record_chunk
@@ -40,7 +41,6 @@ from worker.message.model import (
     synthetic_message_id,
 )
 from worker.replies.compose import is_our_reply_id
-from worker.status import MailStatus
 from worker.validation import Code, Draft, Reason
 from worker.validation.reasons import DETAILS
 
@@ -133,7 +133,7 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
     pass: what this chunk had not committed stays in the inbox for the next one."""
     stopped = False
     try:
-        known = _known(sessions, [ref.message_id for ref in refs])
+        known = copies.known(sessions, [ref.message_id for ref in refs])
         read: list[tuple[MailRef, ParsedMail, list[AppDraft], str | None]] = []
         done: list[tuple[MailRef, Outcome]] = []
         for ref in refs:
@@ -158,12 +158,13 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
                 continue
             if stored is not None:  # another mail under a Message-ID already used
                 mail.message_id = reused_message_id(mail.message_id, mail.digests.key)
-                again = _known(sessions, [mail.message_id]).get(mail.message_id)
+                again = copies.known(sessions, [mail.message_id]).get(mail.message_id)
                 if again is not None:
                     done.append((ref, again[0]))
                     continue
             read.append((ref, mail, drafts, error))
-        _keep_apart(read)
+        done += copies.relayed_copies(sessions, read)
+        copies.keep_apart(read)
         if read:
             with sessions.begin() as session:
                 chunk = Chunk(session, config, orders_of(d for _, _, drafts, _ in read
@@ -178,37 +179,6 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
         raise StorageError(f"database error: {e}") from e
     _move(mailbox, done, sessions, config, summary)
     return stopped
-
-
-def _keep_apart(read: list[tuple[MailRef, ParsedMail, list[AppDraft], str | None]]) -> None:
-    """A chunk's mails that share a Message-ID but not their content (a mailer reusing
-    IDs) are each a mail: all but the first are keyed by their digest
-    (``reused_message_id``). Copies of one mail keep their key: the second is stored
-    as the duplicate it is."""
-    first: dict[str, Digests] = {}
-    for _, mail, _, _ in read:
-        if not same_mail(first.setdefault(mail.message_id, mail.digests), mail.digests):
-            mail.message_id = reused_message_id(mail.message_id, mail.digests.key)
-
-
-def _known(sessions: sessionmaker[Session], message_ids: list[str | None],
-           ) -> dict[str, tuple[Outcome, Digests]]:
-    """Mails whose outcome is already committed (a crash before their move, a copy sent
-    again, another mail reusing the ID): one query; stripped Message-ID as listed ->
-    (outcome, the stored mail's ``Digests``)."""
-    length = Mail.__table__.c.message_id.type.length
-    # Looked up as stored: cleaned and cut by the column type (worker.db.types.String).
-    stored = {m.strip(): storable_key(m.strip(), length) for m in message_ids if m and m.strip()}
-    if not stored:
-        return {}
-    with sessions() as session:
-        rows = session.execute(select(Mail.message_id, Mail.id, Mail.status, Mail.content_digest,
-                                      Mail.envelope_digest)
-                               .where(Mail.message_id.in_(sorted(set(stored.values()))))).all()
-    by_key = {key: (Outcome(mail_id, MailStatus(status), duplicate=True),
-                    Digests(content, envelope))
-              for key, mail_id, status, content, envelope in rows}
-    return {asked: by_key[key] for asked, key in stored.items() if key in by_key}
 
 
 def _understand(raw: bytes, ref: MailRef, config: Config,

@@ -83,7 +83,8 @@ class Mail(Base):
     # SHA-256s that tell a copy of this mail from another mail reusing its Message-ID
     # (worker.message.model.Digests, same_mail): of what it says (NULL: too large to
     # read, or stored before 0014) and of its sender, subject and Date (NULL: before 0015).
-    content_digest: Mapped[str | None] = mapped_column(String(64))
+    # Indexed: a copy a relay gave a Message-ID is found by it (intake.copies.relayed_copies).
+    content_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     envelope_digest: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True)
     error: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""mails.envelope_digest: a mail too large to read is compared by its sender, subject and Date
+"""mails.envelope_digest, and content_digest indexed: which mails are copies, read or not
 
 Revision ID: 0015
 Revises: 0014
@@ -12,6 +12,9 @@ reused its Message-ID after it. The SHA-256 of the sender, subject and Date
 ``same_mail`` compares it when a mail was not read; such a mail's content_digest is
 NULL from now on. Rows stored before keep NULL here and are taken as the same mail
 by an unread one, as before.
+
+content_digest is indexed: a mail without Message-ID that a relay gave one arrives
+under two keys, and its copy is found by what it says (``intake.copies.relayed_copies``).
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('mails', schema=None) as batch_op:
         batch_op.add_column(sa.Column('envelope_digest', worker.db.types.String(length=64), nullable=True))
+        batch_op.create_index(batch_op.f('ix_mails_content_digest'), ['content_digest'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('mails', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mails_content_digest'))
         batch_op.drop_column('envelope_digest')

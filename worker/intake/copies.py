@@ -1,0 +1,101 @@
+"""Which mails of a chunk are copies of a mail already stored, or of each other (SPEC §5:
+a mail is processed once; ARCHITECTURE's "which mails are one mail").
+
+The Message-ID decides first (``known``: one query per chunk). Under an ID already
+used, ``same_mail`` tells a copy from another mail a broken mailer gave that ID, which
+is keyed by its digest (``reused_message_id``; ``keep_apart`` within a chunk). A mail
+without Message-ID is keyed by its bytes (``synthetic_message_id``); a relay that adds
+an ID to one copy and not to another makes the same mail arrive under two keys, so
+for those the content decides (``relayed_copies``).
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.db.models import Mail
+from worker.db.types import storable_key
+from worker.intake.analyse import AppDraft
+from worker.intake.record import Outcome
+from worker.mailbox import MailRef
+from worker.message import ParsedMail
+from worker.message.model import Digests, is_synthetic_message_id, reused_message_id, same_mail
+from worker.status import MailStatus
+
+Read: TypeAlias = list[tuple[MailRef, ParsedMail, list[AppDraft], str | None]]
+
+
+def known(sessions: sessionmaker[Session], message_ids: list[str | None],
+          ) -> dict[str, tuple[Outcome, Digests]]:
+    """Mails whose outcome is already committed (a crash before their move, a copy sent
+    again, another mail reusing the ID): one query; stripped Message-ID as listed ->
+    (outcome, the stored mail's ``Digests``)."""
+    length = Mail.__table__.c.message_id.type.length
+    # Looked up as stored: cleaned and cut by the column type (worker.db.types.String).
+    stored = {m.strip(): storable_key(m.strip(), length) for m in message_ids if m and m.strip()}
+    if not stored:
+        return {}
+    with sessions() as session:
+        rows = session.execute(select(Mail.message_id, Mail.id, Mail.status, Mail.content_digest,
+                                      Mail.envelope_digest)
+                               .where(Mail.message_id.in_(sorted(set(stored.values()))))).all()
+    by_key = {key: (Outcome(mail_id, MailStatus(status), duplicate=True),
+                    Digests(content, envelope))
+              for key, mail_id, status, content, envelope in rows}
+    return {asked: by_key[key] for asked, key in stored.items() if key in by_key}
+
+
+def keep_apart(read: Read) -> None:
+    """A chunk's mails that share a Message-ID but not their content (a mailer reusing
+    IDs) are each a mail: all but the first are keyed by their digest
+    (``reused_message_id``). Copies of one mail keep their key: the second is stored
+    as the duplicate it is."""
+    first: dict[str, Digests] = {}
+    for _, mail, _, _ in read:
+        if not same_mail(first.setdefault(mail.message_id, mail.digests), mail.digests):
+            mail.message_id = reused_message_id(mail.message_id, mail.digests.key)
+
+
+def relayed_copies(sessions: sessionmaker[Session], read: Read) -> list[tuple[MailRef, Outcome]]:
+    """Copies of one mail under two keys because it came without Message-ID and a relay
+    gave one copy an ID (Exchange, and Postfix set to, add a missing one): the same
+    content where either key is ``synthetic_message_id``'s. Those already stored are
+    taken out of ``read`` and returned with the stored outcome (one query by content
+    digest); one of this chunk takes the first one's key, so it is stored as a copy."""
+    if not any(mail.digests.content for _, mail, _, _ in read):
+        return []
+    digests = sorted({mail.digests.content for _, mail, _, _ in read if mail.digests.content})
+    with sessions() as session:
+        rows = session.execute(select(Mail.content_digest, Mail.message_id, Mail.id, Mail.status)
+                               .where(Mail.content_digest.in_(digests))
+                               .order_by(Mail.id)).all()
+    stored: dict[str, list[tuple[str, Outcome]]] = {}
+    for digest, key, mail_id, status in rows:
+        stored.setdefault(digest, []).append(
+            (key, Outcome(mail_id, MailStatus(status), duplicate=True)))
+    copies: list[tuple[MailRef, Outcome]] = []
+    seen: dict[str, ParsedMail] = {}
+    for item in list(read):
+        ref, mail = item[0], item[1]
+        content = mail.digests.content
+        if content is None:
+            continue
+        match = next((outcome for key, outcome in stored.get(content, ())
+                      if _keyed_apart(key, mail.message_id)), None)
+        if match is not None:
+            read.remove(item)
+            copies.append((ref, match))
+        elif content in seen and _keyed_apart(seen[content].message_id, mail.message_id):
+            mail.message_id = seen[content].message_id  # stored after it, as a duplicate
+        else:
+            seen.setdefault(content, mail)
+    return copies
+
+
+def _keyed_apart(a: str, b: str) -> bool:
+    """Two keys of one mail when it has the same content: either made up for a mail
+    without Message-ID (a relay gave the other copy one); two real IDs are two mails."""
+    return a != b and (is_synthetic_message_id(a) or is_synthetic_message_id(b))
