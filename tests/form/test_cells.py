@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -39,6 +40,28 @@ def test_an_id_typed_as_a_number_reads_as_excel_shows_it(build) -> None:
     line = make_line(1, id_number="120114198503030701")
     form = read_form("a.x", build(default_header(), [line], layout="numbers"))
     assert form.lines[0].id_number == "1.20114E+17"
+
+
+@pytest.mark.parametrize(("code", "shown"), [
+    ("0", "120114198503031000"),       # 数值, 0 位小数: 15 digits, rounded, then zeros
+    ("0_ ", "120114198503031000"),     # the same as Chinese Excel and WPS write it
+    ("General", "1.20114E+17"),
+    ("0.00", "1.20114E+17"),           # not a whole-number format: General's text stands
+])
+def test_an_id_in_a_whole_number_format_reads_as_its_digits(code: str, shown: str) -> None:
+    """The sheet shows 120114198503031000 (Excel keeps 15 digits), so that is what a
+    reason quotes; General shows 1.20114E+17."""
+    from openpyxl import load_workbook
+
+    line = make_line(1, id_number="120114198503030701")
+    book = load_workbook(io.BytesIO(build_form_xlsx(default_header(), [line], layout="numbers")))
+    for row in book.active.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, float) and cell.value > 1e17:
+                cell.number_format = code
+    out = io.BytesIO()
+    book.save(out)
+    assert read_form("a.xlsx", out.getvalue()).lines[0].id_number == shown
 
 
 # A number typed into a date-formatted cell (the template's column, the format painter):

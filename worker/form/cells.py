@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from worker.form.labels import split_label
 from worker.form.xlsxpackage import WINDOWS_EPOCH
@@ -93,10 +93,28 @@ def excel_general(value: float, width: int = GENERAL_WIDTH) -> str:
     return f"{sign}{mantissa}{exp_text}"
 
 
+class ShownWhole(float):
+    """A number in a cell formatted to show it whole (``0``, ``0_ ``: 数值 with 0
+    decimals), as the xlsx reader gives it: what the unit sees is its digits, Excel's 15
+    significant ones and zeros after them, not General's ``1.20114E+17``."""
+
+    __slots__ = ()
+
+    @property
+    def shown(self) -> str:
+        if not math.isfinite(self):
+            return cell_text(float(self))
+        digits = Decimal(f"{self:.15g}").to_integral_value(rounding=ROUND_HALF_UP)
+        return format(digits, "f")
+
+
 def id_text(value: object, text: str | None = None) -> str:
-    """An ID number cell as text: a number cell as the unit sees it (``1.20114E+17``:
-    the digits past the 15th are gone anyway); an exact integer keeps every digit.
+    """An ID number cell as text: a number cell as the unit sees it (``1.20114E+17`` in
+    General, ``120114198503031000`` in a whole-number format: the digits past the 15th
+    are gone anyway); an exact integer keeps every digit.
     ``text``: ``cell_text(value)`` when the caller has it."""
+    if isinstance(value, ShownWhole):
+        return value.shown
     if isinstance(value, float) and not isinstance(value, bool):
         return excel_general(value)
     return number_text(cell_text(value) if text is None else text).upper()

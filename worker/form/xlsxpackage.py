@@ -97,6 +97,7 @@ class Package:
     epoch: dt.datetime = WINDOWS_EPOCH
     date_styles: frozenset[int] = frozenset()  # cell style (xf) indexes that hold dates
     timedelta_styles: frozenset[int] = frozenset()
+    whole_styles: frozenset[int] = frozenset()  # a number shown whole: ``0``, ``0_ `` (数值, 0 位小数)
     shared_strings: str | None = None  # the member calamine reads them from
     strict: bool = False  # written in ISO/IEC 29500 Strict namespaces
 
@@ -177,12 +178,15 @@ def _elements_of(xml: bytes, wanted: str) -> Sequence[tuple[str, dict[str, str]]
     return _elements(xml, _WANTED[wanted])
 
 
+_Styles = tuple[frozenset[int], frozenset[int], frozenset[int]]
+
+
 @lru_cache(maxsize=32)
-def _remembered_styles(xml: bytes) -> tuple[frozenset[int], frozenset[int]]:
+def _remembered_styles(xml: bytes) -> _Styles:
     return _date_styles(_elements(xml, _STYLES))
 
 
-def _styles_of(xml: bytes) -> tuple[frozenset[int], frozenset[int]]:
+def _styles_of(xml: bytes) -> _Styles:
     """``_date_styles`` of a stylesheet part, remembered for small parts."""
     if len(xml) <= _REMEMBERED_SIZE:
         return _remembered_styles(xml)
@@ -260,7 +264,8 @@ def read_package(archive: zipfile.ZipFile, parts: dict[str, bytes] | None = None
                                                                  "sharedStrings.xml"))
     styles = _member(files.names, STYLES_PART)
     if styles is not None:
-        package.date_styles, package.timedelta_styles = _styles_of(files.read(styles))
+        package.date_styles, package.timedelta_styles, package.whole_styles = _styles_of(
+            files.read(styles))
     return package
 
 
@@ -273,8 +278,10 @@ _STYLES = {name: () for name in _STYLESHEET_PARTS} | {"numFmt": ("numFmtId", "fo
 _WANTED = {"relationship": _RELATIONSHIP, "workbook": _WORKBOOK}
 
 
-def _date_styles(elements: list[tuple[str, dict[str, str]]]) -> tuple[frozenset[int], frozenset[int]]:
-    """Indexes of ``cellXfs`` entries whose number format is a date (or duration).
+def _date_styles(elements: list[tuple[str, dict[str, str]]]) -> _Styles:
+    """Indexes of ``cellXfs`` entries whose number format is a date, a duration, or a
+    whole number without exponent (built-in 1, ``0``; a code ``0`` or ``0_ ``, what
+    Excel's and WPS's 数值 with 0 decimals writes): what the sheet shows for such a cell.
 
     openpyxl's ``Stylesheet._normalise_numbers``: a ``numFmtId`` defined in ``numFmts``
     uses that format code, any other the built-in one.
@@ -291,15 +298,24 @@ def _date_styles(elements: list[tuple[str, dict[str, str]]]) -> tuple[frozenset[
             custom[int(attrs["numFmtId"])] = attrs.get("formatCode")
         elif tag == "xf" and section == "cellXfs":
             styles.append(int(attrs.get("numFmtId") or 0))
-    dates, durations = set(), set()
+    dates, durations, wholes = set(), set(), set()
     for index, fmt_id in enumerate(styles):
         if fmt_id in custom:
             code = custom[fmt_id]
             date, duration = is_date_format(code), is_timedelta_format(code)
+            whole = code is not None and _WHOLE.fullmatch(code.split(";", 1)[0]) is not None
         else:
             date, duration = fmt_id in BUILTIN_DATE_FORMATS, fmt_id in BUILTIN_TIMEDELTA_FORMATS
+            whole = fmt_id == 1
         if date:
             dates.add(index)
         if duration:
             durations.add(index)
-    return frozenset(dates), frozenset(durations)
+        if whole:
+            wholes.add(index)
+    return frozenset(dates), frozenset(durations), frozenset(wholes)
+
+
+#: A number format's first section that shows a number whole, all its digits: ``0``, and
+#: ``0_ `` / ``0_)`` (a space the width of a character after it, for alignment).
+_WHOLE = re.compile(r"0(?:_.)?")

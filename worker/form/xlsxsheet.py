@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from worker.form.cells import ShownWhole
 from worker.form.limits import FormLimits
 from worker.form.xlsxpackage import Package, from_excel
 from worker.form.xmlscan import pair, prefixed
@@ -314,6 +315,8 @@ def _value(kind: str, text: str, style: str | None, package: Package) -> object:
                 return from_excel(value, package.epoch, style_id in package.timedelta_styles)
             except (OverflowError, ValueError):
                 return "#VALUE!"  # openpyxl: a date out of range reads as an error
+        if isinstance(value, float) and style_id in package.whole_styles:
+            return ShownWhole(value)
         return value
     if kind == "b":
         return bool(int(text))
