@@ -134,7 +134,7 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
     stopped = False
     try:
         known = copies.known(sessions, [ref.message_id for ref in refs])
-        read: list[tuple[MailRef, ParsedMail, list[AppDraft], str | None]] = []
+        read: copies.Read = []
         done: list[tuple[MailRef, Outcome]] = []
         for ref in refs:
             if should_stop():
@@ -184,7 +184,7 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
 def _understand(raw: bytes, ref: MailRef, config: Config,
                 ) -> tuple[ParsedMail, list[AppDraft], str | None]:
     """Parse and analyse; anything unexpected becomes this mail's error, not the pass's.
-    Each mail gets its ``Digests``: a content digest only when its body was read."""
+    Each mail gets its ``Digests``: a content digest only when it was read as a mail."""
     own = _Own(_own_addresses(config), _own_reply_id(config))
     limit = config.mailbox.max_mail_bytes
     size = max(ref.size or 0, len(raw))
@@ -202,7 +202,7 @@ def _understand(raw: bytes, ref: MailRef, config: Config,
         return mail, analyse(mail, config), None
     except InputError as e:
         mail = _headers_or_blank(raw, own)
-        mail.digests = mail_digests(mail, read=True)  # read, though not understood
+        mail.digests = mail_digests(mail, read=False)  # its content is not known either
         return mail, _unreadable(mail, e.detail), None
     except InfrastructureError:
         raise

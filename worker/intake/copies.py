@@ -65,9 +65,9 @@ def relayed_copies(sessions: sessionmaker[Session], read: Read) -> list[tuple[Ma
     content where either key is ``synthetic_message_id``'s. Those already stored are
     taken out of ``read`` and returned with the stored outcome (one query by content
     digest); one of this chunk takes the first one's key, so it is stored as a copy."""
-    if not any(mail.digests.content for _, mail, _, _ in read):
-        return []
     digests = sorted({mail.digests.content for _, mail, _, _ in read if mail.digests.content})
+    if not digests:
+        return []
     with sessions() as session:
         rows = session.execute(select(Mail.content_digest, Mail.message_id, Mail.id, Mail.status)
                                .where(Mail.content_digest.in_(digests))
