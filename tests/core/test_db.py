@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import column, insert, inspect, table, text
 
 from tests.fixtures.db import empty_engine
 from worker.db import _alembic_config, check_schema, current_revision, init_db
@@ -46,3 +46,27 @@ def test_a_sqlite_connection_gets_the_settings_concurrent_workers_and_chunks_nee
     # synchronous 1 = NORMAL, temp_store 2 = MEMORY (sqlite.org/pragma.html)
     assert got == {"journal_mode": "wal", "busy_timeout": 60000, "foreign_keys": 1,
                    "synchronous": 1, "temp_store": 2}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_0015_drops_0014s_digests_that_hashed_the_subject(backend: str, tmp_path: Path,
+                                                         request: pytest.FixtureRequest) -> None:
+    """A row digested by 0014 (subject included) would make every copy of its mail a
+    second mail under today's digest: 0015 clears it, so a copy is taken for the same
+    mail, as for rows from before 0014 (``worker.message.model.same_mail``)."""
+    engine = empty_engine(backend, tmp_path, request)
+    command.upgrade(_alembic_config(engine), "0014")
+    columns = [c for c in inspect(engine).get_columns("mails")
+               if not c["nullable"] and c["name"] != "id"]
+    values = {c["name"]: ("2018-09-03 02:15:00" if "DATE" in str(c["type"]).upper()
+                          or "TIME" in str(c["type"]).upper() else
+                          0 if "INT" in str(c["type"]).upper() or "BOOL" in str(c["type"]).upper()
+                          else "x") for c in columns}
+    values.update(message_id="<a@b>", content_digest="f" * 64)
+    with engine.begin() as conn:
+        conn.execute(insert(table("mails", *(column(n) for n in values))), values)
+    init_db(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT content_digest, envelope_digest FROM mails")).one()
+    assert tuple(row) == (None, None)
+    engine.dispose()
