@@ -68,6 +68,7 @@ def _method(value: object) -> str | None:
 # What a row may hold to be stored as it is: the columns' lengths (worker.db.models),
 # and numbers and dates no real export has beyond (the database would refuse some).
 _LENGTHS = {key: Payment.__table__.c[key].type.length for key in ("order_no", "name", "id_number")}
+_TITLES = {key: labels[0] for key, labels in COLUMNS.items()}  # a column as an error names it
 _YEARS = range(1900, 2201)
 _MAX_AMOUNT = Decimal("1000000000")  # yuan; as worker.intake.record keeps form amounts
 _S = TypeVar("_S")
@@ -159,7 +160,7 @@ def _csv_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
         for lineno, row in enumerate(reader, start=first):
             yield lineno, list(row)
     except csv.Error as e:  # a NUL, a stray quote: the file as a whole is unusable
-        raise PaymentFileError(f"{name}:{reader.line_num + first - 1}: not readable as CSV ({e})") from e
+        raise PaymentFileError(f"{name}:{reader.line_num + first - 1}: 无法按 CSV 读取（{e}）") from e
 
 
 def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
@@ -168,11 +169,11 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
     try:
         check_zip(data, _LIMITS)
     except FormUnreadable as e:
-        raise PaymentFileError(f"{name}: not a readable .xlsx file ({e.detail})") from e
+        raise PaymentFileError(f"{name}: 不是可读取的 .xlsx 文件（{e.detail}）") from e
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many unrelated types on bad files
-        raise PaymentFileError(f"{name}: not a readable .xlsx file ({e})") from e
+        raise PaymentFileError(f"{name}: 不是可读取的 .xlsx 文件（{e}）") from e
     try:
         ws = _first_visible(name, wb.worksheets, lambda sheet: sheet.sheet_state == "visible")
         for lineno, row in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -186,9 +187,9 @@ def _html_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
     write them; read as the form reader reads one (``worker.form.body``)."""
     sheet = html_table_sheet(decode_text(data), _LIMITS)
     if sheet is None:
-        raise PaymentFileError(f"{name}: a web page without a table, not an export")
+        raise PaymentFileError(f"{name}: 是一个没有表格的网页，不是培训平台的导出文件")
     if sheet.truncated:
-        raise PaymentFileError(f"{name}: more than {_LIMITS.max_rows} rows")
+        raise PaymentFileError(f"{name}: 超过 {_LIMITS.max_rows} 行")
     for lineno, row in enumerate(sheet.rows, start=1):
         yield lineno, list(row)
 
@@ -197,7 +198,7 @@ def _first_visible(name: str, sheets: list[_S], visible: Callable[[_S], bool]) -
     """The export's sheet: the first one shown.  A hidden sheet before it holds the
     lists behind drop-downs (WPS, Excel templates), never the records."""
     if not sheets:
-        raise PaymentFileError(f"{name}: the workbook has no sheet")
+        raise PaymentFileError(f"{name}: 工作簿中没有工作表")
     return next((sheet for sheet in sheets if visible(sheet)), sheets[0])
 
 
@@ -210,7 +211,7 @@ def _xls_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
         sheet = _first_visible(name, [book.sheet_by_index(i) for i in range(book.nsheets)],
                                lambda sheet: sheet.visibility == 0)
     except Exception as e:  # xlrd raises bare Exceptions for bad files
-        raise PaymentFileError(f"{name}: not a readable .xls file ({e})") from e
+        raise PaymentFileError(f"{name}: 不是可读取的 .xls 文件（{e}）") from e
     for r in range(sheet.nrows):
         cells: list[object] = []
         for cell in sheet.row(r):
@@ -234,7 +235,7 @@ def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
             if "order_no" in found:
                 missing = [COLUMNS[k][0] for k in COLUMNS if k not in found]
                 if missing:
-                    raise PaymentFileError(f"{name}:{lineno}: missing columns {'、'.join(missing)}")
+                    raise PaymentFileError(f"{name}:{lineno}: 缺少列：{'、'.join(missing)}")
                 columns = found
             continue
         row, problem = _row(cells, columns, tz)
@@ -243,7 +244,7 @@ def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
         elif row:
             rows.append(row)
     if columns is None:
-        raise PaymentFileError(f"{name}: no header row with 订单号 found")
+        raise PaymentFileError(f"{name}: 没有找到含“订单号”的表头行，不像培训平台的缴费导出文件")
     return rows, errors
 
 
@@ -257,26 +258,26 @@ def _row(cells: list[object], columns: dict[str, int], tz: ZoneInfo,
     if problem:
         return None, problem
     if not order_no:
-        return None, "订单号 is empty"
+        return None, "订单号为空"
     id_number, problem = _key(cell("id_number"), "身份证号")
     if problem:
         return None, problem
     amount = parse_amount(cell("amount"))
     if amount is None or abs(amount) >= _MAX_AMOUNT:
-        return None, f"金额 {_shown(cell('amount'))} is not an amount"
+        return None, f"金额 {_shown(cell('amount'))} 不是金额"
     status = _status(cell("status"))
     if status is None:
-        return None, f"状态 {_shown(cell('status'))} is not 已支付 or 已退款"
+        return None, f"状态 {_shown(cell('status'))} 不是“已支付”或“已退款”"
     method = _method(cell("method"))
     if method is None:
-        return None, f"支付方式 {_shown(cell('method'))} is not 在线支付 or 学习卡"
+        return None, f"支付方式 {_shown(cell('method'))} 不是“在线支付”或“学习卡”"
     raw_time = cell("paid_at")
     paid_at = _parse_time(raw_time, tz)
     if (paid_at is None and normalize(raw_time)) or (paid_at and paid_at.year not in _YEARS):
-        return None, f"支付时间 {_shown(raw_time)} is not a date-time"
+        return None, f"支付时间 {_shown(raw_time)} 不是日期时间"
     year = parse_int(cell("year"))
     if (year is None and normalize(cell("year"))) or (year is not None and year not in _YEARS):
-        return None, f"培训年度 {_shown(cell('year'))} is not a year"
+        return None, f"培训年度 {_shown(cell('year'))} 不是年度"
     row = PaymentRow(
         order_no=order_no,
         name=squash(cell("name")),
@@ -302,11 +303,11 @@ def _key(value: object, title: str) -> tuple[str, str | None]:
     if text.endswith(".0") and text[:-2].isdigit():
         text, written_as_number = text[:-2], True
     if _SCIENTIFIC.fullmatch(text):
-        return "", (f"{title} {_shown(value)} is in scientific notation (saved from Excel?): "
-                    f"its digits are lost; import the platform's own export")
+        return "", (f"{title} {_shown(value)} 是科学计数法（用 Excel 另存过？），后几位数字已丢失："
+                    f"请导入培训平台导出的原始文件")
     if written_as_number and len(text) > _EXACT_DIGITS:
-        return "", (f"{title} {_shown(value)} was stored as a number and has lost digits: "
-                    f"export it again with the column as text")
+        return "", (f"{title} {_shown(value)} 以数字保存，已丢失末尾数字："
+                    f"请将该列设为文本后重新导出")
     return text, None
 
 
@@ -317,9 +318,9 @@ def _unstorable(row: PaymentRow) -> str | None:
     for key, length in _LENGTHS.items():
         value = getattr(row, key)
         if len(value) > length:
-            return f"{key} {_shown(value)} is longer than {length} characters"
+            return f"{_TITLES[key]} {_shown(value)} 超过 {length} 个字符"
         if key != "name" and storable(value) != value:
-            return f"{key} {_shown(value)} holds a NUL or an invalid character"
+            return f"{_TITLES[key]} {_shown(value)} 含有 NUL 或无效字符"
     return None
 
 
@@ -402,7 +403,7 @@ def import_payment_file(session: Session, path: Path, tz: ZoneInfo,
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise PaymentFileError(f"{path}: cannot read ({e.strerror})") from e
+        raise PaymentFileError(f"{path}: 无法读取（{e.strerror}）") from e
     rows, errors = read_payment_file(path.name, data, tz, progress)
     return store_payments(session, path.name, rows, errors)
 

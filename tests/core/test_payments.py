@@ -65,7 +65,7 @@ def test_bad_rows_are_reported_with_line_and_good_rows_load() -> None:
 def test_a_file_without_the_columns_is_refused() -> None:
     with pytest.raises(PaymentFileError, match="订单号"):
         read_payment_file("x.csv", b"a,b\n1,2\n", TZ)
-    with pytest.raises(PaymentFileError, match="missing columns"):
+    with pytest.raises(PaymentFileError, match="缺少列"):
         read_payment_file("x.csv", "订单号,姓名\n1,2\n".encode(), TZ)
     with pytest.raises(PaymentFileError):
         read_payment_file("x.xlsx", b"PK\x03\x04 broken", TZ)
@@ -234,7 +234,7 @@ def test_numbers_that_lost_their_digits_are_bad_rows_not_stored_keys() -> None:
     assert [r.order_no for r in rows] == ["201803010001"]
     assert [(e.line, e.detail.split()[0]) for e in errors] == [
         (2, "订单号"), (3, "身份证号"), (4, "身份证号")]
-    assert "lost" in errors[0].detail and "lost" in errors[2].detail
+    assert "丢失" in errors[0].detail and "丢失" in errors[2].detail
 
 
 def test_an_id_number_typed_as_a_number_in_an_xlsx_export_is_a_bad_row() -> None:
@@ -274,7 +274,7 @@ def test_a_csv_the_reader_cannot_split_is_a_file_error_not_a_traceback() -> None
     module's field limit: csv.Error stopped the import with a traceback."""
     rows = [Pay(f"2018030{i:05d}", "张堃", "120101198001010011") for i in range(3000)]
     data = payments_csv(rows).replace(b"\n201803000001,", b'\n"201803000001,')
-    with pytest.raises(PaymentFileError, match=r"p\.csv:\d+: not readable as CSV"):
+    with pytest.raises(PaymentFileError, match=r"p\.csv:\d+: 无法按 CSV 读取"):
         read_payment_file("p.csv", data, TZ)
 
 
@@ -290,7 +290,7 @@ def test_an_excel_export_that_is_a_web_page_is_read() -> None:
     assert [(r.order_no, r.name, r.method) for r in rows] == [
         ("201803010001", "张堃", "在线支付"), ("201803010002", "李喆", "在线支付"),
         ("201803010003", "王镕", "学习卡")]
-    with pytest.raises(PaymentFileError, match="without a table"):
+    with pytest.raises(PaymentFileError, match="没有表格"):
         read_payment_file("x.xls", b"<html><body>no data</body></html>", TZ)
 
 
