@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -198,22 +199,30 @@ def _relay_gave_id(raw: bytes, n: int) -> bytes:
 def test_a_mail_without_id_that_a_relay_gave_one_is_still_one_mail(world: World) -> None:
     """Sent without Message-ID, one copy arrives as written, another through a relay
     that added one: one mail, one reply - in either order, in one chunk or across
-    passes. Two different mails without IDs stay two; so do two mails with IDs of
-    their own and the same content (a unit sending twice gets its answer twice)."""
-    groups = [trainees(p, 1) for p in "EFGH"]
+    passes; so is a copy each of two relays gave an ID of its own (one Date). Two
+    different mails without IDs stay two; so do two mails with IDs and Dates of their
+    own and the same content (a unit sending twice gets its answer twice)."""
+    groups = [trainees(p, 1) for p in "EFGHI"]
     for group in groups:
         world.pay(group)
-    e, f, g, h = (_without_id(form_mail(unit(group))) for group in groups)
+    e, f, g, h = (_without_id(form_mail(unit(group))) for group in groups[:4])
     world.deliver(e, _relay_gave_id(f, 1))
     assert world.run() == {"accepted": 2}
     world.deliver(_relay_gave_id(e, 2), f, g, _relay_gave_id(g, 3))  # g: both in one chunk
     summary = world.app.run_once()
     assert summary.duplicates == 3 and summary.processed == 4
     assert len(world.export()) == 3
-    world.deliver(form_mail(unit(groups[3])), form_mail(unit(groups[3])))  # own IDs each
+    world.deliver(_relay_gave_id(h, 4))
+    world.run()
+    world.deliver(_relay_gave_id(h, 5))  # another relay, another ID, the same Date
+    assert world.app.run_once().duplicates == 1
+    form = form_xlsx(unit(groups[4]))
+    twice = [mail(sender="zhaoyue@163.com", subject="发票申请", body=BODY, date=when,
+                  attachments=[("申请表.xlsx", form)]) for when in (WHEN, WHEN + timedelta(hours=2))]
+    world.deliver(*twice)  # sent twice by the unit: IDs and Dates of their own
     summary = world.app.run_once()
     assert summary.duplicates == 0 and summary.processed == 2
     statuses = sorted(a["status"] for a in world.export())
-    assert statuses == ["accepted"] * 4 + ["held"]  # h's second: ALREADY_INVOICED
+    assert statuses == ["accepted"] * 5 + ["held"]  # the second of twice: ALREADY_INVOICED
     with world.app.sessions() as s:
-        assert len(s.scalars(select(OutboxMessage)).all()) == 5
+        assert len(s.scalars(select(OutboxMessage)).all()) == 6

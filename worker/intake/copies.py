@@ -60,22 +60,26 @@ def keep_apart(read: Read) -> None:
 
 
 def relayed_copies(sessions: sessionmaker[Session], read: Read) -> list[tuple[MailRef, Outcome]]:
-    """Copies of one mail under two keys because it came without Message-ID and a relay
-    gave one copy an ID (Exchange, and Postfix set to, add a missing one): the same
-    content where either key is ``synthetic_message_id``'s. Those already stored are
-    taken out of ``read`` and returned with the stored outcome (one query by content
-    digest); one of this chunk takes the first one's key, so it is stored as a copy."""
+    """Copies of one mail under two keys because it came without Message-ID and relays
+    gave it one (Exchange, and Postfix set to, add a missing ID: each its own): the same
+    content, and either key ``synthetic_message_id``'s or both copies with one sender,
+    subject and Date (``envelope_digest``: the writer's clock; sent again, a mail has a
+    Date of its own, and a script's mails differ in their subjects). Those already
+    stored are taken out of ``read`` and returned with the stored outcome (one query by
+    content digest); one of this chunk takes the first one's key, so it is stored as a
+    copy. The same content under two IDs and two envelopes is two mails (sent twice)."""
     digests = sorted({mail.digests.content for _, mail, _, _ in read if mail.digests.content})
     if not digests:
         return []
     with sessions() as session:
-        rows = session.execute(select(Mail.content_digest, Mail.message_id, Mail.id, Mail.status)
+        rows = session.execute(select(Mail.content_digest, Mail.message_id, Mail.envelope_digest,
+                                      Mail.id, Mail.status)
                                .where(Mail.content_digest.in_(digests))
                                .order_by(Mail.id)).all()
-    stored: dict[str, list[tuple[str, Outcome]]] = {}
-    for digest, key, mail_id, status in rows:
+    stored: dict[str, list[tuple[str, str | None, Outcome]]] = {}
+    for digest, key, envelope, mail_id, status in rows:
         stored.setdefault(digest, []).append(
-            (key, Outcome(mail_id, MailStatus(status), duplicate=True)))
+            (key, envelope, Outcome(mail_id, MailStatus(status), duplicate=True)))
     copies: list[tuple[MailRef, Outcome]] = []
     seen: dict[str, ParsedMail] = {}
     for item in list(read):
@@ -83,19 +87,24 @@ def relayed_copies(sessions: sessionmaker[Session], read: Read) -> list[tuple[Ma
         content = mail.digests.content
         if content is None:
             continue
-        match = next((outcome for key, outcome in stored.get(content, ())
-                      if _keyed_apart(key, mail.message_id)), None)
+        match = next((outcome for key, envelope, outcome in stored.get(content, ())
+                      if _one_mail(key, envelope, mail)), None)
         if match is not None:
             read.remove(item)
             copies.append((ref, match))
-        elif content in seen and _keyed_apart(seen[content].message_id, mail.message_id):
+        elif content in seen and _one_mail(seen[content].message_id,
+                                           seen[content].digests.envelope, mail):
             mail.message_id = seen[content].message_id  # stored after it, as a duplicate
         else:
             seen.setdefault(content, mail)
     return copies
 
 
-def _keyed_apart(a: str, b: str) -> bool:
-    """Two keys of one mail when it has the same content: either made up for a mail
-    without Message-ID (a relay gave the other copy one); two real IDs are two mails."""
-    return a != b and (is_synthetic_message_id(a) or is_synthetic_message_id(b))
+def _one_mail(key: str, envelope: str | None, mail: ParsedMail) -> bool:
+    """Whether a mail keyed ``key`` with ``envelope_digest`` ``envelope`` and ``mail``,
+    of the same content under another key, are one mail: a key made up (no
+    Message-ID), or one sender, subject and Date (a Date there: not two undated mails)."""
+    if key == mail.message_id:
+        return False  # the Message-ID path decides (known, keep_apart)
+    return (is_synthetic_message_id(key) or is_synthetic_message_id(mail.message_id)
+            or (mail.date is not None and envelope == mail.digests.envelope))
