@@ -226,3 +226,23 @@ def test_a_mail_without_id_that_a_relay_gave_one_is_still_one_mail(world: World)
     assert statuses == ["accepted"] * 5 + ["held"]  # the second of twice: ALREADY_INVOICED
     with world.app.sessions() as s:
         assert len(s.scalars(select(OutboxMessage)).all()) == 6
+
+
+def test_a_mail_that_met_a_bug_does_not_swallow_later_mails_under_its_id(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mail whose reading met a bug is stored failed; an OA system's next, different
+    mail under the same constant Message-ID is still judged; the failed one, delivered
+    again once the bug is gone, is judged too (it never had an outcome of its own)."""
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    world.pay(trainees("N", 1))
+    first = _oa_mail("O", "发票申请（一）")
+    monkeypatch.setattr(worker.intake, "analyse", broken)
+    world.deliver(first)
+    assert world.run() == {"failed": 1}
+    monkeypatch.undo()
+    world.deliver(first, _oa_mail("N", "发票申请（二）"))
+    summary = world.app.run_once()
+    assert summary.duplicates == 0 and summary.processed == 2
+    assert summary.by_status == {"held": 1, "accepted": 1}  # O unpaid; N accepted

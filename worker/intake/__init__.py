@@ -209,6 +209,9 @@ def _understand(raw: bytes, ref: MailRef, config: Config,
     except Exception:  # contain a bug to this one mail
         log.exception("mail %s could not be read", ref.uid)
         mail = _headers_or_blank(raw, own)
+        # Without digests the failed row would take every later mail under its ID for a
+        # copy (a constant OA Message-ID: all of them); its envelope tells them apart.
+        mail.digests = mail_digests(mail, read=False)
         return mail, [AppDraft(None, Draft())], traceback.format_exc()
 
 
