@@ -141,14 +141,13 @@ EXCEL_ERRORS = frozenset({
     "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
     "#EXTERNAL!", "#PYTHON!",
 })
-_LIBREOFFICE_ERROR = re.compile(r"Err:\d{3}")
+_LIBREOFFICE_ERROR = re.compile(r"ERR:\d{3}")  # matched upper-cased, as EXCEL_ERRORS
 
 
 def shows_error(text: str) -> bool:
     """Whether a cell's text is a formula's error value (``EXCEL_ERRORS``), not data."""
     value = text.strip().upper()
-    return value in EXCEL_ERRORS or (value.startswith("ERR:")
-                                     and _LIBREOFFICE_ERROR.fullmatch(text.strip()) is not None)
+    return value in EXCEL_ERRORS or _LIBREOFFICE_ERROR.fullmatch(value) is not None
 
 
 #: A date in this range in a year, amount or count column is a number in a date format.
