@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import worker.intake.copies
 from tests.intake.conftest import World, make_world
@@ -130,9 +130,9 @@ def test_a_copy_too_large_to_read_is_still_the_same_mail(db_url: str, tmp_path: 
         world.app.close()
 
 
-def _oa_mail(people: str, subject: str, *, pad_to: int = 0) -> bytes:
+def _oa_mail(people: str, subject: str, *, pad_to: int = 0, date: datetime = WHEN) -> bytes:
     """An OA system's mail: one constant Message-ID for all it sends."""
-    raw = mail(sender="oa@wq.gov.cn", subject=subject, body=BODY, date=WHEN,
+    raw = mail(sender="oa@wq.gov.cn", subject=subject, body=BODY, date=date,
                attachments=[("申请表.xlsx", form_xlsx(unit(trainees(people, 1))))])
     raw = _with_id(raw, b"<constant@oa.wq.gov.cn>")
     return raw + b"\r\n" * max(0, pad_to - len(raw))
@@ -246,3 +246,65 @@ def test_a_mail_that_met_a_bug_does_not_swallow_later_mails_under_its_id(
     summary = world.app.run_once()
     assert summary.duplicates == 0 and summary.processed == 2
     assert summary.by_status == {"held": 1, "accepted": 1}  # O unpaid; N accepted
+
+
+def _dated(raw: bytes, when: datetime | None) -> bytes:
+    """The mail with another Date, or with none (``when`` None)."""
+    field = b"" if when is None else b"Date: " + when.strftime(
+        "%a, %d %b %Y %H:%M:%S +0800").encode() + b"\r\n"
+    new = re.sub(rb"Date: [^\r\n]*\r?\n", field, raw, count=1)
+    assert new != raw
+    return new
+
+
+def test_a_form_sent_again_after_paying_is_judged_again(world: World) -> None:
+    """PAYMENT_NOT_FOUND's reply asks the unit to pay and send the form again. The same
+    bytes sent again with a new Date are a new mail, judged and answered, from an OA
+    system with one constant Message-ID and from a script that writes none - while a
+    copy (the same Date) of either is still only moved."""
+    late = trainees("P", 1)
+    oa = _oa_mail("P", "发票申请")
+    script = _without_id(form_mail(unit(trainees("Q", 1))))
+    world.deliver(oa, script)
+    assert world.run() == {"held": 2}  # neither has paid
+    world.pay(late + trainees("Q", 1))
+    later = WHEN + timedelta(hours=3)
+    world.deliver(_dated(oa, later), _dated(script, later))
+    summary = world.app.run_once()
+    assert summary.duplicates == 0 and summary.by_status == {"accepted": 2}
+    world.deliver(_RELAYED + _dated(oa, later), _RELAYED + _dated(script, later))
+    assert world.app.run_once().duplicates == 2
+    assert sorted(a["status"] for a in world.export()) == ["accepted", "accepted",
+                                                             "held", "held"]
+    with world.app.sessions() as s:
+        assert len(s.scalars(select(OutboxMessage)).all()) == 4
+
+
+def test_a_copy_a_relay_stamped_a_date_on_is_the_same_mail(world: World) -> None:
+    """Sent without a Date, one copy comes as written and one through a relay that
+    added a Date (and a Received line): one mail."""
+    people = trainees("Z", 1)
+    world.pay(people)
+    raw = _dated(form_mail(unit(people)), None)
+    world.deliver(raw)
+    assert world.run() == {"accepted": 1}
+    world.deliver(_RELAYED + _dated(raw.replace(b"Subject:", b"Date: Mon, 3 Sep 2018 10:16:02 "
+                                                            b"+0800\r\nSubject:", 1), None))
+    assert world.app.run_once().duplicates == 1
+
+
+def test_a_row_stored_before_digests_takes_only_its_copies(world: World) -> None:
+    """A mail stored before migrations 0014/0015 has no digests, only its Date: under
+    an OA system's constant Message-ID, a later mail with its own Date is judged; a
+    copy of the stored mail (its Date) is moved as a duplicate."""
+    world.pay(trainees("R", 1))
+    first = _oa_mail("S", "发票申请")
+    world.deliver(first)
+    assert world.run() == {"held": 1}
+    with world.app.sessions.begin() as s:
+        s.execute(update(Mail).values(content_digest=None, envelope_digest=None))
+    world.deliver(_RELAYED + first)
+    assert world.app.run_once().duplicates == 1
+    world.deliver(_oa_mail("R", "发票申请", date=WHEN + timedelta(days=1)))
+    summary = world.app.run_once()
+    assert summary.duplicates == 0 and summary.by_status == {"accepted": 1}

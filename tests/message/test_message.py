@@ -29,6 +29,7 @@ from worker.message import (
     parse_message,
     parse_params,
 )
+from worker.message.model import Digests, same_mail
 from worker.recipient import Recipient, parse_recipient
 
 FORM = "线上缴费发票申请表.xlsx"
@@ -753,3 +754,22 @@ def test_blank_means_what_strip_leaves_nothing_of(value: bytes) -> None:
         else:
             with pytest.raises(MailUnreadable):
                 _as_bytes(raw)
+
+
+_AT = datetime(2018, 9, 3, 10, 15, tzinfo=timezone(timedelta(hours=8)))
+
+
+@pytest.mark.parametrize(("stored", "new", "copy"), [
+    (Digests("c", "e", _AT), Digests("c", "e", _AT.astimezone(UTC)), True),  # one instant
+    (Digests("c", "e", _AT), Digests("c", "e", _AT + timedelta(hours=1)), False),  # sent again
+    (Digests("c", "e", None), Digests("c", "e2", _AT), True),  # a relay stamped a Date
+    (Digests("c", "e", _AT), Digests("d", "e", _AT), False),  # another mail, one ID
+    (Digests(None, "e", _AT), Digests("c", "e", _AT), False),  # stored unread: judge this one
+    (Digests("c", "e", _AT), Digests(None, "e", _AT), True),  # a copy over the limit
+    (Digests("c", "e", _AT), Digests(None, "e2", _AT), False),
+    (Digests(None, None, _AT), Digests("c", "e", _AT), True),  # stored before digests
+    (Digests(None, None, _AT), Digests("c", "e", _AT + timedelta(days=1)), False),
+])
+def test_same_mail_needs_the_same_date_and_content(stored: Digests, new: Digests,
+                                                    copy: bool) -> None:
+    assert same_mail(stored, new) is copy

@@ -34,7 +34,6 @@ from worker.logs import log_mail
 from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
 from worker.message.model import (
-    Digests,
     mail_digests,
     reused_message_id,
     same_mail,
@@ -143,9 +142,6 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
                 break
             summary.seen += 1
             stored = known.get((ref.message_id or "").strip())
-            if stored is not None and stored[1] == Digests(None, None):
-                done.append((ref, stored[0]))  # stored before digests: same_mail says so
-                continue
             try:
                 raw = mailbox.fetch(ref, max_bytes=config.mailbox.max_mail_bytes)
             except MailGone:

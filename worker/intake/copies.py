@@ -22,7 +22,13 @@ from worker.intake.analyse import AppDraft
 from worker.intake.record import Outcome
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
-from worker.message.model import Digests, is_synthetic_message_id, reused_message_id, same_mail
+from worker.message.model import (
+    Digests,
+    dates_agree,
+    is_synthetic_message_id,
+    reused_message_id,
+    same_mail,
+)
 from worker.status import MailStatus
 
 Read: TypeAlias = list[tuple[MailRef, ParsedMail, list[AppDraft], str | None]]
@@ -40,11 +46,11 @@ def known(sessions: sessionmaker[Session], message_ids: list[str | None],
         return {}
     with sessions() as session:
         rows = session.execute(select(Mail.message_id, Mail.id, Mail.status, Mail.content_digest,
-                                      Mail.envelope_digest)
+                                      Mail.envelope_digest, Mail.date)
                                .where(Mail.message_id.in_(sorted(set(stored.values()))))).all()
     by_key = {key: (Outcome(mail_id, MailStatus(status), duplicate=True),
-                    Digests(content, envelope))
-              for key, mail_id, status, content, envelope in rows}
+                    Digests(content, envelope, date))
+              for key, mail_id, status, content, envelope, date in rows}
     return {asked: by_key[key] for asked, key in stored.items() if key in by_key}
 
 
@@ -73,13 +79,14 @@ def relayed_copies(sessions: sessionmaker[Session], read: Read) -> list[tuple[Ma
         return []
     with sessions() as session:
         rows = session.execute(select(Mail.content_digest, Mail.message_id, Mail.envelope_digest,
-                                      Mail.id, Mail.status)
+                                      Mail.date, Mail.id, Mail.status)
                                .where(Mail.content_digest.in_(digests))
                                .order_by(Mail.id)).all()
-    stored: dict[str, list[tuple[str, str | None, Outcome]]] = {}
-    for digest, key, envelope, mail_id, status in rows:
+    stored: dict[str, list[tuple[str, Digests, Outcome]]] = {}
+    for digest, key, envelope, date, mail_id, status in rows:
         stored.setdefault(digest, []).append(
-            (key, envelope, Outcome(mail_id, MailStatus(status), duplicate=True)))
+            (key, Digests(digest, envelope, date),
+             Outcome(mail_id, MailStatus(status), duplicate=True)))
     copies: list[tuple[MailRef, Outcome]] = []
     seen: dict[str, ParsedMail] = {}
     for item in list(read):
@@ -87,24 +94,28 @@ def relayed_copies(sessions: sessionmaker[Session], read: Read) -> list[tuple[Ma
         content = mail.digests.content
         if content is None:
             continue
-        match = next((outcome for key, envelope, outcome in stored.get(content, ())
-                      if _one_mail(key, envelope, mail)), None)
+        match = next((outcome for key, digests, outcome in stored.get(content, ())
+                      if _one_mail(key, digests, mail)), None)
         if match is not None:
             read.remove(item)
             copies.append((ref, match))
-        elif content in seen and _one_mail(seen[content].message_id,
-                                           seen[content].digests.envelope, mail):
+        elif content in seen and _one_mail(seen[content].message_id, seen[content].digests,
+                                           mail):
             mail.message_id = seen[content].message_id  # stored after it, as a duplicate
         else:
             seen.setdefault(content, mail)
     return copies
 
 
-def _one_mail(key: str, envelope: str | None, mail: ParsedMail) -> bool:
-    """Whether a mail keyed ``key`` with ``envelope_digest`` ``envelope`` and ``mail``,
-    of the same content under another key, are one mail: a key made up (no
-    Message-ID), or one sender, subject and Date (a Date there: not two undated mails)."""
+def _one_mail(key: str, stored: Digests, mail: ParsedMail) -> bool:
+    """Whether a mail keyed ``key`` with ``stored`` digests and ``mail``, of the same
+    content under another key, are one mail: their Dates agree (``dates_agree``: a
+    script without Message-ID that sends again writes a new Date), and a key is made up
+    (no Message-ID) or they have one sender, subject and Date (a Date there: not two
+    undated mails)."""
     if key == mail.message_id:
         return False  # the Message-ID path decides (known, keep_apart)
+    if not dates_agree(stored.date, mail.date):
+        return False
     return (is_synthetic_message_id(key) or is_synthetic_message_id(mail.message_id)
-            or (mail.date is not None and envelope == mail.digests.envelope))
+            or (mail.date is not None and stored.envelope == mail.digests.envelope))

@@ -109,7 +109,8 @@ def _stored_copy(session: Session, mail: ParsedMail) -> Mail | None:
     (``reused_message_id``), and its copy is looked up under that key."""
     existing = find_mail(session, mail.message_id)
     if existing is not None and not same_mail(
-            Digests(existing.content_digest, existing.envelope_digest), mail.digests):
+            Digests(existing.content_digest, existing.envelope_digest, existing.date),
+            mail.digests):
         mail.message_id = reused_message_id(mail.message_id, mail.digests.key)
         existing = find_mail(session, mail.message_id)
     return existing

@@ -107,14 +107,17 @@ class ParsedMail:
 
 
 class Digests(NamedTuple):
-    """What tells a copy of a mail from another mail under its Message-ID (hex SHA-256s).
+    """What tells a copy of a mail from another mail under its Message-ID.
 
-    ``content``: ``content_digest``; None when the body was not read (a mail over the
-    size limit). ``envelope``: ``envelope_digest``, of every mail. Both None: a row
-    stored before digests (migrations 0014, 0015)."""
+    ``content``: ``content_digest`` (hex SHA-256); None when the body was not read (a
+    mail over the size limit). ``envelope``: ``envelope_digest``, of every mail. Both
+    None: a row stored before digests (migrations 0014, 0015). ``date``: the mail's
+    Date (aware; None when it has none or it cannot be read), which relays keep and a
+    mail sent again has its own of (``dates_agree``)."""
 
     content: str | None
     envelope: str | None
+    date: datetime | None = None
 
     @property
     def key(self) -> str:
@@ -146,18 +149,30 @@ def envelope_digest(mail: ParsedMail) -> str:
 
 def mail_digests(mail: ParsedMail, *, read: bool) -> Digests:
     """``Digests`` of a mail; ``read``: its body was read (it was within the size limit)."""
-    return Digests(content_digest(mail) if read else None, envelope_digest(mail))
+    return Digests(content_digest(mail) if read else None, envelope_digest(mail), mail.date)
+
+
+def dates_agree(a: datetime | None, b: datetime | None) -> bool:
+    """Whether two mails' Dates allow them to be copies of one mail: the same instant,
+    or one of them without a Date (a relay - Exchange, a Postfix set to - stamps a Date
+    on a copy sent without one). Relays keep a Date; a unit or a script that sends a
+    form again writes a new one, so the same content under another Date is another mail
+    (the reply to PAYMENT_NOT_FOUND asks for exactly that resend)."""
+    return a is None or b is None or a == b
 
 
 def same_mail(stored: Digests, new: Digests) -> bool:
     """Whether a mail under a Message-ID already stored is a copy of the stored one.
 
-    Both read: the same content. The stored one not read (too large) and this one read:
-    not a copy - this one can be judged, and is (a copy that arrives smaller, a different
-    mail reusing the ID). This one not read: a copy when sender, subject and Date agree
-    (a Received line can take a copy over the limit). A row stored before digests, or
-    before envelopes when this one is not read, is taken for a copy, as SPEC §5 has it
-    for a repeated Message-ID."""
+    Not with another Date (``dates_agree``): a resend, by an OA system with one constant
+    Message-ID as well. Both read: the same content. The stored one not read (too
+    large) and this one read: not a copy - this one can be judged, and is (a copy that
+    arrives smaller, a different mail reusing the ID). This one not read: a copy when
+    sender, subject and Date agree (a Received line can take a copy over the limit). A
+    row stored before digests, or before envelopes when this one is not read, is taken
+    for a copy when the Dates agree, as SPEC §5 has it for a repeated Message-ID."""
+    if not dates_agree(stored.date, new.date):
+        return False
     if stored.content is None and stored.envelope is None:
         return True
     if new.content is not None:
