@@ -762,6 +762,7 @@ _AT = datetime(2018, 9, 3, 10, 15, tzinfo=timezone(timedelta(hours=8)))
 @pytest.mark.parametrize(("stored", "new", "copy"), [
     (Digests("c", "e", _AT), Digests("c", "e", _AT.astimezone(UTC)), True),  # one instant
     (Digests("c", "e", _AT), Digests("c", "e", _AT + timedelta(hours=1)), False),  # sent again
+    (Digests("c", "e", _AT), Digests("c", "e", _AT + timedelta(seconds=2)), True),  # one sending
     (Digests("c", "e", None), Digests("c", "e2", _AT), True),  # a relay stamped a Date
     (Digests("c", "e", _AT), Digests("d", "e", _AT), False),  # another mail, one ID
     (Digests(None, "e", _AT), Digests("c", "e", _AT), False),  # stored unread: judge this one

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import NamedTuple
 
@@ -152,13 +152,19 @@ def mail_digests(mail: ParsedMail, *, read: bool) -> Digests:
     return Digests(content_digest(mail) if read else None, envelope_digest(mail), mail.date)
 
 
+#: Dates this close are one sending: a mailer retrying, a double click, a script run twice
+#: at once. A form sent again on purpose follows a reply (PAYMENT_NOT_FOUND's "pay, then
+#: send it again"), which takes at least a pass and a payment import.
+ONE_SENDING = timedelta(minutes=10)
+
+
 def dates_agree(a: datetime | None, b: datetime | None) -> bool:
-    """Whether two mails' Dates allow them to be copies of one mail: the same instant,
-    or one of them without a Date (a relay - Exchange, a Postfix set to - stamps a Date
-    on a copy sent without one). Relays keep a Date; a unit or a script that sends a
-    form again writes a new one, so the same content under another Date is another mail
-    (the reply to PAYMENT_NOT_FOUND asks for exactly that resend)."""
-    return a is None or b is None or a == b
+    """Whether two mails' Dates allow them to be copies of one mail: within
+    ``ONE_SENDING`` of each other, or one of them without a Date (a relay - Exchange, a
+    Postfix set to - stamps a Date on a copy sent without one). Relays keep a Date; a
+    unit or a script that sends a form again writes a new one, so the same content under
+    a later Date is another mail, judged and answered."""
+    return a is None or b is None or abs(a - b) <= ONE_SENDING
 
 
 def same_mail(stored: Digests, new: Digests) -> bool:
