@@ -308,3 +308,24 @@ def test_a_row_stored_before_digests_takes_only_its_copies(world: World) -> None
     world.deliver(_oa_mail("R", "发票申请", date=WHEN + timedelta(days=1)))
     summary = world.app.run_once()
     assert summary.duplicates == 0 and summary.by_status == {"accepted": 1}
+
+
+def test_one_form_sent_again_and_again_under_one_id_is_judged_each_time(world: World) -> None:
+    """An OA system's constant Message-ID, one form sent four times with its own Date:
+    across passes and within one chunk, each is a mail of its own (the second and later
+    held ALREADY_INVOICED, answered); copies of any of them are only moved."""
+    world.pay(trainees("T", 1))
+    sends = [_oa_mail("T", "发票申请", date=WHEN + timedelta(hours=h)) for h in range(4)]
+    world.deliver(sends[0])
+    world.run()
+    world.deliver(sends[1])
+    world.run()
+    world.deliver(sends[2], sends[3])  # one chunk
+    summary = world.app.run_once()
+    assert summary.duplicates == 0 and summary.processed == 2
+    world.deliver(*(_RELAYED + raw for raw in sends))
+    summary = world.app.run_once()
+    assert summary.duplicates == 4 and summary.processed == 4
+    assert sorted(a["status"] for a in world.export()) == ["accepted"] + ["held"] * 3
+    with world.app.sessions() as s:
+        assert len(s.scalars(select(OutboxMessage)).all()) == 4

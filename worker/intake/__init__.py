@@ -35,7 +35,6 @@ from worker.mailbox import Mailbox, MailGone, MailRef
 from worker.message import ParsedMail, parse_headers_only, parse_message
 from worker.message.model import (
     mail_digests,
-    reused_message_id,
     same_mail,
     synthetic_message_id,
 )
@@ -153,10 +152,9 @@ def handle_chunk(mailbox: Mailbox, refs: list[MailRef], sessions: sessionmaker[S
                 done.append((ref, stored[0]))  # a copy of a mail already processed
                 continue
             if stored is not None:  # another mail under a Message-ID already used
-                mail.message_id = reused_message_id(mail.message_id, mail.digests.key)
-                again = copies.known(sessions, [mail.message_id]).get(mail.message_id)
+                again = copies.stored_under_keys(sessions, mail)
                 if again is not None:
-                    done.append((ref, again[0]))
+                    done.append((ref, again))
                     continue
             read.append((ref, mail, drafts, error))
         done += copies.relayed_copies(sessions, read)

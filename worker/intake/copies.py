@@ -3,7 +3,8 @@ a mail is processed once; ARCHITECTURE's "which mails are one mail").
 
 The Message-ID decides first (``known``: one query per chunk). Under an ID already
 used, ``same_mail`` tells a copy from another mail a broken mailer gave that ID, which
-is keyed by its digest (``reused_message_id``; ``keep_apart`` within a chunk). A mail
+takes the next of its keys (``message_keys``: ``stored_under_keys``, ``keep_apart``
+within a chunk). A mail
 without Message-ID is keyed by its bytes (``synthetic_message_id``); a relay that adds
 an ID to one copy and not to another makes the same mail arrive under two keys, so
 for those the content decides (``relayed_copies``).
@@ -26,7 +27,8 @@ from worker.message.model import (
     Digests,
     dates_agree,
     is_synthetic_message_id,
-    reused_message_id,
+    key_of_its_own,
+    message_keys,
     same_mail,
 )
 from worker.status import MailStatus
@@ -54,15 +56,39 @@ def known(sessions: sessionmaker[Session], message_ids: list[str | None],
     return {asked: by_key[key] for asked, key in stored.items() if key in by_key}
 
 
+def stored_under_keys(sessions: sessionmaker[Session], mail: ParsedMail) -> Outcome | None:
+    """For a mail whose Message-ID a different stored mail has: the outcome of the stored
+    mail it is a copy of under its other keys (``message_keys``: a reusing mailer's
+    mails, one content sent again), or None, and then the mail takes the first key not
+    taken (one query)."""
+    keys = message_keys(mail.message_id, mail.digests)[1:]
+    stored = known(sessions, keys)
+    for key in keys:
+        if key not in stored:
+            mail.message_id = key
+            return None
+        if same_mail(stored[key][1], mail.digests):
+            return stored[key][0]
+    mail.message_id = key_of_its_own(mail.message_id)
+    return None
+
+
 def keep_apart(read: Read) -> None:
-    """A chunk's mails that share a Message-ID but not their content (a mailer reusing
-    IDs) are each a mail: all but the first are keyed by their digest
-    (``reused_message_id``). Copies of one mail keep their key: the second is stored
-    as the duplicate it is."""
+    """A chunk's mails that share a Message-ID but are not one mail (a mailer reusing
+    IDs, one form sent again) each get a key of their own: the first of their
+    ``message_keys``, from the one they have, that no other mail of the chunk has.
+    Copies of one mail keep one key: the second is stored as the duplicate it is."""
     first: dict[str, Digests] = {}
     for _, mail, _, _ in read:
-        if not same_mail(first.setdefault(mail.message_id, mail.digests), mail.digests):
-            mail.message_id = reused_message_id(mail.message_id, mail.digests.key)
+        keys = message_keys(mail.message_id, mail.digests)
+        keys = keys[keys.index(mail.message_id):] if mail.message_id in keys else keys
+        for key in keys:
+            taken = first.setdefault(key, mail.digests)
+            if taken is mail.digests or same_mail(taken, mail.digests):
+                mail.message_id = key
+                break
+        else:
+            mail.message_id = key_of_its_own(mail.message_id)
 
 
 def relayed_copies(sessions: sessionmaker[Session], read: Read) -> list[tuple[MailRef, Outcome]]:

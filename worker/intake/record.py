@@ -42,7 +42,7 @@ from worker.intake.write import (
 from worker.issuing import plan_new
 from worker.mailbox import MailRef
 from worker.message import ParsedMail
-from worker.message.model import Attachment, Digests, reused_message_id, same_mail
+from worker.message.model import Attachment, Digests, key_of_its_own, message_keys, same_mail
 from worker.replies import queue_mail_reply
 from worker.replies.queue import insert_outbox
 from worker.status import ApplicationStatus, MailStatus
@@ -105,15 +105,18 @@ def find_mail(session: Session, message_id: str) -> Mail | None:
 
 def _stored_copy(session: Session, mail: ParsedMail) -> Mail | None:
     """The stored mail this one is a copy of (``same_mail``), if any. A different mail
-    stored under its Message-ID (another worker's, a reusing mailer) re-keys this one
-    (``reused_message_id``), and its copy is looked up under that key."""
-    existing = find_mail(session, mail.message_id)
-    if existing is not None and not same_mail(
-            Digests(existing.content_digest, existing.envelope_digest, existing.date),
-            mail.digests):
-        mail.message_id = reused_message_id(mail.message_id, mail.digests.key)
-        existing = find_mail(session, mail.message_id)
-    return existing
+    stored under its key (another worker's, a reusing mailer's, the same form sent
+    again) moves this one on to its next key (``message_keys``)."""
+    keys = message_keys(mail.message_id, mail.digests)
+    for key in keys[keys.index(mail.message_id):] if mail.message_id in keys else keys:
+        mail.message_id = key
+        existing = find_mail(session, key)
+        if existing is None or same_mail(
+                Digests(existing.content_digest, existing.envelope_digest, existing.date),
+                mail.digests):
+            return existing
+    mail.message_id = key_of_its_own(key)
+    return None
 
 
 def a_bug(exc: Exception) -> bool:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import NamedTuple
 
@@ -51,15 +52,29 @@ def is_synthetic_message_id(value: str) -> bool:
 _REUSED = " #"
 
 
-def reused_message_id(message_id: str, digest: str) -> str:
-    """The key of a mail whose Message-ID an earlier, different mail already has: the
-    ID, then its content's digest (``content_digest``), so each such mail is stored, judged
-    and answered, and a copy of it is still known as a duplicate."""
-    return f"{message_id}{_REUSED}{digest[:16]}"
+def message_keys(message_id: str, digests: Digests) -> list[str]:
+    """The keys a mail with this Message-ID (or stored key) may be stored under, in the
+    order they are tried: the ID; the ID and its content's digest (``Digests.key``), for
+    a different mail under an ID an earlier one has (a broken mailer, an OA system's
+    constant ID); that and its Date (UTC), for the same content sent again under such an
+    ID. The first key not taken by another mail is the mail's; a copy finds its mail
+    under one of them (``same_mail``), so each mail is stored, judged and answered once."""
+    header = header_message_id(message_id)
+    reused = f"{header}{_REUSED}{digests.key[:16]}"
+    if digests.date is None:
+        return [header, reused]
+    return [header, reused, f"{reused}{_REUSED}{digests.date.astimezone(UTC):%Y%m%dT%H%M%SZ}"]
+
+
+def key_of_its_own(message_id: str) -> str:
+    """A key no other mail has, for a mail whose every ``message_keys`` key another mail
+    holds (a 64-bit digest prefix shared): stored, judged and answered; a copy of it
+    would be taken for a new mail."""
+    return f"{header_message_id(message_id)}{_REUSED}{uuid.uuid4().hex[:16]}"
 
 
 def header_message_id(key: str) -> str:
-    """The Message-ID as in the mail's header, of a stored key (``reused_message_id``):
+    """The Message-ID as in the mail's header, of a stored key (``message_keys``):
     what the export shows and a reply threads under."""
     return key.split(_REUSED, 1)[0]
 
@@ -121,7 +136,7 @@ class Digests(NamedTuple):
 
     @property
     def key(self) -> str:
-        """The digest a different mail under a reused ID is keyed by (``reused_message_id``)."""
+        """The digest a different mail under a reused ID is keyed by (``message_keys``)."""
         return self.content or self.envelope or ""
 
 
