@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from worker.owner import current_owner, owner_gone
 
 
@@ -31,3 +33,15 @@ def test_other_machines_and_unreadable_owners_are_never_gone() -> None:
     assert not owner_gone(f"{host}/another-boot/999999/1.00/{nonce}")
     for broken in (None, "", "x", f"{host}/{boot}/notapid/1.00/{nonce}", "a/b/c/d/e/f"):
         assert not owner_gone(broken)
+
+
+def test_this_process_is_not_gone_when_ntp_moves_the_boot_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wall-clock boot time (``btime``) moves when NTP slews the clock; a worker
+    running for days must still know its own leases (else its reply is sent twice)."""
+    import psutil._pslinux as linux
+
+    owner = current_owner()
+    booted = linux.boot_time()
+    monkeypatch.setattr(linux, "boot_time", lambda: booted + 1.0)
+    assert not owner_gone(owner)
