@@ -70,3 +70,34 @@ def test_0015_drops_0014s_digests_that_hashed_the_subject(backend: str, tmp_path
         row = conn.execute(text("SELECT content_digest, envelope_digest FROM mails")).one()
     assert tuple(row) == (None, None)
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_0016_recomputes_envelopes_in_utc_without_gateway_tags(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A row with 0015's envelope digest gets today's, from its stored sender, subject
+    and Date, so a gateway's copy of it is known; a row without one keeps none."""
+    from datetime import UTC, datetime
+
+    from worker.message.model import envelope_of
+
+    engine = empty_engine(backend, tmp_path, request)
+    command.upgrade(_alembic_config(engine), "0015")
+    columns = [c for c in inspect(engine).get_columns("mails")
+               if not c["nullable"] and c["name"] != "id"]
+    base = {c["name"]: ("2018-09-03 02:15:00" if "DATE" in str(c["type"]).upper()
+                        or "TIME" in str(c["type"]).upper() else
+                        0 if "INT" in str(c["type"]).upper() or "BOOL" in str(c["type"]).upper()
+                        else "x") for c in columns}
+    rows = [dict(base, message_id="<a@b>", sender="oa@wq.gov.cn", subject="发票申请",
+                 date="2018-09-03 02:15:00", envelope_digest="e" * 64),
+            dict(base, message_id="<c@d>", sender="oa@wq.gov.cn", subject="发票申请",
+                 date="2018-09-03 02:15:00", envelope_digest=None)]
+    with engine.begin() as conn:
+        conn.execute(insert(table("mails", *(column(n) for n in rows[0]))), rows)
+    init_db(engine)
+    with engine.connect() as conn:
+        got = conn.execute(text("SELECT envelope_digest FROM mails ORDER BY message_id")).scalars().all()
+    tagged = envelope_of("oa@wq.gov.cn", "[EXTERNAL] 发票申请", datetime(2018, 9, 3, 2, 15, tzinfo=UTC))
+    assert got == [tagged, None]
+    engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -329,3 +330,89 @@ def test_one_form_sent_again_and_again_under_one_id_is_judged_each_time(world: W
     assert sorted(a["status"] for a in world.export()) == ["accepted"] + ["held"] * 3
     with world.app.sessions() as s:
         assert len(s.scalars(select(OutboxMessage)).all()) == 4
+
+
+def _date_written(raw: bytes, text: str) -> bytes:
+    new = re.sub(rb"Date: [^\r\n]*", b"Date: " + text.encode(), raw, count=1)
+    assert new != raw
+    return new
+
+
+def _redirected(raw: bytes, when: datetime) -> bytes:
+    """The mail as Foxmail's 重定向 or mutt's bounce sends it on: Message-ID and Date
+    kept, Resent-* fields above them."""
+    stamp = when.strftime("%a, %d %b %Y %H:%M:%S +0800").encode()
+    return (b"Resent-From: zhaoyue@163.com\r\nResent-Date: " + stamp
+            + b"\r\nResent-Message-ID: <r" + stamp[-14:-6].replace(b":", b"") + b"@163.com>\r\n"
+            + raw)
+
+
+@pytest.mark.parametrize("sent_again", [
+    pytest.param(lambda raw, day: _date_written(raw, f"0{3 + day}/09/2018 10:15"),
+                 id="day-month-date"),
+    pytest.param(lambda raw, day: _without_id(_date_written(raw, f"9/{3 + day}/2018 10:15:00 AM")),
+                 id="us-date-no-message-id"),
+    pytest.param(lambda raw, day: _redirected(raw, WHEN + timedelta(days=day)) if day else raw,
+                 id="redirected-keeping-id-and-date"),
+])
+def test_a_form_sent_again_with_an_unread_date_or_by_redirect_is_judged(
+        world: World, sent_again: Callable[[bytes, int], bytes]) -> None:
+    """The resend after paying is a mail of its own when its Date cannot be read (the Date
+    as written tells the sendings apart) and when it is a redirect (its Resent-Date);
+    a relay's copy of either is still only moved."""
+    raw = _oa_mail("U", "发票申请")
+    world.deliver(sent_again(raw, 0))
+    assert world.run() == {"held": 1}
+    world.pay(trainees("U", 1))
+    world.deliver(sent_again(raw, 1))
+    summary = world.app.run_once()
+    assert summary.duplicates == 0 and summary.by_status == {"accepted": 1}
+    world.deliver(_RELAYED + sent_again(raw, 1))
+    assert world.app.run_once().duplicates == 1
+
+
+@pytest.mark.parametrize("gateway", [
+    pytest.param(lambda raw: re.sub(rb"\nSubject: ", b"\nSubject: [EXTERNAL] ", raw, count=1),
+                 id="subject-tag"),
+    pytest.param(lambda raw: re.sub(rb"\nSubject: ", "\nSubject: 【外部邮件】".encode(), raw, count=1),
+                 id="chinese-subject-tag"),
+    pytest.param(lambda raw: _date_written(raw, "Mon, 03 Sep 2018 02:15:00 +0000"),
+                 id="date-in-utc"),
+])
+def test_a_gateways_copy_of_a_mail_too_large_or_relayed_is_the_same_mail(
+        db_url: str, tmp_path: Path, gateway: Callable[[bytes], bytes]) -> None:
+    """Compared by sender, subject and Date - a mail too large to read, a copy a relay
+    gave a Message-ID of its own - a copy a gateway tagged or dated in UTC is still the
+    mail already processed: not held and answered again."""
+    raw = form_mail(unit(trainees("W", 1)))
+    big = raw + b"\r\n" * 2000
+    world = make_world(db_url, tmp_path, mailbox={"max_mail_bytes": len(raw) + 500})
+    try:
+        world.pay(trainees("W", 1) + trainees("X", 1))
+        world.deliver(big)
+        assert world.run() == {"held": 1}
+        world.deliver(_RELAYED + gateway(big))
+        assert world.app.run_once().duplicates == 1
+        e = _without_id(form_mail(unit(trainees("X", 1))))
+        world.deliver(_relay_gave_id(e, 1))
+        assert world.run() == {"accepted": 1}
+        world.deliver(_relay_gave_id(gateway(e), 2))
+        assert world.app.run_once().duplicates == 1
+        with world.app.sessions() as s:
+            assert len(s.scalars(select(OutboxMessage)).all()) == 2
+    finally:
+        world.app.close()
+
+
+def test_a_relayed_copy_of_the_second_sending_in_one_chunk_is_that_sending(world: World) -> None:
+    """A script without Message-ID sends one form on two days; the second sending also
+    arrives through a relay that gave it an ID, all three in one chunk (after a
+    weekend): two mails, two replies."""
+    world.pay(trainees("Y", 1))
+    first = _without_id(form_mail(unit(trainees("Y", 1))))
+    second = _dated(first, WHEN + timedelta(days=1))
+    world.deliver(first, second, _relay_gave_id(second, 7))
+    summary = world.app.run_once()
+    assert summary.duplicates == 1 and summary.processed == 3
+    with world.app.sessions() as s:
+        assert len(s.scalars(select(OutboxMessage)).all()) == 2

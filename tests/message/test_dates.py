@@ -26,6 +26,7 @@ EVENING = datetime(2018, 12, 31, 20, 30, tzinfo=SHANGHAI)
     "Mon Dec 31 20:30:00 2018",                  # asctime
     "星期一, 31 十二月 2018 20:30:00 +0800",      # Chinese weekday and month names
     "周一, 31 Dec 2018 20:30:00 +0800",
+    "周一, 31 12月 2018 20:30:00 +0800",          # Java's formatter in a Chinese locale
     "2018/12/31 Mon 20:30",
     "2018/12/31 20:30:00",
     "2018-12-31T20:30:00+08:00",

@@ -114,7 +114,7 @@ def relayed_copies(sessions: sessionmaker[Session], read: Read) -> list[tuple[Ma
             (key, Digests(digest, envelope, date),
              Outcome(mail_id, MailStatus(status), duplicate=True)))
     copies: list[tuple[MailRef, Outcome]] = []
-    seen: dict[str, ParsedMail] = {}
+    seen: dict[str, list[ParsedMail]] = {}
     for item in list(read):
         ref, mail = item[0], item[1]
         content = mail.digests.content
@@ -125,11 +125,13 @@ def relayed_copies(sessions: sessionmaker[Session], read: Read) -> list[tuple[Ma
         if match is not None:
             read.remove(item)
             copies.append((ref, match))
-        elif content in seen and _one_mail(seen[content].message_id, seen[content].digests,
-                                           mail):
-            mail.message_id = seen[content].message_id  # stored after it, as a duplicate
+            continue
+        earlier = next((other for other in seen.get(content, ())
+                        if _one_mail(other.message_id, other.digests, mail)), None)
+        if earlier is not None:
+            mail.message_id = earlier.message_id  # stored after it, as a duplicate
         else:
-            seen.setdefault(content, mail)
+            seen.setdefault(content, []).append(mail)
     return copies
 
 

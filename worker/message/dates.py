@@ -4,9 +4,9 @@ It is shown to staff for information only; deadlines are judged by the mailbox's
 arrival time (issue 9, kind 3).  Shapes seen in real mail besides RFC 5322's:
 ``GMT +0800`` (a space between name and offset: the stdlib takes GMT and drops the
 offset), ``+08:00``, ``UTC+8``, ``2019/01/05 Sat 10:00``, ``2018年12月31日 星期一 20:30``,
-``下午 08:30``, ``31 十二月 2018``, full-width digits, a trailing ``(CST)`` or
-``(中国标准时间)`` comment, and no zone at all (Chinese clients then mean Beijing time).
-``CST`` is China Standard Time here, not US Central.
+``下午 08:30``, ``31 十二月 2018``, ``31 12月 2018`` (Java in a Chinese locale), full-width
+digits, a trailing ``(CST)`` or ``(中国标准时间)`` comment, and no zone at all (Chinese
+clients then mean Beijing time). ``CST`` is China Standard Time here, not US Central.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ _COMMENT = re.compile(r"\([^()]*\)")
 _CN_WEEKDAY = re.compile(r"(?:星期|礼拜|周)[一二三四五六日天]")
 _CN_BEIJING = re.compile(r"北京时间|中国标准时间")
 _CN_MONTH = re.compile(r"(?<![\d一二三四五六七八九十])(十[一二]|[一二三四五六七八九十])月")
+# Java's formatter in a Chinese locale: "周一, 31 12月 2018": a month in digits before a year.
+_DIGIT_MONTH = re.compile(r"(?<![\d年/.-])(1[0-2]|0?[1-9])\s*月(?=\s+\d{4}\b)")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
                "十": 10, "十一": 11, "十二": 12}
@@ -57,6 +59,7 @@ def _normalise(text: str) -> str:
     text = _COMMENT.sub(" ", text)
     text = _CN_WEEKDAY.sub(" ", text)
     text = _CN_MONTH.sub(lambda m: f" {_MONTHS[_CN_NUMBERS[m.group(1)] - 1]} ", text)
+    text = _DIGIT_MONTH.sub(lambda m: f" {_MONTHS[int(m.group(1)) - 1]} ", text)
     text = _CN_BEIJING.sub(" +0800 ", text)
     text = _CST.sub("+0800", text)
     text = _NAMED_OFFSET.sub(_offset_token, text)

@@ -114,6 +114,11 @@ class ParsedMail:
     large_attachment_links: list[str] = field(default_factory=list)
     auto_reason: str | None = None
     header_count: int = 0
+    sending: str = ""
+    """What tells this sending from another of the same mail beyond a readable Date: a
+    redirect's ``Resent-Date`` (a unit sending its sent mail on again, SPEC §5's resend),
+    or the Date as written when it cannot be read; "" for nearly every mail
+    (``sending_mark``). Part of both digests, so relays' copies agree and resends do not."""
     unreadable: str | None = None
     """Why the mail itself could not be read in full (too deep, too many parts, a broken
     MIME structure), in Chinese for the unit; None when every part was read."""
@@ -142,24 +147,43 @@ class Digests(NamedTuple):
 
 def content_digest(mail: ParsedMail) -> str:
     """The SHA-256 (hex) of what a mail says: its sender, text and files (name and
-    bytes). The same for every copy of one mail, however it travelled (Received lines,
-    CRLF or LF, a transfer encoding an MTA changed, a gateway's tag on the subject);
-    another for a different mail that reuses its Message-ID (a broken mailer)."""
+    bytes), and its ``sending`` mark when it has one. The same for every copy of one
+    mail, however it travelled (Received lines, CRLF or LF, a transfer encoding an MTA
+    changed, a gateway's tag on the subject); another for a different mail that reuses
+    its Message-ID (a broken mailer)."""
     digest = hashlib.sha256()
     for text in (mail.sender, mail.text):
         digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
     for att in mail.attachments:
         digest.update((att.filename or "").encode("utf-8", "surrogatepass") + b"\x00")
         digest.update(att.sha256)
+    if mail.sending:
+        digest.update(b"\x01" + mail.sending.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
+
+
+#: Tags mail gateways put before a subject ([EXTERNAL], 【外部邮件】, ***SPAM***, EXT:):
+#: one copy may carry one and another not.
+_GATEWAY_TAGS = re.compile(
+    r"^(?:\s*(?:\[[^\]]{1,30}\]|【[^】]{1,30}】|\*{3}[^*]{1,20}\*{3}"
+    r"|(?:EXT|EXTERNAL|外部邮件)\s*[:：]))+\s*", re.IGNORECASE)
 
 
 def envelope_digest(mail: ParsedMail) -> str:
     """The SHA-256 (hex) of a mail's sender, subject and Date: all that is known of a
-    mail too large to read, and the same for its copies (a relay adds lines above them)."""
-    date = mail.date.isoformat() if mail.date else ""
-    text = "\x00".join((mail.sender, mail.subject, date))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    mail too large to read, and the same for its copies (``envelope_of``)."""
+    return envelope_of(mail.sender, mail.subject, mail.date, mail.sending)
+
+
+def envelope_of(sender: str, subject: str, date: datetime | None, sending: str = "") -> str:
+    """``envelope_digest`` from its parts, as stored (migration 0016 recomputes stored
+    rows with it). A relay adds lines above them; a gateway may tag the subject
+    (``_GATEWAY_TAGS``, left out) or write the Date's instant in another zone (UTC)."""
+    when = date.astimezone(UTC).isoformat() if date else ""
+    parts = [sender, _GATEWAY_TAGS.sub("", subject).strip(), when]
+    if sending:
+        parts.append(sending)
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def mail_digests(mail: ParsedMail, *, read: bool) -> Digests:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -37,19 +38,39 @@ def _envelope(msg: Message, raw: bytes) -> tuple[ParsedMail, dict[str, str]]:
     reply_to = address(headers.get("reply-to"))[1] or None
     in_reply_to = message_ids(headers.get("in-reply-to"))
     raw_in_reply_to = "".join(raw_text(headers.get("in-reply-to")).split())
+    date = parse_date(headers.get("date"))
     return ParsedMail(
         message_id=message_id,
         subject=subject,
         sender=sender,
         sender_name=sender_name,
         reply_to=reply_to,
-        date=parse_date(headers.get("date")),
+        date=date,
+        sending=sending_mark(headers, date),
         in_reply_to=in_reply_to[0] if in_reply_to else (raw_in_reply_to or None),
         references=message_ids(headers.get("references")),
         text="",
         html=None,
         header_count=len(msg),
     ), headers
+
+
+def sending_mark(headers: dict[str, str], date: datetime | None) -> str:
+    """``ParsedMail.sending``: "resent <instant>" for a redirect (RFC 5322 3.6.6: the
+    newest ``Resent-Date`` is the first; Foxmail 重定向, mutt's bounce and Exchange
+    redirect rules keep the Message-ID and Date), "date <text>" for a Date that cannot
+    be read (a Java date in a Chinese locale, a US-style script; ``date``: the Date as
+    read), else ""."""
+    resent = headers.get("resent-date")
+    if resent is not None:
+        when = parse_date(resent)
+        return "resent " + (when.astimezone(UTC).isoformat() if when else _as_written(resent))
+    written = _as_written(headers.get("date") or "")
+    return f"date {written}" if written and date is None else ""
+
+
+def _as_written(value: str) -> str:
+    return " ".join(raw_text(value).split())
 
 
 def _set_auto_reason(mail: ParsedMail, headers: dict[str, str], own: Sequence[str],
