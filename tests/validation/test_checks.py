@@ -270,6 +270,30 @@ def test_district_names(raw: str, expected: str | None) -> None:
     assert norm.district(raw) == expected
 
 
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("", "合并开具"), ("合并开具", "合并开具"), ("汇总开一张", "合并开具"), ("统一开具", "合并开具"),
+    ("每人一张", "每人一张"), ("每位学员一张", "每人一张"), ("各开一张", "每人一张"),
+    ("分别开具", "每人一张"), ("按人开具", "每人一张"),
+    # "not combined" is one per person, not 合并开具 because it says 合并
+    ("不合并开具", "每人一张"), ("不合并", "每人一张"), ("不需要合并", "每人一张"), ("无需合并", "每人一张"),
+    ("合并开具，每人一张", None), ("随便", None),
+])
+def test_issue_modes_as_units_type_them(raw: str, expected: str | None) -> None:
+    assert norm.issue_mode(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("", "增值税普通发票"), ("电子普票", "增值税普通发票"), ("增值税专用发票", "增值税专用发票"),
+    ("专票", "增值税专用发票"),
+    # a type said with "not" is not that type
+    ("不要专票", "增值税普通发票"), ("不开专票", "增值税普通发票"), ("非专用发票", "增值税普通发票"),
+    ("普通发票（非专票）", "增值税普通发票"), ("专用发票（不要普票）", "增值税专用发票"),
+    ("专票或普票", None), ("不要普票", None), ("收据", None),
+])
+def test_invoice_types_as_units_type_them(raw: str, expected: str | None) -> None:
+    assert norm.invoice_type(raw) == expected
+
+
 @pytest.mark.parametrize("zone", [TZ, UTC])
 def test_payment_window_is_inclusive_whatever_zone_the_payment_is_in(zone: tzinfo) -> None:
     # Payments come back from storage in UTC; the window is configured in Shanghai time.

@@ -65,26 +65,50 @@ def _district_name(text: str) -> str | None:
     return None
 
 
+# A word that says "not" before what it refuses: 不要专票, 非专用发票, 无需合并, 别合开.
+_NOT = r"(?:不|非|无需|无须|毋需|别|免)(?:要|需要|需|用|必|开|想)?"
+_NOT_SPECIAL = re.compile(_NOT + r"(?:增值税)?专")
+_NOT_NORMAL = re.compile(_NOT + r"(?:增值税)?普")
+
+
 @_remembered
 def invoice_type(value: str) -> InvoiceType | None:
+    """发票类型 as typed -> the type; "" is 普通发票 (SPEC). A type said with "not"
+    (不要专票, 非专用发票) is not that type; a text that asks for both, or for what it
+    also refuses, is None: the unit is asked, as a wrong 专票 must be reversed (红字)."""
     text = squash(value)
     if not text:
         return InvoiceType.NORMAL
-    if "专" in text:
-        return InvoiceType.SPECIAL
-    if "普" in text:
-        return InvoiceType.NORMAL
+    asks_special = "专" in _NOT_SPECIAL.sub("", text)
+    asks_normal = "普" in _NOT_NORMAL.sub("", text)
+    if asks_special != asks_normal:
+        return InvoiceType.SPECIAL if asks_special else InvoiceType.NORMAL
+    if not asks_special and _NOT_SPECIAL.search(text) and not _NOT_NORMAL.search(text):
+        return InvoiceType.NORMAL  # 不要专票: the other kind
     return None
+
+
+# One invoice per trainee: 每人一张, 每位学员一张, 各开一张, 分别开具, 按人开具, 不合并.
+_PER_PERSON = re.compile(r"[每各]\w{0,4}?一张|每人|每位|每个|每名|个人|分开|分别|单独|逐人|按人"
+                         r"|分人|各开|各自|一人一张|单张")
+_NOT_COMBINED = re.compile(_NOT + r"(?:合并|合开|汇总|统一)")
+# All trainees on one invoice: 合并开具, 汇总开一张, 统一开具, 全部开一张.
+_COMBINED = re.compile(r"合并|合开|汇总|统一|全部|一起|一张")
 
 
 @_remembered
 def issue_mode(value: str) -> IssueMode | None:
+    """开票方式 as typed -> the mode; "" is 合并开具 (the form's note). "Not combined"
+    (不合并开具, 无需合并) is one per person; a text that asks for both is None, and the
+    unit is asked: a combined invoice cut the wrong way must be reversed (红字)."""
     text = squash(value)
     if not text:
         return IssueMode.COMBINED
-    if any(k in text for k in ("每人", "个人", "分开", "单独", "逐人", "一人一张")):
+    per_person = _PER_PERSON.search(text) is not None or _NOT_COMBINED.search(text) is not None
+    combined = _COMBINED.search(_NOT_COMBINED.sub("", _PER_PERSON.sub("", text))) is not None
+    if per_person and not combined:
         return IssueMode.PER_PERSON
-    if any(k in text for k in ("合并", "合开", "汇总", "统一", "一张")):
+    if combined and not per_person:
         return IssueMode.COMBINED
     return None
 
