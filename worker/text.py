@@ -55,15 +55,18 @@ def number_text(text: str) -> str:
     return text.removeprefix("'")
 
 
-#: The dot between the parts of a transliterated name (阿依古丽·买买提) as people and
-#: platforms type it: middle dot, bullet, katakana dot, hyphenation point, full stop.
-_NAME_DOTS = re.compile(r"[\u00b7\u2022\u30fb\u2027\u2219\u22c5\u0387.]")
+#: What stands between the parts of a transliterated name (阿依古丽·买买提) as people and
+#: platforms type it: middle dot, bullet, katakana dot, hyphenation point, full stops,
+#: hyphens and dashes, white space (a unit that cannot find "·" types a space, which the
+#: form's reader drops) - or nothing at all.
+_NAME_SEPARATORS = re.compile(r"[\u00b7\u2022\u30fb\u2027\u2219\u22c5\u0387.。．\-－‐‑–—_\s]")
 
 
 def same_name(a: str, b: str) -> bool:
-    """Whether two written names are the same name: equal, or equal but for the dot
-    between a transliterated name's parts."""
-    return a == b or _NAME_DOTS.sub("·", a) == _NAME_DOTS.sub("·", b)
+    """Whether two written names are the same name: equal, or equal but for what stands
+    between a transliterated name's parts (a Chinese name has none, so it compares as
+    written)."""
+    return a == b or _NAME_SEPARATORS.sub("", a) == _NAME_SEPARATORS.sub("", b)
 
 
 def label_key(value: object) -> str:
