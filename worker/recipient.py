@@ -255,7 +255,7 @@ class _Scanner:
             if rest.strip(_TRIM):
                 self.unlabelled(rest, rest_mapped, (PHONE, ADDRESS), strength)
         elif kind == PHONE:
-            self.put(PHONE, _phone_value(value), strength)
+            self.put(PHONE, phone_in(value), strength)
         else:
             guess = _guess(value, mapped)
             if guess.get(PHONE) and guess.get(ADDRESS):
@@ -341,8 +341,8 @@ def _clean_name(text: str) -> str | None:
     return name
 
 
-def _phone_value(value: str) -> str | None:
-    """The phone as written: the first phone-like run, or the first valid one in it."""
+def phone_in(value: str) -> str | None:
+    """The phone in a body line or form cell: the first phone-like run, or its first valid one."""
     mapped = value.translate(_HALF)
     match = _PHONE_RUN.search(mapped)
     if match is None:
@@ -398,7 +398,7 @@ def _guess_chunk(original: str, mapped: str, guess: dict[str, str]) -> None:
 def _value(kind: str, value: str, mapped: str) -> str | None:
     """A phone or an address written after its label (or on the line below it)."""
     if kind == PHONE:
-        return _phone_value(value)
+        return phone_in(value)
     # An opening bracket left before a label that ends the address (…1号（邮编301700）)
     address = value.strip(_TRIM + "：，；").strip().rstrip("（([【 ")
     return address if address and "@" not in address else None

@@ -151,6 +151,20 @@ def test_recipient_from_the_form_when_the_body_has_none(world: World) -> None:
     assert app["shipment"]["recipient"] == "李明"
 
 
+@pytest.mark.parametrize("cell", ["13820000001/022-23391756", "13820000001（手机）",
+                                  "13820000001 李明"])
+def test_a_form_phone_cell_is_read_as_a_body_line_is(world: World, cell: str) -> None:
+    """The form's 收件电话 holding a second number or a note: its first valid number,
+    as in the mail body - not INVALID_PHONE for a number that is valid."""
+    pay_lines(world, LINES)
+    form = build_form_xlsx(default_header(recipient=True, recipient_phone=cell), LINES)
+    world.deliver(build_mail(body="附件是申请表，谢谢。", attachments=[("表.xlsx", form)]))
+    world.run()
+    (app,) = world.export()
+    assert app["status"] == "accepted", app["reasons"]
+    assert app["shipment"]["phone"] == "13820000001"
+
+
 def test_a_form_sent_without_any_name_is_read(world: World) -> None:
     """A workbook as application/octet-stream with no name and no disposition (a
     script's or an OA system's mail): read by its bytes, not "the mail has no form"."""

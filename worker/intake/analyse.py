@@ -20,7 +20,7 @@ from worker.form.reader import build_form
 from worker.form.sniff import Format
 from worker.intake.attachments import sort_attachments
 from worker.message import Attachment, ParsedMail
-from worker.recipient import BodyRecipient, Recipient, merge, parse_recipient_parts
+from worker.recipient import BodyRecipient, Recipient, merge, parse_recipient_parts, phone_in
 from worker.validation import Code, Draft, Reason
 from worker.validation import normalize as norm
 from worker.validation.reasons import DETAILS, mail_unread
@@ -158,7 +158,10 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
     merged with the recipient written in the mail body (``body``: in the unit's new
     text, which wins over the form, and in the mail it quotes, which only fills gaps)."""
     values = {f.key: header.get(f.header_key, "") for f in FIELDS}
-    form_recipient = Recipient(values["recipient_name"] or None, values["recipient_phone"] or None,
+    # A phone cell is read as a body line is: "13820000001/022-23391756", "13820000001（手机）"
+    form_phone = values["recipient_phone"]
+    form_recipient = Recipient(values["recipient_name"] or None,
+                               (phone_in(form_phone) or form_phone) if form_phone else None,
                                values["recipient_address"] or None)
     who = merge(merge(body.new, form_recipient), body.quoted)
     raw = {f"raw_{f.key}": values[f.key] for f in FIELDS if f.choices}
