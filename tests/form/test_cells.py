@@ -11,7 +11,16 @@ import pytest
 from tests.builders.form import build_form_xls, build_form_xlsx, default_header, form_grid, make_line
 from tests.builders.formats import grid_to_ods
 from worker.form import read_form
-from worker.form.cells import cell_amount, cell_int, cell_year, excel_general, id_text
+from worker.form.cells import (
+    ShownWhole,
+    cell_amount,
+    cell_int,
+    cell_text,
+    cell_year,
+    excel_general,
+    id_text,
+    order_text,
+)
 
 
 @pytest.mark.parametrize(("value", "shown"), [
@@ -121,3 +130,14 @@ def test_year_and_fee_in_date_formatted_cells_read_as_typed(build) -> None:
 ])
 def test_a_year_cell(value: object, year: int | None) -> None:
     assert cell_year(value) == year
+
+
+def test_an_order_number_typed_into_a_number_cell_is_quoted_as_the_sheet_shows_it() -> None:
+    """16+ digits in a number cell kept 15: quoted as the unit sees them, not as the
+    float's binary digits (201805100930000992, which nobody typed); fewer are exact."""
+    lost = 2.01805100930001e17
+    assert order_text(lost, cell_text(lost)) == "2.01805E+17"
+    assert order_text(ShownWhole(lost), cell_text(lost)) == "201805100930001000"
+    assert order_text(201800000000001.0, cell_text(201800000000001.0)) == "201800000000001"
+    assert order_text(201800000000001, "201800000000001") == "201800000000001"
+    assert order_text("201805100930001234", "201805100930001234") == "201805100930001234"

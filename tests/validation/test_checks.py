@@ -143,6 +143,37 @@ def line_case(index: int, *, line: dict[str, object] | None = None,
     return codes(replace(draft, lines=lines, total_amount=total), payments)
 
 
+def test_an_order_number_that_lost_its_digits_says_how_to_fix_it() -> None:
+    """Typed into a number cell: the reply quotes what the sheet shows and says to make
+    the column text, or the unit retypes the same digits into the same cell."""
+    from worker.validation import check_application as check
+
+    draft, payments = good_draft()
+    for shown, words in (("2.01805E+17", "显示为 2.01805E+17"), ("201805100930001000", "设为文本格式")):
+        lines = [replace(draft.lines[0], order_no=shown), *draft.lines[1:]]
+        reasons = check(replace(draft, lines=lines), PROGRAMME, Lookups(payments, {}))
+        (found,) = [r for r in reasons if r.code == Code.PAYMENT_NOT_FOUND]
+        assert words in found.detail
+    lines = [replace(draft.lines[0], order_no="A009"), *draft.lines[1:]]
+    reasons = check(replace(draft, lines=lines), PROGRAMME, Lookups(payments, {}))
+    (found,) = [r for r in reasons if r.code == Code.PAYMENT_NOT_FOUND]
+    assert "文本" not in found.detail
+
+
+@pytest.mark.parametrize(("typed", "hint"), [("120222198001011000", True),
+                                             ("120222198001010013", False)])
+def test_the_number_format_hint_only_for_an_id_a_number_cell_cut(typed: str, hint: bool) -> None:
+    """An 18-digit ID ending in 000 is what a number cell keeps; a typo in a text cell
+    is told to check the number, not to change a format it does not have."""
+    from worker.validation import check_application as check
+
+    draft, payments = good_draft()
+    lines = [replace(draft.lines[0], id_number=typed), *draft.lines[1:]]
+    reasons = check(replace(draft, lines=lines), PROGRAMME, Lookups(payments, {}))
+    (found,) = [r for r in reasons if r.code == Code.INVALID_ID_NUMBER]
+    assert ("文本格式" in found.detail) is hint
+
+
 def test_a_line_without_order_number_is_told_so_truly() -> None:
     """An empty 订单号 is PAYMENT_NOT_FOUND (SPEC's table has no code of its own), and
     the reply's title and advice must hold for it: not "this order number is not in

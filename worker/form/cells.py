@@ -120,6 +120,17 @@ def id_text(value: object, text: str | None = None) -> str:
     return number_text(cell_text(value) if text is None else text).upper()
 
 
+def order_text(value: object, text: str) -> str:
+    """An 订单号 cell as text (``text``: its ``cell_text``). A number of 16 digits or
+    more typed into a number cell kept only 15 (Excel, WPS): it is quoted as the unit
+    sees it (``id_text``), not as the float's binary digits, which nobody typed; a
+    shorter number is exact and keeps every digit."""
+    if (isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value)
+            and abs(value) >= 1e15):
+        return id_text(value, text)
+    return number_text(text)
+
+
 def number_or_none(value: object) -> object:
     """Booleans, times, non-finite floats and dates are never amounts, years or counts,
     but a number typed into a date-formatted cell is: see ``_typed_number``."""

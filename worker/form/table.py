@@ -17,6 +17,7 @@ from worker.form.cells import (
     cell_year,
     id_text,
     number_or_none,
+    order_text,
 )
 from worker.form.labels import (
     COLUMN_TITLES,
@@ -30,7 +31,7 @@ from worker.form.labels import (
 )
 from worker.form.limits import FormLimits
 from worker.form.model import Line
-from worker.text import label_key, number_text, parse_amount, squash, unspaced
+from worker.text import label_key, parse_amount, squash, unspaced
 
 _TOTAL_PREFIX = re.compile(r"^(?:合计|总计)[:]?")
 _COUNT_IN_TEXT = re.compile(r"(?:共|人数[:]?)?(\d+)(?:人|名)|人数[:]?(\d+)")
@@ -145,7 +146,7 @@ def _line(row: Row, texts: list[str], index: int, cols: _Columns, position: int)
         seq=None if cols.seq is None else cell_int(row[cols.seq]),
         name=unspaced(texts[cols.name]),
         id_number=id_text(row[cols.id_number], texts[cols.id_number]),
-        order_no=number_text(texts[cols.order_no]),
+        order_no=order_text(row[cols.order_no], texts[cols.order_no]),
         year=cell_year(row[cols.year]),
         year_raw=texts[cols.year],
         amount=cell_amount(row[cols.amount]),

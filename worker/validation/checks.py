@@ -202,9 +202,10 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         else:
             shown = line.id_number or "（未填写）"
             hint = ""
-            if id_number.isdigit() and len(id_number) == 18:
+            if id_number.isdigit() and len(id_number) == 18 and id_number.endswith("000"):
                 # Excel keeps 15 significant digits of a number: an ID typed into a number
-                # cell loses its last ones. Say so, or the unit retypes it the same way.
+                # cell ends in 000. Say so, or the unit retypes it the same way (a typo in
+                # a text cell gets no such hint: it would send the unit the wrong way).
                 hint = "（如该列在 Excel 中是数字格式，末尾数字会丢失，请设为文本格式后重新填写）"
             detail = f"{who} 的身份证号 {shown} 无效{hint}"
         reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref, detail))
@@ -227,8 +228,14 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
                               f"订单号 {line.order_no} 已开具发票（发票号码 {invoice_no}）"))
     payment = lookups.payments.get(line.order_no)
     if payment is None:
-        reasons.append(Reason(Code.PAYMENT_NOT_FOUND, line.ref,
-                              f"订单号 {line.order_no}（{who}）没有缴费记录"))
+        if _EXCEL_SCIENTIFIC.match(line.order_no):
+            detail = DETAILS["order_shown_as_number"].format(who=who, shown=line.order_no)
+        else:
+            lost = len(line.order_no) > 15 and line.order_no.isdigit() and \
+                line.order_no.endswith("0")  # what a number cell keeps of 16+ digits
+            detail = f"订单号 {line.order_no}（{who}）没有缴费记录" + (
+                DETAILS["order_lost_digits"] if lost else "")
+        reasons.append(Reason(Code.PAYMENT_NOT_FOUND, line.ref, detail))
         return reasons
     if payment.status == REFUNDED:
         reasons.append(Reason(Code.PAYMENT_REFUNDED, line.ref, f"订单号 {line.order_no} 已退款"))

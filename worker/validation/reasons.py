@@ -342,6 +342,14 @@ DETAILS: dict[str, str] = {
         "身份证号的后几位已经丢失。请在 Excel 或 WPS 中选中身份证号这一列，右键选“设置单元格格式”→“文本”，"
         "再重新输入完整的 18 位身份证号（也可以先输入英文单引号 ' 再输入号码）"
     ),
+    # PAYMENT_NOT_FOUND of an order number of 16+ digits typed into a number cell.
+    "order_shown_as_number": (
+        "{who} 的订单号在表格中显示为 {shown}：这一列是数字格式，Excel 和 WPS 只保留 15 位数字，"
+        "订单号的后几位已经丢失。请选中订单号这一列，右键选“设置单元格格式”→“文本”，"
+        "再重新输入完整的订单号（也可以先输入英文单引号 ' 再输入号码）"
+    ),
+    "order_lost_digits": ("（如该列在 Excel 中是数字格式，超过 15 位的数字末尾会变成 0，"
+                          "请设为文本格式后重新填写）"),
     # FORM_INCOMPLETE of a field whose cell shows a formula's error value (#N/A, #REF!).
     "error_value": ("{title}（表格中显示为 {shown}，这是公式出错的结果，不是内容："
                     "请在该单元格直接填写{title}，不要用公式引用其他表格）"),
