@@ -220,3 +220,21 @@ def test_a_failed_mail_is_told_staff_will_handle_it(reply_world: ReplyWorld,
     text = body(reply_world.replies()[-1])
     assert "已转给工作人员人工处理，无需重新发送" in text
     assert "a bug" not in text and "Traceback" not in text
+
+
+def test_how_to_fix_is_said_once_per_application() -> None:
+    """A form typed with number cells: each line's reason keeps what is its own (the
+    name, what the sheet shows) and points to the first item for the same steps."""
+    from worker.replies.content import ReasonView, _told_once
+
+    steps = "这一列是数字格式。请右键选“设置单元格格式”→“文本”，再重新输入"
+    views = _told_once([
+        ReasonView("第1行", "身份证号不正确", f"王伟 的身份证号显示为 1.2E+17：{steps}", "请核对身份证号。"),
+        ReasonView("第2行", "身份证号不正确", f"李娜 的身份证号显示为 1.3E+17：{steps}", "请核对身份证号。"),
+        ReasonView("", "缺少收件人", "", "请在正文写明收件人。"),
+    ])
+    first, second, third = (v.text for v in views)
+    assert "设置单元格格式" in first and "请核对身份证号" in first and "同第" not in first
+    assert second == ("第2行：身份证号不正确——李娜 的身份证号显示为 1.3E+17：这一列是数字格式"
+                      "（修改方法同第 1 条）。")
+    assert third == "缺少收件人。请在正文写明收件人。"

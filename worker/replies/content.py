@@ -4,7 +4,8 @@ reason table (``worker.validation.explain``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -31,12 +32,43 @@ class ReasonView:
     title: str
     detail: str
     advice: str
+    same_as: int | None = None  # an earlier item that said how to fix it (``_told_once``)
 
     @property
     def text(self) -> str:
         head = f"{self.where}：" if self.where else ""
         detail = f"——{self.detail}" if self.detail else ""
-        return f"{head}{self.title}{detail}。{self.advice}"
+        note = "" if self.same_as is None else f"（修改方法同第 {self.same_as} 条）"
+        advice = self.advice.rstrip("。")
+        if advice:
+            return f"{head}{self.title}{detail}。{advice}{note}。"
+        return f"{head}{self.title}{detail}{note}。"
+
+
+_SENTENCE_END = re.compile(r"(?<=。)")
+
+
+def _told_once(views: list[ReasonView]) -> list[ReasonView]:
+    """The reasons with each how-to-fix sentence said once: a sentence of a detail or
+    advice an earlier item gave word for word (a 25-line form typed with number cells
+    is 25 INVALID_ID_NUMBER with the same 设置单元格格式 steps, and each line's
+    PAYMENT_MISMATCH the same advice) points to that item instead. A sentence that
+    names the line's own values differs from line to line and stays."""
+    said: dict[str, int] = {}
+    out = []
+    for number, view in enumerate(views, 1):
+        parts = []
+        for text in (view.detail, view.advice):
+            kept = []
+            for sentence in filter(None, _SENTENCE_END.split(text)):
+                first = said.setdefault(sentence.rstrip("。"), number)
+                if first == number:
+                    kept.append(sentence)
+                else:
+                    view = replace(view, same_as=min(view.same_as or first, first))
+            parts.append("".join(kept).rstrip("。"))
+        out.append(replace(view, detail=parts[0], advice=f"{parts[1]}。" if parts[1] else ""))
+    return out
 
 
 @dataclass(frozen=True)
@@ -125,6 +157,7 @@ def _fill_held(view: AppView, app: Application, config: Config) -> None:
         detail = "" if reason.code == Code.INTERNAL_ERROR else one_line(reason.detail, 500)
         view.reasons.append(ReasonView(_where(reason.line, names, detail), text.title,
                                        detail.rstrip("。"), text.advice))
+    view.reasons = _told_once(view.reasons)
 
 
 def _where(line: int | None, names: dict[int, str], detail: str) -> str:
