@@ -165,3 +165,28 @@ def test_the_worker_process_never_imports_weasyprint(world: World) -> None:
 def test_slots_are_the_cores_at_most_the_configured_number(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert [children.slots(n) for n in (1, 2, 8)] == [1, 2, 2]
+
+
+def test_the_render_child_imports_the_installed_package_whatever_the_working_directory(
+        world: World, tmp_path: Path) -> None:
+    """Staff run the command from a folder holding a ``worker`` folder (a second checkout,
+    a home directory): the fork server (``python -c``, which on 3.11 puts the working
+    directory first) must not import that one instead of the package the parent runs."""
+    numbers = issue(world, 1)
+    shadow = tmp_path / "elsewhere" / "worker"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise SystemExit('the working directory was imported')\n")
+    script = ("import json, sys\n"
+              f"sys.path.insert(0, {str(ROOT)!r})\n"  # the parent's package, as installed
+              "from worker.app import App, RunSummary\n"
+              "app = App.load(sys.argv[1])\n"
+              "summary = RunSummary()\n"
+              "app.print_pending(summary)\n"
+              "print(json.dumps({'batches': summary.batches, 'error': summary.render_error}))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(world.config_file())],
+                          cwd=shadow.parent, capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["error"] is None and len(out["batches"]) == 1, out
+    assert printed(world) == Counter(numbers)

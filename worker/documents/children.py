@@ -33,6 +33,7 @@ import functools
 import gc
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import sys
@@ -182,6 +183,19 @@ def run(fn: Callable[[Any], Any], arg: Any) -> Any:
 def _context() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
+    # The fork server is ``python -c``: Python 3.11 puts the working directory first on
+    # its sys.path and ignores the parent's (fixed in 3.12), so a ``worker`` folder where
+    # staff run the command would be imported instead of the installed package.
+    # PYTHONSAFEPATH (3.11, "-P") leaves it out; set only while the server starts.
+    saved = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = saved
     return context  # type: ignore[return-value]
 
 
