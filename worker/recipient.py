@@ -15,45 +15,22 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from worker.phone import is_valid_phone, normalize_phone
+from worker.recipient_labels import (
+    ADDRESS,
+    AFTER_NAME,
+    CONTEXT,
+    LABEL_INFO,
+    LABEL_RE,
+    MISSING_NAMES,
+    NAME,
+    OTHER,
+    PHONE,
+    STOP,
+)
 
 __all__ = ["BodyRecipient", "Recipient", "is_valid_phone", "merge", "normalize_phone",
            "parse_recipient", "parse_recipient_parts"]
 
-NAME, PHONE, ADDRESS = "name", "phone", "address"
-_CONTEXT, _OTHER, _STOP = "context", "other", "stop"
-_MISSING_NAMES = {NAME: "收件人", PHONE: "收件电话", ADDRESS: "收件地址"}
-
-# (label, kind, strength): strength 2 = explicitly about the recipient, 1 = generic.
-_LABELS: list[tuple[str, str, int]] = [
-    *((label, NAME, 2) for label in (
-        "收件人姓名", "收件人名字", "收货人姓名", "收件人", "收货人", "收件姓名")),
-    *((label, PHONE, 2) for label in (
-        "收件人联系电话", "收件人联系方式", "收件人手机号码", "收件人手机号", "收件人手机",
-        "收件人电话", "收货人电话", "收货人手机", "收件电话", "收件手机", "收货电话")),
-    *((label, ADDRESS, 2) for label in (
-        "收件人地址", "收货人地址", "收件地址", "收货地址", "邮寄地址", "寄送地址", "快递地址",
-        "邮寄至", "寄送至", "寄至")),
-    *((label, _CONTEXT, 2) for label in (
-        "收件人信息", "收件信息", "收货信息", "邮寄信息", "寄送信息", "快递信息")),
-    *((label, NAME, 1) for label in ("联系人姓名", "联系人", "姓名")),
-    *((label, PHONE, 1) for label in (
-        "联系人电话", "联系人手机", "联系电话", "联系手机", "手机号码", "手机号", "电话号码",
-        "联系方式", "手机", "电话")),
-    *((label, ADDRESS, 1) for label in ("通讯地址", "联系地址", "详细地址", "地址")),
-    *((label, _OTHER, 0) for label in (
-        "经办人电话", "经办人姓名", "经办人", "发件人", "寄件人", "填表人", "负责人",
-        "开票人", "审核人", "申请人")),
-    *((label, _STOP, 0) for label in (
-        "地址电话", "地址及电话", "单位地址", "单位电话", "单位名称", "邮政编码", "邮编",
-        "纳税人识别号", "税号", "开户行", "备注", "身份证号", "邮箱", "传真", "日期")),
-]
-_LABEL_INFO = {label: (kind, strength) for label, kind, strength in _LABELS}
-_LABEL_RE = re.compile(
-    "|".join(
-        r"\s*".join(map(re.escape, label))
-        for label in sorted(_LABEL_INFO, key=len, reverse=True)
-    )
-)
 _SPACE = re.compile(r"\s+")
 
 # Length-preserving full-width -> ASCII, so match offsets index the original line.
@@ -106,7 +83,7 @@ class Recipient:
 
     def missing(self) -> list[str]:
         """Chinese names of the missing fields, for the MISSING_RECIPIENT detail."""
-        return [label for key, label in _MISSING_NAMES.items() if not getattr(self, key)]
+        return [label for key, label in MISSING_NAMES.items() if not getattr(self, key)]
 
 
 def merge(body: Recipient, form: Recipient) -> Recipient:
@@ -168,7 +145,7 @@ def _starts_quote(stripped: str, lines: list[str], index: int) -> bool:
 @dataclass
 class _Found:
     value: str
-    strength: int
+    strength: float
     order: int
 
 
@@ -188,7 +165,7 @@ class _Scanner:
         self.address: _Found | None = None
         self.blank = False  # the line before was blank
 
-    def put(self, kind: str, value: str | None, strength: int) -> None:
+    def put(self, kind: str, value: str | None, strength: float) -> None:
         if not value:
             return
         self.order += 1
@@ -233,17 +210,17 @@ class _Scanner:
             self.pending = self.address = None
 
     def labelled(self, label: str, value: str, mapped: str) -> None:
-        kind, strength = _LABEL_INFO[label]
-        if kind == _OTHER:
+        kind, strength = LABEL_INFO[label]
+        if kind == OTHER:
             self.context = "other"
             return
-        if kind == _STOP or (label == "姓名" and self.context != "recipient"):
+        if kind == STOP or (label == "姓名" and self.context != "recipient"):
             return
         if strength == 2 or kind == NAME:
             self.context = "recipient"
         elif self.context == "other":
             return
-        if kind == _CONTEXT:
+        if kind == CONTEXT:
             self.heading = True
             self.unlabelled(value, mapped)
         elif not value.strip(_TRIM + "：，；"):
@@ -252,8 +229,8 @@ class _Scanner:
         elif kind == NAME:
             name, rest, rest_mapped = _name_value(value, mapped)
             self.put(NAME, name, strength)
-            if rest.strip(_TRIM):
-                self.unlabelled(rest, rest_mapped, (PHONE, ADDRESS), strength)
+            if rest.strip(_TRIM):  # 收件人：王五，某某公司: below any labelled value
+                self.unlabelled(rest, rest_mapped, (PHONE, ADDRESS), AFTER_NAME)
         elif kind == PHONE:
             self.put(PHONE, phone_in(value), strength)
         else:
@@ -273,7 +250,7 @@ class _Scanner:
         original: str,
         mapped: str,
         fields: tuple[str, ...] = (NAME, PHONE, ADDRESS),
-        strength: int | None = None,
+        strength: float | None = None,
     ) -> None:
         """``张三，13800000000，天津市…``: under a heading, after a label, or complete."""
         if self.context == "other":
@@ -296,9 +273,9 @@ class _Scanner:
 def _labels(mapped: str) -> list[tuple[int, int, str]]:
     """Label matches that really are labels: (start, value start, label)."""
     result = []
-    for match in _LABEL_RE.finditer(mapped):
+    for match in LABEL_RE.finditer(mapped):
         label = _SPACE.sub("", match.group(0))
-        kind = _LABEL_INFO[label][0]
+        kind = LABEL_INFO[label][0]
         start, end = match.span()
         colon = _COLON.match(mapped[end:])
         if colon:
@@ -309,7 +286,7 @@ def _labels(mapped: str) -> list[tuple[int, int, str]]:
             continue
         after = mapped[end:]
         if (
-            kind in (_OTHER, _STOP, _CONTEXT)
+            kind in (OTHER, STOP, CONTEXT)
             or (kind == PHONE and _PHONE_AFTER.match(after))
             or (kind in (NAME, ADDRESS) and _SPACED_VALUE.match(after))
             or (kind == NAME and _NAME_AFTER.match(after))
@@ -326,6 +303,9 @@ def _name_value(value: str, mapped: str) -> tuple[str | None, str, str]:
     if match is None:
         return None, value[lead:], mapped[lead:]
     raw = match.group(0)
+    opened = max(raw.rfind("（"), raw.rfind("("))
+    if opened > 0 and raw.count("（") + raw.count("(") > raw.count("）") + raw.count(")"):
+        raw = raw[:opened]  # 李主任（工作日9:00…）: the note's digits ended the run, not the name
     cut = lead + len(raw)
     parts = raw.split()
     if len(parts) > 1 and _CJK_NAME.fullmatch(parts[0]):

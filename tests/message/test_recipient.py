@@ -44,6 +44,18 @@ def test_recipient_variants(text: str) -> None:
     assert parse_recipient(text) == ZHANG
 
 
+@pytest.mark.parametrize("text", [
+    # what follows the name on its line gives way to a labelled value
+    "收件人：张三，天津市武清区某某公司\n电话：13800000000\n地址：天津市武清区杨村街道和平路1号",
+    "收件人：张三, 天津市武清区杨村街道和平路9号\n电话：13800000000\n地址：天津市武清区杨村街道和平路1号",
+    # a note in brackets after the name, with digits or a colon in it
+    "收件人：张三（工作日9:00-17:00可收件）\n电话：13800000000\n地址：天津市武清区杨村街道和平路1号",
+    "收件人：张三（http://wq.example）\n电话：13800000000\n地址：天津市武清区杨村街道和平路1号",
+])
+def test_what_else_is_on_the_name_line_never_beats_a_label(text: str) -> None:
+    assert parse_recipient(text) == ZHANG
+
+
 @pytest.mark.parametrize("markup", [
     # each label's value in the next <div> / after a <br> (phone clients, QQ webmail)
     "<div>收件人：</div><div>张三</div><div>电话：</div><div>13800000000</div>"
