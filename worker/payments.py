@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -176,7 +177,15 @@ def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
         raise PaymentFileError(f"{name}: 不是可读取的 .xlsx 文件（{e}）") from e
     try:
         ws = _first_visible(name, wb.worksheets, lambda sheet: sheet.sheet_state == "visible")
-        for lineno, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        rows = ws.iter_rows(values_only=True)  # read as iterated: a broken sheet fails here
+        for lineno in itertools.count(1):
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except Exception as e:  # a malformed sheet (a bad tag, an undefined entity)
+                raise PaymentFileError(f"{name}: 不是可读取的 .xlsx 文件（第 {lineno} 行附近已损坏："
+                                       f"{e}）") from e
             yield lineno, list(row)
     finally:
         wb.close()

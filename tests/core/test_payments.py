@@ -331,3 +331,31 @@ def test_an_export_that_passes_the_vetting_is_read_as_before() -> None:
     padded = _inflated(payments_xlsx(ROWS), "xl/worksheets/sheet1.xml", 200 * 1024)
     rows, errors = read_payment_file("p.xlsx", padded, TZ)
     assert len(rows) == len(ROWS) and not errors
+
+
+@pytest.mark.parametrize("broken", [
+    b'<row r="9"><c r="A9"></row>',                      # a tag not closed
+    b'<row r="9"><c r="A9" t="inlineStr"><is><t>&x;</t></is></c></row>',  # an undefined entity
+])
+def test_an_xlsx_export_with_a_broken_sheet_is_refused_with_a_reason(broken: bytes) -> None:
+    """Read as iterated, a malformed sheet failed mid-import with a traceback (the CLI)
+    and a 500 (the console's upload): it is one PaymentFileError naming the file."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["订单号", "姓名", "身份证号", "培训年度", "金额", "支付时间", "支付方式", "状态"])
+    wb.active.append(["TJX1", "王", "12011419670303074X", 2018, 150, "2018-06-14 10:21:00", "在线支付",
+                      "已支付"])
+    good, out = io.BytesIO(), io.BytesIO()
+    wb.save(good)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", broken + b"</sheetData>")
+            dst.writestr(name, data)
+    with pytest.raises(PaymentFileError, match=r"bad\.xlsx: 不是可读取的 \.xlsx 文件"):
+        read_payment_file("bad.xlsx", out.getvalue(), TZ)
