@@ -69,6 +69,7 @@ def test_forms(name: str | None, ctype: str, data: bytes) -> None:
         ("申请表.pdf", "application/pdf", b"%PDF-1.7\n..."),
         ("申请表.png", "image/png", PNG_BIG),
         ("扫描件.jpg", "image/jpeg", JPEG_BIG),
+        ("线上缴费发票申请表.jpg", "image/jpeg", JPEG_BIG[:3_000]),  # small, but named as the form
         ("申请表.zip", "application/zip", _zip({"申请表.xlsx": XLSX})),
         ("申请表.rar", OCTET, b"Rar!\x1a\x07\x01\x00" + b"\x00" * 100),
         ("申请表.7z", OCTET, b"7z\xbc\xaf\x27\x1c" + b"\x00" * 100),

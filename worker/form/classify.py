@@ -52,6 +52,7 @@ _UNSUPPORTED_TYPES = frozenset(
 )
 _APPLE_DOUBLE = b"\x00\x05\x16\x07"
 _EXCEL_XML = re.compile(rb"progid=.Excel\.Sheet|urn:schemas-microsoft-com:office:spreadsheet")
+_FORM_LIKE_NAME = re.compile(r"申请|发票|开票|报名|学员|名单|表")
 _INLINE_NAME = re.compile(r"^(?:image\d|img\d|outlook-|~wrd|att\d|未命名|图片\d)")
 _FORM_FORMATS = frozenset({"xlsx", "xlsb", "xls", "ods"})
 _UNSUPPORTED_FORMATS = frozenset({"docx", "pptx", "ofd", "doc", "ppt", "pdf", "archive", "rtf"})
@@ -119,8 +120,12 @@ def _by_name_or_type(filename: str | None, ext: str, content_type: str, data: by
 
 
 def _image_kind(filename: str | None, data: bytes) -> AttachmentKind:
-    """Small or signature-named pictures are decoration; others may be a photo of the form."""
+    """Small or signature-named pictures are decoration; others may be a photo of the
+    form, and so is a picture of any size named like it (申请表.jpg, 发票申请.png: a
+    screenshot compresses small), which the unit must hear is not the form."""
     name = (filename or "").strip().lower()
+    if name and _FORM_LIKE_NAME.search(name):
+        return "unsupported"
     if len(data) <= INLINE_IMAGE_MAX or not name or _INLINE_NAME.match(name):
         return "other"
     return "unsupported"
