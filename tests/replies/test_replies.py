@@ -101,6 +101,22 @@ def test_urban_district_is_told_the_in_person_route(reply_world: ReplyWorld) -> 
     assert "重新发送（可直接回复" not in text
 
 
+def test_the_same_form_sent_again_is_told_nothing_is_to_be_done(reply_world: ReplyWorld) -> None:
+    """Every trainee invoiced before (a resend of an accepted form): the reply says the
+    mail needs nothing, not "fix the form and send it again" (which would have the unit
+    delete every trainee). A form with one new trainee beside them is still to fix."""
+    people, new = trainees("D", 2), trainees("E", 1)
+    reply_world.world.pay(people + new)
+    reply_world.world.deliver(form_mail(unit(people)))
+    reply_world.world.run()
+    reply_world.world.deliver(form_mail(unit(people), body_text=BODY + "\n（重发）"))
+    reply_world.world.deliver(form_mail(unit(people + new), body_text=BODY + "\n（补充一人）"))
+    assert reply_world.world.run() == {"held": 2}
+    again, more = (body(m) for m in reply_world.replies()[1:])
+    assert "无需处理，也无需再次发送" in again and "修改申请表后重新发送" not in again
+    assert "修改申请表后重新发送" in more and "无需再次发送" not in more
+
+
 def test_several_forms_in_one_mail_get_one_reply_naming_each(reply_world: ReplyWorld) -> None:
     ok, bad = trainees("M", 2), trainees("N", 1)
     reply_world.world.pay(ok)                      # N0 has no payment record

@@ -17,7 +17,7 @@ from worker.replies.compose import echo_text, one_line
 from worker.status import ApplicationStatus, InvoiceState, MailStatus
 from worker.text import money
 from worker.validation import Code, explain
-from worker.validation.reasons import Role, next_step, with_role
+from worker.validation.reasons import NextStep, Role, next_step, with_role
 
 # No parcel goes out for NO_PARCEL reasons, so "where to send it" (POSTAL) problems are
 # noise in the reply; both are roles in the reason table.
@@ -98,7 +98,7 @@ class AppView:
     postage: str = ""
     reasons: list[ReasonView] = field(default_factory=list)
     files_attached: bool = False  # delivery = "email": the platform's files are attached
-    next_step: str = "resend"   # resend | in_person | contact | staff
+    next_step: str = "resend"   # a NextStep: resend | in_person | contact | staff | done
 
 
 def local_time(value: datetime | None, config: Config) -> str:
@@ -149,6 +149,11 @@ def _people(invoice: Invoice) -> str:
 def _fill_held(view: AppView, app: Application, config: Config) -> None:
     codes = {r.code for r in app.reasons}
     view.next_step = str(next_step(codes))
+    if codes == {Code.ALREADY_INVOICED} and {r.line for r in app.reasons} >= {
+            line.seq if line.seq is not None else line.position for line in app.lines}:
+        # The same form sent again: nothing to fix, nothing to send (not "fix and resend",
+        # which would have the unit delete every trainee).
+        view.next_step = str(NextStep.DONE)
     names = {line.seq if line.seq is not None else line.position: one_line(line.name, 50)
              for line in app.lines}
     shown = [r for r in app.reasons if not (codes & _NO_PARCEL and r.code in _POSTAL)]

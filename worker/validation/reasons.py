@@ -78,6 +78,7 @@ class NextStep(StrEnum):
     CONTACT = "contact"      # call the institute
     RESEND = "resend"        # fix the form and send it again
     STAFF = "staff"          # nothing to do: staff handle it
+    DONE = "done"            # nothing to do: every trainee was invoiced before (a resend)
 
 
 @dataclass(frozen=True)
