@@ -98,10 +98,18 @@ class App:
         problem leaves the rows queued for the next run or the scheduler's send job."""
         from worker.mailer import Mailer
         from worker.replies import send_due
+        from worker.replies.queue import release_withheld
 
         mailer = Mailer.from_config(self.config)
         report = None
         self.reply_error = None
+        try:
+            with self.sessions.begin() as session:
+                released = release_withheld(session, self.config)
+            if released:
+                log.info("replies: %d held back by the reply limits are queued now", released)
+        except SQLAlchemyError as e:
+            log.error("replies held back by the limits stay so (database): %s", e)
         for _ in range(10_000):  # a big pass queues more than one batch of replies
             try:
                 report = send_due(self.sessions, mailer, limit=limit, retries=self.config.replies,

@@ -106,6 +106,35 @@ def test_at_most_n_replies_per_address_and_m_per_hour(strict_world: ReplyWorld) 
     assert reasons(strict_world) == {NoReply.ADDRESS_LIMIT: 2, NoReply.HOURLY_LIMIT: 2}
 
 
+def test_replies_held_back_by_a_limit_are_sent_once_it_allows(strict_world: ReplyWorld) -> None:
+    """A limit paces replies, it never drops one: in a deadline week the units past the
+    hour's budget still hear what came of their forms, an hour (a day, for one
+    address) later, and the limits still hold then."""
+    from worker.db.types import utcnow
+    from worker.replies.queue import release_withheld
+
+    strict_world.world.deliver(*(with_form("zhang@163.com", subject=f"第{i}次") for i in range(3)),
+                               *(with_form(f"unit{i}@163.com") for i in range(2)))
+    strict_world.world.run()
+    assert len(strict_world.received()) == 3
+    assert reasons(strict_world) == {NoReply.ADDRESS_LIMIT: 1, NoReply.HOURLY_LIMIT: 1}
+    config = strict_world.app.config
+
+    def release(after: timedelta) -> int:
+        with strict_world.app.sessions.begin() as session:
+            return release_withheld(session, config, now=utcnow() + after)
+
+    assert release(timedelta(minutes=30)) == 0                  # the hour is still full
+    assert release(timedelta(hours=1, minutes=1)) == 1          # unit1's; zhang's day is full
+    assert reasons(strict_world) == {NoReply.ADDRESS_LIMIT: 1}
+    assert release(timedelta(days=1, hours=2)) == 1             # zhang's third, a day later
+    assert reasons(strict_world) == {}
+    strict_world.send(now=utcnow() + timedelta(days=1, hours=2))
+    tos = [m.rcpt_tos[0] for m in strict_world.received()]
+    assert sorted(tos) == ["unit0@163.com", "unit1@163.com"] + ["zhang@163.com"] * 3
+    assert "第2次" in body(strict_world.replies()[-1])
+
+
 def test_a_reply_repeats_only_a_short_clean_prefix_of_the_subject(reply_world: ReplyWorld) -> None:
     subject = "发票申请 详见 https://spam.example/a?b=c 或邮件 boss@spam.example " + "啊" * 200
     reply_world.world.deliver(with_form("zhang@163.com", subject=subject))

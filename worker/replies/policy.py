@@ -74,8 +74,8 @@ EXPLAIN: dict[NoReply, str] = {
     NoReply.NO_ADDRESS: "发件人是系统地址或本邮箱，或地址无法回复",
     NoReply.LOOP: "这是对本邮箱回复的回信且没有申请表，为免邮件循环不自动回复",
     NoReply.STRANGER: "邮件无申请表，且发件人（或其单位域名）此前未发过申请表，可能是冒用地址，未自动回复",
-    NoReply.ADDRESS_LIMIT: "该地址 24 小时内自动回复已达上限",
-    NoReply.HOURLY_LIMIT: "本小时自动回复总数已达上限",
+    NoReply.ADDRESS_LIMIT: "该地址 24 小时内自动回复已达上限，限额允许后自动发送",
+    NoReply.HOURLY_LIMIT: "本小时自动回复总数已达上限，限额允许后自动发送",
 }
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,7 @@ from worker.replies.policy import (
     domain_of,
     looks_like_unit,
     over_limit,
+    reason_of,
     withheld_text,
 )
 from worker.status import ApplicationStatus, InvoiceState, MailStatus, OutboxStatus
@@ -144,6 +145,42 @@ def queue_mail_reply(session: Session, mail: Any, config: Config, *,
     if recent is not None:
         recent.add(to, now)
     return row
+
+
+#: Withheld only for the rate: sent once the limits allow (``release_withheld``).
+_DELAYED = (NoReply.HOURLY_LIMIT, NoReply.ADDRESS_LIMIT)
+
+
+def release_withheld(session: Session, config: Config, *, now: datetime | None = None,
+                     limit: int = 1000) -> int:
+    """Queue the mail replies withheld only by the reply limits (``_DELAYED``), oldest
+    first, as far as the limits now allow; returns how many were queued. A limit
+    paces replies (a deadline week's hundreds of units, a flood of forged senders) and
+    never drops one: an accepted unit must still hear its invoice and waybill numbers
+    (SPEC: every unit gets a reply). Each is composed anew (``queue_mail_reply``: the
+    outcome as it stands) and counts from now, so the limits hold as before."""
+    now = now or utcnow()
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == REPLY, OutboxMessage.status == OutboxStatus.WITHHELD,
+               OutboxMessage.mail_id.is_not(None),
+               or_(*(OutboxMessage.last_error.startswith(f"{r}:") for r in _DELAYED)))
+        .order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)).all()
+    released = 0
+    for row in rows:
+        mail = session.get(Mail, row.mail_id)
+        if mail is None or reason_of(row.last_error) not in _DELAYED:
+            continue
+        full = over_limit(session, row.recipient, config, now)
+        if full is NoReply.HOURLY_LIMIT:
+            break  # the hour is full for everyone
+        if full is not None:
+            continue  # this address's day is full; another's may not be
+        session.delete(row)
+        session.flush()
+        queued = queue_mail_reply(session, mail, config, now=now)
+        released += queued is not None and queued.status != OutboxStatus.WITHHELD
+    return released
 
 
 _INTRO = {
