@@ -147,6 +147,19 @@ def test_a_reply_repeats_only_a_short_clean_prefix_of_the_subject(reply_world: R
     assert "《发票申请 详见 或邮件 啊" in text
 
 
+@pytest.mark.parametrize(("subject", "shown"), [
+    ("https://pan.baidu.com/s/1abc", "发来的邮件，"),       # all of it never repeated
+    ('=HYPERLINK("http://evil.example/","x")', "发来的邮件，"),
+    ("", "发来的邮件《（无主题）》"),
+])
+def test_the_reply_never_says_a_subject_was_empty_when_it_was_not(
+        reply_world: ReplyWorld, subject: str, shown: str) -> None:
+    reply_world.world.deliver(with_form("zhang@163.com", subject=subject))
+    reply_world.world.run()
+    text = body(reply_world.replies()[0])
+    assert shown in text and "evil.example" not in text and "pan.baidu" not in text
+
+
 def test_a_form_in_the_body_or_an_unreadable_one_is_a_units_mail(reply_world: ReplyWorld) -> None:
     """First-time senders: a form pasted into the body is answered like an attached one;
     a Word file meant as the form is answered too (the unit must hear to send Excel),

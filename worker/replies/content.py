@@ -202,9 +202,18 @@ def common_context(mail: Mail, apps: list[Application], config: Config,
     return {
         "greeting": greeting,
         "received": local_time(mail.received_at or mail.date, config),  # our clock, not theirs
-        "subject": echo_text(mail.subject, config.reply_limits.subject_chars) or "（无主题）",
+        # 《…》 in the templates: the subject as echoed, "（无主题）" for none, and
+        # nothing when all it held was what a reply never repeats (a link, a formula).
+        "subject": _subject(mail.subject, config),
         "institute": one_line(config.seller.name),
         "contact_phone": one_line(config.programme.contact_phone),
         "mailbox": one_line(config.programme.mailbox_address),
         "today": f"{now.astimezone(config.tz):%Y年%m月%d日}",
     }
+
+
+def _subject(subject: str | None, config: Config) -> str:
+    echoed = echo_text(subject, config.reply_limits.subject_chars)
+    if echoed:
+        return f"《{echoed}》"
+    return "" if (subject or "").strip() else "《（无主题）》"
