@@ -248,3 +248,34 @@ def test_rare_names_outside_the_basic_plane_print_too(world: World) -> None:
     assert "培训人员：王𬭛、李𫟼、赵𬘡、周𰻝（共 4 人）" in text
     (font,) = fonts(summary.invoices_pdf)
     assert font["name"].endswith("Noto-Serif-CJK-SC")
+
+
+def test_a_batch_a_killed_step_left_unrecorded_is_removed_by_the_next(world: World) -> None:
+    """A print step SIGKILLed after its child wrote the PDFs and before the record: the
+    next step renders those documents again, so the leftover (same invoice numbers)
+    goes. A folder whose step still runs, and one recorded before the kill, stay."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.documents.test_claims import issue, printed
+    from worker.documents.batch import RENDERING
+    from worker.owner import current_owner
+
+    numbers = issue(world, 2)
+    dead = subprocess.run([sys.executable, "-c", "from worker.owner import current_owner; "
+                           "print(current_owner())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    render_pending(world.app.sessions, world.app.config)
+    root = world.app.config.output_dir / "batches"
+    (recorded,) = root.iterdir()
+    killed, running = root / "20181203-100000-00000001", root / "20181203-100001-00000001"
+    for folder, owner in ((killed, dead), (running, current_owner())):
+        folder.mkdir()
+        (folder / RENDERING).write_text(owner)
+    shutil.copy(recorded / "invoices.pdf", killed / "invoices.pdf")  # what the child wrote
+    (recorded / RENDERING).write_text(dead)  # killed after its commit
+    world.app.run_once()
+    assert sorted(root.iterdir()) == sorted([recorded, running])
+    assert not (recorded / RENDERING).exists() and (running / RENDERING).exists()
+    assert printed(world) == {n: 1 for n in numbers}

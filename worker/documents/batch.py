@@ -27,6 +27,7 @@ run renders the same documents.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ from worker.documents.pending import (
 )
 from worker.documents.render import FetcherFactory
 from worker.errors import InfrastructureError, WorkerError
-from worker.owner import current_owner
+from worker.owner import current_owner, owner_gone
 from worker.status import PARCEL_WAITING, ApplicationStatus
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ def render_batches(sessions: sessionmaker[Session], config: Config, *,
     raised. A failed batch records nothing and keeps nothing: its folder is removed,
     its claim released, and the next run renders it again. If the caller stops early
     (or the parent fails), the children still rendering are killed the same way."""
+    sweep_unrecorded(sessions, config)
     width = children.slots(config.documents.render_processes)
     flying: list[_InFlight] = []
     finished: dict[int, Batch | None] = {}
@@ -201,6 +203,44 @@ def applications_of(sessions: sessionmaker[Session], ref: str) -> list[int]:
 # ------------------------------------------------------------------ rendering
 
 
+#: In a batch folder while it renders, holding its claim's owner; removed once the batch
+#: is recorded. A folder still holding it after its owner is gone was never recorded.
+RENDERING = ".rendering"
+
+
+def sweep_unrecorded(sessions: sessionmaker[Session], config: Config) -> list[Path]:
+    """Remove the batch folders a killed print step left: rendered (complete PDFs, maybe)
+    but never recorded, so their documents were rendered again into another folder, and
+    staff would see two batches of the same numbered invoices. Only folders whose
+    ``RENDERING`` owner is certainly gone (``worker.owner``: this machine, not running)
+    and that no record points to; a recorded one only loses the marker (a kill after
+    the commit). Returns the folders removed."""
+    root = config.output_dir.resolve() / "batches"
+    removed: list[Path] = []
+    for marker in sorted(root.glob(f"*/{RENDERING}")) if root.is_dir() else ():
+        folder = marker.parent
+        try:
+            if not owner_gone(marker.read_text(encoding="utf-8").strip()):
+                continue  # rendering now, or on another machine: its own step decides
+        except OSError:
+            continue
+        # By the folder's own name (unique: time and first number): a restored backup's
+        # records keep the paths of the machine it came from.
+        inside = f"{os.sep}{folder.name}{os.sep}"
+        with sessions() as session:
+            recorded = session.scalar(select(Invoice.id).where(Invoice.pdf_path.contains(
+                inside, autoescape=True)).limit(1)) or session.scalar(select(Shipment.id).where(
+                Shipment.label_pdf.contains(inside, autoescape=True)).limit(1))
+        if recorded:
+            marker.unlink(missing_ok=True)
+            continue
+        log.warning("print batch %s was rendered by a step that was killed and never "
+                    "recorded: removed (its documents were printed again)", folder)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
 def _batch_dir(config: Config, docs: Sequence[AppDocuments], now: datetime | None = None) -> Path:
     first = next((v.number for d in docs for v in d.invoices), None)
     if first is None:
@@ -246,6 +286,7 @@ def _start_next(sessions: sessionmaker[Session], config: Config, seq: int,
             return None
         directory = _batch_dir(config, docs)
         try:
+            (directory / RENDERING).write_text(owner, encoding="utf-8")
             child = _start(BatchJob(directory, tuple(docs), fetcher))
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
@@ -294,6 +335,7 @@ def _record_batch(sessions: sessionmaker[Session], docs: list[AppDocuments], dir
         log.info("batch %s: another worker printed the same documents first", directory)
         shutil.rmtree(directory, ignore_errors=True)
         return None
+    (directory / RENDERING).unlink(missing_ok=True)  # recorded: the folder is the batch
     expected = sum(len(d.invoice_ids) for d in docs), len(label_docs)
     if (claimed_invoices, claimed_labels) != expected:
         log.warning("batch %s: %d of %d invoices and %d of %d labels recorded here; the "
