@@ -32,7 +32,7 @@ from worker.form.limits import FormLimits
 from worker.form.sniff import sniff
 from worker.form.xlsx import check_zip
 from worker.text import label_key, normalize, number_text, parse_amount, parse_int, squash, storable
-from worker.validation.model import CARD, ONLINE, PAID, REFUNDED, PaymentRow
+from worker.validation.model import CARD, ONLINE, PAID, REFUNDED, PaymentRow, final_status
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "order_no": ("订单号", "订单编号", "订单号码"),
@@ -365,12 +365,17 @@ def _parse_time(value: object, tz: ZoneInfo) -> datetime | None:
 
 def store_payments(session: Session, source: str, rows: list[PaymentRow],
                    errors: list[RowError]) -> ImportResult:
-    """Upsert rows in the caller's transaction. A refund is final: an older export
-    that still says 已支付 does not un-refund an order."""
+    """Upsert rows in the caller's transaction. A refund is final (``final_status``): an
+    older export that still says 已支付 does not un-refund an order, nor does the
+    payment's own row beside the refund's in one export."""
     result = ImportResult(source=source, rows=len(rows) + len(errors), errors=list(errors))
     latest: dict[str, PaymentRow] = {}
     for row in rows:
-        latest[row.order_no] = row
+        # One export may list an order twice (its refund and its payment); which row is
+        # newer cannot be told from the file, so the refund is final here as well.
+        before = latest.get(row.order_no)
+        latest[row.order_no] = (row._replace(status=final_status(before.status, row.status))
+                                if before else row)
     existing = {
         p.order_no: p
         for chunk in _chunks(list(latest), 500)
@@ -388,8 +393,7 @@ def store_payments(session: Session, source: str, rows: list[PaymentRow],
                                 updated_at=now, **values))
             result.inserted += 1
             continue
-        if current.status == REFUNDED and row.status == PAID:
-            values["status"] = REFUNDED
+        values["status"] = final_status(current.status, row.status)
         if all(getattr(current, k) == v for k, v in values.items()):
             result.unchanged += 1
             continue

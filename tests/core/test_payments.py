@@ -99,6 +99,22 @@ def test_import_is_idempotent_and_a_later_export_records_a_refund(
         assert s.query(Payment).count() == 3
 
 
+@pytest.mark.parametrize("order", ["refund-first", "refund-last"])
+def test_an_export_listing_an_order_twice_keeps_its_refund(engine: Engine, order: str) -> None:
+    """Newest-first exports put the refund's row above the payment's: the last row
+    won, the order was stored 已支付 and invoiced."""
+    paid = Pay("201803010001", "张堃", "120101198001010011")
+    refund = Pay(**{**vars(paid), "status": "已退款"})
+    listed = [refund, paid] if order == "refund-first" else [paid, refund]
+    rows, errors = read_payment_file("p.csv", payments_csv(listed), TZ)
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        result = store_payments(s, "p.csv", rows, errors)
+    with sessions() as s:
+        assert s.scalars(select(Payment.status)).all() == ["已退款"]
+    assert (result.inserted, result.errors) == (1, [])
+
+
 @pytest.mark.parametrize(("method", "status", "expected"), [
     ("微信支付", "支付成功", ("在线支付", "已支付")),
     ("支付宝", "交易成功", ("在线支付", "已支付")),

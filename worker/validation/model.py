@@ -20,6 +20,15 @@ ONLINE = "在线支付"
 CARD = "学习卡"
 
 
+def final_status(before: str, after: str) -> str:
+    """The status an order keeps when a second record of it says ``after``: a refund is
+    final (SPEC §2.4: "a later export updates a record (a refund)"), so an export that
+    still says 已支付 never un-refunds an order, whether it was imported after the
+    refund's export (exports arrive out of order) or lists the order twice itself
+    (newest-first exports put the refund row above the payment's)."""
+    return REFUNDED if REFUNDED in (before, after) else after
+
+
 class PaymentRow(NamedTuple):
     """One order of the training platform's payment export, as imported and as the
     checks compare it (no ORM: built by ``worker.payments`` and ``worker.decision``).
