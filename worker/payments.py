@@ -32,7 +32,16 @@ from worker.form.limits import FormLimits
 from worker.form.sniff import sniff
 from worker.form.xlsx import check_zip
 from worker.text import label_key, normalize, number_text, parse_amount, parse_int, squash, storable
-from worker.validation.model import CARD, ONLINE, PAID, REFUNDED, PaymentRow, final_status
+from worker.validation.model import (
+    CARD,
+    ONLINE,
+    PAID,
+    PARTLY_REFUNDED,
+    REFUNDED,
+    REFUNDING,
+    PaymentRow,
+    final_status,
+)
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "order_no": ("订单号", "订单编号", "订单号码"),
@@ -46,18 +55,31 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _LOOKUP = {label_key(label): key for key, labels in COLUMNS.items() for label in labels}
 # Exports name things more ways than the spec's two words; anything not recognised
-# is a bad row (reported), never guessed.
-_PAID_WORDS = ("已支付", "支付成功", "已付款", "付款成功", "交易成功", "已缴费", "缴费成功", "已完成")
-_REFUND_WORDS = ("退款", "退费")
+# is a bad row (reported), never guessed. Statuses are whole words: a word that only
+# contains 退款 may say the money was NOT returned (退款失败, 拒绝退款, 未退款).
+_STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    PAID: ("已支付", "支付成功", "已付款", "付款成功", "交易成功", "已缴费", "缴费成功", "已完成",
+           # A refund asked for and not made: the platform kept the money, the trainee
+           # paid, and a finance office invoices what it kept. Read as unknown instead,
+           # the order would not be stored and the unit told it has no payment record.
+           "退款失败", "退费失败", "退款关闭", "退款已关闭", "拒绝退款", "退款被拒绝", "退款已拒绝",
+           "退款驳回", "退款已驳回", "退款被驳回", "退款已撤销", "退款已取消", "取消退款",
+           "撤销退款", "未退款", "无退款", "未退费", "无退费"),
+    REFUNDING: ("退款中", "退款处理中", "退款申请中", "申请退款", "待退款", "退款审核中",
+                "退款待审核", "退费中", "退费处理中", "申请退费"),
+    PARTLY_REFUNDED: ("部分退款", "已部分退款", "部分退款成功", "部分退费", "已部分退费"),
+    REFUNDED: ("已退款", "退款成功", "退款完成", "已全额退款", "全额退款", "退款", "已退费",
+               "退费成功", "退费"),
+}
+_STATUSES = {word: status for status, words in _STATUS_WORDS.items() for word in words}
+_STATUS_NAMES = "、".join(f"“{status}”" for status in _STATUS_WORDS)
 _ONLINE_WORDS = ("在线", "线上", "网上", "网银", "微信", "支付宝", "银联", "快捷支付")
 _CARD_WORDS = ("学习卡", "购卡", "充值卡")
 
 
 def _status(value: object) -> str | None:
-    text = squash(value)
-    if any(w in text for w in _REFUND_WORDS):
-        return REFUNDED
-    return PAID if text in _PAID_WORDS else None
+    """The status a whole word names (brackets and spaces aside: 退款（失败）), or None."""
+    return _STATUSES.get(label_key(value))
 
 
 def _method(value: object) -> str | None:
@@ -276,7 +298,7 @@ def _row(cells: list[object], columns: dict[str, int], tz: ZoneInfo,
         return None, f"金额 {_shown(cell('amount'))} 不是金额"
     status = _status(cell("status"))
     if status is None:
-        return None, f"状态 {_shown(cell('status'))} 不是“已支付”或“已退款”"
+        return None, f"状态 {_shown(cell('status'))} 不是{_STATUS_NAMES}之一"
     method = _method(cell("method"))
     if method is None:
         return None, f"支付方式 {_shown(cell('method'))} 不是“在线支付”或“学习卡”"

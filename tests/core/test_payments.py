@@ -127,6 +127,45 @@ def test_platform_wording_variants(method: str, status: str, expected: tuple[str
     assert errors == [] and (rows[0].method, rows[0].status) == expected
 
 
+@pytest.mark.parametrize(("written", "stored"), [
+    # The money was not returned: paid, as the platform kept it.
+    ("退款失败", "已支付"), ("退款关闭", "已支付"), ("拒绝退款", "已支付"), ("退款已驳回", "已支付"),
+    ("未退款", "已支付"), ("无退款", "已支付"), ("退款（失败）", "已支付"),
+    # Neither refunded nor simply paid.
+    ("部分退款", "部分退款"), ("已部分退款", "部分退款"), ("退款中", "退款中"), ("申请退款", "退款中"),
+    ("退款成功", "已退款"), ("已退费", "已退款"),
+])
+def test_a_status_is_read_as_a_whole_word(written: str, stored: str) -> None:
+    """Any status containing 退款 was read as 已退款: a refund that failed or was
+    refused held the application and told the unit the order was refunded."""
+    rows, errors = read_payment_file("x.csv", payments_csv([
+        Pay("1", "张三", "120101198001010018", status=written)]), TZ)
+    assert errors == [] and rows[0].status == stored
+
+
+def test_an_unknown_status_with_a_refund_word_in_it_is_a_bad_row() -> None:
+    rows, errors = read_payment_file("x.csv", payments_csv([
+        Pay("1", "张三", "120101198001010018", status="退款状态未知")]), TZ)
+    assert rows == [] and "状态" in errors[0].detail and "部分退款" in errors[0].detail
+
+
+@pytest.mark.parametrize(("first", "then", "kept"), [
+    ("部分退款", "已支付", "部分退款"), ("退款中", "已支付", "退款中"), ("退款中", "已退款", "已退款"),
+    ("部分退款", "已退款", "已退款"), ("已退款", "部分退款", "已退款"),
+])
+def test_a_refund_begun_is_not_undone_by_an_older_export(
+    engine: Engine, first: str, then: str, kept: str,
+) -> None:
+    sessions = session_factory(engine)
+    for status in (first, then):
+        rows, errors = read_payment_file("x.csv", payments_csv([
+            Pay("201803010001", "张三", "120101198001010018", status=status)]), TZ)
+        with sessions.begin() as s:
+            store_payments(s, f"{status}.csv", rows, errors)
+    with sessions() as s:
+        assert s.scalars(select(Payment.status)).all() == [kept]
+
+
 GOOD_FIRST = Pay("201803020001", "孙\x00涛", "120101198001010011")
 GOOD_LAST = Pay("201803020099", "周𠀀", "120101198001010029")
 

@@ -187,11 +187,26 @@ def test_a_line_without_order_number_is_told_so_truly() -> None:
     assert "订单号" not in text.title and "填写" in text.advice
 
 
+@pytest.mark.parametrize(("status", "said"), [("部分退款", "已部分退款"), ("退款中", "正在办理退款")])
+def test_a_refund_in_part_or_under_way_is_not_told_as_refunded(status: str, said: str) -> None:
+    """部分退款 was stored 已退款 and the unit told the order was refunded, though the
+    trainee still paid part of the fee."""
+    draft, payments = good_draft()
+    order = draft.lines[0].order_no
+    payments[order] = payments[order]._replace(status=status)
+    (reason,) = check_application(draft, PROGRAMME, Lookups(payments, {}))
+    assert reason.detail == f"订单号 {order} {said}"
+    text = explain(reason.code, PROGRAMME)
+    assert "已退款" not in text.title and PROGRAMME.contact_phone in text.advice
+
+
 def test_line_reasons_cite_the_trainee_seq() -> None:
     assert line_case(0, line={"id_number": IDS[0][:-1] + ("0" if IDS[0][-1] != "0" else "1")}) == [
         ("INVALID_ID_NUMBER", 1), ("PAYMENT_MISMATCH", 1)]
     assert line_case(1, drop_payment=True) == [("PAYMENT_NOT_FOUND", 2)]
     assert line_case(2, payment={"status": "已退款"}) == [("PAYMENT_REFUNDED", 3)]
+    assert line_case(2, payment={"status": "部分退款"}) == [("PAYMENT_PARTLY_REFUNDED", 3)]
+    assert line_case(2, payment={"status": "退款中"}) == [("PAYMENT_REFUNDING", 3)]
     assert line_case(2, payment={"method": "学习卡"}) == [("STUDY_CARD", 3)]
     assert line_case(0, payment={"paid_at": datetime(2018, 12, 1, 0, 0, tzinfo=TZ)}) == [
         ("PAID_OUTSIDE_WINDOW", 1)]

@@ -17,7 +17,7 @@ from worker.status import InvoiceType
 from worker.text import money, same_name
 from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
-from worker.validation.model import CARD, REFUNDED, Draft, Line, Lookups
+from worker.validation.model import CARD, PARTLY_REFUNDED, REFUNDED, REFUNDING, Draft, Line, Lookups
 from worker.validation.reasons import DETAILS, Code, Reason, without_explained
 
 # The registry's groups the checks walk, worked out once (``worker.fields`` is fixed).
@@ -189,6 +189,15 @@ def _utc_window(programme: ProgrammeConfig) -> tuple[datetime, datetime]:
 _EXCEL_SCIENTIFIC = re.compile(r"^-?\d(?:\.\d+)?E[+-]\d{2,3}$", re.IGNORECASE)
 
 
+#: What a payment's refund status means for its line, in the reply's words (never
+#: "已退款" for an order whose money went back only in part, or not yet).
+_REFUNDS = {
+    REFUNDED: (Code.PAYMENT_REFUNDED, "已退款"),
+    PARTLY_REFUNDED: (Code.PAYMENT_PARTLY_REFUNDED, "已部分退款"),
+    REFUNDING: (Code.PAYMENT_REFUNDING, "正在办理退款"),
+}
+
+
 def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
                window: tuple[datetime, datetime]) -> list[Reason]:
     """``window``: the programme's payment window in UTC (``_utc_window``)."""
@@ -237,8 +246,10 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
                 DETAILS["order_lost_digits"] if lost else "")
         reasons.append(Reason(Code.PAYMENT_NOT_FOUND, line.ref, detail))
         return reasons
-    if payment.status == REFUNDED:
-        reasons.append(Reason(Code.PAYMENT_REFUNDED, line.ref, f"订单号 {line.order_no} 已退款"))
+    refund = _REFUNDS.get(payment.status)
+    if refund:
+        code, said = refund
+        reasons.append(Reason(code, line.ref, f"订单号 {line.order_no} {said}"))
     if payment.method == CARD:
         reasons.append(Reason(Code.STUDY_CARD, line.ref,
                               f"订单号 {line.order_no} 为学习卡支付"))
