@@ -43,17 +43,40 @@ from worker.validation.model import (
     final_status,
 )
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "order_no": ("订单号", "订单编号", "订单号码"),
-    "name": ("姓名", "学员姓名"),
-    "id_number": ("身份证号", "身份证号码", "证件号码"),
-    "year": ("培训年度", "年度"),
-    "amount": ("金额", "金额元", "支付金额", "缴费金额"),
-    "paid_at": ("支付时间", "付款时间", "缴费时间"),
-    "method": ("支付方式", "付款方式"),
-    "status": ("状态", "支付状态", "订单状态"),
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the export: ``title`` is SPEC §2.4's word (what an error names);
+    ``labels`` every title platforms and payment providers give it, the preferred one
+    first when an export has several (实付金额 is what was paid; 订单金额 what was
+    asked, before any discount). ``every``: all columns with its labels are read
+    (a 退款状态 beside the 支付状态 says what became of the payment)."""
+
+    title: str
+    labels: tuple[str, ...]
+    every: bool = False
+
+
+COLUMNS: dict[str, Column] = {
+    "order_no": Column("订单号", ("订单号", "订单编号", "订单号码", "商户订单号", "交易单号",
+                                "交易订单号", "交易编号", "交易号")),
+    "name": Column("姓名", ("姓名", "学员姓名", "真实姓名", "用户姓名")),
+    "id_number": Column("身份证号", ("身份证号", "身份证号码", "证件号码", "证件号", "身份证",
+                                    "公民身份号码", "公民身份证号码")),
+    "year": Column("培训年度", ("培训年度", "年度", "培训年份", "年份")),
+    "amount": Column("金额", ("实付金额", "实收金额", "实缴金额", "支付金额", "付款金额", "缴费金额",
+                            "交易金额", "金额", "金额元", "订单金额")),
+    "paid_at": Column("支付时间", ("支付时间", "付款时间", "缴费时间", "交易时间", "支付日期",
+                                  "付款日期", "缴费日期")),
+    "method": Column("支付方式", ("支付方式", "付款方式", "缴费方式", "支付渠道", "支付类型")),
+    "status": Column("状态", ("状态", "支付状态", "订单状态", "交易状态", "缴费状态", "退款状态"),
+                     every=True),
 }
-_LOOKUP = {label_key(label): key for key, labels in COLUMNS.items() for label in labels}
+# label -> (key, preference): the one lookup from a header cell to its column.
+_LOOKUP = {label_key(label): (key, rank)
+           for key, column in COLUMNS.items() for rank, label in enumerate(column.labels)}
+
+
 # Exports name things more ways than the spec's two words; anything not recognised
 # is a bad row (reported), never guessed. Statuses are whole words: a word that only
 # contains 退款 may say the money was NOT returned (退款失败, 拒绝退款, 未退款).
@@ -82,6 +105,22 @@ def _status(value: object) -> str | None:
     return _STATUSES.get(label_key(value))
 
 
+def _statuses(values: list[object]) -> tuple[str, str | None]:
+    """One status from the status columns (状态, 退款状态, ...): the one furthest towards
+    a refund (``final_status``); an empty one says nothing (no refund, no 退款状态), a
+    word not known makes the row bad."""
+    said = [value for value in values if normalize(value)]
+    if not said:
+        return "", f"状态 {_shown(values[0] if values else None)} 不是{_STATUS_NAMES}之一"
+    status = PAID
+    for value in said:
+        read = _status(value)
+        if read is None:
+            return "", f"状态 {_shown(value)} 不是{_STATUS_NAMES}之一"
+        status = final_status(status, read)
+    return status, None
+
+
 def _method(value: object) -> str | None:
     text = squash(value)
     if any(w in text for w in _CARD_WORDS):
@@ -91,7 +130,6 @@ def _method(value: object) -> str | None:
 # What a row may hold to be stored as it is: the columns' lengths (worker.db.models),
 # and numbers and dates no real export has beyond (the database would refuse some).
 _LENGTHS = {key: Payment.__table__.c[key].type.length for key in ("order_no", "name", "id_number")}
-_TITLES = {key: labels[0] for key, labels in COLUMNS.items()}  # a column as an error names it
 _YEARS = range(1900, 2201)
 _MAX_AMOUNT = Decimal("1000000000")  # yuan; as worker.intake.record keeps form amounts
 _S = TypeVar("_S")
@@ -257,14 +295,14 @@ def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
           ) -> tuple[list[PaymentRow], list[RowError]]:
     rows: list[PaymentRow] = []
     errors: list[RowError] = []
-    columns: dict[str, int] | None = None
+    columns: dict[str, tuple[int, ...]] | None = None
     for lineno, cells in table:
         if not any(normalize(c) for c in cells):
             continue
         if columns is None:
-            found = {_LOOKUP[k]: i for i, c in enumerate(cells) if (k := label_key(c)) in _LOOKUP}
+            found = _header(cells)
             if "order_no" in found:
-                missing = [COLUMNS[k][0] for k in COLUMNS if k not in found]
+                missing = [column.title for k, column in COLUMNS.items() if k not in found]
                 if missing:
                     raise PaymentFileError(f"{name}:{lineno}: 缺少列：{'、'.join(missing)}")
                 columns = found
@@ -279,11 +317,25 @@ def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
     return rows, errors
 
 
-def _row(cells: list[object], columns: dict[str, int], tz: ZoneInfo,
+def _header(cells: list[object]) -> dict[str, tuple[int, ...]]:
+    """``key -> positions`` of the columns a header row names: the preferred label's
+    first column, or every column of an ``every`` key in the row's order."""
+    seen: dict[str, list[tuple[int, int]]] = {}
+    for i, cell in enumerate(cells):
+        if (hit := _LOOKUP.get(label_key(cell))) is not None:
+            key, rank = hit
+            seen.setdefault(key, []).append((rank, i))
+    return {key: tuple(sorted(i for _, i in hits)) if COLUMNS[key].every else (min(hits)[1],)
+            for key, hits in seen.items()}
+
+
+def _row(cells: list[object], columns: dict[str, tuple[int, ...]], tz: ZoneInfo,
          ) -> tuple[PaymentRow | None, str | None]:
-    def cell(key: str) -> object:
-        i = columns[key]
+    def at(i: int) -> object:
         return cells[i] if i < len(cells) else None
+
+    def cell(key: str) -> object:
+        return at(columns[key][0])
 
     order_no, problem = _key(cell("order_no"), "订单号")
     if problem:
@@ -296,9 +348,9 @@ def _row(cells: list[object], columns: dict[str, int], tz: ZoneInfo,
     amount = parse_amount(cell("amount"))
     if amount is None or abs(amount) >= _MAX_AMOUNT:
         return None, f"金额 {_shown(cell('amount'))} 不是金额"
-    status = _status(cell("status"))
-    if status is None:
-        return None, f"状态 {_shown(cell('status'))} 不是{_STATUS_NAMES}之一"
+    status, problem = _statuses([at(i) for i in columns["status"]])
+    if problem:
+        return None, problem
     method = _method(cell("method"))
     if method is None:
         return None, f"支付方式 {_shown(cell('method'))} 不是“在线支付”或“学习卡”"
@@ -349,9 +401,9 @@ def _unstorable(row: PaymentRow) -> str | None:
     for key, length in _LENGTHS.items():
         value = getattr(row, key)
         if len(value) > length:
-            return f"{_TITLES[key]} {_shown(value)} 超过 {length} 个字符"
+            return f"{COLUMNS[key].title} {_shown(value)} 超过 {length} 个字符"
         if key != "name" and storable(value) != value:
-            return f"{_TITLES[key]} {_shown(value)} 含有 NUL 或无效字符"
+            return f"{COLUMNS[key].title} {_shown(value)} 含有 NUL 或无效字符"
     return None
 
 

@@ -99,6 +99,52 @@ def test_import_is_idempotent_and_a_later_export_records_a_refund(
         assert s.query(Payment).count() == 3
 
 
+def _export(header: list[str], *rows: list[object]) -> bytes:
+    buf = io.StringIO()
+    for row in (header, *rows):
+        buf.write(",".join(str(c) for c in row) + "\r\n")
+    return buf.getvalue().encode("gb18030")
+
+
+@pytest.mark.parametrize("header", [
+    "交易单号,姓名,身份证号,培训年度,金额,支付时间,支付方式,状态",
+    "订单号,姓名,身份证号,培训年度,实付金额,支付时间,支付方式,订单状态",
+    "订单号,姓名,身份证号,培训年度,订单金额,支付时间,支付方式,状态",
+    "商户订单号,学员姓名,证件号,年份,交易金额,交易时间,支付渠道,交易状态",
+])
+def test_every_title_exports_give_a_column_is_read(header: str) -> None:
+    """交易单号, 实付金额, 订单金额 refused the whole file: every application citing its
+    orders was held PAYMENT_NOT_FOUND."""
+    rows, errors = read_payment_file("p.csv", _export(header.split(","), [
+        "201809010001", "张三", "120101198001010018", 2018, "150.00", "2018-05-10 09:30:00",
+        "在线支付", "已支付"]), TZ)
+    assert errors == [] and [(r.order_no, r.amount) for r in rows] == [
+        ("201809010001", Decimal("150.00"))]
+
+
+def test_of_two_columns_for_one_field_the_preferred_is_read_wherever_it_stands() -> None:
+    """实付金额 is what was paid (订单金额 before a discount); the platform's 订单号 is what
+    units write (交易单号 is the payment provider's)."""
+    header = ["交易单号", "订单号", "姓名", "身份证号", "培训年度", "实付金额", "订单金额", "支付时间",
+              "支付方式", "状态"]
+    rows, errors = read_payment_file("p.csv", _export(header, [
+        "4200000123", "201809010001", "张三", "120101198001010018", 2018, "135.00", "150.00",
+        "2018-05-10 09:30:00", "在线支付", "已支付"]), TZ)
+    assert errors == [] and [(r.order_no, r.amount) for r in rows] == [
+        ("201809010001", Decimal("135.00"))]
+
+
+@pytest.mark.parametrize(("refund", "stored"), [("", "已支付"), ("未退款", "已支付"),
+                                                ("已退款", "已退款"), ("部分退款", "部分退款")])
+def test_a_refund_status_column_beside_the_payment_status_is_read(refund: str, stored: str) -> None:
+    """A 退款状态 column was not read: its order stayed 已支付 and could be invoiced."""
+    header = [*HEADER, "退款状态"]
+    rows, errors = read_payment_file("p.csv", _export(header, [
+        "201809010001", "张三", "120101198001010018", 2018, "150.00", "2018-05-10 09:30:00",
+        "在线支付", "已支付", refund]), TZ)
+    assert errors == [] and rows[0].status == stored
+
+
 @pytest.mark.parametrize("order", ["refund-first", "refund-last"])
 def test_an_export_listing_an_order_twice_keeps_its_refund(engine: Engine, order: str) -> None:
     """Newest-first exports put the refund's row above the payment's: the last row
