@@ -151,6 +151,9 @@ _TIME_FORMATS = tuple(
     for time in (" %H:%M:%S", " %H:%M", "", " %p %I:%M:%S", " %p %I:%M")
 ) + ("%Y%m%d%H%M%S",)
 _MERIDIEM = {"上午": "AM", "下午": "PM"}
+# The first words of a line under the records (label_key: no spaces or colons).
+_FOOTER = re.compile(r"(?:合计|总计|小计|共计|累计|导出时间|导出日期|导出人|制表人|制表时间|制表日期|"
+                     r"打印时间|打印日期)|共[0-9]+(?:条|笔|行|人|单)")
 # Excel's first line naming the delimiter of a CSV it should open (``sep=;``).
 _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 # A long number Excel showed in scientific notation and saved that way: its digits are
@@ -307,6 +310,8 @@ def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
                     raise PaymentFileError(f"{name}:{lineno}: 缺少列：{'、'.join(missing)}")
                 columns = found
             continue
+        if _footer(cells, columns["order_no"][0]):
+            continue
         row, problem = _row(cells, columns, tz)
         if problem:
             errors.append(RowError(name, lineno, problem))
@@ -315,6 +320,16 @@ def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
     if columns is None:
         raise PaymentFileError(f"{name}: 没有找到含“订单号”的表头行，不像培训平台的缴费导出文件")
     return rows, errors
+
+
+def _footer(cells: list[object], order_at: int) -> bool:
+    """A line under the records that is no order: the 合计 row, 导出时间：…, 共 12 条.
+    Reported as a bad row on every import, it taught staff to skip the error list and
+    miss the real ones. Only where no order number is written beside it: an order row
+    with a bad cell is still reported."""
+    first = next((text for cell in cells if (text := label_key(cell))), "")
+    order = label_key(cells[order_at]) if order_at < len(cells) else ""
+    return order in ("", first) and bool(_FOOTER.match(first))
 
 
 def _header(cells: list[object]) -> dict[str, tuple[int, ...]]:

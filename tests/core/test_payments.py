@@ -145,6 +145,23 @@ def test_a_refund_status_column_beside_the_payment_status_is_read(refund: str, s
     assert errors == [] and rows[0].status == stored
 
 
+@pytest.mark.parametrize("footer", [
+    ["合计", "", "", "", "150.00", "", "", ""], ["", "总计：", "", "", "150.00"], ["共 1 条记录"],
+    ["导出时间：2018-09-01 10:00:00"], ["小计（元）", "", "", "", "150"],
+])
+def test_a_total_or_note_under_the_records_is_skipped_quietly(footer: list[object]) -> None:
+    """A trailing 合计 row was a bad row on every import: staff learned to ignore the
+    list of bad rows."""
+    rows, errors = read_payment_file("p.csv", _export(list(HEADER), list(astuple(ROWS[0])), footer),
+                                     TZ)
+    assert errors == [] and [r.order_no for r in rows] == ["201803010001"]
+
+
+def test_a_bad_order_row_that_says_total_somewhere_is_still_reported() -> None:
+    rows, errors = read_payment_file("p.csv", _export(list(HEADER), ["201803010001", "合计"]), TZ)
+    assert rows == [] and [e.line for e in errors] == [2]
+
+
 @pytest.mark.parametrize("order", ["refund-first", "refund-last"])
 def test_an_export_listing_an_order_twice_keeps_its_refund(engine: Engine, order: str) -> None:
     """Newest-first exports put the refund's row above the payment's: the last row
