@@ -32,6 +32,7 @@ from worker.form.limits import FormLimits
 from worker.form.sniff import sniff
 from worker.form.xlsx import check_zip
 from worker.text import label_key, normalize, number_text, parse_amount, parse_int, squash, storable
+from worker.validation.ids import is_valid_id_number
 from worker.validation.model import (
     CARD,
     ONLINE,
@@ -161,6 +162,7 @@ _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?E\+?[0-9]+", re.IGNORECASE)
 # Digits a spreadsheet number keeps exactly (Excel: 15 significant digits).
 _EXACT_DIGITS = 15
+_ZEROED = "文件可能在 Excel 中以数字格式另存过，末尾数字已丢失，请导入培训平台导出的原始文件"
 
 
 @dataclass(frozen=True)
@@ -296,7 +298,7 @@ def _xls_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
 
 def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
           ) -> tuple[list[PaymentRow], list[RowError]]:
-    rows: list[PaymentRow] = []
+    rows: list[tuple[int, PaymentRow]] = []
     errors: list[RowError] = []
     columns: dict[str, tuple[int, ...]] | None = None
     for lineno, cells in table:
@@ -316,10 +318,32 @@ def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
         if problem:
             errors.append(RowError(name, lineno, problem))
         elif row:
-            rows.append(row)
+            rows.append((lineno, row))
     if columns is None:
         raise PaymentFileError(f"{name}: 没有找到含“订单号”的表头行，不像培训平台的缴费导出文件")
-    return rows, errors
+    zeroed = _zeroed_orders([row for _, row in rows])
+    kept: list[PaymentRow] = []
+    for lineno, row in rows:
+        if row.order_no in zeroed:
+            errors.append(RowError(name, lineno,
+                                   f"订单号 {_shown(row.order_no)} 第 15 位以后都是 0：{_ZEROED}"))
+        else:
+            kept.append(row)
+    errors.sort(key=lambda e: e.line)
+    return kept, errors
+
+
+def _zeroed_orders(rows: list[PaymentRow]) -> set[str]:
+    """Order numbers an export re-saved from Excel with the column as 数值 holds: past
+    the 15 significant digits Excel keeps, only zeros (``201805100930001234`` ->
+    ``…1000``). Excel does that to the whole column, so one long number in the file
+    with other digits there shows the column kept its digits, and none is suspect."""
+    long = [digits for row in rows
+            if row.order_no.isdigit() and len(digits := row.order_no.lstrip("0")) > _EXACT_DIGITS]
+    if any(digits[_EXACT_DIGITS:].strip("0") for digits in long):
+        return set()
+    return {row.order_no for row in rows
+            if row.order_no.isdigit() and len(row.order_no.lstrip("0")) > _EXACT_DIGITS}
 
 
 def _footer(cells: list[object], order_at: int) -> bool:
@@ -360,6 +384,10 @@ def _row(cells: list[object], columns: dict[str, tuple[int, ...]], tz: ZoneInfo,
     id_number, problem = _key(cell("id_number"), "身份证号")
     if problem:
         return None, problem
+    if (len(id_number) == 18 and id_number.isdigit() and id_number.endswith("000")
+            and not is_valid_id_number(id_number)):
+        # Excel kept 15 digits of an ID typed as a number: its check digit gives it away.
+        return None, f"身份证号 {_shown(id_number)} 末三位是 000 且校验位不符：{_ZEROED}"
     amount = parse_amount(cell("amount"))
     if amount is None or abs(amount) >= _MAX_AMOUNT:
         return None, f"金额 {_shown(cell('amount'))} 不是金额"

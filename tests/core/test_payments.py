@@ -355,6 +355,35 @@ def test_numbers_that_lost_their_digits_are_bad_rows_not_stored_keys() -> None:
     assert "丢失" in errors[0].detail and "丢失" in errors[2].detail
 
 
+def test_numbers_excel_wrote_out_with_zeros_for_lost_digits_are_bad_rows() -> None:
+    """Staff format the long columns as 数值 and save again: 120222198001010028 becomes
+    …010000 and 201805100930001234 …001000. Stored as they were, units were told their
+    correct numbers matched no record."""
+    data = payments_csv([
+        Pay("201805100930001000", "张三", "120222198001010000"),
+        Pay("X0002", "李四", "120222198001010000"),
+        Pay("201805100930002000", "王五", "120101198001010011"),
+        ROWS[1],
+    ])
+    rows, errors = read_payment_file("p.csv", data, TZ)
+    assert [r.order_no for r in rows] == ["201803010002"]
+    assert [(e.line, e.detail.split()[0]) for e in errors] == [
+        (2, "身份证号"), (3, "身份证号"), (4, "订单号")]
+    assert all("末尾数字已丢失" in e.detail for e in errors)
+
+
+def test_a_long_order_number_ending_in_zeros_is_kept_where_the_column_kept_its_digits() -> None:
+    """Excel zeros the whole column: one long number with other digits past the 15th
+    shows this file's numbers are as the platform wrote them. An ID ending 000 with
+    its check digit right is a real one."""
+    valid = "120101198001016000"  # its check digit is 0
+    data = payments_csv([Pay("201805100930001000", "张三", valid),
+                         Pay("201805100930001234", "李四", "120101198001010011")])
+    rows, errors = read_payment_file("p.csv", data, TZ)
+    assert errors == []
+    assert [r.order_no for r in rows] == ["201805100930001000", "201805100930001234"]
+
+
 def test_an_id_number_typed_as_a_number_in_an_xlsx_export_is_a_bad_row() -> None:
     wb = Workbook()
     ws = wb.active
