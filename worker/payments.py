@@ -31,7 +31,7 @@ from worker.form.delimited import decode_text
 from worker.form.limits import FormLimits
 from worker.form.sniff import sniff
 from worker.form.xlsx import check_zip
-from worker.text import label_key, normalize, number_text, parse_amount, parse_int, squash, storable
+from worker.text import label_key, masked, normalize, number_text, parse_amount, parse_int, squash, storable
 from worker.validation.ids import is_valid_id_number
 from worker.validation.model import (
     CARD,
@@ -167,9 +167,13 @@ _ZEROED = "文件可能在 Excel 中以数字格式另存过，末尾数字已�
 
 @dataclass(frozen=True)
 class RowError:
+    """A row that was not stored, and why; or, ``about_file``, something staff must know
+    about rows that were (at the header's line), not counted as a row."""
+
     source: str
     line: int
     detail: str
+    about_file: bool = False
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}: {self.detail}"
@@ -184,9 +188,14 @@ class ImportResult:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
 
+    @property
+    def bad(self) -> int:
+        """Rows not stored (a notice about the file is no row)."""
+        return sum(not e.about_file for e in self.errors)
+
     def summary(self) -> str:
         return (f"{self.source}: {self.rows} rows, {self.inserted} new, {self.updated} updated, "
-                f"{self.unchanged} unchanged, {len(self.errors)} bad")
+                f"{self.unchanged} unchanged, {self.bad} bad")
 
 
 def read_payment_file(
@@ -301,6 +310,7 @@ def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
     rows: list[tuple[int, PaymentRow]] = []
     errors: list[RowError] = []
     columns: dict[str, tuple[int, ...]] | None = None
+    header_line = 0
     for lineno, cells in table:
         if not any(normalize(c) for c in cells):
             continue
@@ -310,7 +320,7 @@ def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
                 missing = [column.title for k, column in COLUMNS.items() if k not in found]
                 if missing:
                     raise PaymentFileError(f"{name}:{lineno}: 缺少列：{'、'.join(missing)}")
-                columns = found
+                columns, header_line = found, lineno
             continue
         if _footer(cells, columns["order_no"][0]):
             continue
@@ -330,7 +340,25 @@ def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
         else:
             kept.append(row)
     errors.sort(key=lambda e: e.line)
+    if notice := _masked_notice(kept):
+        errors.insert(0, RowError(name, header_line, notice, about_file=True))
     return kept, errors
+
+
+def _masked_notice(rows: list[PaymentRow]) -> str | None:
+    """What staff must know of an export whose platform masked 身份证号 or 姓名
+    (120222********0011, 张*): its rows are stored and the checks compare what shows
+    (``worker.validation.checks.same_id``), so units are not told right numbers are
+    wrong; but a wrong digit under the mask goes unseen, which only an unmasked export
+    can catch."""
+    which = [title for title, hit in (
+        ("身份证号", sum(masked(r.id_number) for r in rows)), ("姓名", sum(masked(r.name) for r in rows)),
+    ) if hit]
+    count = sum(masked(r.id_number) or masked(r.name) for r in rows)
+    if not count:
+        return None
+    return (f"注意：有 {count} 行的{'、'.join(which)}被培训平台部分遮挡（如 ****）：已导入，"
+            f"核对申请表时只比对未遮挡的部分；如需完整核对，请在培训平台导出不遮挡的文件后重新导入")
 
 
 def _zeroed_orders(rows: list[PaymentRow]) -> set[str]:
@@ -485,7 +513,8 @@ def store_payments(session: Session, source: str, rows: list[PaymentRow],
     """Upsert rows in the caller's transaction. A refund is final (``final_status``): an
     older export that still says 已支付 does not un-refund an order, nor does the
     payment's own row beside the refund's in one export."""
-    result = ImportResult(source=source, rows=len(rows) + len(errors), errors=list(errors))
+    result = ImportResult(source=source, rows=len(rows) + sum(not e.about_file for e in errors),
+                          errors=list(errors))
     latest: dict[str, PaymentRow] = {}
     for row in rows:
         # One export may list an order twice (its refund and its payment); which row is

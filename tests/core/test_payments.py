@@ -384,6 +384,21 @@ def test_a_long_order_number_ending_in_zeros_is_kept_where_the_column_kept_its_d
     assert [r.order_no for r in rows] == ["201805100930001000", "201805100930001234"]
 
 
+def test_an_export_with_masked_ids_loads_and_tells_staff_once(engine: Engine) -> None:
+    """Masked 身份证号 imported with 0 bad rows and nothing said; staff could not know
+    why every line then disagreed with the records."""
+    data = payments_csv([Pay("201803010001", "张*", "120101********0011"), ROWS[1]])
+    rows, errors = read_payment_file("p.csv", data, TZ)
+    assert [r.id_number for r in rows] == ["120101********0011", "12010119850202002X"]
+    (notice,) = errors
+    assert (notice.line, notice.about_file) == (1, True)
+    assert "1 行的身份证号、姓名被培训平台部分遮挡" in notice.detail and "0011" not in notice.detail
+    with session_factory(engine).begin() as s:
+        result = store_payments(s, "p.csv", rows, errors)
+    assert (result.rows, result.inserted, result.bad) == (2, 2, 0)
+    assert "0 bad" in result.summary()
+
+
 def test_an_id_number_typed_as_a_number_in_an_xlsx_export_is_a_bad_row() -> None:
     wb = Workbook()
     ws = wb.active

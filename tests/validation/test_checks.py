@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -198,6 +199,22 @@ def test_a_refund_in_part_or_under_way_is_not_told_as_refunded(status: str, said
     assert reason.detail == f"订单号 {order} {said}"
     text = explain(reason.code, PROGRAMME)
     assert "已退款" not in text.title and PROGRAMME.contact_phone in text.advice
+
+
+@pytest.mark.parametrize("mask", [
+    lambda i: i[:6] + "*" * 8 + i[-4:], lambda i: i[:4] + "****" + i[-4:],
+    lambda i: i[:3] + "＊" * 11 + i[-4:], lambda i: "*" * 18,
+])
+def test_a_record_the_platform_masked_is_compared_by_what_shows(mask: Callable[[str], str]) -> None:
+    """Exports with 120222********0011: every line was held "身份证号…与缴费记录不一致",
+    telling units their right numbers were wrong."""
+    from worker.text import normalize
+
+    masked = normalize(mask(IDS[0]))  # as the importer reads it
+    assert line_case(0, payment={"id_number": masked, "name": "张*"}) == []
+    shown = IDS[2][:6] + "*" * 8 + IDS[2][-4:]
+    assert line_case(0, payment={"id_number": shown}) == [("PAYMENT_MISMATCH", 1)]
+    assert line_case(0, payment={"name": "李*"}) == [("PAYMENT_MISMATCH", 1)]
 
 
 def test_line_reasons_cite_the_trainee_seq() -> None:

@@ -14,7 +14,7 @@ from worker.fields import FIELDS, Field, Group, Required, required
 from worker.form.cells import NUMBERS_SHOWN_AS_DATES, shows_error
 from worker.phone import is_valid_phone
 from worker.status import InvoiceType
-from worker.text import money, same_name
+from worker.text import agrees_unmasked, masked, money, same_name
 from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
 from worker.validation.model import CARD, PARTLY_REFUNDED, REFUNDED, REFUNDING, Draft, Line, Lookups
@@ -189,6 +189,13 @@ def _utc_window(programme: ProgrammeConfig) -> tuple[datetime, datetime]:
 _EXCEL_SCIENTIFIC = re.compile(r"^-?\d(?:\.\d+)?E[+-]\d{2,3}$", re.IGNORECASE)
 
 
+def same_id(record: str, written: str) -> bool:
+    """The record's 身份证号 is the form's; one the platform exported masked
+    (120222********0011) by the digits it shows: the unit cannot see the mask and
+    must not be told a right number is wrong."""
+    return record == written or (masked(record) and agrees_unmasked(record, written))
+
+
 #: What a payment's refund status means for its line, in the reply's words (never
 #: "已退款" for an order whose money went back only in part, or not yet).
 _REFUNDS = {
@@ -259,7 +266,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     # out of it. Staff see the record in the console (payments page).
     if not same_name(payment.name, line.name):
         differ.append(f"姓名（表中“{line.name}”，与缴费记录不一致）")
-    if payment.id_number.upper() != id_number:
+    if not same_id(payment.id_number.upper(), id_number):
         differ.append(f"身份证号（表中 {line.id_number or '未填写'}，与缴费记录不一致）")
     if payment.year != line.year:
         year = _shown_as_date(line.year, line.year_raw) or line.year_raw or line.year
