@@ -97,6 +97,11 @@ def test_deadline_is_inclusive_in_shanghai_time() -> None:
     draft, payments = good_draft()
     on_time = datetime(2018, 12, 31, 23, 59, 59, tzinfo=TZ)
     assert codes(replace(draft, received_at=on_time), payments) == []
+    # The deadline's whole last second, as the payment window's.
+    within = on_time.replace(microsecond=700_000)
+    assert codes(replace(draft, received_at=within), payments) == []
+    late = datetime(2019, 1, 1, tzinfo=TZ)
+    assert codes(replace(draft, received_at=late), payments) == [("PAST_DEADLINE", None)]
 
 
 def test_form_incomplete_names_every_missing_field() -> None:
@@ -362,9 +367,12 @@ def test_invoice_types_as_units_type_them(raw: str, expected: str | None) -> Non
 @pytest.mark.parametrize("zone", [TZ, UTC])
 def test_payment_window_is_inclusive_whatever_zone_the_payment_is_in(zone: tzinfo) -> None:
     # Payments come back from storage in UTC; the window is configured in Shanghai time.
+    # The whole last second is in: 23:59:59.500 was held (exported with milliseconds).
     start, end = PROGRAMME.payment_window_start, PROGRAMME.payment_window_end
-    for paid, expected in ((start, []), (end, []), (start - timedelta(seconds=1), [1]),
-                           (end + timedelta(microseconds=1), [1])):
+    for paid, expected in ((start, []), (end, []), (end + timedelta(microseconds=500_000), []),
+                           (end + timedelta(microseconds=999_999), []),
+                           (start - timedelta(microseconds=1), [1]),
+                           (end + timedelta(seconds=1), [1])):
         found = line_case(0, payment={"paid_at": paid.astimezone(zone)})
         assert found == [("PAID_OUTSIDE_WINDOW", 1) for _ in expected]
 

@@ -63,7 +63,7 @@ def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups
 def check_deadline(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
     """PAST_DEADLINE by the mailbox's arrival time, a clock the institute controls (a
     sender's Date header can be wrong or made up: issue 9)."""
-    if draft.received_at and draft.received_at > programme.request_deadline:
+    if draft.received_at and draft.received_at >= after_end(programme.request_deadline):
         local = draft.received_at.astimezone(programme.request_deadline.tzinfo)
         detail = DETAILS["past_deadline"].format(
             arrived=f"{local:%Y-%m-%d %H:%M}",
@@ -175,13 +175,22 @@ def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> l
     return reasons
 
 
+def after_end(end: datetime) -> datetime:
+    """The first instant past an end the config names to the second: SPEC §3's window
+    "2018-03-01 to 2018-11-30" and deadline "2018-12-31 23:59:59" take in all of their
+    last second. Compared as an instant, a payment exported with milliseconds
+    (23:59:59.500, Java/MySQL DATETIME(3)) or a mail stamped within that second was
+    "after" it, though made on the last day."""
+    return end.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def _utc_window(programme: ProgrammeConfig) -> tuple[datetime, datetime]:
-    """The payment window in UTC, the zone payment times are read back in
-    (``worker.db.types.UtcDateTime``): an aware comparison across two zones asks both
-    for their UTC offset, which took a third of a line's checks; within one zone it
-    compares plainly. The same instants either way."""
+    """The payment window in UTC, ``[start, after_end(end))``, in the zone payment
+    times are read back in (``worker.db.types.UtcDateTime``): an aware comparison
+    across two zones asks both for their UTC offset, which took a third of a line's
+    checks; within one zone it compares plainly. The same instants either way."""
     return (programme.payment_window_start.astimezone(UTC),
-            programme.payment_window_end.astimezone(UTC))
+            after_end(programme.payment_window_end).astimezone(UTC))
 
 
 #: ``1.20114E+17``: how Excel and WPS show a long number in a General cell (also what a
@@ -207,7 +216,7 @@ _REFUNDS = {
 
 def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
                window: tuple[datetime, datetime]) -> list[Reason]:
-    """``window``: the programme's payment window in UTC (``_utc_window``)."""
+    """``window``: the programme's payment window in UTC, its end excluded (``_utc_window``)."""
     reasons: list[Reason] = []
     who = line.name or "（未填姓名）"
     id_number = line.id_number.strip().upper()
@@ -276,7 +285,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     if differ:
         reasons.append(Reason(Code.PAYMENT_MISMATCH, line.ref,
                               f"订单号 {line.order_no}：" + "；".join(differ)))
-    if payment.paid_at is None or not window[0] <= payment.paid_at <= window[1]:
+    if payment.paid_at is None or not window[0] <= payment.paid_at < window[1]:
         when = (f"{payment.paid_at.astimezone(programme.payment_window_start.tzinfo):%Y-%m-%d %H:%M}"
                 if payment.paid_at else "无支付时间")
         reasons.append(Reason(Code.PAID_OUTSIDE_WINDOW, line.ref,
