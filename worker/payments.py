@@ -145,11 +145,12 @@ _SHOWN = 40  # characters of a bad cell quoted in its error
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # As exports and spreadsheet programs write a date-time: ISO first (fromisoformat), then
 # slashes and dots, Chinese 年月日 (what Excel and WPS show on a Chinese system, and so
-# write into a CSV saved from it) and 上午/下午 (the Windows Chinese long time).
+# write into a CSV saved from it) and 上午/下午 (the Windows Chinese long time); seconds
+# with a fraction as platforms store them (DATETIME(3)) in every form, not only ISO.
 _TIME_FORMATS = tuple(
     f"{day}{time}"
     for day in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
-    for time in (" %H:%M:%S", " %H:%M", "", " %p %I:%M:%S", " %p %I:%M")
+    for time in (" %H:%M:%S", " %H:%M:%S.%f", " %H:%M", "", " %p %I:%M:%S", " %p %I:%M")
 ) + ("%Y%m%d%H%M%S",)
 _MERIDIEM = {"上午": "AM", "下午": "PM"}
 # The first words of a line under the records (label_key: no spaces or colons).

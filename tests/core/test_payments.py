@@ -331,6 +331,16 @@ def test_payment_times_as_chinese_systems_show_them(written: str) -> None:
     assert rows[0].paid_at.isoformat() == f"2018-04-01T{hour:02d}:00:00+08:00"
 
 
+@pytest.mark.parametrize("written", ["2018/11/30 23:59:59.500", "2018年11月30日 23:59:59.5",
+                                     "2018.11.30 23:59:59.500", "2018-11-30 23:59:59.500"])
+def test_payment_times_with_milliseconds_are_read_in_every_form(written: str) -> None:
+    """Only ISO times kept their milliseconds; with slashes they were bad rows."""
+    rows, errors = read_payment_file("p.csv", payments_csv([Pay(*astuple(ROWS[1])[:5],
+                                                                paid_at=written)]), TZ)
+    assert errors == [] and rows[0].paid_at is not None
+    assert rows[0].paid_at.isoformat() == "2018-11-30T23:59:59.500000+08:00"
+
+
 def test_excel_text_tricks_around_long_numbers_are_not_part_of_them() -> None:
     """Exports keep long numbers text with ``="..."`` or a leading ``'``."""
     data = payments_csv([Pay('="201803010001"', "张堃", "'12010119850202002x")])
