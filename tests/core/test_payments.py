@@ -99,6 +99,85 @@ def test_import_is_idempotent_and_a_later_export_records_a_refund(
         assert s.query(Payment).count() == 3
 
 
+def _export(header: list[str], *rows: list[object]) -> bytes:
+    buf = io.StringIO()
+    for row in (header, *rows):
+        buf.write(",".join(str(c) for c in row) + "\r\n")
+    return buf.getvalue().encode("gb18030")
+
+
+@pytest.mark.parametrize("header", [
+    "交易单号,姓名,身份证号,培训年度,金额,支付时间,支付方式,状态",
+    "订单号,姓名,身份证号,培训年度,实付金额,支付时间,支付方式,订单状态",
+    "订单号,姓名,身份证号,培训年度,订单金额,支付时间,支付方式,状态",
+    "商户订单号,学员姓名,证件号,年份,交易金额,交易时间,支付渠道,交易状态",
+])
+def test_every_title_exports_give_a_column_is_read(header: str) -> None:
+    """交易单号, 实付金额, 订单金额 refused the whole file: every application citing its
+    orders was held PAYMENT_NOT_FOUND."""
+    rows, errors = read_payment_file("p.csv", _export(header.split(","), [
+        "201809010001", "张三", "120101198001010018", 2018, "150.00", "2018-05-10 09:30:00",
+        "在线支付", "已支付"]), TZ)
+    assert errors == [] and [(r.order_no, r.amount) for r in rows] == [
+        ("201809010001", Decimal("150.00"))]
+
+
+def test_of_two_columns_for_one_field_the_preferred_is_read_wherever_it_stands() -> None:
+    """实付金额 is what was paid (订单金额 before a discount); the platform's 订单号 is what
+    units write (交易单号 is the payment provider's)."""
+    header = ["交易单号", "订单号", "姓名", "身份证号", "培训年度", "实付金额", "订单金额", "支付时间",
+              "支付方式", "状态"]
+    rows, errors = read_payment_file("p.csv", _export(header, [
+        "4200000123", "201809010001", "张三", "120101198001010018", 2018, "135.00", "150.00",
+        "2018-05-10 09:30:00", "在线支付", "已支付"]), TZ)
+    assert errors == [] and [(r.order_no, r.amount) for r in rows] == [
+        ("201809010001", Decimal("135.00"))]
+
+
+@pytest.mark.parametrize(("refund", "stored"), [("", "已支付"), ("未退款", "已支付"),
+                                                ("已退款", "已退款"), ("部分退款", "部分退款")])
+def test_a_refund_status_column_beside_the_payment_status_is_read(refund: str, stored: str) -> None:
+    """A 退款状态 column was not read: its order stayed 已支付 and could be invoiced."""
+    header = [*HEADER, "退款状态"]
+    rows, errors = read_payment_file("p.csv", _export(header, [
+        "201809010001", "张三", "120101198001010018", 2018, "150.00", "2018-05-10 09:30:00",
+        "在线支付", "已支付", refund]), TZ)
+    assert errors == [] and rows[0].status == stored
+
+
+@pytest.mark.parametrize("footer", [
+    ["合计", "", "", "", "150.00", "", "", ""], ["", "总计：", "", "", "150.00"], ["共 1 条记录"],
+    ["导出时间：2018-09-01 10:00:00"], ["小计（元）", "", "", "", "150"],
+])
+def test_a_total_or_note_under_the_records_is_skipped_quietly(footer: list[object]) -> None:
+    """A trailing 合计 row was a bad row on every import: staff learned to ignore the
+    list of bad rows."""
+    rows, errors = read_payment_file("p.csv", _export(list(HEADER), list(astuple(ROWS[0])), footer),
+                                     TZ)
+    assert errors == [] and [r.order_no for r in rows] == ["201803010001"]
+
+
+def test_a_bad_order_row_that_says_total_somewhere_is_still_reported() -> None:
+    rows, errors = read_payment_file("p.csv", _export(list(HEADER), ["201803010001", "合计"]), TZ)
+    assert rows == [] and [e.line for e in errors] == [2]
+
+
+@pytest.mark.parametrize("order", ["refund-first", "refund-last"])
+def test_an_export_listing_an_order_twice_keeps_its_refund(engine: Engine, order: str) -> None:
+    """Newest-first exports put the refund's row above the payment's: the last row
+    won, the order was stored 已支付 and invoiced."""
+    paid = Pay("201803010001", "张堃", "120101198001010011")
+    refund = Pay(**{**vars(paid), "status": "已退款"})
+    listed = [refund, paid] if order == "refund-first" else [paid, refund]
+    rows, errors = read_payment_file("p.csv", payments_csv(listed), TZ)
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        result = store_payments(s, "p.csv", rows, errors)
+    with sessions() as s:
+        assert s.scalars(select(Payment.status)).all() == ["已退款"]
+    assert (result.inserted, result.errors) == (1, [])
+
+
 @pytest.mark.parametrize(("method", "status", "expected"), [
     ("微信支付", "支付成功", ("在线支付", "已支付")),
     ("支付宝", "交易成功", ("在线支付", "已支付")),
@@ -109,6 +188,45 @@ def test_platform_wording_variants(method: str, status: str, expected: tuple[str
     rows, errors = read_payment_file("x.csv", payments_csv([
         Pay("1", "张三", "120101198001010018", method=method, status=status)]), TZ)
     assert errors == [] and (rows[0].method, rows[0].status) == expected
+
+
+@pytest.mark.parametrize(("written", "stored"), [
+    # The money was not returned: paid, as the platform kept it.
+    ("退款失败", "已支付"), ("退款关闭", "已支付"), ("拒绝退款", "已支付"), ("退款已驳回", "已支付"),
+    ("未退款", "已支付"), ("无退款", "已支付"), ("退款（失败）", "已支付"),
+    # Neither refunded nor simply paid.
+    ("部分退款", "部分退款"), ("已部分退款", "部分退款"), ("退款中", "退款中"), ("申请退款", "退款中"),
+    ("退款成功", "已退款"), ("已退费", "已退款"),
+])
+def test_a_status_is_read_as_a_whole_word(written: str, stored: str) -> None:
+    """Any status containing 退款 was read as 已退款: a refund that failed or was
+    refused held the application and told the unit the order was refunded."""
+    rows, errors = read_payment_file("x.csv", payments_csv([
+        Pay("1", "张三", "120101198001010018", status=written)]), TZ)
+    assert errors == [] and rows[0].status == stored
+
+
+def test_an_unknown_status_with_a_refund_word_in_it_is_a_bad_row() -> None:
+    rows, errors = read_payment_file("x.csv", payments_csv([
+        Pay("1", "张三", "120101198001010018", status="退款状态未知")]), TZ)
+    assert rows == [] and "状态" in errors[0].detail and "部分退款" in errors[0].detail
+
+
+@pytest.mark.parametrize(("first", "then", "kept"), [
+    ("部分退款", "已支付", "部分退款"), ("退款中", "已支付", "退款中"), ("退款中", "已退款", "已退款"),
+    ("部分退款", "已退款", "已退款"), ("已退款", "部分退款", "已退款"),
+])
+def test_a_refund_begun_is_not_undone_by_an_older_export(
+    engine: Engine, first: str, then: str, kept: str,
+) -> None:
+    sessions = session_factory(engine)
+    for status in (first, then):
+        rows, errors = read_payment_file("x.csv", payments_csv([
+            Pay("201803010001", "张三", "120101198001010018", status=status)]), TZ)
+        with sessions.begin() as s:
+            store_payments(s, f"{status}.csv", rows, errors)
+    with sessions() as s:
+        assert s.scalars(select(Payment.status)).all() == [kept]
 
 
 GOOD_FIRST = Pay("201803020001", "孙\x00涛", "120101198001010011")
@@ -213,6 +331,16 @@ def test_payment_times_as_chinese_systems_show_them(written: str) -> None:
     assert rows[0].paid_at.isoformat() == f"2018-04-01T{hour:02d}:00:00+08:00"
 
 
+@pytest.mark.parametrize("written", ["2018/11/30 23:59:59.500", "2018年11月30日 23:59:59.5",
+                                     "2018.11.30 23:59:59.500", "2018-11-30 23:59:59.500"])
+def test_payment_times_with_milliseconds_are_read_in_every_form(written: str) -> None:
+    """Only ISO times kept their milliseconds; with slashes they were bad rows."""
+    rows, errors = read_payment_file("p.csv", payments_csv([Pay(*astuple(ROWS[1])[:5],
+                                                                paid_at=written)]), TZ)
+    assert errors == [] and rows[0].paid_at is not None
+    assert rows[0].paid_at.isoformat() == "2018-11-30T23:59:59.500000+08:00"
+
+
 def test_excel_text_tricks_around_long_numbers_are_not_part_of_them() -> None:
     """Exports keep long numbers text with ``="..."`` or a leading ``'``."""
     data = payments_csv([Pay('="201803010001"', "张堃", "'12010119850202002x")])
@@ -235,6 +363,50 @@ def test_numbers_that_lost_their_digits_are_bad_rows_not_stored_keys() -> None:
     assert [(e.line, e.detail.split()[0]) for e in errors] == [
         (2, "订单号"), (3, "身份证号"), (4, "身份证号")]
     assert "丢失" in errors[0].detail and "丢失" in errors[2].detail
+
+
+def test_numbers_excel_wrote_out_with_zeros_for_lost_digits_are_bad_rows() -> None:
+    """Staff format the long columns as 数值 and save again: 120222198001010028 becomes
+    …010000 and 201805100930001234 …001000. Stored as they were, units were told their
+    correct numbers matched no record."""
+    data = payments_csv([
+        Pay("201805100930001000", "张三", "120222198001010000"),
+        Pay("X0002", "李四", "120222198001010000"),
+        Pay("201805100930002000", "王五", "120101198001010011"),
+        ROWS[1],
+    ])
+    rows, errors = read_payment_file("p.csv", data, TZ)
+    assert [r.order_no for r in rows] == ["201803010002"]
+    assert [(e.line, e.detail.split()[0]) for e in errors] == [
+        (2, "身份证号"), (3, "身份证号"), (4, "订单号")]
+    assert all("末尾数字已丢失" in e.detail for e in errors)
+
+
+def test_a_long_order_number_ending_in_zeros_is_kept_where_the_column_kept_its_digits() -> None:
+    """Excel zeros the whole column: one long number with other digits past the 15th
+    shows this file's numbers are as the platform wrote them. An ID ending 000 with
+    its check digit right is a real one."""
+    valid = "120101198001016000"  # its check digit is 0
+    data = payments_csv([Pay("201805100930001000", "张三", valid),
+                         Pay("201805100930001234", "李四", "120101198001010011")])
+    rows, errors = read_payment_file("p.csv", data, TZ)
+    assert errors == []
+    assert [r.order_no for r in rows] == ["201805100930001000", "201805100930001234"]
+
+
+def test_an_export_with_masked_ids_loads_and_tells_staff_once(engine: Engine) -> None:
+    """Masked 身份证号 imported with 0 bad rows and nothing said; staff could not know
+    why every line then disagreed with the records."""
+    data = payments_csv([Pay("201803010001", "张*", "120101********0011"), ROWS[1]])
+    rows, errors = read_payment_file("p.csv", data, TZ)
+    assert [r.id_number for r in rows] == ["120101********0011", "12010119850202002X"]
+    (notice,) = errors
+    assert (notice.line, notice.about_file) == (1, True)
+    assert "1 行的身份证号、姓名被培训平台部分遮挡" in notice.detail and "0011" not in notice.detail
+    with session_factory(engine).begin() as s:
+        result = store_payments(s, "p.csv", rows, errors)
+    assert (result.rows, result.inserted, result.bad) == (2, 2, 0)
+    assert "0 bad" in result.summary()
 
 
 def test_an_id_number_typed_as_a_number_in_an_xlsx_export_is_a_bad_row() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -96,6 +97,11 @@ def test_deadline_is_inclusive_in_shanghai_time() -> None:
     draft, payments = good_draft()
     on_time = datetime(2018, 12, 31, 23, 59, 59, tzinfo=TZ)
     assert codes(replace(draft, received_at=on_time), payments) == []
+    # The deadline's whole last second, as the payment window's.
+    within = on_time.replace(microsecond=700_000)
+    assert codes(replace(draft, received_at=within), payments) == []
+    late = datetime(2019, 1, 1, tzinfo=TZ)
+    assert codes(replace(draft, received_at=late), payments) == [("PAST_DEADLINE", None)]
 
 
 def test_form_incomplete_names_every_missing_field() -> None:
@@ -187,11 +193,42 @@ def test_a_line_without_order_number_is_told_so_truly() -> None:
     assert "订单号" not in text.title and "填写" in text.advice
 
 
+@pytest.mark.parametrize(("status", "said"), [("部分退款", "已部分退款"), ("退款中", "正在办理退款")])
+def test_a_refund_in_part_or_under_way_is_not_told_as_refunded(status: str, said: str) -> None:
+    """部分退款 was stored 已退款 and the unit told the order was refunded, though the
+    trainee still paid part of the fee."""
+    draft, payments = good_draft()
+    order = draft.lines[0].order_no
+    payments[order] = payments[order]._replace(status=status)
+    (reason,) = check_application(draft, PROGRAMME, Lookups(payments, {}))
+    assert reason.detail == f"订单号 {order} {said}"
+    text = explain(reason.code, PROGRAMME)
+    assert "已退款" not in text.title and PROGRAMME.contact_phone in text.advice
+
+
+@pytest.mark.parametrize("mask", [
+    lambda i: i[:6] + "*" * 8 + i[-4:], lambda i: i[:4] + "****" + i[-4:],
+    lambda i: i[:3] + "＊" * 11 + i[-4:], lambda i: "*" * 18,
+])
+def test_a_record_the_platform_masked_is_compared_by_what_shows(mask: Callable[[str], str]) -> None:
+    """Exports with 120222********0011: every line was held "身份证号…与缴费记录不一致",
+    telling units their right numbers were wrong."""
+    from worker.text import normalize
+
+    masked = normalize(mask(IDS[0]))  # as the importer reads it
+    assert line_case(0, payment={"id_number": masked, "name": "张*"}) == []
+    shown = IDS[2][:6] + "*" * 8 + IDS[2][-4:]
+    assert line_case(0, payment={"id_number": shown}) == [("PAYMENT_MISMATCH", 1)]
+    assert line_case(0, payment={"name": "李*"}) == [("PAYMENT_MISMATCH", 1)]
+
+
 def test_line_reasons_cite_the_trainee_seq() -> None:
     assert line_case(0, line={"id_number": IDS[0][:-1] + ("0" if IDS[0][-1] != "0" else "1")}) == [
         ("INVALID_ID_NUMBER", 1), ("PAYMENT_MISMATCH", 1)]
     assert line_case(1, drop_payment=True) == [("PAYMENT_NOT_FOUND", 2)]
     assert line_case(2, payment={"status": "已退款"}) == [("PAYMENT_REFUNDED", 3)]
+    assert line_case(2, payment={"status": "部分退款"}) == [("PAYMENT_PARTLY_REFUNDED", 3)]
+    assert line_case(2, payment={"status": "退款中"}) == [("PAYMENT_REFUNDING", 3)]
     assert line_case(2, payment={"method": "学习卡"}) == [("STUDY_CARD", 3)]
     assert line_case(0, payment={"paid_at": datetime(2018, 12, 1, 0, 0, tzinfo=TZ)}) == [
         ("PAID_OUTSIDE_WINDOW", 1)]
@@ -330,9 +367,12 @@ def test_invoice_types_as_units_type_them(raw: str, expected: str | None) -> Non
 @pytest.mark.parametrize("zone", [TZ, UTC])
 def test_payment_window_is_inclusive_whatever_zone_the_payment_is_in(zone: tzinfo) -> None:
     # Payments come back from storage in UTC; the window is configured in Shanghai time.
+    # The whole last second is in: 23:59:59.500 was held (exported with milliseconds).
     start, end = PROGRAMME.payment_window_start, PROGRAMME.payment_window_end
-    for paid, expected in ((start, []), (end, []), (start - timedelta(seconds=1), [1]),
-                           (end + timedelta(microseconds=1), [1])):
+    for paid, expected in ((start, []), (end, []), (end + timedelta(microseconds=500_000), []),
+                           (end + timedelta(microseconds=999_999), []),
+                           (start - timedelta(microseconds=1), [1]),
+                           (end + timedelta(seconds=1), [1])):
         found = line_case(0, payment={"paid_at": paid.astimezone(zone)})
         assert found == [("PAID_OUTSIDE_WINDOW", 1) for _ in expected]
 

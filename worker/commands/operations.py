@@ -51,8 +51,8 @@ def import_payments(app: App, args: Namespace) -> int:
             continue
         print(result.summary())
         for err in result.errors:
-            print(f"  bad row {err}", file=sys.stderr)
-        bad += bool(result.errors)
+            print(f"  {'note' if err.about_file else 'bad row'} {err}", file=sys.stderr)
+        bad += bool(result.bad)
     return 1 if bad else 0
 
 

@@ -52,7 +52,8 @@ def upload() -> Response:
         flash(str(e), "error")
     else:
         flash(f"已导入 {result.source}：共 {result.rows} 行，新增 {result.inserted}，更新 "
-              f"{result.updated}，未变 {result.unchanged}，有问题 {len(result.errors)} 行",
+              f"{result.updated}，未变 {result.unchanged}，有问题 {result.bad} 行"
+              + "".join(f"；{e.detail}" for e in result.errors if e.about_file),
               "warn" if result.errors else "ok")
     return redirect(url_for("payments.index"))
 

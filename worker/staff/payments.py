@@ -40,6 +40,6 @@ def import_upload(sessions: sessionmaker[Session], config: Config, actor: Actor,
         result = store_payments(session, name, rows, errors)
         record(session, actor, AuditAction.IMPORT_PAYMENTS, changes={
             "file": name, "rows": result.rows, "inserted": result.inserted,
-            "updated": result.updated, "unchanged": result.unchanged, "bad": len(result.errors),
+            "updated": result.updated, "unchanged": result.unchanged, "bad": result.bad,
         })
     return result

@@ -14,10 +14,10 @@ from worker.fields import FIELDS, Field, Group, Required, required
 from worker.form.cells import NUMBERS_SHOWN_AS_DATES, shows_error
 from worker.phone import is_valid_phone
 from worker.status import InvoiceType
-from worker.text import money, same_name
+from worker.text import agrees_unmasked, masked, money, same_name
 from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
-from worker.validation.model import CARD, REFUNDED, Draft, Line, Lookups
+from worker.validation.model import CARD, PARTLY_REFUNDED, REFUNDED, REFUNDING, Draft, Line, Lookups
 from worker.validation.reasons import DETAILS, Code, Reason, without_explained
 
 # The registry's groups the checks walk, worked out once (``worker.fields`` is fixed).
@@ -63,7 +63,7 @@ def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups
 def check_deadline(draft: Draft, programme: ProgrammeConfig) -> list[Reason]:
     """PAST_DEADLINE by the mailbox's arrival time, a clock the institute controls (a
     sender's Date header can be wrong or made up: issue 9)."""
-    if draft.received_at and draft.received_at > programme.request_deadline:
+    if draft.received_at and draft.received_at >= after_end(programme.request_deadline):
         local = draft.received_at.astimezone(programme.request_deadline.tzinfo)
         detail = DETAILS["past_deadline"].format(
             arrived=f"{local:%Y-%m-%d %H:%M}",
@@ -175,13 +175,22 @@ def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> l
     return reasons
 
 
+def after_end(end: datetime) -> datetime:
+    """The first instant past an end the config names to the second: SPEC §3's window
+    "2018-03-01 to 2018-11-30" and deadline "2018-12-31 23:59:59" take in all of their
+    last second. Compared as an instant, a payment exported with milliseconds
+    (23:59:59.500, Java/MySQL DATETIME(3)) or a mail stamped within that second was
+    "after" it, though made on the last day."""
+    return end.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def _utc_window(programme: ProgrammeConfig) -> tuple[datetime, datetime]:
-    """The payment window in UTC, the zone payment times are read back in
-    (``worker.db.types.UtcDateTime``): an aware comparison across two zones asks both
-    for their UTC offset, which took a third of a line's checks; within one zone it
-    compares plainly. The same instants either way."""
+    """The payment window in UTC, ``[start, after_end(end))``, in the zone payment
+    times are read back in (``worker.db.types.UtcDateTime``): an aware comparison
+    across two zones asks both for their UTC offset, which took a third of a line's
+    checks; within one zone it compares plainly. The same instants either way."""
     return (programme.payment_window_start.astimezone(UTC),
-            programme.payment_window_end.astimezone(UTC))
+            after_end(programme.payment_window_end).astimezone(UTC))
 
 
 #: ``1.20114E+17``: how Excel and WPS show a long number in a General cell (also what a
@@ -189,9 +198,25 @@ def _utc_window(programme: ProgrammeConfig) -> tuple[datetime, datetime]:
 _EXCEL_SCIENTIFIC = re.compile(r"^-?\d(?:\.\d+)?E[+-]\d{2,3}$", re.IGNORECASE)
 
 
+def same_id(record: str, written: str) -> bool:
+    """The record's 身份证号 is the form's; one the platform exported masked
+    (120222********0011) by the digits it shows: the unit cannot see the mask and
+    must not be told a right number is wrong."""
+    return record == written or (masked(record) and agrees_unmasked(record, written))
+
+
+#: What a payment's refund status means for its line, in the reply's words (never
+#: "已退款" for an order whose money went back only in part, or not yet).
+_REFUNDS = {
+    REFUNDED: (Code.PAYMENT_REFUNDED, "已退款"),
+    PARTLY_REFUNDED: (Code.PAYMENT_PARTLY_REFUNDED, "已部分退款"),
+    REFUNDING: (Code.PAYMENT_REFUNDING, "正在办理退款"),
+}
+
+
 def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
                window: tuple[datetime, datetime]) -> list[Reason]:
-    """``window``: the programme's payment window in UTC (``_utc_window``)."""
+    """``window``: the programme's payment window in UTC, its end excluded (``_utc_window``)."""
     reasons: list[Reason] = []
     who = line.name or "（未填姓名）"
     id_number = line.id_number.strip().upper()
@@ -237,8 +262,10 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
                 DETAILS["order_lost_digits"] if lost else "")
         reasons.append(Reason(Code.PAYMENT_NOT_FOUND, line.ref, detail))
         return reasons
-    if payment.status == REFUNDED:
-        reasons.append(Reason(Code.PAYMENT_REFUNDED, line.ref, f"订单号 {line.order_no} 已退款"))
+    refund = _REFUNDS.get(payment.status)
+    if refund:
+        code, said = refund
+        reasons.append(Reason(code, line.ref, f"订单号 {line.order_no} {said}"))
     if payment.method == CARD:
         reasons.append(Reason(Code.STUDY_CARD, line.ref,
                               f"订单号 {line.order_no} 为学习卡支付"))
@@ -248,7 +275,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     # out of it. Staff see the record in the console (payments page).
     if not same_name(payment.name, line.name):
         differ.append(f"姓名（表中“{line.name}”，与缴费记录不一致）")
-    if payment.id_number.upper() != id_number:
+    if not same_id(payment.id_number.upper(), id_number):
         differ.append(f"身份证号（表中 {line.id_number or '未填写'}，与缴费记录不一致）")
     if payment.year != line.year:
         year = _shown_as_date(line.year, line.year_raw) or line.year_raw or line.year
@@ -258,7 +285,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     if differ:
         reasons.append(Reason(Code.PAYMENT_MISMATCH, line.ref,
                               f"订单号 {line.order_no}：" + "；".join(differ)))
-    if payment.paid_at is None or not window[0] <= payment.paid_at <= window[1]:
+    if payment.paid_at is None or not window[0] <= payment.paid_at < window[1]:
         when = (f"{payment.paid_at.astimezone(programme.payment_window_start.tzinfo):%Y-%m-%d %H:%M}"
                 if payment.paid_at else "无支付时间")
         reasons.append(Reason(Code.PAID_OUTSIDE_WINDOW, line.ref,

@@ -13,11 +13,30 @@ from worker.fields import FIELDS
 from worker.form.model import Line  # the checks' line is the form's
 
 #: Payment statuses and methods as ``worker.payments`` stores them (SPEC §3: refunded
-#: orders and study-card payments are never invoiced by mail).
+#: orders and study-card payments are never invoiced by mail). Between paid and
+#: refunded the platform also says a refund is under way (退款中) or returned part of
+#: the money (部分退款): neither is a refund, neither may be invoiced as paid in full.
 PAID = "已支付"
+REFUNDING = "退款中"
+PARTLY_REFUNDED = "部分退款"
 REFUNDED = "已退款"
 ONLINE = "在线支付"
 CARD = "学习卡"
+
+# How far an order has gone towards its money going back; a record never moves down.
+_TOWARDS_REFUND = {PAID: 0, REFUNDING: 1, PARTLY_REFUNDED: 2, REFUNDED: 3}
+
+
+def final_status(before: str, after: str) -> str:
+    """The status an order keeps when a second record of it says ``after``: a refund is
+    final (SPEC §2.4: "a later export updates a record (a refund)"), so an export that
+    still says 已支付 never un-refunds an order, whether it was imported after the
+    refund's export (exports arrive out of order) or lists the order twice itself
+    (newest-first exports put the refund row above the payment's). A refund under way
+    is kept too: if it failed, staff approve the application knowingly
+    (PAYMENT_REFUNDING is waivable); an invoice for money on its way back would need
+    a 红冲."""
+    return before if _TOWARDS_REFUND.get(before, 0) > _TOWARDS_REFUND.get(after, 0) else after
 
 
 class PaymentRow(NamedTuple):
@@ -33,7 +52,7 @@ class PaymentRow(NamedTuple):
     amount: Decimal
     paid_at: datetime | None
     method: str     # ONLINE | CARD
-    status: str     # PAID | REFUNDED
+    status: str     # PAID | REFUNDING | PARTLY_REFUNDED | REFUNDED
 
 
 def _draft_class() -> type:

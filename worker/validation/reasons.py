@@ -33,6 +33,8 @@ class Code(StrEnum):
     PAYMENT_NOT_FOUND = "PAYMENT_NOT_FOUND"
     PAYMENT_MISMATCH = "PAYMENT_MISMATCH"
     PAYMENT_REFUNDED = "PAYMENT_REFUNDED"
+    PAYMENT_PARTLY_REFUNDED = "PAYMENT_PARTLY_REFUNDED"
+    PAYMENT_REFUNDING = "PAYMENT_REFUNDING"
     STUDY_CARD = "STUDY_CARD"
     PAID_OUTSIDE_WINDOW = "PAID_OUTSIDE_WINDOW"
     FEE_MISMATCH = "FEE_MISMATCH"
@@ -212,6 +214,22 @@ REASONS: dict[Code, ReasonText] = {
         "该订单已退款，不能开具发票",
         "请从申请表中删除该学员后重新发送。",
         role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
+    ),
+    # Part of the fee went back: an invoice for the form's amount would be for money the
+    # institute does not hold, and the net amount is not in the records.
+    Code.PAYMENT_PARTLY_REFUNDED: ReasonText(
+        "该订单已部分退款，不能按申请表中的金额开具发票",
+        "该学员的发票须按实际缴纳的金额开具，请联系学院（{contact_phone}）办理；"
+        "请从申请表中删除该学员，将其余学员的申请表重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND,
+    ),
+    # A refund asked for and not yet settled: staff ask the platform; one that failed or
+    # was closed leaves the money paid, and staff approve knowingly.
+    Code.PAYMENT_REFUNDING: ReasonText(
+        "该订单正在办理退款，暂不能开具发票",
+        "工作人员会向培训平台核实退款结果：退款未成功的，核实后继续开具，无需重新发送；"
+        "如该学员已退款，请从申请表中删除该学员后重新发送。如有疑问请联系学院（{contact_phone}）。",
+        role=Role.CHECK, waivable=True, next_step=NextStep.STAFF,
     ),
     Code.STUDY_CARD: ReasonText(
         "该订单使用学习卡支付，不能通过邮件开票",
