@@ -83,6 +83,7 @@ def test_every_reason_code_has_words() -> None:
     ({"total_count": 4}, [("TOTAL_MISMATCH", None)]),
     ({"total_amount": Decimal("450.00")}, [("TOTAL_MISMATCH", None)]),
     ({"below_blank": [12]}, [("LINES_BELOW_BLANK_ROW", None)]),
+    ({"hidden_rows": [9, 11]}, [("HIDDEN_ROWS", None)]),
     ({"received_at": datetime(2019, 1, 1, 0, 0, 1, tzinfo=TZ)}, [("PAST_DEADLINE", None)]),
     ({"raw_invoice_type": "收据"}, [("FORM_INCOMPLETE", None)]),
     ({"lines": [], "total_count": None, "total_amount": None}, [("FORM_INCOMPLETE", None)]),
@@ -335,6 +336,17 @@ def test_payment_window_is_inclusive_whatever_zone_the_payment_is_in(zone: tzinf
                            (end + timedelta(microseconds=1), [1])):
         found = line_case(0, payment={"paid_at": paid.astimezone(zone)})
         assert found == [("PAID_OUTSIDE_WINDOW", 1) for _ in expected]
+
+
+def test_trainees_in_hidden_rows_are_named_and_explain_the_total() -> None:
+    """A filter hides trainees the unit does not see: their rows are named, and a 合计
+    that counts them (SUM, not SUBTOTAL) is explained by that, not a second reason."""
+    draft, payments = good_draft()
+    found = check_application(replace(draft, hidden_rows=[9, 11], total_count=5), PROGRAMME,
+                              Lookups(payments, {}))
+    assert [(r.code, r.detail) for r in found] == [
+        (Code.HIDDEN_ROWS, "第 9、11 行是隐藏行（表格设置了筛选或隐藏了这些行），其中的 2 名学员没有读取")]
+    assert not REASONS[Code.HIDDEN_ROWS].waivable and REASONS[Code.HIDDEN_ROWS].sticky
 
 
 def test_trainees_below_a_blank_row_are_named_by_their_rows() -> None:

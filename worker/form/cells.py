@@ -25,6 +25,9 @@ class Sheet:
     rows: list[Row]  # rows[0] is spreadsheet row 1; trailing empty cells trimmed
     truncated: bool = False  # there were rows beyond max_rows that were not read
     hidden: bool = False
+    # 0-based indexes of rows hidden in the sheet (an AutoFilter's, a row hidden by hand,
+    # a collapsed group): the unit does not see them, so they are never read as its lines
+    hidden_rows: frozenset[int] = frozenset()
 
 
 def trim(row: Sequence[object]) -> Row:

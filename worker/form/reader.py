@@ -145,6 +145,7 @@ def build_form(sheets: list[Sheet], limits: FormLimits) -> ParsedForm:
         total_amount=table.total_amount,
         has_total_row=table.has_total_row,
         below_blank=table.below_blank,
+        hidden_rows=table.hidden,
     )
 
 

@@ -63,6 +63,10 @@ class Table:
     # 1-based rows holding a trainee below the empty row that ended the lines: not read
     # (SPEC 2.2: lines end at an empty row), never silently (LINES_BELOW_BLANK_ROW).
     below_blank: list[int] = field(default_factory=list)
+    # 1-based rows holding a trainee that the sheet hides (an AutoFilter, rows hidden by
+    # hand): the unit neither sees nor prints them, so they are not its lines, and never
+    # dropped silently either (HIDDEN_ROWS).
+    hidden: list[int] = field(default_factory=list)
 
 
 def _columns(row: Row) -> dict[str, int]:
@@ -224,11 +228,19 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
     past_end = False  # an empty row ended the lines; only the 合计 row is still wanted
     empty_run = 0
     last = header.index
+    hidden = sheet.hidden_rows
     for index in range(header.index + 1, len(sheet.rows)):
         row = sheet.rows[index]
         texts = [cell_text(value) for value in row]  # each cell's text once per row
         if len(texts) < cols.width:
             texts.extend([""] * (cols.width - len(texts)))
+        if hidden and index in hidden:
+            # Not what the unit sees: neither a line, nor an empty row or a 合计 that ends
+            # them; a trainee on it is named to the unit instead of being invoiced.
+            if texts[cols.name] and (texts[cols.id_number] or texts[cols.order_no]) \
+                    and not is_column(texts[cols.name], "name"):
+                table.hidden.append(index + 1)
+            continue
         first = next(filter(None, texts), "")
         if not first:
             ended = past_end = True

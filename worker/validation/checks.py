@@ -56,6 +56,7 @@ def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups
     reasons += check_recipient(draft)
     reasons += check_totals(draft)
     reasons += check_below_blank(draft)
+    reasons += check_hidden_rows(draft)
     reasons += check_lines(draft, programme, lookups)
     return without_explained(reasons)
 
@@ -154,9 +155,23 @@ def check_below_blank(draft: Draft) -> list[Reason]:
     rows = draft.below_blank
     if not rows:
         return []
-    shown = "、".join(str(r) for r in rows[:5]) + (" 等行" if len(rows) > 5 else " 行")
     return [Reason(Code.LINES_BELOW_BLANK_ROW, None,
-                   DETAILS["below_blank"].format(rows=shown, count=len(rows)))]
+                   DETAILS["below_blank"].format(rows=_rows_text(rows), count=len(rows)))]
+
+
+def _rows_text(rows: list[int]) -> str:
+    """Spreadsheet rows as a detail names them: ``12、13 行``, the first five of more ``等行``."""
+    return "、".join(str(r) for r in rows[:5]) + (" 等行" if len(rows) > 5 else " 行")
+
+
+def check_hidden_rows(draft: Draft) -> list[Reason]:
+    """HIDDEN_ROWS when trainees stand in rows the sheet hides (``draft.hidden_rows``:
+    their rows, 1-based): the unit does not see them, so they are not read."""
+    rows = draft.hidden_rows
+    if not rows:
+        return []
+    return [Reason(Code.HIDDEN_ROWS, None,
+                   DETAILS["hidden_rows"].format(rows=_rows_text(rows), count=len(rows)))]
 
 
 def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
