@@ -193,6 +193,9 @@ def _total(row: Row, amount_col: int) -> tuple[int | None, Decimal | None]:
 _TOTAL = "total"
 _SUBTOTAL = "subtotal"
 _BELOW = "below"
+_EXAMPLE = "example"
+#: What a template's example line opens with (例 | 张三 | 1201…): never the unit's trainee.
+_EXAMPLE_WORDS = frozenset({"例", "示例", "样例", "范例", "例如", "填写示例", "示例行"})
 #: Empty rows in a row after which no 合计 row is looked for any more.
 _EMPTY_RUN = 20
 
@@ -200,11 +203,15 @@ _EMPTY_RUN = 20
 @remembered
 def _ends_table(first: str) -> str | None:
     """What a row whose first text is ``first`` is to the table: its 合计 row
-    (``_TOTAL``), something below it (``_BELOW``: a note, a header label), or None."""
+    (``_TOTAL``), something below it (``_BELOW``: a note, a header label), a row that is
+    no trainee (``_SUBTOTAL``, ``_EXAMPLE``: the template's 示例 line), or None."""
     if is_total_text(first):
         return _TOTAL
-    if label_key(first).startswith("小计"):
+    key = label_key(first)
+    if key.startswith("小计"):
         return _SUBTOTAL
+    if key in _EXAMPLE_WORDS:
+        return _EXAMPLE
     if is_note_text(first) or split_label(first):
         return _BELOW
     return None
@@ -250,8 +257,8 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
             continue
         empty_run = 0
         ends = _ends_table(first)
-        if ends is _SUBTOTAL:
-            in_gap = True
+        if ends is _SUBTOTAL or ends is _EXAMPLE:
+            in_gap = True  # a group's sum, the template's example line: not a trainee
             continue
         if ends is _TOTAL:
             last = index
