@@ -158,8 +158,13 @@ def _line(row: Row, texts: list[str], index: int, cols: _Columns, position: int)
     )
 
 
-def _total(row: Row, amount_col: int) -> tuple[int | None, Decimal | None]:
-    """Count and amount from a 合计 row in any of the ways people write them."""
+def _total(row: Row, amount_col: int, year_col: int
+           ) -> tuple[int | None, Decimal | None]:
+    """Count and amount from a 合计 row in any of the ways people write them.
+
+    A bare number in the 培训年度 column is the year filled down one row too far (or a
+    template repeating it), never the count: only a count or sum written as one
+    (``2人``, ``300元``) is taken from there."""
     count: int | None = None
     amount: Decimal | None = None
     for col, value in enumerate(row):
@@ -180,7 +185,7 @@ def _total(row: Row, amount_col: int) -> tuple[int | None, Decimal | None]:
             count = int(count_match.group(1) or count_match.group(2))
         if amount is None and amount_match:
             amount = parse_amount(amount_match.group(1) or amount_match.group(2))
-        if count_match or amount_match or labelled or not rest:
+        if count_match or amount_match or labelled or not rest or col == year_col:
             continue
         bare = _BARE_COUNT.fullmatch(rest)
         if bare and count is None:
@@ -262,7 +267,7 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
             continue
         if ends is _TOTAL:
             last = index
-            table.total_count, table.total_amount = _total(row, cols.amount)
+            table.total_count, table.total_amount = _total(row, cols.amount, cols.year)
             table.has_total_row = True
             ended = True
             break
