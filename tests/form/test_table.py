@@ -209,7 +209,14 @@ def test_year_values(parse_rows: Parse, value: object, year: int | None) -> None
         ("150元", "150.00", "150元"),
         ("￥150", "150.00", "¥150"),  # NFKC
         ("１５０", "150.00", "150"),
-        ("一百五", None, "一百五"),
+        ("一百五", None, "一百五"),  # spoken: 150 or 105? never guessed
+        # as finance staff write money: the figure the unit meant
+        ("壹佰伍拾元", "150.00", "壹佰伍拾元"),
+        ("壹佰伍拾元（整）", "150.00", "壹佰伍拾元(整)"),
+        ("一百五十元", "150.00", "一百五十元"),
+        ("人民币150元", "150.00", "人民币150元"),
+        ("150元/人", "150.00", "150元/人"),
+        ("(150)", None, "(150)"),  # accounting's negative: not 150
         (None, None, ""),
     ],
 )
