@@ -85,7 +85,8 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("unit", "单位名称", ("单位", "工作单位"), 255, Required.ALWAYS, form_row=1),
+    Field("unit", "单位名称", ("单位", "工作单位", "单位全称", "申请单位", "申请单位名称"), 255,
+          Required.ALWAYS, form_row=1),
     Field("district", "所属区",
           ("所属区县", "区县", "所在区", "所在区县", "所属区域", "区域"), 32, Required.ALWAYS,
           form_row=1),
@@ -93,7 +94,9 @@ FIELDS: tuple[Field, ...] = (
           choices=tuple(InvoiceType)),
     Field("buyer_name", "发票抬头", ("抬头", "购买方名称", "发票抬头名称", "开票名称"), 255,
           Required.NEVER, form_row=3),
-    Field("tax_id", "纳税人识别号", ("统一社会信用代码", "税号", "纳税人识别号/统一社会信用代码"),
+    # A slash-joined label is read in either order (worker.form.labels).
+    Field("tax_id", "纳税人识别号", ("统一社会信用代码", "税号", "纳税人识别号/统一社会信用代码",
+                                "纳税识别号", "购方税号", "购买方税号", "购买方纳税人识别号"),
           64, Required.ALWAYS, form_row=3, as_text=True),
     Field("address_phone", "地址电话",
           ("地址、电话", "地址及电话", "单位地址电话", "注册地址及电话"), 500, Required.SPECIAL,
@@ -102,10 +105,14 @@ FIELDS: tuple[Field, ...] = (
           ("开户行及帐号", "开户银行及账号", "开户行及银行账号", "开户银行及帐号"), 500,
           Required.SPECIAL, form_row=4),
     Field("issue_mode", "开票方式", (), 16, Required.NEVER, form_row=2, choices=tuple(IssueMode)),
-    Field("contact", "经办人", ("经办人姓名",), 100, Required.ALWAYS, form_row=5),
+    # 联系人 / 联系电话: on a form they are the pair units write for 经办人 / 经办人电话
+    # (the header block names who applies; where the parcel goes is 收件人 / 收件电话).
+    # In a mail body the same words speak for the recipient (worker.recipient_labels).
+    Field("contact", "经办人", ("经办人姓名", "联系人", "联系人姓名"), 100, Required.ALWAYS,
+          form_row=5),
     Field("contact_phone", "经办人电话",
-          ("经办人联系电话", "经办人手机", "经办人联系方式", "经办人手机号"), 64, Required.ALWAYS,
-          form_row=5, as_text=True),
+          ("经办人联系电话", "经办人手机", "经办人联系方式", "经办人手机号", "联系电话", "联系人电话",
+           "联系人手机", "联系方式"), 64, Required.ALWAYS, form_row=5, as_text=True),
     Field("recipient_name", "收件人", ("收件人姓名",), 100, Required.ALWAYS, Group.RECIPIENT,
           form_key="recipient", form_row=6),
     Field("recipient_phone", "收件电话",
@@ -177,13 +184,16 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("seq", "序号", ("序",), required=False),
     Column("name", "姓名", ("学员姓名",), required=True, length=100),
-    Column("id_number", "身份证号", ("身份证号码", "身份证", "公民身份号码", "证件号码"),
+    Column("id_number", "身份证号", ("身份证号码", "身份证", "公民身份号码", "证件号码",
+                                   "公民身份证号码", "身份证件号码", "公民身份证号"),
            required=True, length=64, number_format="@"),
-    Column("order_no", "订单号", ("订单编号", "订单号码"), required=True, length=64,
+    Column("order_no", "订单号", ("订单编号", "订单号码", "缴费订单号", "支付订单号"), required=True,
+           length=64,
            number_format="@"),
     Column("year", "培训年度", ("年度", "培训年份"), required=True, length=64, parsed=True,
            number_format="0"),
-    Column("amount", "金额（元）", ("金额", "金额(元)", "缴费金额", "缴费金额（元）", "金额元"),
+    Column("amount", "金额（元）", ("金额", "金额(元)", "缴费金额", "缴费金额（元）", "金额元",
+                                "培训费", "培训费用", "应缴金额", "实缴金额"),
            required=True, length=64, parsed=True, number_format="0.00"),
 )
 

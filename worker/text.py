@@ -100,7 +100,8 @@ def label_key(value: object) -> str:
 
 
 def parse_amount(value: object) -> Decimal | None:
-    """``150``, ``150.0``, ``'150.00'``, ``'150元'``, ``'￥150'``, ``'1,500'`` -> Decimal;
+    """``150``, ``150.0``, ``'150.00'``, ``'150元'``, ``'￥150'``, ``'1,500'``, ``'人民币150元'``,
+    ``'150元/人'``, ``'壹佰伍拾元(整)'`` -> Decimal;
     None for what is not an amount, and for a comma that is not a thousands separator
     (``'150,00'``: a decimal comma or a typo, never guessed)."""
     if value is None or value == "":
@@ -111,7 +112,12 @@ def parse_amount(value: object) -> Decimal | None:
         return Decimal(value).quantize(_CENT)
     if isinstance(value, float):
         return Decimal(repr(value)).quantize(_CENT)
-    text = squash(value).lstrip("¥￥").removeprefix("RMB")
+    # (整) as finance staff bracket it (NFKC made the brackets ASCII); other brackets stay:
+    # (150) is a negative amount in accounting notation, never read as 150
+    text = squash(value).replace("(整)", "整").removeprefix("人民币").lstrip("¥￥")
+    text = text.removeprefix("RMB").removesuffix("/人").removesuffix("每人")
+    if text and text[0] in _CHINESE_NUMERALS:
+        return _chinese_amount(text)
     if "," in text:
         if _NOT_GROUPING.search(text):
             return None  # unreadable: the unit's reply quotes it as written
@@ -125,6 +131,28 @@ def parse_amount(value: object) -> Decimal | None:
     try:
         return Decimal(match.group(0)).quantize(_CENT)
     except InvalidOperation:
+        return None
+
+
+#: What an amount in Chinese numerals starts with (大写 壹佰… or 一百…).
+_CHINESE_NUMERALS = frozenset("零壹贰叁肆伍陆柒捌玖拾佰仟万一二两三四五六七八九十百千")
+_CHINESE_AMOUNT = re.compile(r"[零壹贰叁肆伍陆柒捌玖拾佰仟万一二两三四五六七八九十百千]+"
+                             r"(?:[元圆](?:[零壹贰叁肆伍陆柒捌玖一二三四五六七八九][角分])*[整正]?)?")
+
+
+def _chinese_amount(text: str) -> Decimal | None:
+    """An amount in Chinese numerals, as on receipts (壹佰伍拾元整, 一百五十元) -> Decimal,
+    read by cn2an (the library the invoices print capitals with) in its strict mode, so
+    the spoken 一百五 (150? 105?) stays unreadable, never guessed; None for anything else."""
+    if len(text) > 24 or not _CHINESE_AMOUNT.fullmatch(text):
+        return None
+    import cn2an  # only for the rare amount in words
+
+    if text.endswith(("元", "圆")):
+        text += "整"  # strict mode reads 元 only with 整 or 角/分 after it
+    try:
+        return Decimal(str(cn2an.cn2an(text.replace("正", "整"), "strict"))).quantize(_CENT)
+    except (ValueError, InvalidOperation):
         return None
 
 

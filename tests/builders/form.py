@@ -154,11 +154,13 @@ def make_lines(
 
 @dataclass
 class GridSheet:
-    """A sheet as rows of cell values (None = empty) plus merged ranges (1-based)."""
+    """A sheet as rows of cell values (None = empty) plus merged ranges and hidden rows
+    (1-based; hidden as an AutoFilter or "隐藏" leaves them)."""
 
     title: str
     rows: list[list[object]] = field(default_factory=list)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    hidden_rows: set[int] = field(default_factory=set)
 
     def add(self, *cells: object) -> int:
         self.rows.append(list(cells))
@@ -376,6 +378,8 @@ def grid_to_xlsx(sheets: Sequence[GridSheet]) -> bytes:
             ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
         for r1, c1, r2, c2 in grid.merges:
             ws.merge_cells(start_row=r1, start_column=c1, end_row=r2, end_column=c2)
+        for r in grid.hidden_rows:
+            ws.row_dimensions[r].hidden = True
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -405,6 +409,8 @@ def grid_to_xls(sheets: Sequence[GridSheet]) -> bytes:
                     ws.write(r - 1, c - 1, float(value) if isinstance(value, Decimal) else value)
         for r1, c1, r2, c2 in grid.merges:
             ws.merge(r1 - 1, r2 - 1, c1 - 1, c2 - 1)
+        for r in grid.hidden_rows:
+            ws.row(r - 1).hidden = True
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -82,9 +82,10 @@ def grid_to_ods(sheets: Sequence[GridSheet], *, tail_rows: int = 1_048_000) -> b
     tables = []
     for grid in sheets:
         rows = "".join(
-            "<table:table-row>" + "".join(cell(v) for v in row)
+            ('<table:table-row table:visibility="filter">' if r in grid.hidden_rows
+             else "<table:table-row>") + "".join(cell(v) for v in row)
             + '<table:table-cell table:number-columns-repeated="1000"/></table:table-row>'
-            for row in grid.rows
+            for r, row in enumerate(grid.rows, start=1)
         )
         rows += (f'<table:table-row table:number-rows-repeated="{tail_rows}">'
                  '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>')

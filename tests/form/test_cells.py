@@ -127,9 +127,21 @@ def test_year_and_fee_in_date_formatted_cells_read_as_typed(build) -> None:
     (YEAR_AS_DATE, 2018),                        # a number in a date format
     (dt.datetime(1, 1, 1), None),                # an ODS date before any sheet's day 1
     ("2018年度", 2018), (2018, 2018), (None, None),
+    # the note units add to 补训 lines: the year, the note kept in year_raw
+    ("2017（补训）", 2017), ("2017年补训", 2017), ("补训2017", 2017), ("2016年度(补训)", 2016),
+    # not one year and a note: unreadable, FEE_MISMATCH says how to write it
+    ("2016-2017", None), ("2017年3月", None), ("补训", None), ("二〇一七", None),
+    ("2017年补训（2016年未参加培训）", None),
 ])
 def test_a_year_cell(value: object, year: int | None) -> None:
     assert cell_year(value) == year
+
+
+def test_a_year_with_a_note_is_read_and_quoted_as_written(fmt: str) -> None:
+    build = build_form_xlsx if fmt == "xlsx" else build_form_xls
+    form = read_form(f"a.{fmt}", build(default_header(), [make_line(1, year="2017（补训）")]))
+    (line,) = form.lines
+    assert (line.year, line.year_raw) == (2017, "2017(补训)")
 
 
 def test_an_order_number_typed_into_a_number_cell_is_quoted_as_the_sheet_shows_it() -> None:

@@ -135,3 +135,43 @@ def test_is_column_answers_as_column_key_does() -> None:
     for text in texts:
         for column in COLUMNS:
             assert is_column(text, column.key) == (column_key(text) == column.key), (text, column.key)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    # a slash-joined label in either order
+    ("统一社会信用代码/纳税人识别号", "tax_id"), ("纳税人识别号／统一社会信用代码", "tax_id"),
+    ("纳税识别号", "tax_id"), ("购方税号", "tax_id"),
+    # the pair units write for 经办人 / 经办人电话 on their own copy of the form
+    ("联系人", "contact"), ("联系电话", "contact_phone"), ("联系人电话：", "contact_phone"),
+    ("单位全称", "unit"), ("申请单位", "unit"),
+    # the recipient's phone keeps its own labels
+    ("收件人电话", "recipient_phone"),
+])
+def test_label_wordings_units_type(text: str, key: str) -> None:
+    assert header_key(text) == key
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("公民身份证号码", "id_number"), ("身份证件号码", "id_number"),
+    ("培训费（元）", "amount"), ("应缴金额", "amount"), ("缴费订单号", "order_no"),
+])
+def test_column_wordings_units_type(text: str, key: str) -> None:
+    assert column_key(text) == key
+
+
+def test_a_form_with_those_wordings_is_complete(fmt: str) -> None:
+    from tests.builders.form import DEFAULT_VALUES, GridSheet, grid_to_xls, grid_to_xlsx, make_id_number
+    from worker.form import read_form
+
+    rows = [["单位全称", DEFAULT_VALUES["unit"], "所属区", "武清区"],
+            ["统一社会信用代码/纳税人识别号", DEFAULT_VALUES["tax_id"]],
+            ["联系人", "张丽", "联系电话", "13820001234"],
+            [],
+            ["序号", "姓名", "公民身份证号码", "缴费订单号", "培训年度", "培训费（元）"],
+            [1, "王伟", make_id_number(seq=1), "201800000000001", 2018, 150]]
+    write = grid_to_xlsx if fmt == "xlsx" else grid_to_xls
+    form = read_form(f"a.{fmt}", write([GridSheet("申请表", rows)]))
+    assert {k: form.header[k] for k in ("unit", "tax_id", "contact", "contact_phone")} == {
+        "unit": DEFAULT_VALUES["unit"], "tax_id": DEFAULT_VALUES["tax_id"], "contact": "张丽",
+        "contact_phone": "13820001234"}
+    assert [(line.name, line.amount) for line in form.lines] == [("王伟", 150)]

@@ -123,6 +123,11 @@ def test_repeated_table_header_is_skipped(parse_rows: Parse) -> None:
         # in date-formatted cells (the column's format): 1900/1/2 and 1900/10/26 on the sheet
         (["合计", dt.datetime(1900, 1, 2), None, None, None, dt.datetime(1900, 10, 26)], 2, "300.00"),
         (["合计", "2人", None, None, dt.datetime(2018, 3, 5), 300], 2, "300.00"),  # a real date
+        # the year filled down into the 合计 row: never the count (合计人数 2018)
+        (["合计", None, None, None, 2018, 300], None, "300.00"),
+        (["合计", None, None, None, "2018", 300], None, "300.00"),
+        (["合计", "2人", None, None, 2018, 300], 2, "300.00"),
+        (["合计", None, None, None, "共2人", 300], 2, "300.00"),  # a count written as one
     ],
 )
 def test_total_row_variants(
@@ -204,7 +209,14 @@ def test_year_values(parse_rows: Parse, value: object, year: int | None) -> None
         ("150元", "150.00", "150元"),
         ("￥150", "150.00", "¥150"),  # NFKC
         ("１５０", "150.00", "150"),
-        ("一百五", None, "一百五"),
+        ("一百五", None, "一百五"),  # spoken: 150 or 105? never guessed
+        # as finance staff write money: the figure the unit meant
+        ("壹佰伍拾元", "150.00", "壹佰伍拾元"),
+        ("壹佰伍拾元（整）", "150.00", "壹佰伍拾元(整)"),
+        ("一百五十元", "150.00", "一百五十元"),
+        ("人民币150元", "150.00", "人民币150元"),
+        ("150元/人", "150.00", "150元/人"),
+        ("(150)", None, "(150)"),  # accounting's negative: not 150
         (None, None, ""),
     ],
 )

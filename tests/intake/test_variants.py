@@ -320,3 +320,28 @@ def test_trainees_below_a_blank_row_hold_the_form_until_it_comes_whole(world: Wo
         actions.approve(world.app.sessions, world.app.config, Actor(None, "李老师"), app_id)
     (after,) = world.export()
     assert after["status"] == "held" and after["invoices"] == []
+
+
+def test_trainees_in_filtered_rows_are_never_invoiced(world: World) -> None:
+    """An AutoFilter showing this unit's staff of a district-wide list: the unit sees 2
+    trainees, the file holds 3. Invoicing all 3 (600 for 300) is a wrong invoice; the
+    application is held naming the hidden rows, and a re-check keeps it so."""
+    from sqlalchemy import select
+
+    from worker.db.models import Application
+    from worker.staff import Actor, actions
+
+    pay_lines(world, LINES)
+    (sheet,) = form_grid(default_header(), LINES, total=None)
+    hidden = 1 + max(i for i, row in enumerate(sheet.rows) if LINES[1]["order_no"] in row)
+    sheet.hidden_rows = {hidden}
+    world.deliver(build_mail(attachments=[("a.xlsx", grid_to_xlsx([sheet]))]))
+    world.run()
+    (app,) = world.export()
+    assert app["status"] == "held" and app["invoices"] == []
+    assert [(r["code"], r["detail"]) for r in app["reasons"]] == [
+        ("HIDDEN_ROWS", f"第 {hidden} 行是隐藏行（表格设置了筛选或隐藏了这些行），其中的 1 名学员没有读取")]
+    with world.app.sessions() as s:
+        app_id = s.scalars(select(Application.id)).one()
+    actions.recheck(world.app.sessions, world.app.config, Actor(None, "李老师"), app_id)
+    assert [r["code"] for r in world.export()[0]["reasons"]] == ["HIDDEN_ROWS"]

@@ -84,6 +84,7 @@ def test_every_reason_code_has_words() -> None:
     ({"total_count": 4}, [("TOTAL_MISMATCH", None)]),
     ({"total_amount": Decimal("450.00")}, [("TOTAL_MISMATCH", None)]),
     ({"below_blank": [12]}, [("LINES_BELOW_BLANK_ROW", None)]),
+    ({"hidden_rows": [9, 11]}, [("HIDDEN_ROWS", None)]),
     ({"received_at": datetime(2019, 1, 1, 0, 0, 1, tzinfo=TZ)}, [("PAST_DEADLINE", None)]),
     ({"raw_invoice_type": "收据"}, [("FORM_INCOMPLETE", None)]),
     ({"lines": [], "total_count": None, "total_amount": None}, [("FORM_INCOMPLETE", None)]),
@@ -377,6 +378,17 @@ def test_payment_window_is_inclusive_whatever_zone_the_payment_is_in(zone: tzinf
         assert found == [("PAID_OUTSIDE_WINDOW", 1) for _ in expected]
 
 
+def test_trainees_in_hidden_rows_are_named_and_explain_the_total() -> None:
+    """A filter hides trainees the unit does not see: their rows are named, and a 合计
+    that counts them (SUM, not SUBTOTAL) is explained by that, not a second reason."""
+    draft, payments = good_draft()
+    found = check_application(replace(draft, hidden_rows=[9, 11], total_count=5), PROGRAMME,
+                              Lookups(payments, {}))
+    assert [(r.code, r.detail) for r in found] == [
+        (Code.HIDDEN_ROWS, "第 9、11 行是隐藏行（表格设置了筛选或隐藏了这些行），其中的 2 名学员没有读取")]
+    assert not REASONS[Code.HIDDEN_ROWS].waivable and REASONS[Code.HIDDEN_ROWS].sticky
+
+
 def test_trainees_below_a_blank_row_are_named_by_their_rows() -> None:
     draft, payments = good_draft()
     few = check_application(replace(draft, below_blank=[12, 13]), PROGRAMME, Lookups(payments, {}))
@@ -394,3 +406,39 @@ def test_trainees_below_a_blank_row_are_named_by_their_rows() -> None:
     assert [r.detail for r in alone] == [
         "合计人数 4，明细 3 行（学员之间如有空行，空行以下的学员未被读取，请删除空行）"]
     assert [r.code for r in both] == [Code.LINES_BELOW_BLANK_ROW]
+
+
+def _details(index: int, line: dict[str, object]) -> list[tuple[str, str]]:
+    """The reasons for good_draft with one line changed, its 合计 as the unit wrote it."""
+    draft, payments = good_draft()
+    lines = list(draft.lines)
+    lines[index] = replace(lines[index], **line)
+    found = check_application(replace(draft, lines=lines), PROGRAMME, Lookups(payments, {}))
+    return [(str(r.code), r.detail) for r in found]
+
+
+def test_an_unreadable_year_is_said_to_be_so_never_out_of_the_schedule_it_is_in() -> None:
+    """``2017-2018`` cannot be read as one year: the reason says how to write it, not
+    "不在收费标准内（…2017…）" beside "表中 2017-2018，缴费记录 2017"."""
+    assert _details(2, {"year": None, "year_raw": "2016-2017"}) == [
+        ("FEE_MISMATCH", "培训年度“2016-2017”无法识别：请只填写一个年份数字"
+                         "（2014、2015、2016、2017、2018 之一），补训等说明请写在备注中")]
+    assert _details(2, {"year": None, "year_raw": ""}) == [
+        ("FEE_MISMATCH", "未填写培训年度（收费标准内的年度：2014、2015、2016、2017、2018）")]
+    assert _details(0, {"year": 2013, "year_raw": "2013"}) == [
+        ("FEE_MISMATCH", "培训年度 2013 不在收费标准内（2014、2015、2016、2017、2018）"),
+        ("PAYMENT_MISMATCH", "订单号 A001：培训年度（表中 2013，缴费记录 2018）")]
+
+
+def test_an_unreadable_amount_is_one_reason_asking_for_figures() -> None:
+    """Not FEE_MISMATCH + PAYMENT_MISMATCH "表中 待定，缴费记录 150.00" + TOTAL_MISMATCH
+    "明细合计 …" (a sum without that line): one reason, saying to write the figure."""
+    assert _details(0, {"amount": None, "amount_raw": "待定"}) == [
+        ("FEE_MISMATCH", "金额“待定”无法识别：请用阿拉伯数字填写金额（2018 年度应为 150.00）")]
+    assert _details(0, {"amount": None, "amount_raw": ""}) == [
+        ("FEE_MISMATCH", "未填写金额（2018 年度应为 150.00 元）")]
+    # the year not in the schedule either: the record's amount is quoted beside it
+    assert _details(0, {"amount": None, "amount_raw": "待定", "year": 2013, "year_raw": "2013"}) == [
+        ("FEE_MISMATCH", "培训年度 2013 不在收费标准内（2014、2015、2016、2017、2018）"),
+        ("PAYMENT_MISMATCH", "订单号 A001：培训年度（表中 2013，缴费记录 2018）；"
+                             "金额（表中“待定”无法识别，缴费记录 150.00）")]

@@ -25,6 +25,9 @@ class Sheet:
     rows: list[Row]  # rows[0] is spreadsheet row 1; trailing empty cells trimmed
     truncated: bool = False  # there were rows beyond max_rows that were not read
     hidden: bool = False
+    # 0-based indexes of rows hidden in the sheet (an AutoFilter's, a row hidden by hand,
+    # a collapsed group): the unit does not see them, so they are never read as its lines
+    hidden_rows: frozenset[int] = frozenset()
 
 
 def trim(row: Sequence[object]) -> Row:
@@ -205,7 +208,28 @@ def cell_year(value: object) -> int | None:
     a number in a date format is the number (``_typed_number``)."""
     if isinstance(value, dt.date) and _typed_number(value) is None:
         return value.year if value.year >= NUMBERS_SHOWN_AS_DATES[1].year else None
-    return cell_int(value)
+    year = cell_int(value)
+    if year is None and isinstance(value, str):
+        return _year_with_note(value)
+    return year
+
+
+# One 4-digit year, and around it only a note: no other digit (2017-2018, 2017年3月 are
+# not one year), at most a few characters (a sentence is not a year cell).
+_NOTED_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+_NOTE_LENGTH = 12
+
+
+def _year_with_note(text: str) -> int | None:
+    """The year of a 培训年度 written with the note units add to tell 补训 lines apart:
+    ``2017（补训）``, ``2017年补训``, ``补训2017`` -> 2017 (the note is kept in the line's
+    ``year_raw``); None when the text is not one year and a short note."""
+    text = normalize(text)
+    found = _NOTED_YEAR.findall(text)
+    if len(found) != 1 or len(text) > _NOTE_LENGTH:
+        return None
+    rest = text.replace(found[0], "", 1)
+    return int(found[0]) if not any(c.isdigit() for c in rest) else None
 
 
 def header_value(text: str) -> str:

@@ -36,11 +36,20 @@ _MAX_LABEL = 80
 _TOTAL_WORDS = ("合计", "总计")
 _NOTE = re.compile(r"^[*※]?\s*(?:填表说明|说明|注意事项|注意|备注|注)\s*(?:[:、.]|\d|$)")
 
+def _orders(label: str) -> tuple[str, ...]:
+    """A label and, when it joins two names with a slash (纳税人识别号/统一社会信用代码),
+    the same names in the other order: units write them either way."""
+    parts = label.split("/")
+    return (label, "/".join(reversed(parts))) if len(parts) == 2 else (label,)
+
+
 _HEADER_INDEX: dict[str, str] = {
-    label_key(label): key for key, labels in HEADER_FIELDS.items() for label in labels
+    label_key(written): key for key, labels in HEADER_FIELDS.items() for label in labels
+    for written in _orders(label)
 }
 _COLUMN_INDEX: dict[str, str] = {
-    label_key(label): key for key, labels in LINE_COLUMNS.items() for label in labels
+    label_key(written): key for key, labels in LINE_COLUMNS.items() for label in labels
+    for written in _orders(label)
 }
 
 

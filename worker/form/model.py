@@ -42,3 +42,4 @@ class ParsedForm:
     total_amount: Decimal | None = None
     has_total_row: bool = False
     below_blank: list[int] = field(default_factory=list)  # worker.form.table.Table's
+    hidden_rows: list[int] = field(default_factory=list)  # Table.hidden: trainees in hidden rows

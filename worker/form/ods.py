@@ -26,8 +26,12 @@ _TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 T_TABLE, T_ROW, T_CELL, T_COVERED = (f"{{{_TABLE}}}{n}" for n in
                                      ("table", "table-row", "table-cell", "covered-table-cell"))
 T_P = f"{{{_TEXT}}}p"
-A_NAME, A_ROWS, A_COLS = (f"{{{_TABLE}}}{n}" for n in
-                          ("name", "number-rows-repeated", "number-columns-repeated"))
+A_NAME, A_ROWS, A_COLS, A_VISIBILITY = (f"{{{_TABLE}}}{n}" for n in
+                                        ("name", "number-rows-repeated", "number-columns-repeated",
+                                         "visibility"))
+#: ODF 1.2 19.749 table:visibility of a row the unit does not see: filtered out by an
+#: AutoFilter, or hidden by hand / in a collapsed group.
+_UNSEEN = ("filter", "collapse")
 A_TYPE, A_VALUE, A_DATE, A_BOOL = (f"{{{_OFFICE}}}{n}" for n in
                                    ("value-type", "value", "date-value", "boolean-value"))
 
@@ -81,6 +85,7 @@ def _sheets(events: Any, limits: FormLimits) -> list[Sheet]:
     sheets: list[Sheet] = []
     rows: list[Row] = []
     row: list[object] = []
+    hidden: set[int] = set()
     truncated = False
     for event, element in events:
         tag = element.tag
@@ -88,7 +93,7 @@ def _sheets(events: Any, limits: FormLimits) -> list[Sheet]:
             if tag == T_TABLE:
                 if len(sheets) >= limits.max_sheets:
                     raise FormUnreadable(f"附件中的工作表过多（超过 {limits.max_sheets} 个）")
-                rows, truncated = [], False
+                rows, hidden, truncated = [], set(), False
             elif tag == T_ROW:
                 row = []
             continue
@@ -102,10 +107,13 @@ def _sheets(events: Any, limits: FormLimits) -> list[Sheet]:
             trimmed = trim(row)
             repeat = _count(element, A_ROWS, limits.max_rows + 1)
             if trimmed:  # empty rows repeated to the end of the sheet are not materialised
+                unseen = element.get(A_VISIBILITY) in _UNSEEN
                 for _ in range(repeat):
                     if len(rows) >= limits.max_rows:
                         truncated = True
                         break
+                    if unseen:
+                        hidden.add(len(rows))
                     rows.append(trimmed)
             elif len(rows) < limits.max_rows:
                 rows.extend([()] * min(repeat, limits.max_rows - len(rows)))
@@ -114,6 +122,6 @@ def _sheets(events: Any, limits: FormLimits) -> list[Sheet]:
             while rows and not rows[-1]:
                 rows.pop()
             sheets.append(Sheet(str(element.get(A_NAME) or f"Sheet{len(sheets) + 1}"), rows,
-                                truncated))
+                                truncated, hidden_rows=frozenset(hidden)))
             element.clear()
     return sheets

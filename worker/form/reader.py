@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 
 from worker.errors import FormUnreadable
@@ -104,24 +105,60 @@ def _read_decrypted(filename: str | None, data: bytes, limits: FormLimits) -> li
     return read_sheets(filename, plain, limits, decrypted=True)
 
 
-def _choose(sheets: list[Sheet], limits: FormLimits) -> tuple[Sheet, Table]:
-    """The sheet holding the trainee table: visible before hidden, filled before blank.
+# A sheet named as instructions or an example (填写说明, 填写示例, 样表), and what marks
+# the rows just above an example table (填写示例：).
+_EXAMPLE_TITLE = re.compile(r"说明|示例|样例|范例|样表|模板示例")
+_EXAMPLE_MARK = re.compile(r"示例|样例|范例|例如|举例")
+_ABOVE = 3  # rows above a table's header looked at for such a mark
 
-    A workbook may keep the blank template next to the filled copy; the first table
-    with lines wins, else the first table found.
+
+def _is_example(sheet: Sheet, header: TableHeader) -> bool:
+    """Whether a table is an example of how to fill the form, not the unit's own: its
+    sheet is named so, or a cell just above its header says so (填写示例：)."""
+    if _EXAMPLE_TITLE.search(normalize(sheet.title)):
+        return True
+    return any(isinstance(value, str) and len(value) <= 40 and _EXAMPLE_MARK.search(value)
+               for row in sheet.rows[max(0, header.index - _ABOVE):header.index] for value in row)
+
+
+def _has_header_block(sheet: Sheet, table: Table) -> bool:
+    """Whether the sheet names the applying unit (单位名称, 所属区) beside its table: the
+    form itself, not a page of instructions."""
+    found = find_header(_rows_outside(sheet, table.used))
+    return bool(found.get("unit") or found.get("district"))
+
+
+def _choose(sheets: list[Sheet], limits: FormLimits) -> tuple[Sheet, Table]:
+    """The sheet holding the trainee table: visible before hidden, filled before blank,
+    the unit's own before an example.
+
+    A workbook may keep the blank template next to the filled copy, or a 填写说明 sheet
+    with a filled-in 填写示例 table before the form: of the tables with lines, the first
+    that is not an example and has the header block (单位名称, 所属区) wins, then the
+    first not an example, then the first; else the first table found.
     """
     ordered = [s for s in sheets if not s.hidden] + [s for s in sheets if s.hidden]
     first: tuple[Sheet, Table] | None = None
+    filled: list[tuple[tuple[bool, bool], Sheet, Table]] = []
     partial: TableHeader | None = None
     for sheet in ordered:
         header, near = find_table_header(sheet)
         if header is not None:
             table = parse_table(sheet, header, limits)
             if table.lines:
-                return sheet, table
+                if len(sheets) == 1:
+                    return sheet, table  # the common case: nothing to choose between
+                example = _is_example(sheet, header)
+                rank = (example, example or not _has_header_block(sheet, table))
+                if rank == (False, False):
+                    return sheet, table
+                filled.append((rank, sheet, table))
             first = first or (sheet, table)
         elif near is not None and (partial is None or len(near.missing) < len(partial.missing)):
             partial = near
+    if filled:
+        _, sheet, table = min(filled, key=lambda found: found[0])  # the first of the best
+        return sheet, table
     if first is not None:
         return first
     if partial is not None:
@@ -134,7 +171,8 @@ def build_form(sheets: list[Sheet], limits: FormLimits) -> ParsedForm:
     sheet, table = _choose(sheets, limits)
     header = find_header(_rows_outside(sheet, table.used))
     for other in sheets:
-        if other is not sheet:
+        # labels kept on a separate sheet, but never an example's (经办人：张三)
+        if other is not sheet and not _EXAMPLE_TITLE.search(normalize(other.title)):
             for key, value in find_header(enumerate(other.rows)).items():
                 header.setdefault(key, value)  # labels kept on a separate sheet
     return ParsedForm(
@@ -145,6 +183,7 @@ def build_form(sheets: list[Sheet], limits: FormLimits) -> ParsedForm:
         total_amount=table.total_amount,
         has_total_row=table.has_total_row,
         below_blank=table.below_blank,
+        hidden_rows=table.hidden,
     )
 
 

@@ -63,6 +63,10 @@ class Table:
     # 1-based rows holding a trainee below the empty row that ended the lines: not read
     # (SPEC 2.2: lines end at an empty row), never silently (LINES_BELOW_BLANK_ROW).
     below_blank: list[int] = field(default_factory=list)
+    # 1-based rows holding a trainee that the sheet hides (an AutoFilter, rows hidden by
+    # hand): the unit neither sees nor prints them, so they are not its lines, and never
+    # dropped silently either (HIDDEN_ROWS).
+    hidden: list[int] = field(default_factory=list)
 
 
 def _columns(row: Row) -> dict[str, int]:
@@ -154,8 +158,13 @@ def _line(row: Row, texts: list[str], index: int, cols: _Columns, position: int)
     )
 
 
-def _total(row: Row, amount_col: int) -> tuple[int | None, Decimal | None]:
-    """Count and amount from a 合计 row in any of the ways people write them."""
+def _total(row: Row, amount_col: int, year_col: int
+           ) -> tuple[int | None, Decimal | None]:
+    """Count and amount from a 合计 row in any of the ways people write them.
+
+    A bare number in the 培训年度 column is the year filled down one row too far (or a
+    template repeating it), never the count: only a count or sum written as one
+    (``2人``, ``300元``) is taken from there."""
     count: int | None = None
     amount: Decimal | None = None
     for col, value in enumerate(row):
@@ -176,7 +185,7 @@ def _total(row: Row, amount_col: int) -> tuple[int | None, Decimal | None]:
             count = int(count_match.group(1) or count_match.group(2))
         if amount is None and amount_match:
             amount = parse_amount(amount_match.group(1) or amount_match.group(2))
-        if count_match or amount_match or labelled or not rest:
+        if count_match or amount_match or labelled or not rest or col == year_col:
             continue
         bare = _BARE_COUNT.fullmatch(rest)
         if bare and count is None:
@@ -189,6 +198,9 @@ def _total(row: Row, amount_col: int) -> tuple[int | None, Decimal | None]:
 _TOTAL = "total"
 _SUBTOTAL = "subtotal"
 _BELOW = "below"
+_EXAMPLE = "example"
+#: What a template's example line opens with (例 | 张三 | 1201…): never the unit's trainee.
+_EXAMPLE_WORDS = frozenset({"例", "示例", "样例", "范例", "例如", "填写示例", "示例行"})
 #: Empty rows in a row after which no 合计 row is looked for any more.
 _EMPTY_RUN = 20
 
@@ -196,11 +208,15 @@ _EMPTY_RUN = 20
 @remembered
 def _ends_table(first: str) -> str | None:
     """What a row whose first text is ``first`` is to the table: its 合计 row
-    (``_TOTAL``), something below it (``_BELOW``: a note, a header label), or None."""
+    (``_TOTAL``), something below it (``_BELOW``: a note, a header label), a row that is
+    no trainee (``_SUBTOTAL``, ``_EXAMPLE``: the template's 示例 line), or None."""
     if is_total_text(first):
         return _TOTAL
-    if label_key(first).startswith("小计"):
+    key = label_key(first)
+    if key.startswith("小计"):
         return _SUBTOTAL
+    if key in _EXAMPLE_WORDS:
+        return _EXAMPLE
     if is_note_text(first) or split_label(first):
         return _BELOW
     return None
@@ -224,11 +240,19 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
     past_end = False  # an empty row ended the lines; only the 合计 row is still wanted
     empty_run = 0
     last = header.index
+    hidden = sheet.hidden_rows
     for index in range(header.index + 1, len(sheet.rows)):
         row = sheet.rows[index]
         texts = [cell_text(value) for value in row]  # each cell's text once per row
         if len(texts) < cols.width:
             texts.extend([""] * (cols.width - len(texts)))
+        if hidden and index in hidden:
+            # Not what the unit sees: neither a line, nor an empty row or a 合计 that ends
+            # them; a trainee on it is named to the unit instead of being invoiced.
+            if texts[cols.name] and (texts[cols.id_number] or texts[cols.order_no]) \
+                    and not is_column(texts[cols.name], "name"):
+                table.hidden.append(index + 1)
+            continue
         first = next(filter(None, texts), "")
         if not first:
             ended = past_end = True
@@ -238,12 +262,12 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
             continue
         empty_run = 0
         ends = _ends_table(first)
-        if ends is _SUBTOTAL:
-            in_gap = True
+        if ends is _SUBTOTAL or ends is _EXAMPLE:
+            in_gap = True  # a group's sum, the template's example line: not a trainee
             continue
         if ends is _TOTAL:
             last = index
-            table.total_count, table.total_amount = _total(row, cols.amount)
+            table.total_count, table.total_amount = _total(row, cols.amount, cols.year)
             table.has_total_row = True
             ended = True
             break

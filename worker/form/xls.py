@@ -17,13 +17,15 @@ def read_xls(data: bytes, limits: FormLimits) -> list[Sheet]:
 
     log = io.StringIO()  # xlrd writes warnings to stdout by default
     try:
-        book = xlrd.open_workbook(file_contents=data, on_demand=True, ragged_rows=True, logfile=log)
+        # formatting_info: xlrd reads the ROW records (which rows are hidden) only then
+        book = xlrd.open_workbook(file_contents=data, on_demand=True, ragged_rows=True, logfile=log,
+                                  formatting_info=True)
     except xlrd.XLRDError as e:
         if "encrypted" in str(e).lower():
             raise FormUnreadable(ENCRYPTED) from e
-        raise FormUnreadable(CORRUPT) from e
-    except Exception as e:  # third-party boundary: any failure is "cannot open"
-        raise FormUnreadable(CORRUPT) from e
+        book = _without_formatting(data, log)
+    except Exception:  # third-party boundary: try once more without the formatting
+        book = _without_formatting(data, log)
     try:
         if book.nsheets > limits.max_sheets:
             raise FormUnreadable(f"附件中的工作表过多（超过 {limits.max_sheets} 个）")
@@ -40,6 +42,17 @@ def read_xls(data: bytes, limits: FormLimits) -> list[Sheet]:
         book.release_resources()
 
 
+def _without_formatting(data: bytes, log: io.StringIO) -> Any:
+    """The workbook without its formatting records, for a file whose formatting xlrd
+    cannot read (its values may still be readable: hidden rows are then not known)."""
+    import xlrd
+
+    try:
+        return xlrd.open_workbook(file_contents=data, on_demand=True, ragged_rows=True, logfile=log)
+    except Exception as e:  # third-party boundary: any failure is "cannot open"
+        raise FormUnreadable(CORRUPT) from e
+
+
 def _read_sheet(book: Any, index: int, limits: FormLimits) -> Sheet:
     sheet = book.sheet_by_index(index)
     nrows = min(sheet.nrows, limits.max_rows)
@@ -50,6 +63,8 @@ def _read_sheet(book: Any, index: int, limits: FormLimits) -> Sheet:
         rows=rows,
         truncated=sheet.nrows > limits.max_rows,
         hidden=bool(getattr(sheet, "visibility", 0)),
+        hidden_rows=frozenset(r for r, info in getattr(sheet, "rowinfo_map", {}).items()
+                              if r < nrows and getattr(info, "hidden", 0)),
     )
 
 

@@ -252,4 +252,5 @@ def _read_sheet(book: Any, part: SheetPart, bounded: BoundedSheet, values: list[
         row[c] = value
     sheet = [trim(row) for row in rows]
     sheet.extend([()] * (bounded.last_row - len(sheet)))
-    return Sheet(part.name, sheet, bounded.truncated, hidden=part.hidden)
+    return Sheet(part.name, sheet, bounded.truncated, hidden=part.hidden,
+                 hidden_rows=bounded.hidden_rows)

@@ -23,7 +23,7 @@ and error cell (``WorkSheetParser.parse_cell``), to replace calamine's.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from worker.form.cells import ShownWhole
@@ -78,6 +78,7 @@ class BoundedSheet:
     truncated: bool  # a row beyond max_rows exists
     last_row: int  # rows openpyxl yielded up to max_rows, trailing empty ones included
     prefixed: bool = True  # some element in its sheetData has a namespace prefix
+    hidden_rows: frozenset[int] = frozenset()  # 0-based rows the unit does not see
 
 
 @cache
@@ -116,7 +117,29 @@ def bound_sheet(xml: bytes, limits: FormLimits) -> BoundedSheet:
     if bounded is None:  # a reference written otherwise
         bounded = _bounded(xml, start, stop, named, _REFS[named].findall(xml, start, stop), limits)
     assert bounded is not None  # only first_refs gives None
-    return bounded
+    if bounded.xml.find(b"hidden", start) < 0:  # the common case: one memchr-like scan
+        return bounded
+    return replace(bounded, hidden_rows=hidden_rows(bounded.xml, bounded.prefixed))
+
+
+# A row tag's attributes (every kept row has its ``r``: bound_sheet sees to it).
+_ROW_TAG = pair(rb"<{P}row(?=[\s/>])([^>]*)")
+_ROW_HIDDEN = re.compile(rb"\shidden\s*=\s*[\"'](?:1|true)[\"']")
+_ROW_R = re.compile(rb"\sr\s*=\s*[\"'](\d+)[\"']")
+
+
+def hidden_rows(xml: bytes, named: bool = True) -> frozenset[int]:
+    """The 0-based rows of a bounded sheet marked hidden (ECMA-376 Part 1 §18.3.1.73
+    ``row@hidden``): what an AutoFilter filtered out, a row hidden by hand, a collapsed
+    outline group. The unit neither sees nor prints them, so the form's reader must not
+    take them for what the unit sent (worker.form.table)."""
+    rows = set()
+    for attrs in _ROW_TAG[named].findall(xml):
+        if _ROW_HIDDEN.search(attrs):
+            number = _ROW_R.search(attrs)
+            if number is not None:
+                rows.add(int(number.group(1)) - 1)
+    return frozenset(rows)
 
 
 def _bounded(xml: bytes, start: int, stop: int, named: bool, tags: list[tuple[bytes, bytes, bytes]],
@@ -207,7 +230,9 @@ def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSh
                                                           attrs, cell.group(3))
         prefix = row.group(1)
         body = b"".join(cells[c] for c in sorted(cells))
-        out.append(b"<%srow r=\"%d\">%s</%srow>" % (prefix, number, body, prefix))
+        # hidden kept: the reader must know which rows the unit does not see
+        hidden = b' hidden="1"' if _ROW_HIDDEN.search(row.group(2)) else b""
+        out.append(b"<%srow r=\"%d\"%s>%s</%srow>" % (prefix, number, hidden, body, prefix))
     last_row = limits.max_rows if truncated else kept
     return BoundedSheet(xml[:start] + b"".join(out) + xml[stop:], truncated, last_row)
 

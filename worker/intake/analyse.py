@@ -182,6 +182,7 @@ def _draft(header: dict[str, str], form: ParsedForm | None, mail: ParsedMail,
         draft.total_count = form.total_count
         draft.total_amount = form.total_amount
         draft.below_blank = list(form.below_blank)
+        draft.hidden_rows = list(form.hidden_rows)
     return draft
 
 

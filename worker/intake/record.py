@@ -320,6 +320,7 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     else:
         draft = draft_from(app, checked, mail.received_at)
         draft.below_blank = d.draft.below_blank  # seen only in the form as read
+        draft.hidden_rows = d.draft.hidden_rows
         app.status, reasons = judge(session, draft, config,
                                     pre_reasons=None if d.has_form else d.reasons,
                                     unread=d.unread, lookups=chunk.lookups)

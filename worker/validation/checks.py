@@ -56,6 +56,7 @@ def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups
     reasons += check_recipient(draft)
     reasons += check_totals(draft)
     reasons += check_below_blank(draft)
+    reasons += check_hidden_rows(draft)
     reasons += check_lines(draft, programme, lookups)
     return without_explained(reasons)
 
@@ -140,10 +141,12 @@ def check_totals(draft: Draft) -> list[Reason]:
         hint = "（学员之间如有空行，空行以下的学员未被读取，请删除空行）" \
             if draft.total_count > len(draft.lines) else ""
         problems.append(f"合计人数 {draft.total_count}，明细 {len(draft.lines)} 行{hint}")
-    if draft.total_amount is not None:
-        amounts = [line.amount for line in draft.lines if line.amount is not None]
+    # Compared only when every line's amount was read: one that was not is its line's
+    # reason (how to write it); "明细合计 0.00" beside it would be the sum of nothing.
+    amounts = [line.amount for line in draft.lines if line.amount is not None]
+    if draft.total_amount is not None and len(amounts) == len(draft.lines):
         total = sum(amounts, Decimal("0"))
-        if draft.total_amount != total or len(amounts) != len(draft.lines):
+        if draft.total_amount != total:
             problems.append(f"合计金额 {money(draft.total_amount)} 元，明细合计 {money(total)} 元")
     return [Reason(Code.TOTAL_MISMATCH, None, "；".join(problems))] if problems else []
 
@@ -154,9 +157,23 @@ def check_below_blank(draft: Draft) -> list[Reason]:
     rows = draft.below_blank
     if not rows:
         return []
-    shown = "、".join(str(r) for r in rows[:5]) + (" 等行" if len(rows) > 5 else " 行")
     return [Reason(Code.LINES_BELOW_BLANK_ROW, None,
-                   DETAILS["below_blank"].format(rows=shown, count=len(rows)))]
+                   DETAILS["below_blank"].format(rows=_rows_text(rows), count=len(rows)))]
+
+
+def _rows_text(rows: list[int]) -> str:
+    """Spreadsheet rows as a detail names them: ``12、13 行``, the first five of more ``等行``."""
+    return "、".join(str(r) for r in rows[:5]) + (" 等行" if len(rows) > 5 else " 行")
+
+
+def check_hidden_rows(draft: Draft) -> list[Reason]:
+    """HIDDEN_ROWS when trainees stand in rows the sheet hides (``draft.hidden_rows``:
+    their rows, 1-based): the unit does not see them, so they are not read."""
+    rows = draft.hidden_rows
+    if not rows:
+        return []
+    return [Reason(Code.HIDDEN_ROWS, None,
+                   DETAILS["hidden_rows"].format(rows=_rows_text(rows), count=len(rows)))]
 
 
 def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
@@ -236,13 +253,9 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref, detail))
 
     fee = programme.fees.get(line.year) if line.year is not None else None
-    if line.year is None or fee is None:
-        years = "、".join(str(y) for y in sorted(programme.fees))
-        reasons.append(Reason(Code.FEE_MISMATCH, line.ref,
-                              f"培训年度“{line.year_raw or line.year or ''}”不在收费标准内（{years}）"))
-    elif line.amount is None or line.amount != fee:
-        reasons.append(Reason(Code.FEE_MISMATCH, line.ref,
-                              f"{line.year} 年度应为 {money(fee)} 元，表中为 {_amount_as_written(line)}"))
+    fee_detail = _fee_detail(line, fee, programme)
+    if fee_detail:
+        reasons.append(Reason(Code.FEE_MISMATCH, line.ref, fee_detail))
 
     if not line.order_no:
         reasons.append(Reason(Code.PAYMENT_NOT_FOUND, line.ref, f"{who} 未填写订单号"))
@@ -277,10 +290,15 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         differ.append(f"姓名（表中“{line.name}”，与缴费记录不一致）")
     if not same_id(payment.id_number.upper(), id_number):
         differ.append(f"身份证号（表中 {line.id_number or '未填写'}，与缴费记录不一致）")
-    if payment.year != line.year:
+    # A year or amount that could not be read is FEE_MISMATCH's to say (how to write it):
+    # "表中 壹佰伍拾元，缴费记录 150.00" beside it would tell the unit the two differ.
+    if line.year is not None and payment.year != line.year:
         year = _shown_as_date(line.year, line.year_raw) or line.year_raw or line.year
         differ.append(f"培训年度（表中 {year}，缴费记录 {payment.year}）")
-    if line.amount is None or payment.amount != line.amount:
+    if line.amount is None and fee is None:  # FEE_MISMATCH spoke of the year only
+        written = f"表中“{line.amount_raw}”无法识别" if line.amount_raw else "表中未填写"
+        differ.append(f"金额（{written}，缴费记录 {money(payment.amount)}）")
+    elif line.amount is not None and payment.amount != line.amount:
         differ.append(f"金额（表中 {_amount_as_written(line)}，缴费记录 {money(payment.amount)}）")
     if differ:
         reasons.append(Reason(Code.PAYMENT_MISMATCH, line.ref,
@@ -291,6 +309,29 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         reasons.append(Reason(Code.PAID_OUTSIDE_WINDOW, line.ref,
                               f"订单号 {line.order_no} 支付时间 {when}"))
     return reasons
+
+
+def _fee_detail(line: Line, fee: Decimal | None, programme: ProgrammeConfig) -> str:
+    """FEE_MISMATCH's detail for a line ('' when its year and amount agree with the fee
+    schedule). A year or amount that could not be read is said to be so, with how to
+    write it: never "2017(补训) is not in the schedule (…2017…)", which contradicts itself."""
+    years = "、".join(str(y) for y in sorted(programme.fees))
+    if line.year is None:
+        if not line.year_raw:
+            return f"未填写培训年度（收费标准内的年度：{years}）"
+        return (f"培训年度“{line.year_raw}”无法识别：请只填写一个年份数字（{years} 之一），"
+                f"补训等说明请写在备注中")
+    if fee is None:
+        year = _shown_as_date(line.year, line.year_raw) or line.year
+        return f"培训年度 {year} 不在收费标准内（{years}）"
+    if line.amount is None:
+        if not line.amount_raw:
+            return f"未填写金额（{line.year} 年度应为 {money(fee)} 元）"
+        return (f"金额“{line.amount_raw}”无法识别：请用阿拉伯数字填写金额（{line.year} 年度应为 "
+                f"{money(fee)}）")
+    if line.amount != fee:
+        return f"{line.year} 年度应为 {money(fee)} 元，表中为 {_amount_as_written(line)}"
+    return ""
 
 
 #: How a date cell reads as text (worker.form.cells.cell_text): ISO, maybe with a time.

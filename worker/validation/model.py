@@ -67,6 +67,8 @@ def _draft_class() -> type:
         # Spreadsheet rows (1-based) of trainees below the empty row that ended the lines,
         # not read (worker.form.table); only a draft read from the form has them.
         ("below_blank", list[int], field(default_factory=list)),
+        # Spreadsheet rows (1-based) of trainees the sheet hides (a filter), not read.
+        ("hidden_rows", list[int], field(default_factory=list)),
         # When the mailbox received the mail: the date rules judge this, never its Date.
         ("received_at", datetime | None, field(default=None)),
         # What the unit typed in the choice fields (``Field.choices``), before normalising:

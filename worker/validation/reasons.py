@@ -42,6 +42,7 @@ class Code(StrEnum):
     DUPLICATE_LINE = "DUPLICATE_LINE"
     TOTAL_MISMATCH = "TOTAL_MISMATCH"
     LINES_BELOW_BLANK_ROW = "LINES_BELOW_BLANK_ROW"
+    HIDDEN_ROWS = "HIDDEN_ROWS"
     PAST_DEADLINE = "PAST_DEADLINE"
     INVOICE_REVERSED = "INVOICE_REVERSED"
     TAX_PLATFORM_REJECTED = "TAX_PLATFORM_REJECTED"
@@ -273,6 +274,18 @@ REASONS: dict[Code, ReasonText] = {
         role=Role.CHECK, waivable=False, next_step=NextStep.RESEND, sticky=True,
         explains=(Code.TOTAL_MISMATCH,),
     ),
+    # Found only while reading the form (worker.form.table: trainees in rows the sheet
+    # hides, an AutoFilter's or hidden by hand, are not read as lines): the unit sees and
+    # prints fewer trainees than the file holds, so neither reading them (an invoice for
+    # people the unit did not mean) nor dropping them silently is right. Sticky and not
+    # waivable as LINES_BELOW_BLANK_ROW: the unit sends the form again as it means it.
+    Code.HIDDEN_ROWS: ReasonText(
+        "申请表中有隐藏的行（筛选或隐藏），其中的学员未被读取",
+        "请取消筛选并取消隐藏所有行，确认表中只保留需要开具发票的学员（不需要开票的学员请删除整行，"
+        "不要隐藏）后重新发送。",
+        role=Role.CHECK, waivable=False, next_step=NextStep.RESEND, sticky=True,
+        explains=(Code.TOTAL_MISMATCH,),
+    ),
     Code.PAST_DEADLINE: ReasonText(
         "已超过邮件申请开具发票的截止时间",
         "请联系学院（{contact_phone}）咨询办理方式。",
@@ -355,6 +368,8 @@ DETAILS: dict[str, str] = {
     "body_form": "邮件正文中的申请表：{why}",
     # LINES_BELOW_BLANK_ROW: the rows (1-based, as the spreadsheet numbers them; "12、13 行").
     "below_blank": "第 {rows}的 {count} 名学员在空行之下，没有读取（名单在第一个空行处结束）",
+    # HIDDEN_ROWS: the rows (1-based, as the spreadsheet numbers them; "9、11 行").
+    "hidden_rows": "第 {rows}是隐藏行（表格设置了筛选或隐藏了这些行），其中的 {count} 名学员没有读取",
     # INVALID_ID_NUMBER of an ID typed into a number cell: quoted as Excel/WPS show it.
     "id_shown_as_number": (
         "{who} 的身份证号在表格中显示为 {shown}：这一列是数字格式，Excel 和 WPS 只保留 15 位数字，"
