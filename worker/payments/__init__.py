@@ -7,30 +7,22 @@ the same file twice changes nothing; a later export updates a record (a refund).
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.db.models import Payment, PaymentImport
-from worker.db.types import utcnow
-from worker.errors import FormUnreadable, PaymentFileError
-from worker.form.body import html_table_sheet
-from worker.form.delimited import decode_text
-from worker.form.limits import FormLimits
-from worker.form.sniff import sniff
-from worker.form.xlsx import check_zip
+from worker.db.models import Payment
+from worker.errors import PaymentFileError
+from worker.payments.results import ImportResult, RowError
+from worker.payments.sheets import table_rows
+from worker.payments.store import store_payments
 from worker.text import label_key, masked, normalize, number_text, parse_amount, parse_int, squash, storable
 from worker.validation.ids import is_valid_id_number
 from worker.validation.model import (
@@ -43,6 +35,9 @@ from worker.validation.model import (
     PaymentRow,
     final_status,
 )
+
+__all__ = ["ImportResult", "RowError", "import_payment_file", "read_payment_file",
+           "store_payments"]
 
 
 @dataclass(frozen=True)
@@ -133,16 +128,8 @@ def _method(value: object) -> str | None:
 _LENGTHS = {key: Payment.__table__.c[key].type.length for key in ("order_no", "name", "id_number")}
 _YEARS = range(1900, 2201)
 _MAX_AMOUNT = Decimal("1000000000")  # yuan; as worker.intake.record keeps form amounts
-_S = TypeVar("_S")
-# An HTML export is read whole by the form's table reader; a year's payments fit.
-# A season's export, not a unit's form: far more rows, but a workbook still has to pass
-# the form reader's zip vetting (size inflated, compression ratio, encryption, members,
-# unsafe XML) before openpyxl opens it: a 1.5 MB upload that inflates to 1.5 GB took
-# 3 GB of memory and 20 s, then failed with a misleading message.
-_LIMITS = FormLimits(max_rows=500_000, max_cols=50, max_uncompressed=256 * 1024 * 1024)
 _SHOWN = 40  # characters of a bad cell quoted in its error
 
-OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # As exports and spreadsheet programs write a date-time: ISO first (fromisoformat), then
 # slashes and dots, Chinese 年月日 (what Excel and WPS show on a Chinese system, and so
 # write into a CSV saved from it) and 上午/下午 (the Windows Chinese long time); seconds
@@ -156,47 +143,12 @@ _MERIDIEM = {"上午": "AM", "下午": "PM"}
 # The first words of a line under the records (label_key: no spaces or colons).
 _FOOTER = re.compile(r"(?:合计|总计|小计|共计|累计|导出时间|导出日期|导出人|制表人|制表时间|制表日期|"
                      r"打印时间|打印日期)|共[0-9]+(?:条|笔|行|人|单)")
-# Excel's first line naming the delimiter of a CSV it should open (``sep=;``).
-_SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 # A long number Excel showed in scientific notation and saved that way: its digits are
 # gone (``2.01806E+14``, ``1.20114E+17``).
 _SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?E\+?[0-9]+", re.IGNORECASE)
 # Digits a spreadsheet number keeps exactly (Excel: 15 significant digits).
 _EXACT_DIGITS = 15
 _ZEROED = "文件可能在 Excel 中以数字格式另存过，末尾数字已丢失，请导入培训平台导出的原始文件"
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A row that was not stored, and why; or, ``about_file``, something staff must know
-    about rows that were (at the header's line), not counted as a row."""
-
-    source: str
-    line: int
-    detail: str
-    about_file: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.detail}"
-
-
-@dataclass
-class ImportResult:
-    source: str
-    rows: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def bad(self) -> int:
-        """Rows not stored (a notice about the file is no row)."""
-        return sum(not e.about_file for e in self.errors)
-
-    def summary(self) -> str:
-        return (f"{self.source}: {self.rows} rows, {self.inserted} new, {self.updated} updated, "
-                f"{self.unchanged} unchanged, {self.bad} bad")
 
 
 def read_payment_file(
@@ -206,104 +158,8 @@ def read_payment_file(
 ) -> tuple[list[PaymentRow], list[RowError]]:
     """Parse an export; raises PaymentFileError only when the file as a whole is unusable.
     ``progress`` wraps the row reader (a progress bar on a terminal)."""
-    if data[:4] == b"PK\x03\x04":
-        table = _xlsx_rows(name, data)
-    elif data[:8] == OLE2_MAGIC:
-        table = _xls_rows(name, data)
-    elif sniff(data) == "html":
-        table = _html_rows(name, data)
-    else:
-        table = _csv_rows(name, data)
+    table = table_rows(name, data)
     return _rows(name, progress(table) if progress else table, tz)
-
-
-def _csv_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
-    text = decode_text(data)
-    first = 1
-    sep = _SEP_LINE.match(text)
-    if sep:  # Excel's "sep=;" line: the delimiter is named, not guessed
-        text, first = text[sep.end():], 2
-        dialect: type[csv.Dialect] | csv.Dialect = csv.excel
-        delimiter = sep.group(1)
-    else:
-        try:
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-        except csv.Error:
-            dialect = csv.excel
-        delimiter = dialect.delimiter
-    reader = csv.reader(io.StringIO(text), dialect, delimiter=delimiter)
-    try:
-        for lineno, row in enumerate(reader, start=first):
-            yield lineno, list(row)
-    except csv.Error as e:  # a NUL, a stray quote: the file as a whole is unusable
-        raise PaymentFileError(f"{name}:{reader.line_num + first - 1}: 无法按 CSV 读取（{e}）") from e
-
-
-def _xlsx_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
-    from openpyxl import load_workbook
-
-    try:
-        check_zip(data, _LIMITS)
-    except FormUnreadable as e:
-        raise PaymentFileError(f"{name}: 不是可读取的 .xlsx 文件（{e.detail}）") from e
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many unrelated types on bad files
-        raise PaymentFileError(f"{name}: 不是可读取的 .xlsx 文件（{e}）") from e
-    try:
-        ws = _first_visible(name, wb.worksheets, lambda sheet: sheet.sheet_state == "visible")
-        rows = ws.iter_rows(values_only=True)  # read as iterated: a broken sheet fails here
-        for lineno in itertools.count(1):
-            try:
-                row = next(rows)
-            except StopIteration:
-                break
-            except Exception as e:  # a malformed sheet (a bad tag, an undefined entity)
-                raise PaymentFileError(f"{name}: 不是可读取的 .xlsx 文件（第 {lineno} 行附近已损坏："
-                                       f"{e}）") from e
-            yield lineno, list(row)
-    finally:
-        wb.close()
-
-
-def _html_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
-    """An "Excel" export that is a web page (an HTML table named .xls), as web platforms
-    write them; read as the form reader reads one (``worker.form.body``)."""
-    sheet = html_table_sheet(decode_text(data), _LIMITS)
-    if sheet is None:
-        raise PaymentFileError(f"{name}: 是一个没有表格的网页，不是培训平台的导出文件")
-    if sheet.truncated:
-        raise PaymentFileError(f"{name}: 超过 {_LIMITS.max_rows} 行")
-    for lineno, row in enumerate(sheet.rows, start=1):
-        yield lineno, list(row)
-
-
-def _first_visible(name: str, sheets: list[_S], visible: Callable[[_S], bool]) -> _S:
-    """The export's sheet: the first one shown.  A hidden sheet before it holds the
-    lists behind drop-downs (WPS, Excel templates), never the records."""
-    if not sheets:
-        raise PaymentFileError(f"{name}: 工作簿中没有工作表")
-    return next((sheet for sheet in sheets if visible(sheet)), sheets[0])
-
-
-def _xls_rows(name: str, data: bytes) -> Iterator[tuple[int, list[object]]]:
-    """Excel 97-2003 exports (some platform versions still write them)."""
-    import xlrd
-
-    try:
-        book = xlrd.open_workbook(file_contents=data, on_demand=True)
-        sheet = _first_visible(name, [book.sheet_by_index(i) for i in range(book.nsheets)],
-                               lambda sheet: sheet.visibility == 0)
-    except Exception as e:  # xlrd raises bare Exceptions for bad files
-        raise PaymentFileError(f"{name}: 不是可读取的 .xls 文件（{e}）") from e
-    for r in range(sheet.nrows):
-        cells: list[object] = []
-        for cell in sheet.row(r):
-            if cell.ctype == xlrd.XL_CELL_DATE:
-                cells.append(xlrd.xldate_as_datetime(cell.value, book.datemode))
-            else:
-                cells.append(cell.value)
-        yield r + 1, cells
 
 
 def _rows(name: str, table: Iterable[tuple[int, list[object]]], tz: ZoneInfo,
@@ -509,54 +365,6 @@ def _parse_time(value: object, tz: ZoneInfo) -> datetime | None:
     return None
 
 
-def store_payments(session: Session, source: str, rows: list[PaymentRow],
-                   errors: list[RowError]) -> ImportResult:
-    """Upsert rows in the caller's transaction. A refund is final (``final_status``): an
-    older export that still says 已支付 does not un-refund an order, nor does the
-    payment's own row beside the refund's in one export."""
-    result = ImportResult(source=source, rows=len(rows) + sum(not e.about_file for e in errors),
-                          errors=list(errors))
-    latest: dict[str, PaymentRow] = {}
-    for row in rows:
-        # One export may list an order twice (its refund and its payment); which row is
-        # newer cannot be told from the file, so the refund is final here as well.
-        before = latest.get(row.order_no)
-        latest[row.order_no] = (row._replace(status=final_status(before.status, row.status))
-                                if before else row)
-    existing = {
-        p.order_no: p
-        for chunk in _chunks(list(latest), 500)
-        for p in session.scalars(select(Payment).where(Payment.order_no.in_(chunk)))
-    }
-    now = utcnow()
-    for order_no, row in latest.items():
-        current = existing.get(order_no)
-        values = {
-            "name": row.name, "id_number": row.id_number, "year": row.year, "amount": row.amount,
-            "paid_at": row.paid_at, "method": row.method, "status": row.status,
-        }
-        if current is None:
-            session.add(Payment(order_no=order_no, source=source, imported_at=now,
-                                updated_at=now, **values))
-            result.inserted += 1
-            continue
-        values["status"] = final_status(current.status, row.status)
-        if all(getattr(current, k) == v for k, v in values.items()):
-            result.unchanged += 1
-            continue
-        for k, v in values.items():
-            setattr(current, k, v)
-        current.source = source
-        current.updated_at = now
-        result.updated += 1
-    session.add(PaymentImport(
-        source=source[:255], rows=result.rows, inserted=result.inserted, updated=result.updated,
-        unchanged=result.unchanged,
-        errors=json.dumps([str(e) for e in result.errors], ensure_ascii=False),
-    ))
-    return result
-
-
 def import_payment_file(session: Session, path: Path, tz: ZoneInfo,
                         progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
                         ) -> ImportResult:
@@ -566,8 +374,3 @@ def import_payment_file(session: Session, path: Path, tz: ZoneInfo,
         raise PaymentFileError(f"{path}: 无法读取（{e.strerror}）") from e
     rows, errors = read_payment_file(path.name, data, tz, progress)
     return store_payments(session, path.name, rows, errors)
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
