@@ -105,7 +105,7 @@ def test_held_application_to_issued_in_the_browser(
     expect(page.locator("tbody tr")).to_have_count(5)
     snap(page, shots, "queue")
     page.fill("input[name=q]", "北辰区实验")
-    page.click("text=筛选")
+    page.get_by_role("button", name="筛选").click()
     expect(page.locator("tbody tr")).to_have_count(1)
     page.click("tbody tr >> text=天津市北辰区实验中学")
     expect(page.locator("h1")).to_contain_text("天津市北辰区实验中学")
