@@ -80,9 +80,7 @@ def keep_apart(read: Read) -> None:
     Copies of one mail keep one key: the second is stored as the duplicate it is."""
     first: dict[str, Digests] = {}
     for _, mail, _, _ in read:
-        keys = message_keys(mail.message_id, mail.digests)
-        keys = keys[keys.index(mail.message_id):] if mail.message_id in keys else keys
-        for key in keys:
+        for key in message_keys(mail.message_id, mail.digests):
             taken = first.setdefault(key, mail.digests)
             if taken is mail.digests or same_mail(taken, mail.digests):
                 mail.message_id = key

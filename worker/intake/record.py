@@ -107,8 +107,7 @@ def _stored_copy(session: Session, mail: ParsedMail) -> Mail | None:
     """The stored mail this one is a copy of (``same_mail``), if any. A different mail
     stored under its key (another worker's, a reusing mailer's, the same form sent
     again) moves this one on to its next key (``message_keys``)."""
-    keys = message_keys(mail.message_id, mail.digests)
-    for key in keys[keys.index(mail.message_id):] if mail.message_id in keys else keys:
+    for key in message_keys(mail.message_id, mail.digests):
         mail.message_id = key
         existing = find_mail(session, key)
         if existing is None or same_mail(

@@ -53,17 +53,19 @@ _REUSED = " #"
 
 
 def message_keys(message_id: str, digests: Digests) -> list[str]:
-    """The keys a mail with this Message-ID (or stored key) may be stored under, in the
-    order they are tried: the ID; the ID and its content's digest (``Digests.key``), for
-    a different mail under an ID an earlier one has (a broken mailer, an OA system's
-    constant ID); that and its Date (UTC), for the same content sent again under such an
-    ID. The first key not taken by another mail is the mail's; a copy finds its mail
-    under one of them (``same_mail``), so each mail is stored, judged and answered once."""
+    """The keys a mail with this Message-ID may be stored under, in the order they are
+    tried, from the one it has now (a stored key: those after it): the ID; the ID and
+    its content's digest (``Digests.key``), for a different mail under an ID an earlier
+    one has (a broken mailer, an OA system's constant ID); that and its Date (UTC), for
+    the same content sent again under such an ID. The first key not taken by another
+    mail is the mail's; a copy finds its mail under one of them (``same_mail``), so each
+    mail is stored, judged and answered once."""
     header = header_message_id(message_id)
     reused = f"{header}{_REUSED}{digests.key[:16]}"
-    if digests.date is None:
-        return [header, reused]
-    return [header, reused, f"{reused}{_REUSED}{digests.date.astimezone(UTC):%Y%m%dT%H%M%SZ}"]
+    keys = [header, reused]
+    if digests.date is not None:
+        keys.append(f"{reused}{_REUSED}{digests.date.astimezone(UTC):%Y%m%dT%H%M%SZ}")
+    return keys[keys.index(message_id):] if message_id in keys else keys
 
 
 def key_of_its_own(message_id: str) -> str:
