@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import column, insert, inspect, table, text
+from sqlalchemy import Engine, column, insert, inspect, table, text
 
 from tests.fixtures.db import empty_engine
 from worker.db import _alembic_config, check_schema, current_revision, init_db
@@ -48,6 +48,17 @@ def test_a_sqlite_connection_gets_the_settings_concurrent_workers_and_chunks_nee
                    "synchronous": 1, "temp_store": 2}
 
 
+def _mail_row(engine: Engine) -> dict[str, object]:
+    """A value for each required column of ``mails`` at the engine's revision."""
+    def value(kind: str) -> object:
+        if "DATE" in kind or "TIME" in kind:
+            return "2018-09-03 02:15:00"
+        return 0 if "INT" in kind or "BOOL" in kind else "x"
+
+    return {c["name"]: value(str(c["type"]).upper()) for c in inspect(engine).get_columns("mails")
+            if not c["nullable"] and c["name"] != "id"}
+
+
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_0015_drops_0014s_digests_that_hashed_the_subject(backend: str, tmp_path: Path,
                                                          request: pytest.FixtureRequest) -> None:
@@ -56,13 +67,7 @@ def test_0015_drops_0014s_digests_that_hashed_the_subject(backend: str, tmp_path
     mail, as for rows from before 0014 (``worker.message.model.same_mail``)."""
     engine = empty_engine(backend, tmp_path, request)
     command.upgrade(_alembic_config(engine), "0014")
-    columns = [c for c in inspect(engine).get_columns("mails")
-               if not c["nullable"] and c["name"] != "id"]
-    values = {c["name"]: ("2018-09-03 02:15:00" if "DATE" in str(c["type"]).upper()
-                          or "TIME" in str(c["type"]).upper() else
-                          0 if "INT" in str(c["type"]).upper() or "BOOL" in str(c["type"]).upper()
-                          else "x") for c in columns}
-    values.update(message_id="<a@b>", content_digest="f" * 64)
+    values = dict(_mail_row(engine), message_id="<a@b>", content_digest="f" * 64)
     with engine.begin() as conn:
         conn.execute(insert(table("mails", *(column(n) for n in values))), values)
     init_db(engine)
@@ -83,12 +88,7 @@ def test_0016_recomputes_envelopes_in_utc_without_gateway_tags(
 
     engine = empty_engine(backend, tmp_path, request)
     command.upgrade(_alembic_config(engine), "0015")
-    columns = [c for c in inspect(engine).get_columns("mails")
-               if not c["nullable"] and c["name"] != "id"]
-    base = {c["name"]: ("2018-09-03 02:15:00" if "DATE" in str(c["type"]).upper()
-                        or "TIME" in str(c["type"]).upper() else
-                        0 if "INT" in str(c["type"]).upper() or "BOOL" in str(c["type"]).upper()
-                        else "x") for c in columns}
+    base = _mail_row(engine)
     rows = [dict(base, message_id="<a@b>", sender="oa@wq.gov.cn", subject="发票申请",
                  date="2018-09-03 02:15:00", envelope_digest="e" * 64),
             dict(base, message_id="<c@d>", sender="oa@wq.gov.cn", subject="发票申请",
