@@ -55,6 +55,19 @@ def number_text(text: str) -> str:
     return text.removeprefix("'")
 
 
+#: Significant digits a spreadsheet's number keeps (Excel, WPS: a double shown to 15).
+EXACT_DIGITS = 15
+
+
+def cut_by_number_cell(text: str) -> bool:
+    """Whether ``text`` is a long number as a spreadsheet's number cell leaves it: more
+    than ``EXACT_DIGITS`` significant digits, only zeros after them (an 18-digit
+    身份证号 typed into a 数值 cell ends in 000; ``201805100930001234`` becomes
+    ``…1000``)."""
+    digits = text.lstrip("0")
+    return text.isdigit() and len(digits) > EXACT_DIGITS and not digits[EXACT_DIGITS:].strip("0")
+
+
 #: What stands between the parts of a transliterated name (阿依古丽·买买提) as people and
 #: platforms type it: middle dot, bullet, katakana dot, hyphenation point, full stops,
 #: hyphens and dashes, white space (a unit that cannot find "·" types a space, which the

@@ -153,3 +153,18 @@ def test_an_order_number_typed_into_a_number_cell_is_quoted_as_the_sheet_shows_i
     assert order_text(201800000000001.0, cell_text(201800000000001.0)) == "201800000000001"
     assert order_text(201800000000001, "201800000000001") == "201800000000001"
     assert order_text("201805100930001234", "201805100930001234") == "201805100930001234"
+
+
+@pytest.mark.parametrize(("text", "cut"), [
+    ("120222198001011000", True),    # an 18-digit ID a 数值 cell kept 15 digits of
+    ("201805100930001000", True),
+    ("2018051009300012340", False),  # past the 15th digit not all zeros: not a cell's cut
+    ("120222198001010013", False),
+    ("201800000000001", False),      # 15 digits: kept exactly
+    ("00120222198001011", False),    # leading zeros are not significant
+    ("12022219800101100X", False),
+])
+def test_what_a_number_cell_leaves_of_a_long_number(text: str, cut: bool) -> None:
+    from worker.text import cut_by_number_cell
+
+    assert cut_by_number_cell(text) is cut

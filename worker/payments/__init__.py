@@ -23,7 +23,18 @@ from worker.errors import PaymentFileError
 from worker.payments.results import ImportResult, RowError
 from worker.payments.sheets import table_rows
 from worker.payments.store import store_payments
-from worker.text import label_key, masked, normalize, number_text, parse_amount, parse_int, squash, storable
+from worker.text import (
+    EXACT_DIGITS,
+    cut_by_number_cell,
+    label_key,
+    masked,
+    normalize,
+    number_text,
+    parse_amount,
+    parse_int,
+    squash,
+    storable,
+)
 from worker.validation.ids import is_valid_id_number
 from worker.validation.model import (
     CARD,
@@ -146,8 +157,6 @@ _FOOTER = re.compile(r"(?:合计|总计|小计|共计|累计|导出时间|导出
 # A long number Excel showed in scientific notation and saved that way: its digits are
 # gone (``2.01806E+14``, ``1.20114E+17``).
 _SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?E\+?[0-9]+", re.IGNORECASE)
-# Digits a spreadsheet number keeps exactly (Excel: 15 significant digits).
-_EXACT_DIGITS = 15
 _ZEROED = "文件可能在 Excel 中以数字格式另存过，末尾数字已丢失，请导入培训平台导出的原始文件"
 
 
@@ -223,12 +232,9 @@ def _zeroed_orders(rows: list[PaymentRow]) -> set[str]:
     the 15 significant digits Excel keeps, only zeros (``201805100930001234`` ->
     ``…1000``). Excel does that to the whole column, so one long number in the file
     with other digits there shows the column kept its digits, and none is suspect."""
-    long = [digits for row in rows
-            if row.order_no.isdigit() and len(digits := row.order_no.lstrip("0")) > _EXACT_DIGITS]
-    if any(digits[_EXACT_DIGITS:].strip("0") for digits in long):
-        return set()
-    return {row.order_no for row in rows
-            if row.order_no.isdigit() and len(row.order_no.lstrip("0")) > _EXACT_DIGITS}
+    long = {row.order_no for row in rows
+            if row.order_no.isdigit() and len(row.order_no.lstrip("0")) > EXACT_DIGITS}
+    return long if all(map(cut_by_number_cell, long)) else set()
 
 
 def _footer(cells: list[object], order_at: int) -> bool:
@@ -269,8 +275,7 @@ def _row(cells: list[object], columns: dict[str, tuple[int, ...]], tz: ZoneInfo,
     id_number, problem = _key(cell("id_number"), "身份证号")
     if problem:
         return None, problem
-    if (len(id_number) == 18 and id_number.isdigit() and id_number.endswith("000")
-            and not is_valid_id_number(id_number)):
+    if len(id_number) == 18 and cut_by_number_cell(id_number) and not is_valid_id_number(id_number):
         # Excel kept 15 digits of an ID typed as a number: its check digit gives it away.
         return None, f"身份证号 {_shown(id_number)} 末三位是 000 且校验位不符：{_ZEROED}"
     amount = parse_amount(cell("amount"))
@@ -316,7 +321,7 @@ def _key(value: object, title: str) -> tuple[str, str | None]:
     if _SCIENTIFIC.fullmatch(text):
         return "", (f"{title} {_shown(value)} 是科学计数法（用 Excel 另存过？），后几位数字已丢失："
                     f"请导入培训平台导出的原始文件")
-    if written_as_number and len(text) > _EXACT_DIGITS:
+    if written_as_number and len(text) > EXACT_DIGITS:
         return "", (f"{title} {_shown(value)} 以数字保存，已丢失末尾数字："
                     f"请将该列设为文本后重新导出")
     return text, None

@@ -14,7 +14,7 @@ from worker.fields import FIELDS, Field, Group, Required, required
 from worker.form.cells import NUMBERS_SHOWN_AS_DATES, shows_error
 from worker.phone import is_valid_phone
 from worker.status import InvoiceType
-from worker.text import agrees_unmasked, masked, money, same_name
+from worker.text import agrees_unmasked, cut_by_number_cell, masked, money, same_name
 from worker.validation import normalize
 from worker.validation.ids import is_valid_id_number, is_valid_tax_id
 from worker.validation.model import CARD, PARTLY_REFUNDED, REFUNDED, REFUNDING, Draft, Line, Lookups
@@ -244,7 +244,7 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         else:
             shown = line.id_number or "（未填写）"
             hint = ""
-            if id_number.isdigit() and len(id_number) == 18 and id_number.endswith("000"):
+            if len(id_number) == 18 and cut_by_number_cell(id_number):
                 # Excel keeps 15 significant digits of a number: an ID typed into a number
                 # cell ends in 000. Say so, or the unit retypes it the same way (a typo in
                 # a text cell gets no such hint: it would send the unit the wrong way).
@@ -269,10 +269,8 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         if _EXCEL_SCIENTIFIC.match(line.order_no):
             detail = DETAILS["order_shown_as_number"].format(who=who, shown=line.order_no)
         else:
-            lost = len(line.order_no) > 15 and line.order_no.isdigit() and \
-                line.order_no.endswith("0")  # what a number cell keeps of 16+ digits
             detail = f"订单号 {line.order_no}（{who}）没有缴费记录" + (
-                DETAILS["order_lost_digits"] if lost else "")
+                DETAILS["order_lost_digits"] if cut_by_number_cell(line.order_no) else "")
         reasons.append(Reason(Code.PAYMENT_NOT_FOUND, line.ref, detail))
         return reasons
     refund = _REFUNDS.get(payment.status)
