@@ -44,7 +44,6 @@ from worker.replies.policy import (
     domain_of,
     looks_like_unit,
     over_limit,
-    reason_of,
     withheld_text,
 )
 from worker.status import ApplicationStatus, InvoiceState, MailStatus, OutboxStatus
@@ -169,7 +168,7 @@ def release_withheld(session: Session, config: Config, *, now: datetime | None =
     released = 0
     for row in rows:
         mail = session.get(Mail, row.mail_id)
-        if mail is None or reason_of(row.last_error) not in _DELAYED:
+        if mail is None:
             continue
         full = over_limit(session, row.recipient, config, now)
         if full is NoReply.HOURLY_LIMIT:
