@@ -25,6 +25,10 @@ _ALWAYS = required(Required.ALWAYS)
 _CHOICES = tuple(f for f in FIELDS if f.choices)
 _SPECIAL = required(Required.SPECIAL)
 _RECIPIENT = required(Required.ALWAYS, Group.RECIPIENT)
+# Neither required always nor a choice: FORM_INCOMPLETE only when showing an error value.
+# Worked out here, not per form: ``f not in _ALWAYS`` compares Fields with the
+# dataclass's ``__eq__`` (a tuple of all their attributes each), most of ``incomplete``.
+_OTHERS = tuple(f for f in FIELDS if f not in _ALWAYS and not f.choices)
 
 
 def lacking(field: Field, value: str) -> bool:
@@ -46,7 +50,7 @@ def incomplete(value: Callable[[Field], str]) -> list[Field]:
     ``value`` gives a field's text (the raw text for a choice)."""
     empty = [f for f in _ALWAYS if lacking(f, value(f))]
     return empty + [f for f in _CHOICES if lacking(f, value(f))] + [
-        f for f in FIELDS if f not in _ALWAYS and not f.choices and shows_error(value(f))]
+        f for f in _OTHERS if shows_error(value(f))]
 
 
 def check_application(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
@@ -309,19 +313,26 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     return reasons
 
 
+def _years(programme: ProgrammeConfig) -> str:
+    """The fee schedule's years as a detail lists them; written only for a detail that
+    names them (every line asked for its fee: joining them each time cost a third of
+    a valid line's checks)."""
+    return "、".join(str(y) for y in sorted(programme.fees))
+
+
 def _fee_detail(line: Line, fee: Decimal | None, programme: ProgrammeConfig) -> str:
     """FEE_MISMATCH's detail for a line ('' when its year and amount agree with the fee
     schedule). A year or amount that could not be read is said to be so, with how to
     write it: never "2017(补训) is not in the schedule (…2017…)", which contradicts itself."""
-    years = "、".join(str(y) for y in sorted(programme.fees))
     if line.year is None:
+        years = _years(programme)
         if not line.year_raw:
             return f"未填写培训年度（收费标准内的年度：{years}）"
         return (f"培训年度“{line.year_raw}”无法识别：请只填写一个年份数字（{years} 之一），"
                 f"补训等说明请写在备注中")
     if fee is None:
         year = _shown_as_date(line.year, line.year_raw) or line.year
-        return f"培训年度 {year} 不在收费标准内（{years}）"
+        return f"培训年度 {year} 不在收费标准内（{_years(programme)}）"
     if line.amount is None:
         if not line.amount_raw:
             return f"未填写金额（{line.year} 年度应为 {money(fee)} 元）"
