@@ -86,3 +86,45 @@ def _deflated(compressed: bytes | memoryview, size: int, crc: int) -> bytes | No
 _REMEMBERED_SIZE = 8 * 1024
 _REMEMBERED_INFLATED = 32 * 1024
 _remembered = lru_cache(maxsize=128)(_deflated)
+
+
+
+_STORED_LOCAL = struct.Struct("<4s5H3L2H")  # zipfile.structFileHeader, STORED
+_STORED_CENTRAL = struct.Struct("<4s6H3L5HL")  # zipfile.structCentralDir up to the offset
+_END = struct.Struct("<4s4H2LH")  # zipfile.structEndArchive
+_DOS_DAY_ONE = (1 << 5) | 1  # 1980-01-01, the earliest date a zip header holds
+
+
+@lru_cache(maxsize=256)
+def _stored_headers(name: str, crc: int, size: int) -> tuple[bytes, bytes, bytes]:
+    """A stored member's local header with its name, its central entry up to its
+    offset, and its name as written (forms from one program repeat most members, so
+    these are built once each)."""
+    if name.isascii():
+        raw, flags = name.encode(), 0
+    else:
+        raw, flags = name.encode("utf-8"), _UTF8_NAME
+    local = _STORED_LOCAL.pack(_LOCAL_MAGIC, 20, flags, 0, 0, _DOS_DAY_ONE, crc, size, size,
+                               len(raw), 0) + raw
+    central = _STORED_CENTRAL.pack(b"PK\x01\x02", 20, 20, flags, 0, 0, _DOS_DAY_ONE, crc, size,
+                                   size, len(raw), 0, 0, 0, 0, 0)
+    return local, central, raw
+
+
+def stored_zip(members: list[tuple[str, bytes, int]]) -> bytes:
+    """A zip of ``(name, content, CRC-32)`` members, none compressed: what
+    ``ZipFile.writestr`` with ``ZIP_STORED`` writes, without its per-member Python
+    machinery (a reader of it then inflates nothing).  Names as ``zipfile`` encodes
+    them: ASCII, else UTF-8 with the flag that says so."""
+    body: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for name, content, crc in members:
+        local, entry, raw = _stored_headers(name, crc, len(content))
+        body += (local, content)
+        central += (entry, offset.to_bytes(4, "little"), raw)
+        offset += len(local) + len(content)
+    size = sum(map(len, central))
+    body += central
+    body.append(_END.pack(b"PK\x05\x06", 0, 0, len(members), len(members), size, offset, 0))
+    return b"".join(body)
