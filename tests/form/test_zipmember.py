@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from worker.form.zipmember import read_member, stored_zip
+from worker.form.zipmember import read_member
 
 
 def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -103,12 +103,3 @@ def test_a_stream_longer_than_declared_is_left_to_zipfile() -> None:
     assert _outcome(read_member, archive, info) == _outcome(lambda a, i: a.read(i), archive, info)
     info.CRC = zlib.crc32((BODY * 10)[: info.file_size])  # the declared bytes' own CRC
     assert _outcome(read_member, archive, info) == _outcome(lambda a, i: a.read(i), archive, info)
-
-
-def test_a_stored_zip_reads_back_as_its_members() -> None:
-    members = {"a.xml": BODY, "empty.xml": b"", "名字.xml": "中文".encode(), "xl/": b""}
-    data = stored_zip([(name, body, zlib.crc32(body)) for name, body in members.items()])
-    archive = zipfile.ZipFile(io.BytesIO(data))
-    assert archive.testzip() is None
-    assert {i.filename: archive.read(i) for i in archive.infolist()} == members
-    assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-import zlib
 from collections.abc import Iterable
 from itertools import chain
 from typing import Any
@@ -35,7 +34,7 @@ from worker.form.xlsxstrings import (
     string_values,
 )
 from worker.form.xmlscan import UNSAFE_XML, Converted, scan_member
-from worker.form.zipmember import read_member, stored_zip
+from worker.form.zipmember import read_member
 
 CORRUPT = "附件无法打开：文件已损坏"
 ENCRYPTED = "附件已加密，请取消密码后重新发送"
@@ -214,40 +213,9 @@ def _prepare(data: bytes, archive: zipfile.ZipFile, parts: dict[str, bytes], lim
         fixed = bound_strings(xml, limits.max_cells)
         if fixed is not xml:
             changed[package.shared_strings] = fixed
-    stored = _all_stored(archive, parts, changed)
-    if stored is not None:
-        data = stored
-    elif changed:
+    if changed:
         data = _with_members(archive, changed)
     return data, package, sheets, strings
-
-
-def _all_stored(archive: zipfile.ZipFile, parts: dict[str, bytes], changed: dict[str, bytes]
-                ) -> bytes | None:
-    """The archive with every member stored, ``changed`` ones replaced, when the scan
-    has inflated them all (a form's parts are all XML): calamine then inflates none of
-    them again (each sheet twice: its cells, then its merged cells).  None when a member
-    was not inflated, or when names repeat or a compression calamine may not read is
-    used (it is given the archive as it came, so it refuses what it refused before)."""
-    infos = archive.infolist()
-    members = []
-    for info in infos:
-        name = info.filename
-        content = changed.get(name)
-        if content is None:
-            content = parts.get(name)
-            if content is None or info.compress_type not in _READ_BY_CALAMINE:
-                return None
-            crc = info.CRC  # the bytes it was checked against: read_member checks
-        else:
-            crc = zlib.crc32(content)
-        members.append((name, content, crc))
-    if len(parts) != len(infos):
-        return None  # a name given twice: one content for both
-    return stored_zip(members)
-
-
-_READ_BY_CALAMINE = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
 def _with_members(archive: zipfile.ZipFile, changed: dict[str, bytes]) -> bytes:
