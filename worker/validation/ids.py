@@ -8,7 +8,6 @@ check digit, as the standard says, and nothing stricter.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from stdnum.cn import uscc
@@ -35,25 +34,5 @@ def is_valid_id_number(value: str) -> bool:
     return number[-1] == ("X" if checksum == 10 else str(checksum))
 
 
-#: GB 32100's characters (stdnum's ``uscc``) by their value, and its check weights.
-_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_VALUES = {c: i for i, c in enumerate(_USCC_CHARS)}
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_PLAIN_USCC = re.compile(r"[0-9A-Z]{18}")
-
-
 def is_valid_tax_id(value: str) -> bool:
-    """``uscc.is_valid``. A code as units type it (18 ASCII letters and digits, nothing
-    for stdnum's ``compact`` to clean: its per-character Unicode clean, run twice, was
-    most of a form's header checks) is checked here as ``uscc.validate`` does; any
-    other text by stdnum itself."""
-    number = value.strip().upper()
-    if not (number.isascii() and _PLAIN_USCC.fullmatch(number)):
-        return uscc.is_valid(number)
-    if not number[:8].isdigit():
-        return False
-    values = _USCC_VALUES
-    if any(c not in values for c in number[8:]):
-        return False
-    total = sum(values[c] * w for c, w in zip(number[:17], _USCC_WEIGHTS, strict=True))
-    return number[-1] == _USCC_CHARS[(31 - total) % 31]
+    return uscc.is_valid(value.strip().upper())
