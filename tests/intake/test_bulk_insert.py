@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -10,7 +11,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import StatementError
 
 from worker.db.bulk import insert_many
-from worker.db.models import OutboxMessage, Staff
+from worker.db.models import OutboxMessage, Payment, Staff
+from worker.db.types import Money
 
 _OUTBOX = OutboxMessage.__table__
 _AT = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
@@ -85,3 +87,48 @@ def test_defaults_left_out_are_bound_in_their_places(engine: Engine) -> None:
     core, bulk = stored[:3], stored[3:]
     assert [r[1:] for r in core] == [r[1:] for r in bulk]
     assert all(r[2] is True and r[3] is False and r[5] for r in bulk)
+
+
+def _payments(prefix: str, amounts: list[Any]) -> list[dict[str, Any]]:
+    return [dict(order_no=f"{prefix}:{i}", name="张三", id_number="X", year=2025, amount=a,
+                 paid_at=None, method="ONLINE", status="PAID", source="s")
+            for i, a in enumerate(amounts)]
+
+
+def _amounts(engine: Engine, prefix: str) -> list[tuple[str, Any]]:
+    payments = Payment.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(payments.c.order_no, payments.c.amount)
+                            .where(payments.c.order_no.like(f"{prefix}:%"))).all()
+    return sorted((order.partition(":")[2], amount) for order, amount in rows)
+
+
+def test_amounts_converted_once_per_value_bind_as_sqlalchemy_binds_them(engine: Engine) -> None:
+    """``Money`` binds by value (``bind_by_value``): equal amounts of other types or
+    exponents, and amounts met before by the same statement shape, store as
+    SQLAlchemy stores each."""
+    assert Money.bind_by_value
+    amounts = [Decimal("150.00"), Decimal("150"), 150, Decimal("150.004"), Decimal("0.005"),
+               Decimal("0.015"), Decimal("-0.015"), 1.5, True, Decimal("150.00")]
+    insert = Payment.__table__.insert()
+    with engine.begin() as conn:
+        conn.execute(insert, _payments("core", amounts))
+        insert_many(conn, insert, _payments("bulk", amounts))
+        insert_many(conn, insert, _payments("again", amounts))  # each one met before
+    core = _amounts(engine, "core")
+    assert _amounts(engine, "bulk") == core
+    assert _amounts(engine, "again") == core
+
+
+def test_an_amount_refused_while_binding_raises_each_time(engine: Engine) -> None:
+    """A value ``Money`` refuses is not kept among those converted: each statement
+    raises SQLAlchemy's own error for it."""
+    insert = Payment.__table__.insert()
+    errors = []
+    rows = _payments("p", [Decimal("1.00"), Decimal("NaN"), Decimal("1.00")])
+    for run in (lambda c: c.execute(insert, rows), lambda c: insert_many(c, insert, rows),
+                lambda c: insert_many(c, insert, rows)):
+        with pytest.raises(StatementError) as caught, engine.begin() as conn:
+            run(conn)
+        errors.append(str(caught.value).splitlines()[0])
+    assert errors[0] == errors[1] == errors[2]

@@ -16,6 +16,11 @@ SQLAlchemy exposes for such batching, is repeated; elsewhere SQLAlchemy writes i
 
 A value a processor refuses (say a naive datetime) is bound again by SQLAlchemy's own
 path, which raises the very error it raised before (``StatementError`` and its text).
+
+A column whose type says its conversion depends on the value alone (``bind_by_value``,
+``worker.db.types.Money``: equal values, equal results) converts each distinct value
+once per statement shape: an intake chunk binds a few fees, and their net and tax, for
+thousands of lines and items.
 """
 
 from __future__ import annotations
@@ -105,26 +110,28 @@ def _plan(insert: Insert, keys: tuple[str, ...], dialect: Dialect, returning: bo
     names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
     defaults = {c.key: c.default for c in compiled.insert_prefetch}
     processors = compiled._bind_processors  # what the execution context applies
-    filled: list[tuple[int, Callable[[], Any]]] = []
+    filled: dict[int, _Default] = {}
     for place, name in enumerate(names):
         if name in keys:
             continue
         default = defaults.get(name)
         if default is None or not (default.is_scalar or default.is_callable):
             raise ValueError(f"{insert.table.name}: no value nor Python default for {name}")
-        filled.append((place, _default_fn(default, processors.get(name))))
+        filled[place] = _default(default, processors.get(name))
     given = [name for name in names if name in keys]
     escaped = compiled.escaped_bind_names or {}
     group = _values_group(compiled, insert, dialect) if returning else None
     bound_as = tuple(escaped.get(n, n) for n in names)
     processed = {i: processors[n] for i, n in enumerate(given)  # type: ignore[misc]
                  if processors.get(n) is not None}
+    by_value = {i for i, n in enumerate(given)
+                if i in processed and getattr(compiled.binds[n].type, "bind_by_value", False)}
     plan = _Plan(
         sql=compiled.string, positional=compiled.positional, group=group,
         batch=max(1, min(dialect.insertmanyvalues_page_size,
                          (dialect.insertmanyvalues_max_parameters or 32766) // len(names))),
         names=bound_as,
-        bind=_binder(compiled.positional, bound_as, given, processed, dict(filled)),
+        bind=_binder(compiled.positional, bound_as, given, processed, by_value, filled),
     )
     if len(_PLANS) >= _MAX_PLANS:
         _PLANS.clear()
@@ -150,22 +157,31 @@ def _values_group(compiled: SQLCompiler, insert: Insert, dialect: Dialect) -> st
     return group
 
 
-def _default_fn(default: Any, process: Callable[[Any], Any] | None) -> Callable[[], Any]:
+@dataclass(frozen=True)
+class _Default:
+    """A column default as bound (see ``_default``): ``value`` itself, or ``call()``'s
+    result per row when ``call`` is set."""
+
+    value: Any = None
+    call: Callable[[], Any] | None = None
+
+
+def _default(default: Any, process: Callable[[Any], Any] | None) -> _Default:
     """A column default's value as bound (``process``: its bind processor): a scalar's
     bound once here (a processor that refuses it: bound per row, where the refusal is
     handled), a callable's computed per row, as SQLAlchemy does."""
     if default.is_scalar:
         value = default.arg
-        if process is not None:
-            try:
-                value = process(value)
-            except Exception:
-                return lambda: process(default.arg)
-        return lambda: value
+        if process is None:
+            return _Default(value)
+        try:
+            return _Default(process(value))
+        except Exception:
+            return _Default(call=lambda: process(default.arg))
     call = default.arg  # SQLAlchemy's wrapper takes the execution context; ours ignore it
     if process is None:
-        return lambda: call(None)
-    return lambda: process(call(None))
+        return _Default(call=lambda: call(None))
+    return _Default(call=lambda: process(call(None)))
 
 
 def _bound(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[Any]:
@@ -173,26 +189,38 @@ def _bound(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[Any]:
     return list(map(plan.bind, rows))
 
 
+#: Distinct values a ``bind_by_value`` column keeps converted, per statement shape: a
+#: handful of fees, nets and taxes in practice; more are converted each time they come.
+_BY_VALUE_LIMIT = 4096
+
+
 def _binder(positional: bool, names: tuple[str, ...], given: list[str],
-            processors: dict[int, Callable[[Any], Any]],
-            defaults: dict[int, Callable[[], Any]]) -> Callable[[dict[str, Any]], Any]:
+            processors: dict[int, Callable[[Any], Any]], by_value: set[int],
+            defaults: dict[int, _Default]) -> Callable[[dict[str, Any]], Any]:
     """One function that makes a row's parameters in the statement's order: each given
-    key's value (through its processor, ``processors`` by its index among ``given``)
-    and each default left out at its place (``defaults`` by place), as a tuple
-    (positional) or a dict keyed by the driver's ``names``. Generated once per plan
-    (as ``dataclasses`` generates ``__init__``): a loop per row over the keys, the
-    processors and the defaults cost intake a third of its binding time. Its source
-    holds only the statement's own column keys (``repr``), never a value."""
+    key's value (through its processor, ``processors`` by its index among ``given``;
+    those in ``by_value`` looked up among the values already converted) and each
+    default left out at its place (``defaults`` by place; a constant one is bound as
+    it is), as a tuple (positional) or a dict keyed by the driver's ``names``.
+    Generated once per plan (as ``dataclasses`` generates ``__init__``): a loop per row
+    over the keys, the processors and the defaults cost intake a third of its binding
+    time. Its source holds only the statement's own column keys (``repr``), never a
+    value."""
     scope: dict[str, Any] = {}
     exprs: list[str] = []
     taken = 0
     for place in range(len(names)):
         if place in defaults:
-            scope[f"_d{place}"] = defaults[place]
-            exprs.append(f"_d{place}()")
+            default = defaults[place]
+            scope[f"_d{place}"] = default.call or default.value
+            exprs.append(f"_d{place}()" if default.call else f"_d{place}")
             continue
         key = given[taken]
-        if taken in processors:
+        if taken in by_value:
+            scope[f"_c{taken}"], scope[f"_p{taken}"] = _converted(processors[taken])
+            exprs.append(f"_c{taken}[v{taken}] if (v{taken} := row[{key!r}]) in _c{taken} "
+                         f"else _p{taken}(v{taken})")
+        elif taken in processors:
             scope[f"_p{taken}"] = processors[taken]
             exprs.append(f"_p{taken}(row[{key!r}])")
         else:
@@ -203,3 +231,19 @@ def _binder(positional: bool, names: tuple[str, ...], given: list[str],
     exec(f"def bind(row):\n    return {body}\n", scope)  # noqa: S102 (keys, not data)
     bind: Callable[[dict[str, Any]], Any] = scope["bind"]
     return bind
+
+
+def _converted(process: Callable[[Any], Any],
+               ) -> tuple[dict[Any, Any], Callable[[Any], Any]]:
+    """The values a ``bind_by_value`` processor converted (value -> as bound), and the
+    processor that adds to them (up to ``_BY_VALUE_LIMIT``; a value it refuses is
+    not kept: it raises again each time)."""
+    done: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        bound = process(value)
+        if len(done) < _BY_VALUE_LIMIT:
+            done[value] = bound
+        return bound
+
+    return done, convert

@@ -75,6 +75,9 @@ _INSERT_NEW_FILES = {"sqlite": sqlite.insert(_FILES).on_conflict_do_nothing(),
 # Column keys a Stored row's attributes are written to (its id is the database's).
 _KEYS = {table: frozenset(c.key for c in table.c) - {"id"}
          for table in (_MAILS, _APPLICATIONS, _INVOICES, _ITEMS)}
+# A new line's columns as given (``insert_lines``): all but ``dropped``, which new lines
+# take from its default (``stored_lines`` sets it for a reply to read).
+_LINE_KEYS = tuple(sorted(c.key for c in LINES.c if c.key not in ("id", "dropped")))
 # Text columns and their types, for ``as_stored_all``.
 _TEXT = {table: [(c.key, c.type) for c in table.c if isinstance(c.type, String)]
          for table in (LINES, _INVOICES, _ITEMS)}
@@ -173,7 +176,9 @@ def insert_lines(session: Session, mails: list[Stored]) -> None:
                 line["application_id"] = app.id
             rows += app.stored_lines
     if rows:
-        _execute_as_stored(session, LINES, rows)
+        # ``dropped`` (False on every new line) is left to the column's default, False,
+        # bound once for the statement instead of once per line.
+        _execute_as_stored(session, LINES, rows, keys=_LINE_KEYS)
 
 
 def insert_rest(session: Session, mails: list[Stored], config: Config) -> None:
