@@ -122,8 +122,8 @@ def lookups_for(session: Session, orders: list[str], *,
         chunk = orders[i:i + 500]
         # select_in: bound and read as execute would, without its per-call expansion
         bound: dict[Any, list[Any]] = {}  # the orders as bound, for both queries
-        for row in select_in(conn, _PAYMENTS_OF, "orders", chunk, bound=bound):
-            payments[row[0]] = PaymentRow(*row)
+        payments.update({row[0]: row for row in select_in(conn, _PAYMENTS_OF, "orders", chunk,
+                                                          bound=bound, into=PaymentRow)})
         query, params = ((_INVOICED, None) if application_id is None else
                          (_INVOICED_ELSEWHERE, {"application_id": application_id}))
         invoiced.update({order: number or f"待开具，流水号 {serial}" for order, number, serial

@@ -94,12 +94,20 @@ def test_a_rows_text_as_stored_is_what_each_column_binds(texts: tuple[object, ..
         any(isinstance(t, str) and storable(t) != t for t in texts)
 
 
+class _Shown(str):
+    """A str subclass whose ``str()`` differs from its value: bound as ``str()`` says."""
+
+    def __str__(self) -> str:
+        return "shown"
+
+
 @pytest.mark.parametrize("rows", [
     [("张三", "110101199003077777", "2018"), ("李四", "", "2019")],   # kept as they are
     [("长" * 200, "", "x" * 40), ("王五", "1", "")],                   # the first cut only
     [("张三", "1", "2018"), ("a\x00b", "ok", "c")],                    # one text, another row
     [("ends\ud83d", "2", "c"), ("\ude00starts", "3", "c")],            # lone halves in two rows
     [("张三", None, "2018"), ("李四", "1", 2018)],                      # None; not text
+    [("长" * 90, "x" * 30, "2018"), ("李四", "1", "2019")],            # longer than c, fits
 ])
 def test_rows_as_stored_together_are_each_as_its_columns_bind_it(
         rows: list[tuple[object, ...]]) -> None:
@@ -118,6 +126,16 @@ def test_rows_as_stored_together_are_each_as_its_columns_bind_it(
     keyed = [("a", String(100)), ("k", String(20, key=True))]
     assert as_stored_all([{"a": "x", "k": "<" + "m" * 30 + ">"}], keyed) == \
         [as_stored({"a": "x", "k": "<" + "m" * 30 + ">"}, keyed)]
+
+
+def test_a_str_subclass_among_rows_is_bound_as_its_column_binds_it() -> None:
+    """A value that is a ``str`` but not of type ``str`` (its ``str()`` may differ)
+    sends the rows through ``as_stored``, whose column binds its ``str()``."""
+    columns = [("a", String(100)), ("b", String(32))]
+    values = [{"a": "张三", "b": "1"}, {"a": "李四", "b": _Shown("2")}]
+    stored = as_stored_all(values, columns)
+    assert stored == [as_stored(dict(v), columns) for v in values]
+    assert stored[1]["b"] == "shown" and type(stored[1]["b"]) is str
 
 
 def test_every_text_column_is_cleaned() -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import StatementError
 from worker.db.models import Payment
 from worker.db.select_in import select_in
 from worker.decision import _INVOICED, _INVOICED_ELSEWHERE, _PAYMENTS_OF
+from worker.validation import PaymentRow
 
 _PAYMENT = Payment.__table__
 
@@ -111,3 +112,22 @@ def test_keys_bound_once_serve_the_next_query(engine: Engine) -> None:
         assert len(bound) == 1  # one processor for both queries
         assert sorted(first) == sorted(again) == sorted(_execute(conn, _PAYMENTS_OF, keys))
         assert invoiced == []
+
+
+def test_rows_made_as_a_named_tuple_hold_what_execute_reads(engine: Engine) -> None:
+    """``into``: each row a ``PaymentRow`` of the values ``execute`` reads; amounts
+    (``Money``, converted once per distinct value) the same each time they repeat."""
+    rows = _payments()
+    for i, row in enumerate(rows):
+        row["amount"] = Decimal("150.00") if i % 3 else Decimal("-0.01") * i
+    keys = [row["order_no"] for row in rows] + ["nowhere"]
+    with engine.begin() as conn:
+        conn.execute(_PAYMENT.insert(), rows)
+        core = sorted(PaymentRow(*row) for row in _execute(conn, _PAYMENTS_OF, keys))
+        for _ in range(2):  # the second time, every amount is one converted before
+            fast = sorted(select_in(conn, _PAYMENTS_OF, "orders", keys, into=PaymentRow))
+            assert fast == core and len(fast) == 70
+            assert all(type(a) is PaymentRow for a in fast)
+            assert all(type(a) is type(b) and str(a) == str(b)
+                       for row_a, row_b in zip(fast, core, strict=True)
+                       for a, b in zip(row_a, row_b, strict=True))

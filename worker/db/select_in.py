@@ -13,7 +13,9 @@ each parameter's own processor. Values then go to the driver through
 ``Connection.exec_driver_sql`` (SQLAlchemy's error wrapping and events), and each row
 gets only the result processors its columns' types have (``TypeEngine.result_processor``
 for the driver's column type, as SQLAlchemy asks for it); a column without one is
-taken as the driver gives it, as SQLAlchemy does.
+taken as the driver gives it, as SQLAlchemy does. A column whose type says its result
+depends on the value alone (``result_by_value``, ``worker.db.types.Money``) converts
+each distinct value once per statement: a chunk's payments hold a few fees.
 """
 
 from __future__ import annotations
@@ -43,16 +45,20 @@ class _Shape:
     sources: tuple[int | str, ...]         # key index, or the parameter's name
     processors: tuple[Callable[[Any], Any] | None, ...]  # the named parameters' (by position)
     key_processor: Callable[[Any], Any] | None         # the keys' (one type: one processor)
+    keys_only: bool  # the parameters are the keys, in order (no named one): bound as they are
 
 
 _SHAPES: dict[tuple[Any, ...], _Shape] = {}
 _RESULTS: dict[tuple[Any, ...], Callable[[Sequence[Any]], tuple[Any, ...]] | None] = {}
+#: Distinct values a ``result_by_value`` column keeps converted, per statement.
+_BY_VALUE_LIMIT = 4096
 _MAX_SHAPES = 256  # a few queries by a few sizes per dialect; tests make many engines
 
 
 def select_in(conn: Connection, statement: Select[Any], expanding: str,
               keys: Sequence[Any], params: Mapping[str, Any] | None = None, *,
-              bound: dict[Any, list[Any]] | None = None) -> list[tuple[Any, ...]]:
+              bound: dict[Any, list[Any]] | None = None,
+              into: type[tuple[Any, ...]] | None = None) -> list[tuple[Any, ...]]:
     """The rows of ``statement`` (a SELECT whose ``expanding`` parameter is an
     ``IN``'s expanding bindparam; its other parameters given in ``params``) for
     ``keys`` (a non-empty list), each row a tuple of the values SQLAlchemy's
@@ -60,7 +66,9 @@ def select_in(conn: Connection, statement: Select[Any], expanding: str,
     value a bind processor refuses is bound again by SQLAlchemy's own path, which
     raises its own error for it). ``bound``: a dict the caller passes to each query of
     the same ``keys``, where the keys as bound are kept by processor: queries whose
-    keys share a type (``bindparam(..., type_=...)``) bind them once."""
+    keys share a type (``bindparam(..., type_=...)``) bind them once. ``into``: a
+    NamedTuple class each row is made as (as its ``_make`` makes it, without a call
+    to it per row), one field per selected column."""
     if not keys:
         raise ValueError("select_in needs at least one key")
     params = params or {}
@@ -75,22 +83,26 @@ def select_in(conn: Connection, statement: Select[Any], expanding: str,
             if bound is not None:
                 bound[process_key] = done
         padded = done + [done[-1]] * (size - len(keys))
-        values = [padded[source] if isinstance(source, int)
-                  else params[source] if process is None else process(params[source])
-                  for source, process in zip(shape.sources, shape.processors, strict=True)]
+        values = padded if shape.keys_only else [
+            padded[source] if isinstance(source, int)
+            else params[source] if process is None else process(params[source])
+            for source, process in zip(shape.sources, shape.processors, strict=True)]
     except Exception:
         result = conn.execute(statement, {expanding: list(keys), **params})
-        return [tuple(row) for row in result.all()]
+        return [tuple(row) if into is None else into._make(row) for row in result.all()]
     bound: Any = tuple(values) if shape.positional else dict(zip(shape.names, values,
                                                                  strict=True))
     result = conn.exec_driver_sql(shape.sql, bound)
     cursor = result.cursor
     try:
-        convert = _converter(statement, conn.dialect, cursor.description)
+        convert = _converter(statement, conn.dialect, cursor.description, into)
         rows = cursor.fetchall()  # the driver's tuples: no Row object each
     finally:
         result.close()
-    return [tuple(row) for row in rows] if convert is None else list(map(convert, rows))
+    if convert is not None:
+        return list(map(convert, rows))
+    make = tuple if into is None else into._make
+    return list(map(make, rows))
 
 
 def _shape(statement: Select[Any], expanding: str, others: tuple[str, ...], size: int,
@@ -126,7 +138,8 @@ def _shape(statement: Select[Any], expanding: str, others: tuple[str, ...], size
                    processors=tuple(None if isinstance(source, int)
                                     else state.processors.get(name)
                                     for name, source in zip(names, sources, strict=True)),
-                   key_processor=key_processors.pop())
+                   key_processor=key_processors.pop(),
+                   keys_only=tuple(sources) == tuple(range(size)))
     if len(_SHAPES) >= _MAX_SHAPES:
         _SHAPES.clear()
         _RESULTS.clear()
@@ -135,13 +148,16 @@ def _shape(statement: Select[Any], expanding: str, others: tuple[str, ...], size
 
 
 def _converter(statement: Select[Any], dialect: Dialect, description: Sequence[Any] | None,
+               into: type[tuple[Any, ...]] | None = None,
                ) -> Callable[[Sequence[Any]], tuple[Any, ...]] | None:
-    """A driver row as ``Connection.execute`` gives it: each column whose type converts
-    what the driver gives (for the driver's column types, ``cursor.description``)
-    through that conversion, in one generated function per statement (its source holds
-    column positions only); None when no column converts."""
+    """A driver row as ``Connection.execute`` gives it (made as ``into``, when given):
+    each column whose type converts what the driver gives (for the driver's column
+    types, ``cursor.description``) through that conversion (a ``result_by_value``
+    type's looked up among the values it converted before), in one generated function
+    per statement (its source holds column positions only); None when no column
+    converts."""
     coltypes = tuple(d[1] for d in description) if description else ()
-    cache_key = (statement, dialect, coltypes)
+    cache_key = (statement, dialect, coltypes, into)
     if cache_key in _RESULTS:
         return _RESULTS[cache_key]
     scope: dict[str, Any] = {}
@@ -151,12 +167,34 @@ def _converter(statement: Select[Any], dialect: Dialect, description: Sequence[A
         process = column.type.dialect_impl(dialect).result_processor(dialect, coltype)
         if process is None:
             exprs.append(f"row[{i}]")
+        elif getattr(column.type, "result_by_value", False):
+            scope[f"_c{i}"], scope[f"_p{i}"] = _converted(process)
+            exprs.append(f"_c{i}[v{i}] if (v{i} := row[{i}]) in _c{i} else _p{i}(v{i})")
         else:
             scope[f"_p{i}"] = process
             exprs.append(f"_p{i}(row[{i}])")
     convert = None
     if scope:
-        exec(f"def convert(row):\n    return ({', '.join(exprs)},)\n", scope)  # noqa: S102
+        # ``tuple.__new__(into, values)`` is what ``into._make(values)`` returns.
+        made = "({},)" if into is None else "_new(_into, ({},))"
+        scope.update(_new=tuple.__new__, _into=into)
+        exec(f"def convert(row):\n    return {made.format(', '.join(exprs))}\n",  # noqa: S102
+             scope)
         convert = scope["convert"]
     _RESULTS[cache_key] = convert
     return convert
+
+
+def _converted(process: Callable[[Any], Any],
+               ) -> tuple[dict[Any, Any], Callable[[Any], Any]]:
+    """The values a ``result_by_value`` processor converted (value -> result), and the
+    processor that adds to them (up to ``_BY_VALUE_LIMIT``)."""
+    done: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        result = process(value)
+        if len(done) < _BY_VALUE_LIMIT:
+            done[value] = result
+        return result
+
+    return done, convert

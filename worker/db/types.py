@@ -31,9 +31,10 @@ class Money(TypeDecorator[Decimal]):
 
     impl = BigInteger
     cache_ok = True
-    #: Equal amounts bind alike (the cents of the value, whatever its type or exponent):
-    #: ``worker.db.bulk`` converts each distinct one once per statement shape.
-    bind_by_value = True
+    #: Equal amounts bind alike (the cents of the value, whatever its type or exponent),
+    #: and equal cents read alike (immutable Decimals): ``worker.db.bulk`` and
+    #: ``worker.db.select_in`` convert each distinct one once per statement.
+    bind_by_value = result_by_value = True
 
     # Cents by moving the exponent (``scaleb``), the same number as multiplying by 100
     # and dividing by it: a quantized amount's coefficient (at most the context's 28
@@ -60,16 +61,27 @@ class UtcDateTime(TypeDecorator[datetime]):
     impl = DateTime
     cache_ok = True
 
+    # A plain datetime is rebuilt with ``combine`` rather than ``replace(tzinfo=...)``:
+    # the same value (date, time, fold; the tzinfo given), at a quarter of the cost
+    # (CPython's ``replace`` parses its arguments twice). An intake chunk reads a
+    # payment time per trainee line. A subclass's value still goes through ``replace``,
+    # which keeps its type.
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UtcDateTime column")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        value = value.astimezone(UTC)
+        if type(value) is datetime:
+            return datetime.combine(value.date(), value.time())
+        return value.replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if type(value) is datetime:
+            return datetime.combine(value.date(), value.time(), UTC)
         return value.replace(tzinfo=UTC)
 
 
