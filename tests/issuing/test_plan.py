@@ -67,3 +67,17 @@ def test_facts_json_is_the_dataclass_as_dict() -> None:
     for facts in (SellerFacts.from_config(config), CourierFacts.from_config(config)):
         assert facts.to_json() == json.dumps(asdict(facts), ensure_ascii=False, sort_keys=True)
         assert type(facts).from_json(facts.to_json()) == facts
+
+
+def test_each_item_splits_its_own_price_as_split_tax_does() -> None:
+    """A price's net is divided once per distinct value: every item still holds
+    ``split_tax`` of its own price, exponent and all (``150`` and ``150.000`` are equal
+    prices whose taxes are written differently)."""
+    prices = ["150.00", "150", "150.000", "150.00", "160.00", "0.01", "-150.00", "150.005",
+              "150.0", "160.00"]
+    rows = [(f"O{i}", f"学员{i}", f"ID{i}", 2018, Decimal(p)) for i, p in enumerate(prices)]
+    for rate in (RATE, Decimal("0.06")):
+        (invoice,) = plan_invoices(rows, IssueMode.COMBINED, Decimal("100000"), rate)
+        for item, price in zip(invoice.items, prices, strict=True):
+            net, tax = split_tax(Decimal(price), rate)
+            assert (str(item.net), str(item.tax)) == (str(net), str(tax))

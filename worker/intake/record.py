@@ -307,7 +307,7 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     """One application judged and, when accepted, issued, in memory: its numbers come
     from the chunk's counters and its orders count as invoiced for the rest of the
     chunk (``Chunk.issued``)."""
-    app, lines, clipped = _application(position, d)
+    app, lines, clipped, texts = _application(position, d)
     # The draft's own lines when storing cut nothing: what the checks see is then what is stored.
     checked = [Line(**line) for line in lines] if clipped else d.draft.lines
     reasons: list[Reason] = []
@@ -326,7 +326,7 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     app.created_at = app.updated_at = utcnow()  # decided as it is stored
     app.reasons = [Stored(code=str(r.code), line=r.line, detail=r.detail) for r in reasons]
     app.mail = mail
-    app.stored_lines = stored_lines(lines)  # app.lines: made from these when read
+    app.stored_lines = stored_lines(lines, texts)  # app.lines: made from these when read
     app.issue = (plan_new(session, app, config, checked, chunk.counters)
                  if app.status == ApplicationStatus.ACCEPTED else None)
     app.invoices = stored_invoices(app.issue) if app.issue is not None else []
@@ -335,11 +335,13 @@ def _decide(session: Session, config: Config, mail: Stored, position: int, d: Ap
     return app
 
 
-def _application(position: int, d: AppDraft) -> tuple[StoredApplication, list[dict[str, Any]], bool]:
+def _application(position: int, d: AppDraft,
+                 ) -> tuple[StoredApplication, list[dict[str, Any]], bool, list[str]]:
     """The application's columns, its attachment's row (``file``: stored with it,
     ``worker.intake.write.insert_attachments``), its lines' column values (but
-    ``dropped``: intake drops none, ``stored_lines`` says so) and whether any of those
-    differs from the draft's line (a text cut to its column, a number out of range)."""
+    ``dropped``: intake drops none, ``stored_lines`` says so), whether any of those
+    differs from the draft's line (a text cut to its column, a number out of range),
+    and the lines' texts as cut (``stored_lines`` checks them together)."""
     draft = d.draft
     att = d.attachment
     name = attachment_name(att) if att else None
@@ -355,19 +357,23 @@ def _application(position: int, d: AppDraft) -> tuple[StoredApplication, list[di
         header_json=json.dumps(d.header, ensure_ascii=False),
     )
     lines = []
+    texts: list[str] = []
     clipped = False
     for line in draft.lines:
-        values = {"position": line.position, "row": line.row, "seq": _int_or_none(line.seq),
-                  "year": _int_or_none(line.year), "amount": _amount_or_none(line.amount)}
+        seq, year = _int_or_none(line.seq), _int_or_none(line.year)
+        amount = _amount_or_none(line.amount)
+        values = {"position": line.position, "row": line.row, "seq": seq, "year": year,
+                  "amount": amount}
         for key, length in _LINE_TEXTS:
             text = getattr(line, key)
             if len(text) > length:
                 text, clipped = text[:length], True
             values[key] = text
-        clipped = clipped or (values["seq"] is not line.seq or values["year"] is not line.year
-                              or values["amount"] is not line.amount)
+            texts.append(text)
+        clipped = (clipped or seq is not line.seq or year is not line.year
+                   or amount is not line.amount)
         lines.append(values)
-    return app, lines, clipped
+    return app, lines, clipped, texts
 
 
 _LINE_TEXTS = tuple(LINE_TEXT_LENGTHS.items())  # a line's text columns, cut to their lengths

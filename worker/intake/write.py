@@ -32,7 +32,9 @@ from worker.db.models import (
 )
 from worker.db.models import Reason as ReasonRow
 from worker.db.types import String, as_stored_all, storable_key
+from worker.fields import LINE_TEXT_LENGTHS
 from worker.issuing import NewIssue, shipment_values
+from worker.text import needs_cleaning
 
 
 class Stored(SimpleNamespace):
@@ -81,6 +83,10 @@ _LINE_KEYS = tuple(sorted(c.key for c in LINES.c if c.key not in ("id", "dropped
 # Text columns and their types, for ``as_stored_all``.
 _TEXT = {table: [(c.key, c.type) for c in table.c if isinstance(c.type, String)]
          for table in (LINES, _INVOICES, _ITEMS)}
+# ``stored_lines`` relies on the lines' texts cut to LINE_TEXT_LENGTHS being cut to
+# their columns.
+if {key: kind.length for key, kind in _TEXT[LINES]} != LINE_TEXT_LENGTHS:
+    raise RuntimeError("application_lines' text columns differ from LINE_TEXT_LENGTHS")
 
 
 @cache
@@ -102,11 +108,20 @@ def _execute_as_stored(session: Session, table: Table, rows: list[dict[str, Any]
     return insert_many(session.connection(), insert, rows, returning, keys)
 
 
-def stored_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def stored_lines(lines: list[dict[str, Any]], texts: list[str] | None = None,
+                 ) -> list[dict[str, Any]]:
     """New lines' column values (but ``dropped``; the caller's own dicts, which may be
     the ones returned) as stored (``as_stored_all``), none dropped; ``insert_lines``
-    completes them with their application's id."""
-    stored = as_stored_all(lines, _TEXT[LINES])
+    completes them with their application's id. ``texts``: all their texts, each
+    already cut to its column's length (``LINE_TEXT_LENGTHS``, the columns' own, as
+    ``worker.intake.record`` cuts them): when they are all ``str`` and none needs
+    cleaning, the lines are as stored already (what ``as_stored_all`` would find
+    after looking at each text again)."""
+    if texts is not None and set(map(type, texts)) <= {str} \
+            and not needs_cleaning("".join(texts)):
+        stored = lines
+    else:
+        stored = as_stored_all(lines, _TEXT[LINES])
     for line in stored:
         line["dropped"] = False
     return stored

@@ -60,8 +60,15 @@ def plan_invoices(
     """``lines`` are (order_no, name, id_number, year, price) in form order."""
     trainees: dict[str, list[PlannedItem]] = {}
     subtotals: dict[str, Decimal] = {}  # each trainee's prices, summed as they are read
+    # Each distinct price's net, divided once (a form's lines repeat a few fees): equal
+    # prices have equal nets (rounded to cents). The tax is subtracted per line, from
+    # the line's own price, whose exponent it keeps (split_tax's).
+    nets: dict[Decimal, Decimal] = {}
     for order_no, name, id_number, year, price in lines:
-        net, tax = split_tax(price, rate)
+        net = nets.get(price)
+        if net is None:
+            net = nets[price] = split_tax(price, rate)[0]
+        tax = price - net
         id_upper = id_number.upper()
         key = id_upper or f"order:{order_no}"
         item = PlannedItem(order_no, name, id_upper, year, price, net, tax)
