@@ -189,8 +189,9 @@ def _bound(plan: _Plan, rows: Sequence[dict[str, Any]]) -> list[Any]:
     return list(map(plan.bind, rows))
 
 
-#: Distinct values a ``bind_by_value`` column keeps converted, per statement shape: a
-#: handful of fees, nets and taxes in practice; more are converted each time they come.
+#: Distinct values a ``bind_by_value`` (or ``result_by_value``) column keeps converted, per
+#: statement shape: a handful of fees, nets and taxes in practice; more are converted
+#: each time they come.
 _BY_VALUE_LIMIT = 4096
 
 
@@ -217,7 +218,7 @@ def _binder(positional: bool, names: tuple[str, ...], given: list[str],
             continue
         key = given[taken]
         if taken in by_value:
-            scope[f"_c{taken}"], scope[f"_p{taken}"] = _converted(processors[taken])
+            scope[f"_c{taken}"], scope[f"_p{taken}"] = converted_by_value(processors[taken])
             exprs.append(f"_c{taken}[v{taken}] if (v{taken} := row[{key!r}]) in _c{taken} "
                          f"else _p{taken}(v{taken})")
         elif taken in processors:
@@ -233,11 +234,12 @@ def _binder(positional: bool, names: tuple[str, ...], given: list[str],
     return bind
 
 
-def _converted(process: Callable[[Any], Any],
-               ) -> tuple[dict[Any, Any], Callable[[Any], Any]]:
-    """The values a ``bind_by_value`` processor converted (value -> as bound), and the
-    processor that adds to them (up to ``_BY_VALUE_LIMIT``; a value it refuses is
-    not kept: it raises again each time)."""
+def converted_by_value(process: Callable[[Any], Any],
+                       ) -> tuple[dict[Any, Any], Callable[[Any], Any]]:
+    """The values a by-value processor (a type's ``bind_by_value`` bind processor here,
+    its ``result_by_value`` result processor in ``worker.db.select_in``) converted
+    (value -> converted), and the processor that adds to them (up to
+    ``_BY_VALUE_LIMIT``; a value it refuses is not kept: it raises again each time)."""
     done: dict[Any, Any] = {}
 
     def convert(value: Any) -> Any:

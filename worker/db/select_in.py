@@ -28,6 +28,8 @@ from sqlalchemy import Connection, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from worker.db.bulk import converted_by_value
+
 #: Numbers of values are rounded up to a multiple of this (padding with the last
 #: value): a handful of expanded statements per query, each a few padded binds long.
 _STEP = 32
@@ -50,8 +52,6 @@ class _Shape:
 
 _SHAPES: dict[tuple[Any, ...], _Shape] = {}
 _RESULTS: dict[tuple[Any, ...], Callable[[Sequence[Any]], tuple[Any, ...]] | None] = {}
-#: Distinct values a ``result_by_value`` column keeps converted, per statement.
-_BY_VALUE_LIMIT = 4096
 _MAX_SHAPES = 256  # a few queries by a few sizes per dialect; tests make many engines
 
 
@@ -168,7 +168,7 @@ def _converter(statement: Select[Any], dialect: Dialect, description: Sequence[A
         if process is None:
             exprs.append(f"row[{i}]")
         elif getattr(column.type, "result_by_value", False):
-            scope[f"_c{i}"], scope[f"_p{i}"] = _converted(process)
+            scope[f"_c{i}"], scope[f"_p{i}"] = converted_by_value(process)
             exprs.append(f"_c{i}[v{i}] if (v{i} := row[{i}]) in _c{i} else _p{i}(v{i})")
         else:
             scope[f"_p{i}"] = process
@@ -184,17 +184,3 @@ def _converter(statement: Select[Any], dialect: Dialect, description: Sequence[A
     _RESULTS[cache_key] = convert
     return convert
 
-
-def _converted(process: Callable[[Any], Any],
-               ) -> tuple[dict[Any, Any], Callable[[Any], Any]]:
-    """The values a ``result_by_value`` processor converted (value -> result), and the
-    processor that adds to them (up to ``_BY_VALUE_LIMIT``)."""
-    done: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        result = process(value)
-        if len(done) < _BY_VALUE_LIMIT:
-            done[value] = result
-        return result
-
-    return done, convert
