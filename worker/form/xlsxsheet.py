@@ -90,6 +90,13 @@ def column_number(letters: bytes) -> int:
     return number
 
 
+@cache
+def columns_up_to(count: int) -> dict[bytes, int]:
+    """``{b'A': 1, ..., letters: count}``: a dict lookup per cell where the columns that
+    matter are a sheet's first ``max_cols``; a cached call costs several times as much."""
+    return {column_letters(number): number for number in range(1, count + 1)}
+
+
 def column_letters(number: int) -> bytes:
     """1 -> ``b'A'``, 16384 -> ``b'XFD'``."""
     letters = b""
@@ -150,7 +157,8 @@ def _bounded(xml: bytes, start: int, stop: int, named: bool, tags: list[tuple[by
     number (its reference may stand later in the tag: scan again with ``_REFS``).  Up
     to that tag both give the same groups, so an answer found before it is the one
     ``_REFS``' tags give, and the list is not searched for such a tag beforehand."""
-    last, widest = limits.max_rows, limits.max_cols
+    last = limits.max_rows
+    columns = columns_up_to(limits.max_cols).get  # none: past max_cols (or no column)
     previous, current, rows, cut = 0, b"", 0, stop
     left = 0  # the row's previous cell's column number
     for tag, letters, number_text in tags:
@@ -159,8 +167,8 @@ def _bounded(xml: bytes, start: int, stop: int, named: bool, tags: list[tuple[by
         if tag == b"c":  # most tags: one comparison, one cached lookup
             if number_text != current or not letters:
                 return _rewrite(xml, start, stop, limits)  # no reference, another row's
-            column = column_number(letters)
-            if column <= left or column > widest:
+            column = columns(letters, 0)
+            if column <= left:
                 return _rewrite(xml, start, stop, limits)  # out of order, past max_cols
             left = column
             continue
@@ -272,6 +280,7 @@ def cell_values(xml: bytes, package: Package, named: bool = True
     values = []
     refused = False
     plain_numbers = 0 not in package.date_styles  # a cell without a style is a number
+    columns = _COLUMN_INDEXES.get
     for letters, row, style, kind, text in plain:
         if kind in _TEXT_TYPES:
             continue
@@ -281,8 +290,13 @@ def cell_values(xml: bytes, package: Package, named: bool = True
             kind_text, value_text = kind.decode() or "n", text.decode()
             refused = refused or not _calamine_reads(kind_text, value_text)
             value = _value(kind_text, value_text, style.decode() if style else None, package)
-        values.append((int(row) - 1, column_number(letters) - 1, value))
+        column = columns(letters)
+        values.append((int(row) - 1, column_number(letters) - 1 if column is None else column, value))
     return values, refused
+
+
+#: 0-based column indexes of columns A to ZZ (a dict lookup, not a call, per value cell).
+_COLUMN_INDEXES = {letters: number - 1 for letters, number in columns_up_to(26 * 27).items()}
 
 
 def _any_cells(xml: bytes, package: Package) -> tuple[list[tuple[int, int, object]], bool]:
