@@ -158,18 +158,21 @@ def _bounded(xml: bytes, start: int, stop: int, named: bool, tags: list[tuple[by
     to that tag both give the same groups, so an answer found before it is the one
     ``_REFS``' tags give, and the list is not searched for such a tag beforehand."""
     last = limits.max_rows
-    columns = columns_up_to(limits.max_cols).get  # none: past max_cols (or no column)
+    columns = columns_up_to(limits.max_cols)  # none: past max_cols, or no letters
     previous, current, rows, cut = 0, b"", 0, stop
     left = 0  # the row's previous cell's column number
     for tag, letters, number_text in tags:
         if first_refs and not number_text:
             return None
-        if tag == b"c":  # most tags: one comparison, one cached lookup
-            if number_text != current or not letters:
-                return _rewrite(xml, start, stop, limits)  # no reference, another row's
-            column = columns(letters, 0)
+        if tag == b"c":  # most tags: two comparisons, one dict lookup
+            if number_text != current:
+                return _rewrite(xml, start, stop, limits)  # another row's
+            try:
+                column = columns[letters]
+            except KeyError:
+                return _rewrite(xml, start, stop, limits)  # past max_cols, or no reference
             if column <= left:
-                return _rewrite(xml, start, stop, limits)  # out of order, past max_cols
+                return _rewrite(xml, start, stop, limits)  # out of order
             left = column
             continue
         if letters or not number_text:
@@ -280,18 +283,21 @@ def cell_values(xml: bytes, package: Package, named: bool = True
     values = []
     refused = False
     plain_numbers = 0 not in package.date_styles  # a cell without a style is a number
-    columns = _COLUMN_INDEXES.get
+    columns, append = _COLUMN_INDEXES, values.append
     for letters, row, style, kind, text in plain:
-        if kind in _TEXT_TYPES:
-            continue
-        if kind in (b"", b"n") and not style and plain_numbers and text.isdigit():
+        if not style and (kind == b"n" or not kind) and plain_numbers and text.isdigit():
             value: object = int(text)  # the common case, as cast_number would have it
+        elif kind in _TEXT_TYPES:
+            continue
         else:
             kind_text, value_text = kind.decode() or "n", text.decode()
             refused = refused or not _calamine_reads(kind_text, value_text)
             value = _value(kind_text, value_text, style.decode() if style else None, package)
-        column = columns(letters)
-        values.append((int(row) - 1, column_number(letters) - 1 if column is None else column, value))
+        try:
+            column = columns[letters]
+        except KeyError:  # past ZZ
+            column = column_number(letters) - 1
+        append((int(row) - 1, column, value))
     return values, refused
 
 
