@@ -247,8 +247,9 @@ def _read_sheet(book: Any, part: SheetPart, bounded: BoundedSheet, values: list[
         rows = [[None if v == "" else v for v in row] for row in rows]
         _lay_over(rows, string_values(bounded.xml, strings), limits)
         sheet = [trim(row) for row in rows]
-    else:
-        sheet = [trim([None if v == "" else v for v in row] if "" in row else row) for row in rows]
+    else:  # no "" left: a row that ends with a value is whole (most of a form's rows)
+        rows = [[None if v == "" else v for v in row] if "" in row else row for row in rows]
+        sheet = [tuple(row) if row and row[-1] is not None else trim(row) for row in rows]
     sheet.extend([()] * (bounded.last_row - len(sheet)))
     return Sheet(part.name, sheet, bounded.truncated, hidden=part.hidden,
                  hidden_rows=bounded.hidden_rows)
