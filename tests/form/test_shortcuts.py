@@ -10,7 +10,17 @@ import pytest
 from worker.errors import FormUnreadable
 from worker.form.limits import FormLimits, describe_size
 from worker.form.sniff import sniff, take_archive
-from worker.form.xlsxsheet import _FIRST_REFS, _PLAIN_CELL, _REFS, _bounded, bound_sheet
+from worker.form.xlsxsheet import (
+    _COLUMN_INDEXES,
+    _FIRST_REFS,
+    _PLAIN_CELL,
+    _REFS,
+    _bounded,
+    bound_sheet,
+    column_letters,
+    column_number,
+    columns_up_to,
+)
 from worker.form.xlsxstrings import _ESCAPE, _SPACED, differs
 from worker.form.xmlscan import _PREFIXED, _TAG, _Counter, _scan_whole, prefixed
 from worker.message.headers import address
@@ -209,3 +219,17 @@ def test_differs_split_patterns_answer_as_the_one_pattern(left: bytes, right: by
     for xml in (left, left + right, right + left):
         assert differs(xml, False) is _differs_one_pattern(xml), xml
         assert differs(xml) is _differs_one_pattern(xml), xml
+
+
+@pytest.mark.parametrize("count", [1, 5, 26, 27, 100, 702, 703])
+def test_column_dicts_answer_as_column_number(count: int) -> None:
+    """The dict lookups that replaced a cached call per cell: a column up to ``count``
+    is there with its number, none past it (``_bounded`` rewrites the sheet then)."""
+    columns = columns_up_to(count)
+    for number in range(1, count + 30):
+        letters = column_letters(number)
+        assert columns.get(letters, 0) == (column_number(letters) if number <= count else 0)
+    assert len(columns) == count
+    for letters, index in _COLUMN_INDEXES.items():
+        assert index == column_number(letters) - 1
+    assert len(_COLUMN_INDEXES) == 26 * 27 and column_letters(26 * 27) == b"ZZ"

@@ -198,6 +198,10 @@ CASES: dict[str, bytes] = {
         + row(2, cell("C2", "3"), cell("C2", "4"))),
     "a row twice": craft(row(1, cell("A1", "1")) + row(1, cell("B1", "2")) + row(2, cell("A2", "3"))),
     "a cell naming another row": craft(row(1, cell("A1", "1"), cell("B7", "2")) + row(2, cell("A2", "3"))),
+    "empty inline strings between numbers": craft(  # "" kept, calamine's empty cells None
+        row(1, cell("A1", "1"), b'<c r="B1" t="inlineStr"><is><t/></is></c>', cell("D1", "2"),
+            b'<c r="E1" t="inlineStr"><is><t></t></is></c>')
+        + row(2, b'<c r="A2" t="inlineStr"><is><t>x</t></is></c>', cell("C2", "3"))),
     "cells far right": craft(row(1, cell("A1", "1"), cell("CW1", "101"), cell("XFD1", "16384"))
                              + row(2, cell("F2", "6"), cell("G2", "7"))),
     "rows far down": craft(b"".join(row(i, cell(f"A{i}", str(i)))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterable
-from itertools import chain
 from typing import Any
 
 from worker.errors import FormUnreadable
@@ -233,24 +232,46 @@ _Prepared = tuple[SheetPart, BoundedSheet, list[tuple[int, int, object]]]
 
 def _read_sheet(book: Any, part: SheetPart, bounded: BoundedSheet, values: list[tuple[int, int, object]],
                 strings: list[str] | None, limits: FormLimits) -> Sheet:
-    """calamine's grid with openpyxl's values laid over it, as the form's reader saw it."""
+    """calamine's grid with openpyxl's values laid over it, as the form's reader saw it.
+
+    calamine gives an empty cell as "", the sheet holds None: the exact numbers, dates
+    and errors (never "") are laid over calamine's rows before that, the text values
+    (an empty inline string is "" to openpyxl) after it, in the rare sheet that has them.
+    """
     width = limits.max_cols
     grid = book.get_sheet_by_name(part.name).to_python(skip_empty_area=False, nrows=limits.max_rows)
-    rows: list[list[object]] = [[None if v == "" else v for v in row[:width]] for row in grid]
-    exact: Iterable[tuple[int, int, object]] = values
+    rows: list[list[object]] = [row if len(row) <= width else row[:width] for row in grid]
+    _lay_over(rows, values, limits)
     if (strings is not None or sheet_differs(bounded.xml, bounded.prefixed)) and has_string_cells(
             bounded.xml, bounded.prefixed):
-        exact = chain(exact, string_values(bounded.xml, strings))
+        rows = [[None if v == "" else v for v in row] for row in rows]
+        _lay_over(rows, string_values(bounded.xml, strings), limits)
+        sheet = [trim(row) for row in rows]
+    else:  # no "" left: a row that ends with a value is whole (most of a form's rows)
+        rows = [[None if v == "" else v for v in row] if "" in row else row for row in rows]
+        sheet = [tuple(row) if row and row[-1] is not None else trim(row) for row in rows]
+    sheet.extend([()] * (bounded.last_row - len(sheet)))
+    return Sheet(part.name, sheet, bounded.truncated, hidden=part.hidden,
+                 hidden_rows=bounded.hidden_rows)
+
+
+def _lay_over(rows: list[list[object]], exact: Iterable[tuple[int, int, object]], limits: FormLimits) -> None:
+    """Each (row, column, value) written into ``rows``, within the limits, rows and cells
+    added where calamine's grid ends before them."""
+    width = limits.max_cols
+    height = min(len(rows), limits.max_rows)
     for r, c, value in exact:
+        if r < height:  # calamine's grid spans every cell it read: nearly always there
+            row = rows[r]
+            if c < len(row):
+                row[c] = value
+                continue
         if r >= limits.max_rows or c >= width:
             continue
         while len(rows) <= r:
             rows.append([])
+        height = min(len(rows), limits.max_rows)
         row = rows[r]
         if len(row) <= c:
             row.extend([None] * (c + 1 - len(row)))
         row[c] = value
-    sheet = [trim(row) for row in rows]
-    sheet.extend([()] * (bounded.last_row - len(sheet)))
-    return Sheet(part.name, sheet, bounded.truncated, hidden=part.hidden,
-                 hidden_rows=bounded.hidden_rows)

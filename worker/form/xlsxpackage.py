@@ -214,16 +214,33 @@ class _Parts:
         return found if found is not None else read_member(self.archive, self.archive.getinfo(member))
 
     def relationships(self, part: str) -> dict[str, tuple[str, str]]:
-        """Id -> (type, member path) from the part's ``_rels`` (ECMA-376 part 2, 9.3)."""
+        """Id -> (type, member path) from the part's ``_rels`` (ECMA-376 part 2, 9.3);
+        shared between calls for a small part: read it, do not change it."""
         folder, base = posixpath.split(part)
         rels = _member(self.names, posixpath.join(folder, "_rels", base + ".rels"))
-        found: dict[str, tuple[str, str]] = {}
-        for tag, attrs in _elements_of(self.read(rels), "relationship") if rels else ():
-            target, rel_id = attrs.get("Target"), attrs.get("Id")
-            if tag == "Relationship" and target and rel_id:
-                path = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
-                found[rel_id] = (attrs.get("Type") or "", posixpath.normpath(path))
-        return found
+        if not rels:
+            return {}
+        xml = self.read(rels)
+        if len(xml) <= _REMEMBERED_SIZE:
+            return _remembered_targets(folder, xml)
+        return _targets(folder, xml)
+
+
+def _targets(folder: str, xml: bytes) -> dict[str, tuple[str, str]]:
+    """Id -> (type, member path) of a ``_rels`` part of a part in ``folder``."""
+    found: dict[str, tuple[str, str]] = {}
+    for tag, attrs in _elements_of(xml, "relationship"):
+        target, rel_id = attrs.get("Target"), attrs.get("Id")
+        if tag == "Relationship" and target and rel_id:
+            path = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+            found[rel_id] = (attrs.get("Type") or "", posixpath.normpath(path))
+    return found
+
+
+# The same relationships part, in the same folder, in every form from one program: its
+# targets are worked out once (paths joined and normalised), shared between calls, which
+# only read them.
+_remembered_targets = lru_cache(maxsize=32)(_targets)
 
 
 def read_package(archive: zipfile.ZipFile, parts: dict[str, bytes] | None = None) -> Package:

@@ -90,6 +90,13 @@ def column_number(letters: bytes) -> int:
     return number
 
 
+@cache
+def columns_up_to(count: int) -> dict[bytes, int]:
+    """``{b'A': 1, ..., letters: count}``: a dict lookup per cell where the columns that
+    matter are a sheet's first ``max_cols``; a cached call costs several times as much."""
+    return {column_letters(number): number for number in range(1, count + 1)}
+
+
 def column_letters(number: int) -> bytes:
     """1 -> ``b'A'``, 16384 -> ``b'XFD'``."""
     letters = b""
@@ -150,18 +157,22 @@ def _bounded(xml: bytes, start: int, stop: int, named: bool, tags: list[tuple[by
     number (its reference may stand later in the tag: scan again with ``_REFS``).  Up
     to that tag both give the same groups, so an answer found before it is the one
     ``_REFS``' tags give, and the list is not searched for such a tag beforehand."""
-    last, widest = limits.max_rows, limits.max_cols
+    last = limits.max_rows
+    columns = columns_up_to(limits.max_cols)  # none: past max_cols, or no letters
     previous, current, rows, cut = 0, b"", 0, stop
     left = 0  # the row's previous cell's column number
     for tag, letters, number_text in tags:
         if first_refs and not number_text:
             return None
-        if tag == b"c":  # most tags: one comparison, one cached lookup
-            if number_text != current or not letters:
-                return _rewrite(xml, start, stop, limits)  # no reference, another row's
-            column = column_number(letters)
-            if column <= left or column > widest:
-                return _rewrite(xml, start, stop, limits)  # out of order, past max_cols
+        if tag == b"c":  # most tags: two comparisons, one dict lookup
+            if number_text != current:
+                return _rewrite(xml, start, stop, limits)  # another row's
+            try:
+                column = columns[letters]
+            except KeyError:
+                return _rewrite(xml, start, stop, limits)  # past max_cols, or no reference
+            if column <= left:
+                return _rewrite(xml, start, stop, limits)  # out of order
             left = column
             continue
         if letters or not number_text:
@@ -272,17 +283,26 @@ def cell_values(xml: bytes, package: Package, named: bool = True
     values = []
     refused = False
     plain_numbers = 0 not in package.date_styles  # a cell without a style is a number
+    columns, append = _COLUMN_INDEXES, values.append
     for letters, row, style, kind, text in plain:
-        if kind in _TEXT_TYPES:
-            continue
-        if kind in (b"", b"n") and not style and plain_numbers and text.isdigit():
+        if not style and (kind == b"n" or not kind) and plain_numbers and text.isdigit():
             value: object = int(text)  # the common case, as cast_number would have it
+        elif kind in _TEXT_TYPES:
+            continue
         else:
             kind_text, value_text = kind.decode() or "n", text.decode()
             refused = refused or not _calamine_reads(kind_text, value_text)
             value = _value(kind_text, value_text, style.decode() if style else None, package)
-        values.append((int(row) - 1, column_number(letters) - 1, value))
+        try:
+            column = columns[letters]
+        except KeyError:  # past ZZ
+            column = column_number(letters) - 1
+        append((int(row) - 1, column, value))
     return values, refused
+
+
+#: 0-based column indexes of columns A to ZZ (a dict lookup, not a call, per value cell).
+_COLUMN_INDEXES = {letters: number - 1 for letters, number in columns_up_to(26 * 27).items()}
 
 
 def _any_cells(xml: bytes, package: Package) -> tuple[list[tuple[int, int, object]], bool]:
