@@ -20,7 +20,7 @@ import datetime as dt
 import posixpath
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -213,7 +213,7 @@ class _Parts:
         found = self.parts.get(member)
         return found if found is not None else read_member(self.archive, self.archive.getinfo(member))
 
-    def relationships(self, part: str) -> dict[str, tuple[str, str]]:
+    def relationships(self, part: str) -> Mapping[str, tuple[str, str]]:
         """Id -> (type, member path) from the part's ``_rels`` (ECMA-376 part 2, 9.3);
         shared between calls for a small part: read it, do not change it."""
         folder, base = posixpath.split(part)
