@@ -257,7 +257,8 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref, detail))
 
     fee = programme.fees.get(line.year) if line.year is not None else None
-    fee_detail = _fee_detail(line, fee, programme)
+    # (an amount equal to its year's fee, most lines, has no FEE_MISMATCH to word)
+    fee_detail = _fee_detail(line, fee, programme) if fee is None or line.amount != fee else ""
     if fee_detail:
         reasons.append(Reason(Code.FEE_MISMATCH, line.ref, fee_detail))
 
@@ -288,9 +289,11 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     # The record's own name and 身份证号 are never quoted: the detail goes into the reply,
     # and anyone who knows an order number could otherwise read a trainee's identity
     # out of it. Staff see the record in the console (payments page).
-    if not same_name(payment.name, line.name):
+    # (equal, as most are, needs neither comparison's call: both begin with it)
+    if payment.name != line.name and not same_name(payment.name, line.name):
         differ.append(f"姓名（表中“{line.name}”，与缴费记录不一致）")
-    if not same_id(payment.id_number.upper(), id_number):
+    record_id = payment.id_number.upper()
+    if record_id != id_number and not same_id(record_id, id_number):
         differ.append(f"身份证号（表中 {line.id_number or '未填写'}，与缴费记录不一致）")
     # A year or amount that could not be read is FEE_MISMATCH's to say (how to write it):
     # "表中 壹佰伍拾元，缴费记录 150.00" beside it would tell the unit the two differ.
