@@ -4,7 +4,6 @@ unit's mistake. ``check_application`` runs them all and returns every reason."""
 from __future__ import annotations
 
 import re
-from collections import Counter as Tally
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -183,15 +182,13 @@ def check_hidden_rows(draft: Draft) -> list[Reason]:
 def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
     reasons: list[Reason] = []
     window = _utc_window(programme)
-    seen: dict[str, Line] = {}
-    counts = Tally(line.order_no for line in draft.lines if line.order_no)
+    seen: dict[str, Line] = {}  # order number -> the first line that has it
     for line in draft.lines:
-        if line.order_no and counts[line.order_no] > 1 and line.order_no in seen:
-            first = seen[line.order_no]
+        first = seen.setdefault(line.order_no, line)
+        if first is not line and line.order_no:
             reasons.append(Reason(Code.DUPLICATE_LINE, line.ref,
                                   f"订单号 {line.order_no} 与第 {first.ref} 行重复"))
             continue
-        seen.setdefault(line.order_no, line)
         reasons += check_line(line, programme, lookups, window)
     return reasons
 
