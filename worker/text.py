@@ -49,7 +49,9 @@ def unspaced(text: str) -> str:
 def number_text(text: str) -> str:
     """An order or ID number as typed, without what spreadsheets wrap long numbers in
     to keep them text (a leading ``'``, ``="…"``) and without spaces."""
-    text = unspaced(text)
+    if text.isalnum():
+        return text  # most numbers: no space, quote nor ``=`` in them (none is alnum)
+    text = SPACES.sub("", text)
     if text.startswith('="') and text.endswith('"') and len(text) > 2:
         text = text[2:-1]
     return text.removeprefix("'")

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
+from decimal import Decimal
 
 import pytest
 
 from worker.errors import FormUnreadable
+from worker.form.cells import (
+    ShownWhole,
+    cell_amount,
+    cell_int,
+    cell_text,
+    cell_year,
+    number_or_none,
+    row_texts,
+)
 from worker.form.limits import FormLimits, describe_size
 from worker.form.sniff import sniff, take_archive
 from worker.form.xlsxsheet import (
@@ -24,7 +35,7 @@ from worker.form.xlsxsheet import (
 from worker.form.xlsxstrings import _ESCAPE, _SPACED, differs
 from worker.form.xmlscan import _PREFIXED, _TAG, _Counter, _scan_whole, prefixed
 from worker.message.headers import address
-from worker.text import SPACES, normalize, squash, unspaced
+from worker.text import SPACES, normalize, number_text, parse_amount, squash, unspaced
 
 
 @pytest.mark.parametrize("text", [
@@ -233,3 +244,31 @@ def test_column_dicts_answer_as_column_number(count: int) -> None:
     for letters, index in _COLUMN_INDEXES.items():
         assert index == column_number(letters) - 1
     assert len(_COLUMN_INDEXES) == 26 * 27 and column_letters(26 * 27) == b"ZZ"
+
+
+@pytest.mark.parametrize("text", [
+    "", "TJ201804020000055", "12010419951023726x", "12010419951023726X", "１２３", "²", "Ⅻ",
+    "'2018", '="2018"', "2018 0001", "=\"\"", "TJ-2018", "张三",
+])
+def test_number_text_of_an_alnum_text_is_the_text(text: str) -> None:
+    """The isalnum shortcut: such a text holds no space, quote nor ``=`` to drop."""
+    general = SPACES.sub("", text)
+    if general.startswith('="') and general.endswith('"') and len(general) > 2:
+        general = general[2:-1]
+    assert number_text(text) == general.removeprefix("'")
+
+
+_CELLS = [None, "", " 张 三 ", "ＴＪ２０１８", "１２０１", "a\u3000", 0, 1, -7, 2018, 10**20, True, False,
+          1.0, 1.5, float("nan"), float("inf"), 1.2010119900307e17, Decimal("150.00"),
+          dt.date(2018, 1, 1), dt.datetime(2018, 1, 1), dt.datetime(2018, 1, 1, 9, 30),
+          dt.time(9, 30), dt.timedelta(hours=1), ShownWhole(120114198503031008.0)]
+
+
+def test_row_texts_is_cell_text_of_each_cell() -> None:
+    assert row_texts(tuple(_CELLS)) == [cell_text(value) for value in _CELLS]
+
+
+@pytest.mark.parametrize("value", [0, 1, -3, 150, 2018, 10**17, True, False, 1.0, "150", None])
+def test_int_amounts_and_years_read_as_the_general_path_reads_them(value: object) -> None:
+    assert cell_amount(value) == parse_amount(number_or_none(value))
+    assert cell_year(value) == cell_int(value)

@@ -319,6 +319,21 @@ def test_already_invoiced_and_duplicate_lines() -> None:
     assert codes(twice, payments) == [("DUPLICATE_LINE", 4)]
 
 
+def test_each_repeat_of_an_order_names_its_first_line_and_empty_orders_are_no_repeats() -> None:
+    draft, payments = good_draft()
+    again = [replace(draft.lines[1], position=p, seq=p) for p in (4, 5)]
+    empty = [replace(draft.lines[2], position=p, seq=p, order_no="") for p in (6, 7)]
+    lines = [*draft.lines, *again, *empty]
+    reasons = check_application(replace(draft, lines=lines, total_count=None, total_amount=None),
+                                PROGRAMME, Lookups(payments, {}))
+    assert [(str(r.code), r.line, r.detail) for r in reasons] == [
+        ("DUPLICATE_LINE", 4, "订单号 A002 与第 2 行重复"),
+        ("DUPLICATE_LINE", 5, "订单号 A002 与第 2 行重复"),
+        ("PAYMENT_NOT_FOUND", 6, "王镕 未填写订单号"),
+        ("PAYMENT_NOT_FOUND", 7, "王镕 未填写订单号"),
+    ]
+
+
 def test_all_reasons_are_collected_not_only_the_first() -> None:
     draft, payments = good_draft()
     bad = replace(draft, district="南开区", tax_id="123", recipient_phone="abc", total_count=9)

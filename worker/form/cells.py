@@ -68,6 +68,16 @@ def cell_text(value: object) -> str:
     return normalize(value)
 
 
+_nfkc = unicodedata.normalize
+
+
+def row_texts(row: Row) -> list[str]:
+    """``cell_text`` of each cell of ``row``, with its two common kinds (text, a whole
+    number) inline: once per row of the trainee table, six calls fewer per line."""
+    return [_nfkc("NFKC", value).strip() if type(value) is str
+            else str(value) if type(value) is int else cell_text(value) for value in row]
+
+
 #: Characters a General-format cell shows at Excel's and WPS's default column width.
 GENERAL_WIDTH = 11
 
@@ -191,8 +201,12 @@ def _typed_number(value: dt.date) -> float | None:
 def cell_amount(value: object) -> Decimal | None:
     """``parse_amount`` that tolerates whatever a spreadsheet library hands back."""
     if type(value) is int:
-        return parse_amount(value)  # most amounts: never a date, bool or non-finite float
+        # most amounts: never a date, bool or non-finite float (parse_amount's int case)
+        return Decimal(value).quantize(_CENT)
     return parse_amount(number_or_none(value))
+
+
+_CENT = Decimal("0.01")
 
 
 def cell_int(value: object) -> int | None:
@@ -206,6 +220,8 @@ def cell_year(value: object) -> int | None:
     """A 培训年度 cell as a year: ``cell_int``, and a date cell's year (a date format on
     the column: ``yyyy`` shows 2018 for 2018-01-01, and 2018-1 typed becomes that date);
     a number in a date format is the number (``_typed_number``)."""
+    if type(value) is int:
+        return value  # most years: as cell_int gives them
     if isinstance(value, dt.date) and _typed_number(value) is None:
         return value.year if value.year >= NUMBERS_SHOWN_AS_DATES[1].year else None
     year = cell_int(value)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 
 from worker.errors import FormUnreadable
 from worker.form.cells import (
@@ -18,6 +20,7 @@ from worker.form.cells import (
     id_text,
     number_or_none,
     order_text,
+    row_texts,
 )
 from worker.form.labels import (
     COLUMN_TITLES,
@@ -131,12 +134,17 @@ class _Columns:
     amount: int
     data: tuple[int, ...]  # the required columns
     width: int
+    # The required columns' texts of a row's texts, as a tuple (one C call a row, where
+    # a comprehension was a frame): ``filled`` counts them.
+    data_texts: Callable[[list[str]], tuple[str, ...]]
 
     @classmethod
     def of(cls, columns: dict[str, int]) -> _Columns:
+        data = tuple(columns[key] for key in REQUIRED_COLUMNS)
+        # (itemgetter of one index gives the text, not a tuple: the registry requires five)
         return cls(columns.get("seq"), columns["name"], columns["id_number"], columns["order_no"],
-                   columns["year"], columns["amount"], tuple(columns[key] for key in REQUIRED_COLUMNS),
-                   max(columns.values()) + 1)
+                   columns["year"], columns["amount"], data, max(columns.values()) + 1,
+                   itemgetter(*data) if len(data) > 1 else lambda texts: (texts[data[0]],))
 
 
 def _line(row: Row, texts: list[str], index: int, cols: _Columns, position: int) -> Line:
@@ -243,7 +251,7 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
     hidden = sheet.hidden_rows
     for index in range(header.index + 1, len(sheet.rows)):
         row = sheet.rows[index]
-        texts = [cell_text(value) for value in row]  # each cell's text once per row
+        texts = row_texts(row)  # each cell's text once per row
         if len(texts) < cols.width:
             texts.extend([""] * (cols.width - len(texts)))
         if hidden and index in hidden:
@@ -274,7 +282,7 @@ def parse_table(sheet: Sheet, header: TableHeader, limits: FormLimits) -> Table:
         if ends is _BELOW:
             ended = True
             break
-        filled = len(cols.data) - [texts[col] for col in cols.data].count("")
+        filled = len(cols.data) - cols.data_texts(texts).count("")
         if past_end:
             if is_column(texts[cols.name], "name") or not filled:
                 continue  # the header again, a group title (补训): not a line

@@ -140,10 +140,13 @@ def _fill_accepted(view: AppView, app: Application, config: Config) -> None:
 
 
 def _people(invoice: Invoice) -> str:
-    names = [one_line(item.name, 50) or "（未填姓名）" for item in invoice.items]
-    if len(names) <= _NAMES_SHOWN:
-        return "、".join(names)
-    return "、".join(names[:3]) + f" 等 {len(names)} 人"
+    """The trainees an invoice is for: every name up to ``_NAMES_SHOWN``, else the first
+    three and how many (only the names shown are cleaned: a 50-line form's invoice
+    cleaned all fifty for three)."""
+    items = invoice.items
+    shown = items if len(items) <= _NAMES_SHOWN else items[:3]
+    names = "、".join(one_line(item.name, 50) or "（未填姓名）" for item in shown)
+    return names if shown is items else names + f" 等 {len(items)} 人"
 
 
 def _fill_held(view: AppView, app: Application, config: Config) -> None:

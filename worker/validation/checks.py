@@ -4,7 +4,6 @@ unit's mistake. ``check_application`` runs them all and returns every reason."""
 from __future__ import annotations
 
 import re
-from collections import Counter as Tally
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -183,15 +182,13 @@ def check_hidden_rows(draft: Draft) -> list[Reason]:
 def check_lines(draft: Draft, programme: ProgrammeConfig, lookups: Lookups) -> list[Reason]:
     reasons: list[Reason] = []
     window = _utc_window(programme)
-    seen: dict[str, Line] = {}
-    counts = Tally(line.order_no for line in draft.lines if line.order_no)
+    seen: dict[str, Line] = {}  # order number -> the first line that has it
     for line in draft.lines:
-        if line.order_no and counts[line.order_no] > 1 and line.order_no in seen:
-            first = seen[line.order_no]
+        first = seen.setdefault(line.order_no, line)
+        if first is not line and line.order_no:
             reasons.append(Reason(Code.DUPLICATE_LINE, line.ref,
                                   f"订单号 {line.order_no} 与第 {first.ref} 行重复"))
             continue
-        seen.setdefault(line.order_no, line)
         reasons += check_line(line, programme, lookups, window)
     return reasons
 
@@ -257,7 +254,8 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
         reasons.append(Reason(Code.INVALID_ID_NUMBER, line.ref, detail))
 
     fee = programme.fees.get(line.year) if line.year is not None else None
-    fee_detail = _fee_detail(line, fee, programme)
+    # (an amount equal to its year's fee, most lines, has no FEE_MISMATCH to word)
+    fee_detail = _fee_detail(line, fee, programme) if fee is None or line.amount != fee else ""
     if fee_detail:
         reasons.append(Reason(Code.FEE_MISMATCH, line.ref, fee_detail))
 
@@ -288,9 +286,11 @@ def check_line(line: Line, programme: ProgrammeConfig, lookups: Lookups,
     # The record's own name and 身份证号 are never quoted: the detail goes into the reply,
     # and anyone who knows an order number could otherwise read a trainee's identity
     # out of it. Staff see the record in the console (payments page).
-    if not same_name(payment.name, line.name):
+    # (equal, as most are, needs neither comparison's call: both begin with it)
+    if payment.name != line.name and not same_name(payment.name, line.name):
         differ.append(f"姓名（表中“{line.name}”，与缴费记录不一致）")
-    if not same_id(payment.id_number.upper(), id_number):
+    record_id = payment.id_number.upper()
+    if record_id != id_number and not same_id(record_id, id_number):
         differ.append(f"身份证号（表中 {line.id_number or '未填写'}，与缴费记录不一致）")
     # A year or amount that could not be read is FEE_MISMATCH's to say (how to write it):
     # "表中 壹佰伍拾元，缴费记录 150.00" beside it would tell the unit the two differ.
