@@ -103,3 +103,27 @@ def test_a_stream_longer_than_declared_is_left_to_zipfile() -> None:
     assert _outcome(read_member, archive, info) == _outcome(lambda a, i: a.read(i), archive, info)
     info.CRC = zlib.crc32((BODY * 10)[: info.file_size])  # the declared bytes' own CRC
     assert _outcome(read_member, archive, info) == _outcome(lambda a, i: a.read(i), archive, info)
+
+
+def test_a_member_that_lies_about_its_size_is_not_inflated_past_it() -> None:
+    """A few kilobytes declared, 64 MB in the stream (a 1.4 MB mail held 1 GiB so):
+    the same error as ZipFile.read, without inflating the rest first."""
+    import tracemalloc
+
+    squeezed = zlib.compressobj(1, zlib.DEFLATED, -15)
+    stream = squeezed.compress(b" " * (64 << 20)) + squeezed.flush()
+    data = _zip({"xl/worksheets/sheet1.xml": BODY})
+    header = struct.unpack("<4s2B4HL2L2H", data[:30])
+    archive = _over(data, data[: 30 + header[10] + header[11]] + stream)
+    info = archive.infolist()[0]
+    info.compress_size = len(stream)
+    info.file_size = 4000
+    tracemalloc.start()
+    try:
+        outcome = _outcome(read_member, archive, info)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert outcome[0] == "BadZipFile"
+    assert peak < 4 << 20
+    assert outcome == _outcome(lambda a, i: a.read(i), archive, info)

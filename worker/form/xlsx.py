@@ -110,12 +110,12 @@ def as_transitional(data: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = [i for i in archive.infolist() if i.filename.lower().endswith((".xml", ".rels"))]
         workbook = next((i for i in names if i.filename.lower() == "xl/workbook.xml"), None)
-        if workbook is None or STRICT_NAMESPACES[0][0] not in archive.read(workbook):
+        if workbook is None or STRICT_NAMESPACES[0][0] not in read_member(archive, workbook):
             return data
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rewritten:
             for info in archive.infolist():
-                content = archive.read(info)
+                content = read_member(archive, info)
                 if info in names:
                     for strict, transitional in STRICT_NAMESPACES:
                         content = content.replace(strict, transitional)
@@ -222,7 +222,8 @@ def _with_members(archive: zipfile.ZipFile, changed: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as copy:
         for info in archive.infolist():
-            body = changed[info.filename] if info.filename in changed else archive.read(info)
+            body = (changed[info.filename] if info.filename in changed
+                    else read_member(archive, info))
             copy.writestr(info.filename, body)
     return out.getvalue()
 

@@ -80,8 +80,9 @@ def scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: FormLim
     """Raise FormUnreadable if this XML part carries a DTD or too many cells/strings.
 
     Returns the part's bytes when it fits in one chunk (so a reader need not inflate it
-    again) or had to be converted to UTF-8 (then as ``Converted``), else None.  zipfile
-    never inflates more than the size the header declares, and check_zip bounded those.
+    again) or had to be converted to UTF-8 (then as ``Converted``), else None.  Nothing
+    is inflated much past the size the directory declares, which check_zip bounded
+    (``read_member``; ``ZipExtFile.read(n)`` chunk by chunk below).
     Raises ValueError for an encoding that cannot be decoded.
     """
     content = None
