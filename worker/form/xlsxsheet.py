@@ -10,7 +10,8 @@ reference, rows in order, cells in their own row, nothing beyond the limits) are
 as they are, after a few C-speed regex scans; any other sheet is rewritten row by row
 with openpyxl's placement rules (``openpyxl.worksheet._reader.WorkSheetParser`` and
 ``ReadOnlyWorksheet._cells_by_row``: a row's number is its ``r`` or the previous
-plus one, a row numbered below the last kept one is skipped, a cell's column is its
+plus one, a row numbered below the last kept one would be skipped: the form is held
+with ``ROWS_OUT_OF_ORDER`` instead when it has cells; a cell's column is its
 ``r`` or the previous plus one), so calamine and the rules below agree on positions.
 
 After: calamine reads every number as a float and picks dates by its own format rules,
@@ -26,6 +27,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import cache
 
+from worker.errors import FormUnreadable
 from worker.form.cells import ShownWhole
 from worker.form.limits import FormLimits
 from worker.form.xlsxpackage import Package, from_excel
@@ -64,6 +66,13 @@ _PLAIN_CELL = re.compile(
     rb"(?:<f(?: [^>]*)?/>|<f(?: [^>]*+)?>[^<]*+</f>)?<v>([^<&\r]*+)</v></c>")
 _TEXT_TYPES = (b"s", b"str", b"inlineStr")
 _REF = re.compile(rb"([A-Z]+)(\d+)")
+
+
+#: A row that comes after a row numbered the same or higher: no spreadsheet program
+#: writes one (a script's export may). openpyxl's reader skipped it, so the form's
+#: reader would drop a trainee on it without a word; the unit is told instead.
+ROWS_OUT_OF_ORDER = ("附件表格中第 {rows} 行的行号重复或顺序颠倒（文件不是由 Excel 或 WPS 保存的），"
+                     "这些行未能读取；请用 Excel 或 WPS 打开后另存一次再发送")
 
 
 class SheetXmlError(ValueError):
@@ -109,7 +118,8 @@ def column_letters(number: int) -> bytes:
 def bound_sheet(xml: bytes, limits: FormLimits) -> BoundedSheet:
     """The sheet cut to rows up to ``max_rows`` and columns up to ``max_cols``.
 
-    Raises SheetXmlError for a row or cell reference openpyxl could not parse.
+    Raises SheetXmlError for a row or cell reference openpyxl could not parse, and
+    FormUnreadable for rows out of order (``_rewrite``).
     """
     head = _SHEET_DATA.search(xml)
     if head is None or head.group(1):
@@ -207,13 +217,16 @@ def _row_number(text: str) -> int:
 
 def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSheet:
     """Rows and cells placed as openpyxl placed them, kept within the limits, every one
-    written with its reference (Python speed: only for sheets no spreadsheet writes)."""
+    written with its reference (Python speed: only for sheets no spreadsheet writes).
+    Raises FormUnreadable (``ROWS_OUT_OF_ORDER``) for a row with cells that openpyxl
+    would have skipped."""
     last = limits.max_rows
     out: list[bytes] = []
     number = 0  # the parser's row counter
     expected = 1  # the reader's next row: lower numbers are skipped
     kept = 0
     truncated = False
+    skipped: list[int] = []  # rows with cells placed below a row already read
     for row in _ROW_ELEMENT.finditer(xml, start, stop):
         given = _attrs(row.group(2)).get(b"r")
         number = _row_number(given) if given is not None else number + 1
@@ -221,6 +234,8 @@ def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSh
             truncated = True
             break
         if number < expected:
+            if _CELL_ELEMENT.search(row.group(3) or b""):
+                skipped.append(number)  # openpyxl's reader dropped it: never silently
             continue
         expected, kept = number + 1, number
         cells: dict[int, bytes] = {}  # by column: a later cell replaces an earlier one, as in openpyxl
@@ -244,6 +259,9 @@ def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSh
         # hidden kept: the reader must know which rows the unit does not see
         hidden = b' hidden="1"' if _ROW_HIDDEN.search(row.group(2)) else b""
         out.append(b"<%srow r=\"%d\"%s>%s</%srow>" % (prefix, number, hidden, body, prefix))
+    if skipped:
+        raise FormUnreadable(ROWS_OUT_OF_ORDER.format(
+            rows="、".join(map(str, skipped[:5])) + (" 等" if len(skipped) > 5 else "")))
     last_row = limits.max_rows if truncated else kept
     return BoundedSheet(xml[:start] + b"".join(out) + xml[stop:], truncated, last_row)
 
