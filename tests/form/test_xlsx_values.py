@@ -33,7 +33,7 @@ from tests.builders.form import (
 from tests.builders.formats import to_strict
 from worker.errors import FormUnreadable
 from worker.form import FormLimits
-from worker.form.cells import Sheet, trim
+from worker.form.cells import NUMBER_ERROR, Sheet, cell_text, shows_error, trim
 from worker.form.xlsx import as_transitional, read_xlsx
 from worker.form.xlsxpackage import (
     BUILTIN_DATE_FORMATS,
@@ -312,3 +312,15 @@ def test_serials_convert_as_openpyxl_converts_them(epoch: dt.datetime, timedelta
 def test_numbers_cast_as_openpyxl_casts_them() -> None:
     for text in NUMBERS:
         assert (type(cast_number(text)), cast_number(text)) == (type(_cast_number(text)), _cast_number(text))
+
+
+@pytest.mark.parametrize(("text", "shown"), [("1e400", "inf"), ("-1E+309", "-inf"), ("NaN", "nan"),
+                                             ("INF", "inf"), ("-INF", "-inf")])
+def test_a_number_no_cell_can_hold_reads_as_num_error(text: str, shown: str) -> None:
+    """A script's 1e400 read as infinity, and xsd:double's NaN and INF (openpyxl's int()
+    refused them, for the whole workbook): the floats they name, whose text is Excel's
+    #NUM! (it was "", which told the unit the amount was not filled in)."""
+    rows = read_xlsx(craft(row(1, cell("A1", text), cell("B1", "150"))), FormLimits())[0].rows
+    assert repr(rows[0][0]) == shown and rows[0][1] == 150
+    assert cell_text(rows[0][0]) == NUMBER_ERROR == "#NUM!"
+    assert shows_error(cell_text(rows[0][0]))

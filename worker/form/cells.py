@@ -38,6 +38,11 @@ def trim(row: Sequence[object]) -> Row:
     return tuple(row[:end])
 
 
+#: What a non-finite number reads as (``cell_text``): Excel's error for a number it
+#: cannot hold, which ``shows_error`` knows.
+NUMBER_ERROR = "#NUM!"
+
+
 def cell_text(value: object) -> str:
     """A cell as the text a person sees: numbers without '.0', dates as ISO dates."""
     kind = type(value)  # most cells are text or whole numbers: the checks below are for others
@@ -59,7 +64,9 @@ def cell_text(value: object) -> str:
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            return ""
+            # Excel's #NUM!, for a number no cell can hold (a script's 1e400 or NaN):
+            # never "", which told the unit its amount was not filled in.
+            return NUMBER_ERROR
         if value.is_integer():
             return str(int(value))  # 1.2010119900307e17 keeps the digits it still has
         return repr(value)

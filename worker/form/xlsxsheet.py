@@ -366,12 +366,17 @@ def untyped(xml: bytes, named: bool = True) -> bytes:
     return _TYPED[named].sub(rb"\1", xml)
 
 
+_XSD_SPECIALS = frozenset({"NaN", "INF", "-INF"})
+
+
 def _value(kind: str, text: str, style: str | None, package: Package) -> object:
     """One cell's value from its type, ``<v>`` text and style (``parse_cell``)."""
     if not text:
         return None
     if kind == "n":
-        value = cast_number(text)
+        # xsd:double's special values (XML Schema 2, 3.2.5), which openpyxl's int() refused
+        # for the whole workbook: read as the floats they name (cell_text: "#NUM!").
+        value = float(text) if text in _XSD_SPECIALS else cast_number(text)
         style_id: object = 0 if style is None else int(style) if style else style  # "" is no style
         if style_id in package.date_styles:
             try:
