@@ -18,7 +18,7 @@ _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?")
 #: decimal comma (``150,00``) read as one would make 15000.00 of 150 euros' worth.
 _NOT_GROUPING = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))")
 _MAX_DIGITS = 18
-_CENT = Decimal("0.01")
+CENT = Decimal("0.01")  # amounts are kept to the cent (fen)
 _LABEL_JUNK = re.compile(r"[\s\u3000\u00a0*＊:：()（）\[\]【】]")
 
 
@@ -124,9 +124,9 @@ def parse_amount(value: object) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, Decimal)):
-        return Decimal(value).quantize(_CENT)
+        return Decimal(value).quantize(CENT)
     if isinstance(value, float):
-        return Decimal(repr(value)).quantize(_CENT)
+        return Decimal(repr(value)).quantize(CENT)
     # (整) as finance staff bracket it (NFKC made the brackets ASCII); other brackets stay:
     # (150) is a negative amount in accounting notation, never read as 150
     text = squash(value).replace("(整)", "整").removeprefix("人民币").lstrip("¥￥")
@@ -144,7 +144,7 @@ def parse_amount(value: object) -> Decimal | None:
     if rest not in ("", "元", "元整", "圆", "圆整", "CNY", "RMB"):
         return None
     try:
-        return Decimal(match.group(0)).quantize(_CENT)
+        return Decimal(match.group(0)).quantize(CENT)
     except InvalidOperation:
         return None
 
@@ -166,7 +166,7 @@ def _chinese_amount(text: str) -> Decimal | None:
     if text.endswith(("元", "圆")):
         text += "整"  # strict mode reads 元 only with 整 or 角/分 after it
     try:
-        return Decimal(str(cn2an.cn2an(text.replace("正", "整"), "strict"))).quantize(_CENT)
+        return Decimal(str(cn2an.cn2an(text.replace("正", "整"), "strict"))).quantize(CENT)
     except (ValueError, InvalidOperation):
         return None
 

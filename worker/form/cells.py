@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from worker.form.labels import split_label
 from worker.form.xlsxpackage import WINDOWS_EPOCH
-from worker.text import normalize, number_text, parse_amount, parse_int
+from worker.text import CENT, normalize, number_text, parse_amount, parse_int
 
 Row = tuple[object, ...]
 
@@ -209,11 +209,9 @@ def cell_amount(value: object) -> Decimal | None:
     """``parse_amount`` that tolerates whatever a spreadsheet library hands back."""
     if type(value) is int:
         # most amounts: never a date, bool or non-finite float (parse_amount's int case)
-        return Decimal(value).quantize(_CENT)
+        return Decimal(value).quantize(CENT)
     return parse_amount(number_or_none(value))
 
-
-_CENT = Decimal("0.01")
 
 
 def cell_int(value: object) -> int | None:

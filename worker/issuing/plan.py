@@ -12,8 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from worker.status import IssueMode
-
-CENT = Decimal("0.01")
+from worker.text import CENT
 
 
 class PlannedItem(NamedTuple):
