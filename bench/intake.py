@@ -24,10 +24,11 @@ mail's date). Per size and repeat, two child processes run on the same mail file
 Times are taken inside each child around the work (start-up and imports excluded):
 wall, and CPU (user + system of the child and any children it reaped). The cost per
 mail is MARGINAL: (t(3N) - t(N)) / 2N, so whatever a pass pays once (schema check,
-listing, first imports inside the pass) cancels out. --repeat K keeps each figure's
-minimum over K runs on fresh copies. Memory: the intake child's peak RSS at N and at
-3N (bench/common.py: own VmHWM, and the sampled sum over its process tree) and the
-growth between them (flat = the goal).
+listing, first imports inside the pass) cancels out. --repeat K runs both sizes K times
+on fresh copies; each repeat's four runs (floor and intake at N and 3N) give that
+repeat's marginals and ratio, and the figures kept are their medians (``paired``).
+Memory: the intake child's peak RSS at N and at 3N (bench/common.py: own VmHWM, and
+the sampled sum over its process tree) and the growth between them (flat = the goal).
 
 Mails (--mix realistic): forms of 1-50 trainee lines (--lines L: every form L lines),
 GBK/UTF-8 plain or HTML bodies with the recipient written several ways, ~82% valid
@@ -51,6 +52,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -246,23 +248,49 @@ def measure(n: int, *, lines: int | None = None, mix: str = "realistic", repeat:
         else:
             shutil.rmtree(base, ignore_errors=True)
     small, big = result["sizes"][n], result["sizes"][3 * n]
-
-    def marginal(key: str) -> float:
-        return 1000 * (big[key] - small[key]) / (2 * n)
-
-    result.update({
-        "intake_cpu_ms": marginal("intake_cpu_s"), "intake_wall_ms": marginal("intake_s"),
-        "floor_cpu_ms": marginal("floor_cpu_s"), "floor_wall_ms": marginal("floor_s"),
-        "rss_n_mb": small["intake_rss_mb"], "rss_3n_mb": big["intake_rss_mb"],
-    })
-    for kind in ("cpu", "wall"):
-        cost, floor = result[f"intake_{kind}_ms"], result[f"floor_{kind}_ms"]
-        # noise can make a marginal cost of a few mails zero or negative: no ratio then
-        result[f"{kind}_ratio"] = cost / floor if cost > 0 and floor > 0 else None
-        if result[f"{kind}_ratio"] is None:
-            result["warnings"].append(f"{kind}: marginal cost not positive (intake {cost:.3f}, "
-                                      f"floor {floor:.3f} ms): noise; use more mails")
+    result.update({"rss_n_mb": small["intake_rss_mb"], "rss_3n_mb": big["intake_rss_mb"]})
+    result.update(paired(runs[n], runs[3 * n], n, result["warnings"]))
     return result
+
+
+def paired(small: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+           big: tuple[list[dict[str, Any]], list[dict[str, Any]]], n: int,
+           warnings: list[str]) -> dict[str, Any]:
+    """The marginal figures, each repeat on its own, then their median.
+
+    ``small``/``big``: (floor runs, intake runs) at N and 3N, one of each per repeat,
+    in repeat order. Per repeat k and kind (CPU, wall): intake's and the floor's
+    marginal ms per mail, ``(t(3N) - t(N)) / 2N``, and their ratio. The four runs of a
+    repeat follow each other within seconds, so the machine's speed at that moment
+    weighs on numerator and denominator alike; the minimum of each figure over all
+    repeats (``min_*``, what the bench reported before) takes the four figures from
+    different moments, and a shared VM's speed moves by a quarter within minutes.
+    Returns ``{kind}_ratio`` (the median of the repeats' ratios; None if any repeat's
+    marginal is not positive: noise, use more mails), ``intake_{kind}_ms`` and
+    ``floor_{kind}_ms`` (medians), the per-repeat lists and the ``min_*`` figures.
+    """
+    out: dict[str, Any] = {}
+    keys = {"cpu": "work_cpu_s", "wall": "seconds"}
+    for kind, key in keys.items():
+        per: dict[str, list[float]] = {"intake": [], "floor": [], "ratio": []}
+        for who, index in (("floor", 0), ("intake", 1)):
+            per[who] = [1000 * (b[key] - s[key]) / (2 * n)
+                        for s, b in zip(small[index], big[index], strict=True)]
+        positive = all(x > 0 for x in per["intake"] + per["floor"])
+        per["ratio"] = [i / f for i, f in zip(per["intake"], per["floor"], strict=True)] if positive else []
+        if not positive:
+            warnings.append(f"{kind}: a repeat's marginal cost is not positive (intake "
+                            f"{per['intake']}, floor {per['floor']} ms): noise; use more mails")
+        out[f"intake_{kind}_ms"] = statistics.median(per["intake"])
+        out[f"floor_{kind}_ms"] = statistics.median(per["floor"])
+        out[f"{kind}_ratio"] = statistics.median(per["ratio"]) if positive else None
+        out[f"{kind}_ratios"] = [round(r, 3) for r in per["ratio"]]
+        minimum = {who: 1000 * (best(big[index], key) - best(small[index], key)) / (2 * n)
+                   for who, index in (("floor", 0), ("intake", 1))}
+        out[f"min_intake_{kind}_ms"], out[f"min_floor_{kind}_ms"] = minimum["intake"], minimum["floor"]
+        out[f"min_{kind}_ratio"] = (minimum["intake"] / minimum["floor"]
+                                    if minimum["intake"] > 0 and minimum["floor"] > 0 else None)
+    return out
 
 
 def rows(r: dict[str, Any], memory: bool = True) -> list[Row]:
@@ -287,6 +315,15 @@ def rows(r: dict[str, Any], memory: bool = True) -> list[Row]:
                 ok=r["rss_3n_mb"] <= r["rss_n_mb"] * (1 + GOAL_GROWTH)),
         ]
     return out
+
+
+def spread(r: dict[str, Any]) -> str:
+    """One line: each repeat's CPU ratio, and the ratio of the minimum figures."""
+    ratios = ", ".join(f"{x:.2f}" for x in r["cpu_ratios"]) or "-"
+    least = r["min_cpu_ratio"]
+    return (f"{r['label']}: CPU ratio per repeat {ratios}; of the minimum figures "
+            f"{r['min_intake_cpu_ms']:.3g} / {r['min_floor_cpu_ms']:.3g} ms = "
+            + (f"{least:.2f}x" if least is not None else "-"))
 
 
 def profile_run(n: int, args: argparse.Namespace) -> None:
@@ -327,7 +364,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--floor-reader", choices=("calamine", "openpyxl"), default="calamine",
                    help="how the floor reads forms (calamine: issue 12's floor)")
     p.add_argument("--repeat", type=int, default=1,
-                   help="time each size this many times on fresh copies; keep the minimum")
+                   help="time each size this many times on fresh copies; the median of "
+                        "the repeats' paired figures is kept (5 for figures to publish)")
     p.add_argument("--tmp", type=Path, default=None, help="parent folder for the temp worlds")
     p.add_argument("--keep", action="store_true", help="keep the temp worlds")
     p.add_argument("--profile", type=Path, default=None,
@@ -356,9 +394,10 @@ def main(argv: list[str] | None = None) -> int:
                      seed=args.seed, floor_reader=args.floor_reader, tmp=args.tmp,
                      keep=args.keep, label=label, log=lambda s: print(s, flush=True))
     print(f"\nintake bench - {before}")
-    print(f"floor: email compat32 + {args.floor_reader}; min of {args.repeat} run(s); "
-          f"load at the end {os.getloadavg()[0]:.2f}")
+    print(f"floor: email compat32 + {args.floor_reader}; median of {args.repeat} paired "
+          f"repeat(s); load at the end {os.getloadavg()[0]:.2f}")
     print(table(rows(result)))
+    print(spread(result))
     for w in result["warnings"]:
         print(f"WARNING: {w}")
     print(json.dumps({"bench": "intake", **result}, ensure_ascii=False, default=str))

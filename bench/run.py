@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
              ([r["load1"]] if "load1" in r else [s["load1"] for s in r["sizes"].values()])
              for x in size] if results else []
     lines = [
-        f"issue 12 bench (python bench/run.py --repeat {args.repeat}): min of {args.repeat} "
-        f"run(s) per figure, {minutes:.1f} min",
+        f"issue 12 bench (python bench/run.py --repeat {args.repeat}): intake, median of "
+        f"{args.repeat} paired repeat(s); render, min of {args.repeat} run(s); {minutes:.1f} min",
         f"start: {head}",
         table(rows),
         "intake per mail = (t(3N) - t(N)) / 2N, timed inside the child (start-up excluded); "
@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         f"max {max(loads, default=0):.1f}, now {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} cores",
     ]
+    lines += [intake.spread(r) for name, r in results.items() if name.startswith("intake")]  # type: ignore[arg-type]
     for name, r in results.items():
         for w in r.get("warnings", []):  # type: ignore[union-attr]
             lines.append(f"WARNING ({name}): {w}")
