@@ -166,3 +166,60 @@ def test_save_writes_named_files_and_refuses_foreign_stems(tmp_path):
     assert not list((tmp_path / "out").glob(".tax-*"))
     with pytest.raises(ValueError):
         save_workbooks(_invoices(), tmp_path, "../x")
+
+
+def _zip_with_lying_member(template: bytes, name: str, inflated: int) -> bytes:
+    """``template`` rebuilt with ``name``'s stream replaced by ``inflated`` bytes of
+    spaces, while its local header and directory still declare its old size and CRC."""
+    import struct
+    import zlib
+
+    out, directory = io.BytesIO(), []
+    with zipfile.ZipFile(io.BytesIO(template)) as src:
+        for info in src.infolist():
+            body = src.read(info)
+            squeeze = zlib.compressobj(1 if info.filename == name else 6, zlib.DEFLATED, -15)
+            stream = squeeze.compress(b" " * inflated if info.filename == name else body)
+            stream += squeeze.flush()
+            crc, size = zlib.crc32(body), len(body)  # what the directory says, for all
+            raw = info.filename.encode()
+            offset = out.tell()
+            out.write(struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 8, 0, 0, crc,
+                                  len(stream), size, len(raw), 0) + raw + stream)
+            directory.append(struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 0, 20, 0, 0, 8, 0, 0,
+                                         crc, len(stream), size, len(raw), 0, 0, 0, 0, 0, offset) + raw)
+    start = out.tell()
+    out.write(b"".join(directory))
+    out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(directory), len(directory),
+                          out.tell() - start, start, 0))
+    return out.getvalue()
+
+
+PRINTER_SETTINGS = "xl/printerSettings/printerSettings1.bin"  # Excel saves one per printed sheet
+
+
+@pytest.mark.parametrize("member", [PRINTER_SETTINGS, "xl/worksheets/sheet3.xml", "xl/workbook.xml"])
+def test_a_template_member_is_never_inflated_past_its_declared_size(member):
+    """A template is a file staff picked: one whose member declares a kilobyte but holds
+    64 MB is refused as damaged without inflating the rest. The XML parts were vetted so
+    already (``check_zip``); a binary part was copied with ZipFile.read, which inflated
+    all of it, then failed its CRC with a traceback."""
+    import tracemalloc
+
+    out = io.BytesIO(official_template())
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as book:
+        book.writestr(PRINTER_SETTINGS, bytes(range(256)) * 4)
+    template = out.getvalue()
+    lying = _zip_with_lying_member(template, member, 64 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(TaxTemplateInvalid) as e:
+            write_workbooks([planned()], lying)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "模板无法使用" in e.value.detail
+    assert peak < 8 << 20
+    # the same rebuild with nothing inflated past its size is a usable template
+    [data] = write_workbooks([planned()], _zip_with_lying_member(template, "", 0))
+    assert zipfile.ZipFile(io.BytesIO(data)).read(PRINTER_SETTINGS) == bytes(range(256)) * 4

@@ -15,9 +15,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.types import TypeDecorator
 
-from worker.text import needs_cleaning, storable
-
-CENT = Decimal("0.01")
+from worker.text import CENT, needs_cleaning, storable
 
 #: At most this many UTF-8 bytes in a unique key: PostgreSQL's B-tree refuses an index
 #: entry over 2704 bytes ("index row size exceeds btree version 4 maximum"), which a

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-CENT = Decimal("0.01")
 SERIAL_MAX = 20  # 发票流水号: 必填（限20字符）in the template's row 2
 SERIAL_CHARS = re.compile(r"[A-Za-z0-9]{1,20}")
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
@@ -40,8 +41,10 @@ from worker.atomic import write_atomic
 from worker.errors import ExportRefused, FormUnreadable, TaxTemplateInvalid
 from worker.form.limits import FormLimits
 from worker.form.xlsx import check_zip
+from worker.form.zipmember import read_member
 from worker.tax import columns as C
-from worker.tax.model import CENT, SERIAL_CHARS, PlannedInvoice, PlannedLine, PlatformInvoiceType
+from worker.tax.model import SERIAL_CHARS, PlannedInvoice, PlannedLine, PlatformInvoiceType
+from worker.text import CENT
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TAX_CODE = re.compile(r"\d{19}")
@@ -218,12 +221,23 @@ def blank_template() -> bytes:
 # --- filling a template --------------------------------------------------------------
 
 
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, never inflated past the size the directory declares
+    (``check_zip`` bounded those): a template is a file staff chose, not ours.
+    Raises TaxTemplateInvalid for a member zipfile cannot read."""
+    try:
+        return read_member(archive, info)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as e:
+        raise TaxTemplateInvalid(f"模板无法使用：文件已损坏（{info.filename}）") from e
+
+
 def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> zip member path, from workbook.xml and its relationships."""
     try:
-        book = SafeET.fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
-        rels = SafeET.fromstring(archive.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
-    except (KeyError, SafeET.ParseError, DefusedXmlException, zipfile.BadZipFile) as e:
+        book = SafeET.fromstring(_member(archive, archive.getinfo("xl/workbook.xml")), forbid_dtd=True)
+        rels = SafeET.fromstring(_member(archive, archive.getinfo("xl/_rels/workbook.xml.rels")),
+                                 forbid_dtd=True)
+    except (KeyError, SafeET.ParseError, DefusedXmlException) as e:
         raise TaxTemplateInvalid("模板无法使用：不是 Excel 工作簿") from e
     targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{{{_PKG_REL_NS}}}Relationship")}
     paths = {}
@@ -268,7 +282,8 @@ def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
     if "xl/sharedStrings.xml" not in archive.NameToInfo:
         return []
     try:
-        root = SafeET.fromstring(archive.read("xl/sharedStrings.xml"), forbid_dtd=True)
+        root = SafeET.fromstring(_member(archive, archive.getinfo("xl/sharedStrings.xml")),
+                                 forbid_dtd=True)
     except (SafeET.ParseError, DefusedXmlException) as e:
         raise TaxTemplateInvalid("模板无法使用：共享字符串已损坏") from e
     texts = []
@@ -369,14 +384,14 @@ def fill_template(template: bytes, invoices: Sequence[PlannedInvoice]) -> bytes:
             if paths.get(sheet) not in src.NameToInfo:
                 raise TaxTemplateInvalid(f"模板中没有工作表“{sheet}”，不是税务平台的批量开票模板")
         replaced = {
-            paths[C.BASIC_SHEET]: _fill_sheet(src.read(paths[C.BASIC_SHEET]), C.BASIC_COLUMNS, basic,
-                                              C.BASIC_SHEET, shared),
-            paths[C.DETAIL_SHEET]: _fill_sheet(src.read(paths[C.DETAIL_SHEET]), C.DETAIL_COLUMNS,
-                                               detail, C.DETAIL_SHEET, shared),
+            paths[C.BASIC_SHEET]: _fill_sheet(_member(src, src.getinfo(paths[C.BASIC_SHEET])),
+                                              C.BASIC_COLUMNS, basic, C.BASIC_SHEET, shared),
+            paths[C.DETAIL_SHEET]: _fill_sheet(_member(src, src.getinfo(paths[C.DETAIL_SHEET])),
+                                               C.DETAIL_COLUMNS, detail, C.DETAIL_SHEET, shared),
         }
         with zipfile.ZipFile(out, "w") as dst:
             for info in src.infolist():
-                dst.writestr(info, replaced.get(info.filename, src.read(info)))
+                dst.writestr(info, replaced.get(info.filename) or _member(src, info))
     return out.getvalue()
 
 

@@ -44,7 +44,8 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from worker.errors import TaxXmlUnreadable
-from worker.tax.model import CENT, IssuedInvoice, IssuedLine, RedLetterInfo
+from worker.tax.model import IssuedInvoice, IssuedLine, RedLetterInfo
+from worker.text import CENT
 
 MAX_XML_BYTES = 2 * 1024 * 1024  # a real one is 5–30 KB; 2 MB leaves room for ~5000 lines
 NUMBER = re.compile(r"\d{20}")
