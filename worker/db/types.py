@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import BigInteger, DateTime
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.type_api import TypeEngine
@@ -57,6 +58,10 @@ class Money(TypeDecorator[Decimal]):
         return Decimal(int(value)).scaleb(-2)
 
 
+#: Characters of ``isoformat(" ", "microseconds")`` before an aware time's offset.
+_NAIVE_TEXT = len("2000-01-01 00:00:00.000000")
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC out; stored naive UTC so SQLite round-trips too."""
 
@@ -78,6 +83,26 @@ class UtcDateTime(TypeDecorator[datetime]):
         if type(value) is datetime:
             return datetime.combine(value.date(), value.time())
         return value.replace(tzinfo=None)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """``process_bind_param`` then the dialect's own processor, as ``TypeDecorator``
+        composes them; on SQLite, whose ``DATETIME`` writes text in its default format
+        (``YYYY-MM-DD HH:MM:SS.ffffff``), a plain aware ``datetime`` is written in one
+        step: ``isoformat``'s text for it (naive UTC), the same characters. An intake
+        chunk binds a dozen times a mail, and the format with seven attributes in a
+        dict cost twice the rest of the step."""
+        composed = super().bind_processor(dialect)
+        impl = self.impl_instance.dialect_impl(dialect)
+        if composed is None or type(impl) is not sqlite.DATETIME \
+                or impl._storage_format != sqlite.DATETIME._storage_format:
+            return composed
+
+        def process(value: Any) -> Any:
+            if type(value) is not datetime or value.tzinfo is None:
+                return composed(value)  # None, a subclass, a naive one (refused there)
+            return value.astimezone(UTC).isoformat(" ", "microseconds")[:_NAIVE_TEXT]
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
