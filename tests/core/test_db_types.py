@@ -3,6 +3,7 @@ value, type, tzinfo and fold, whichever way it builds the result."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -44,3 +45,24 @@ def test_an_aware_time_binds_as_replace_gives_it(dialect: object) -> None:
                          aware.astimezone(UTC).replace(tzinfo=None))
     with pytest.raises(ValueError, match="naive"):
         kind.process_bind_param(_NAIVE[0], sqlite.dialect())
+
+
+def test_sqlite_binds_an_aware_time_as_the_composed_processors_write_it() -> None:
+    """SQLite's one-step writer (``UtcDateTime.bind_processor``) gives the text that
+    ``process_bind_param`` and SQLite's ``DATETIME`` processor give together, and
+    refuses what they refuse."""
+    dialect = sqlite.dialect()
+    kind = UtcDateTime().dialect_impl(dialect)
+    fast = kind.bind_processor(dialect)
+    composed = super(UtcDateTime, kind).bind_processor(dialect)
+    assert fast is not None and composed is not None and fast is not composed
+    zones = [UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))]
+    values = [value.replace(tzinfo=zone) for value in _NAIVE for zone in zones
+              if (value.year, zone) not in ((1, zones[1]), (9999, zones[2]))]  # overflows
+    for value in [*values, None, datetime(2018, 9, 1, tzinfo=UTC)]:
+        assert fast(value) == composed(value)
+    for refused in (_NAIVE[0], datetime(1, 1, 1, tzinfo=zones[1])):
+        with pytest.raises(Exception) as expected:
+            composed(refused)
+        with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+            fast(refused)

@@ -108,6 +108,8 @@ class _Shown(str):
     [("ends\ud83d", "2", "c"), ("\ude00starts", "3", "c")],            # lone halves in two rows
     [("张三", None, "2018"), ("李四", "1", 2018)],                      # None; not text
     [("长" * 90, "x" * 30, "2018"), ("李四", "1", "2019")],            # longer than c, fits
+    [("长" * 90, None, "2018"), ("李四", "1", "20190")],              # c cut, in the second row
+    [("长" * 90, "x" * 33, None), ("李四", None, "2019")],             # b cut, Nones beside
 ])
 def test_rows_as_stored_together_are_each_as_its_columns_bind_it(
         rows: list[tuple[object, ...]]) -> None:

@@ -15,7 +15,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam
+from sqlalchemy import Insert, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from worker.db.models import (
     StoredAttachment,
 )
 from worker.db.models import Reason as ReasonRow
+from worker.db.select_in import select_in
 from worker.db.types import String, as_stored_all, storable_key
 from worker.fields import LINE_TEXT_LENGTHS
 from worker.issuing import NewIssue, shipment_values
@@ -69,6 +70,8 @@ _INSERT_MAIL = _MAILS.insert()
 _INSERT_APPLICATIONS = _APPLICATIONS.insert()
 _INSERT_REASONS = _REASONS.insert()
 _INSERT_SHIPMENTS = _SHIPMENTS.insert()
+_INVOICE_IDS = select(_INVOICES.c.id, _INVOICES.c.serial, _INVOICES.c.number).where(
+    _INVOICES.c.application_id.in_(bindparam("applications", expanding=True)))
 # An attachment already stored (the same bytes sent again, or by a racing worker) stays
 # as it is: its name is its content. INSERT ... ON CONFLICT DO NOTHING, in both dialects.
 _INSERT_NEW_FILES = {"sqlite": sqlite.insert(_FILES).on_conflict_do_nothing(),
@@ -210,9 +213,15 @@ def insert_rest(session: Session, mails: list[Stored], config: Config) -> None:
     if invoices:
         for app, invoice in invoices:
             invoice.application_id = app.id
-        result = _execute_as_stored(session, _INVOICES, [vars(inv) for _, inv in invoices],
-                                    ("id", "serial", "number"), _keys(invoices[0][1], _INVOICES))
-        ids = {serial or number: id_ for id_, serial, number in result}  # each key is unique
+        _execute_as_stored(session, _INVOICES, [vars(inv) for _, inv in invoices], (),
+                           _keys(invoices[0][1], _INVOICES))
+        # Their ids read back by their applications, all new (FK: no other invoice names
+        # one): one executemany and a lookup, where INSERT ... RETURNING was a statement
+        # of each chunk's own length, which SQLite parsed and planned anew each time
+        # (~26 columns a row, more than the insert itself cost).
+        ids = {serial or number: id_ for id_, serial, number  # each key is unique
+               in select_in(conn, _INVOICE_IDS, "applications",
+                            sorted({app.id for app, _ in invoices}))}
         items = []
         for _, invoice in invoices:
             invoice.id = ids[invoice.serial or invoice.number]
