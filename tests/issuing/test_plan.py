@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from worker.config import load_config
 from worker.issuing.facts import CourierFacts, SellerFacts
-from worker.issuing.plan import plan_invoices, postage, split_tax
+from worker.issuing.plan import PlannedItem, plan_invoices, postage, split_tax
 from worker.status import IssueMode
 
 RATE = Decimal("0.03")
@@ -81,3 +81,26 @@ def test_each_item_splits_its_own_price_as_split_tax_does() -> None:
         for item, price in zip(invoice.items, prices, strict=True):
             net, tax = split_tax(Decimal(price), rate)
             assert (str(item.net), str(item.tax)) == (str(net), str(tax))
+
+
+def test_planned_items_are_the_named_tuples_the_fields_make() -> None:
+    """``plan_invoices`` makes its items with ``tuple.__new__``: each is the
+    ``PlannedItem`` its fields make, with the field names and the type."""
+    (inv,) = plan_invoices([("o1", "张三", "12022219800101001x", 2018, Decimal("150"))],
+                           IssueMode.COMBINED, Decimal("10000"), RATE)
+    (item,) = inv.items
+    assert type(item) is PlannedItem and item == PlannedItem(*item)
+    assert (item.order_no, item.id_number, item.amount) == ("o1", "12022219800101001X", Decimal("150"))
+    assert item.net + item.tax == item.amount
+
+
+def test_the_seller_snapshot_kept_is_the_one_each_config_makes() -> None:
+    """``invoice_rows`` keeps the last sections' snapshot: every config, asked in turn,
+    still gets its own (a new seller is a new frozen section)."""
+    from worker.issuing import _seller_json
+
+    one = load_config()
+    other = one.model_copy(update={"seller": one.seller.model_copy(update={"name": "另一学院"})})
+    for config in (one, one, other, one, other, other):
+        assert _seller_json(config) == SellerFacts.from_config(config).to_json()
+    assert _seller_json(one) != _seller_json(other)

@@ -3,12 +3,13 @@ to staff only: deadlines are judged by the arrival time (tests/intake/test_arriv
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 import pytest
 
 from tests.builders.mail import build_mail
-from worker.message import SHANGHAI, parse_message
+from worker.message import SHANGHAI, dates, parse_message
 
 EVENING = datetime(2018, 12, 31, 20, 30, tzinfo=SHANGHAI)
 
@@ -50,3 +51,28 @@ def test_gmt_alone_is_gmt() -> None:
 def test_absurd_dates_are_none_or_sane(value: str) -> None:
     date = parse_message(build_mail(date=value)).date
     assert date is None or date.year in range(1990, 2101)
+
+
+def _general(value: str) -> datetime | None:
+    """``parse_date`` by its general path only (what it did before ``_PLAIN``)."""
+    text = dates._normalise(dates.raw_text(value))
+    parsed = (dates._rfc5322(text) or dates._numeric(text)) if text else None
+    return parsed if parsed is not None and parsed.year in range(1990, 2101) else None
+
+
+@pytest.mark.parametrize("weekday", ["", "Mon, ", "Sat, "])
+def test_plain_dates_read_as_the_general_path_reads_them(weekday: str) -> None:
+    """The RFC 5322 shape read without ``_normalise``: the same instant and zone as the
+    general path, for every day, month, clock and offset, absurd ones included."""
+    for day, month, year, clock, zone in itertools.product(
+            ["1", "01", "29", "31", "32", "00"], dates._MONTHS,
+            ["1000", "1990", "2018", "2100", "2101"],
+            ["00:00", "23:59:59", "24:00", "12:60", "10:11:60"],
+            ["+0000", "-0000", "+0800", "-0800", "+0860", "+2359", "+2400", "+9999"]):
+        value = f"{weekday}{day} {month} {year} {clock} {zone}"
+        assert dates._PLAIN.fullmatch(value), value
+        fast, general = dates.parse_date(value), _general(value)
+        assert fast == general, value
+        if fast is not None and general is not None:
+            assert fast.tzinfo == general.tzinfo, value
+            assert fast.utcoffset() == general.utcoffset(), value

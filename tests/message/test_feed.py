@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from email import policy
+from email.feedparser import BufferedSubFile
 from email.message import Message
 from email.parser import BytesParser
+from typing import Any
 
 import pytest
 
-from worker.message.feed import _BoundaryRe, parse_bytes
+from tests.builders.mail import build_bounce, build_mail
+from worker.message.feed import _BoundaryMatcher, _BoundaryRe, _SubFile, parse_bytes
 
 
 def _shape(msg: Message) -> list[tuple[object, ...]]:
@@ -74,3 +77,44 @@ def test_only_the_boundary_pattern_is_replaced() -> None:
     odd = "(?P<sep>a.b" + r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
     assert isinstance(fake.compile(odd), re.Pattern)
     assert fake.escape("a.b") == re.escape("a.b")
+
+
+@pytest.mark.parametrize("nl", ["\r\n", "\n"])
+def test_delivery_status_blocks_as_the_stdlib_reads_them(nl: str) -> None:
+    """Inside message/delivery-status the parser ends each block at a blank line (a
+    predicate other than a boundary's): every line is tested there, "--" or not."""
+    b = "rep"
+    status = ("Reporting-MTA: dns; 163.com\n\n--not a boundary: a dash line\n"
+              "Final-Recipient: rfc822; unit@163.com\n\nAction: failed\n\n")
+    body = (f"--{b}\nContent-Type: text/plain\n\nsorry\n--{b}\n"
+            f"Content-Type: message/delivery-status\n\n{status}--{b}\n"
+            f"Content-Type: message/rfc822\n\nSubject: x\n\n--{b}x body\n--{b}--\n")
+    for raw in (_mail(b, body, nl), build_bounce(build_mail())):
+        assert _shape(parse_bytes(raw)) == _shape(BytesParser(policy=policy.compat32).parsebytes(raw))
+
+
+def _reads(buffer: Any, boundary: Any, blank: Any) -> list[object]:
+    buffer.push("a\n--b\n--bx\n\n--b--\n-- b\n--c\nlast")
+    buffer.close()
+    buffer.push_eof_matcher(boundary)
+    reads: list[object] = [buffer.readline(), buffer.readline()]  # "a", then "--b" ends it
+    buffer.pop_eof_matcher()
+    reads.append(buffer.readline())
+    buffer.push_eof_matcher(boundary)
+    buffer.push_eof_matcher(blank)
+    reads += [buffer.readline(), buffer.readline()]  # "--bx", then the blank line ends it
+    buffer.pop_eof_matcher()
+    reads += [buffer.readline(), buffer.readline()]  # the blank line, then "--b--" ends it
+    buffer.pop_eof_matcher()
+    reads.append(buffer.readline())
+    buffer.push_eof_matcher(boundary)
+    return [*reads, list(buffer), buffer.readline()]
+
+
+def test_line_reads_agree_with_the_stdlib_buffer() -> None:
+    """``_SubFile`` against ``BufferedSubFile``: the same lines and false EOFs under a
+    boundary's predicate, a blank-line predicate above it, and after that is popped."""
+    boundary, blank = _BoundaryMatcher("--b").match, re.compile(r"\r\n|\r|\n").match
+    ours = _reads(_SubFile(), boundary, blank)
+    assert ours == _reads(BufferedSubFile(), boundary, blank)
+    assert ours[:4] == ["a\n", "", "--b\n", "--bx\n"] and ours[-2:] == [["-- b\n", "--c\n", "last"], ""]

@@ -742,6 +742,44 @@ def test_name_and_address_encoded_together_in_one_word() -> None:
     assert (mail.sender_name, mail.sender) == ("赵玥", "zhaoyue@163.com")
 
 
+@pytest.mark.parametrize("value", [
+    "=?gbk?b?1dTr/CA8emhhb3l1ZUAxNjMuY29tPg==?=", "=?utf-8?q?=E8=B5=B5?= zhaoyue",
+    '"赵玥" <zhaoyue at 163.com>', "<>", "undisclosed-recipients:;", "\"(a\\", "赵玥",
+])
+def test_an_address_without_at_is_read_as_when_parseaddr_ran(value: str) -> None:
+    """``address`` runs ``parseaddr`` only for a text with an '@': without one it finds
+    no address, so the result is what the fallbacks alone give."""
+    from email.utils import parseaddr
+
+    from worker.message import headers
+
+    assert "@" not in parseaddr(value)[1]
+    assert headers.address(value) == _address_with_parseaddr(value)
+
+
+def _address_with_parseaddr(value: str) -> tuple[str, str]:
+    """``headers.address`` as it was, ``parseaddr`` run on every text."""
+    from email.utils import parseaddr
+
+    from worker.message import headers
+
+    text = headers.raw_text(value)
+    try:
+        name, addr = parseaddr(text)
+    except Exception:
+        name, addr = "", ""
+    if "@" not in addr:
+        match = headers._address_in(text)
+        if match is None:
+            decoded = headers.header_text(text)
+            match = headers._address_in(decoded)
+            if match is None:
+                return decoded.strip('"\' '), ""
+            text = decoded
+        addr, name = match.group(0), text[: match.start()]
+    return headers.decode_words(name).strip().strip("\"'<> ").strip(), addr.strip().lower()
+
+
 @pytest.mark.parametrize("value", [bytes([b]) for b in range(256)])
 def test_blank_means_what_strip_leaves_nothing_of(value: bytes) -> None:
     """A mail of white space alone is unreadable; any other byte makes it a mail (the

@@ -11,7 +11,8 @@ from tests.builders.mail import XLSX, attachment_part, build_mail, multipart, te
 from worker.config import load_config
 from worker.intake.analyse import analyse
 from worker.message import parse_message
-from worker.message.mime import MAX_FORWARD_DEPTH, MAX_PARTS
+from worker.message.feed import parse_bytes
+from worker.message.mime import MAX_FORWARD_DEPTH, MAX_PARTS, _payload
 
 FORM = build_form_xlsx()
 HEAD = b"From: unit@163.com\r\nSubject: deep\r\nMessage-ID: <deep@163.com>\r\nMIME-Version: 1.0\r\n"
@@ -77,3 +78,23 @@ def test_a_missing_closing_boundary_is_harmless() -> None:
 
 def test_an_ordinary_mail_without_a_form_is_still_no_form(config) -> None:
     assert [c for c, _ in codes_and_details(config, build_mail())] == ["NO_FORM"]
+
+
+@pytest.mark.parametrize("raw", [
+    build_mail(attachments=[("申请表.xlsx", FORM)], forwarded=[build_mail(body="转发")]),
+    build_mail(body="收件人：张三", body_encoding="8bit", charset="gbk"),
+    HEAD + b'Content-Type: text/plain; charset="utf-8\x00"\r\n\r\n\xe4\xb8\xad\r\n',
+])
+def test_the_walk_reads_payloads_as_get_payload_does(raw: bytes) -> None:
+    """``mime._payload`` skips ``get_payload``'s work for what it cannot change (lists,
+    ASCII payloads): the same list or text, and an 8-bit payload's error (a NUL in its
+    charset label) raised as ``get_payload`` raises it."""
+    for part in parse_bytes(raw).walk():
+        try:
+            expected: object = part.get_payload()
+        except ValueError as e:
+            with pytest.raises(ValueError, match=str(e)):
+                _payload(part)
+            continue
+        assert _payload(part) == expected
+        assert isinstance(_payload(part), list) == isinstance(expected, list)

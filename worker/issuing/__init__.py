@@ -126,7 +126,7 @@ def invoice_rows(app: Any, config: Config, keys: list[str],
     """The invoices' columns (but ``application_id``), in the plan's order."""
     inv_cfg = config.invoice
     invoice_type = normalize.invoice_type(app.invoice_type) or InvoiceType.NORMAL
-    seller = SellerFacts.from_config(config).to_json()  # what these invoices print, for good
+    seller = _seller_json(config)  # what these invoices print, for good
     # Text as text (str(), as the column stores it): intake's rows are then checked for
     # storage all at once (``worker.db.types.as_stored_all``), not row by row.
     common = dict(invoice_type=str(invoice_type),
@@ -142,6 +142,23 @@ def invoice_rows(app: Any, config: Config, keys: list[str],
                           state=str(InvoiceState.ISSUED)) for key in keys]
     return [dict(common, **numbers, amount=plan.amount, net=plan.net, tax=plan.tax)
             for numbers, plan in zip(numbering, planned, strict=True)]
+
+
+#: The last ``[seller]`` and ``[invoice]`` sections asked about and their snapshot's text.
+#: Every application a pass accepts asks with the same two (frozen: what they say cannot
+#: change, and held here, their identity cannot be reused), so the snapshot is built and
+#: looked up once, not per application.
+_LAST_SELLER: tuple[Any, Any, str] | None = None
+
+
+def _seller_json(config: Config) -> str:
+    """``SellerFacts.from_config(config).to_json()``."""
+    global _LAST_SELLER
+    last = _LAST_SELLER
+    if last is None or last[0] is not config.seller or last[1] is not config.invoice:
+        last = _LAST_SELLER = (config.seller, config.invoice,
+                               SellerFacts.from_config(config).to_json())
+    return last[2]
 
 
 def item_rows(planned: list[PlannedInvoice]) -> list[list[dict[str, Any]]]:

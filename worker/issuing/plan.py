@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from typing import NamedTuple
 
 from worker.status import IssueMode
@@ -28,21 +29,31 @@ class PlannedItem(NamedTuple):
     tax: Decimal
 
 
+#: ``PlannedItem(*fields)`` without its generated Python ``__new__``, which only passes
+#: them on to this (one call fewer for every accepted line).
+_new_item = tuple.__new__
+
+
 @dataclass
 class PlannedInvoice:
     items: list[PlannedItem] = field(default_factory=list)
 
+    # Summed by ``map`` over C getters: the same additions, in the same order, as a
+    # generator's, without resuming a Python frame for every item.
     @property
     def amount(self) -> Decimal:
-        return sum((i.amount for i in self.items), Decimal("0.00"))
+        return sum(map(_AMOUNT, self.items), Decimal("0.00"))
 
     @property
     def net(self) -> Decimal:
-        return sum((i.net for i in self.items), Decimal("0.00"))
+        return sum(map(_NET, self.items), Decimal("0.00"))
 
     @property
     def tax(self) -> Decimal:
-        return sum((i.tax for i in self.items), Decimal("0.00"))
+        return sum(map(_TAX, self.items), Decimal("0.00"))
+
+
+_AMOUNT, _NET, _TAX = attrgetter("amount"), attrgetter("net"), attrgetter("tax")
 
 
 def split_tax(price: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
@@ -70,7 +81,7 @@ def plan_invoices(
         tax = price - net
         id_upper = id_number.upper()
         key = id_upper or f"order:{order_no}"
-        item = PlannedItem(order_no, name, id_upper, year, price, net, tax)
+        item = _new_item(PlannedItem, (order_no, name, id_upper, year, price, net, tax))
         if key in trainees:
             trainees[key].append(item)
             subtotals[key] += price

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import lru_cache
 
 _GB_LABELS = frozenset({
     "gb2312", "gbk", "x-gbk", "cp936", "ms936", "windows-936", "gb_2312", "gb_2312-80",
@@ -11,6 +12,7 @@ _GB_LABELS = frozenset({
 })
 
 
+@lru_cache(maxsize=256)  # a mail decodes several texts, under a handful of labels
 def codec_for(label: str | None) -> str | None:
     """Python codec for a MIME charset label; every GB label widens to gb18030."""
     if not label:

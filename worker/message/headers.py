@@ -27,10 +27,15 @@ def address(value: str | None) -> tuple[str, str]:
     text = raw_text(value)
     if not text.strip():
         return "", ""
-    try:
-        name, addr = parseaddr(text)
-    except Exception:  # stdlib address parser on hostile input
-        name, addr = "", ""
+    name, addr = "", ""
+    # Without an '@' in the text parseaddr finds no address, and what it returns is not
+    # used (below): not run, as it walks a whole encoded word (name and address in one,
+    # some clients' way) a character at a time.
+    if "@" in text:
+        try:
+            name, addr = parseaddr(text)
+        except Exception:  # stdlib address parser on hostile input
+            name, addr = "", ""
     if "@" not in addr:
         match = _address_in(text)
         if match is None:

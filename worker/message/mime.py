@@ -52,7 +52,7 @@ def walk(msg: Message, state: _Walk | None = None) -> Iterator[tuple[Message, in
         if any(isinstance(d, _LOST_STRUCTURE) for d in getattr(part, "defects", ())):
             state.unreadable = "邮件的 MIME 结构已损坏（找不到各部分之间的分隔线），附件无法读取"
         yield part, depth
-        children = part.get_payload()
+        children = _payload(part)
         if isinstance(children, list):
             headers = header_map(part)
             ctype = parse_params(headers.get("content-type"))[0]
@@ -64,6 +64,19 @@ def walk(msg: Message, state: _Walk | None = None) -> Iterator[tuple[Message, in
                     continue
                 children = _reparse_encoded(children, headers)
             stack.extend((c, inner) for c in reversed(children) if isinstance(c, Message))
+
+
+def _payload(part: Message) -> object:
+    """``part.get_payload()`` as far as the walk reads it: the list of a multipart's
+    parts, else the leaf's payload. That call looks up the part's
+    Content-Transfer-Encoding and encodes the whole payload to look for surrogates
+    (twice a part); only an 8-bit payload (surrogates: not ASCII) needs it, and it is
+    made for that one, so what it raises on a broken charset label (``ValueError``:
+    a NUL in it) is raised as before."""
+    payload = part._payload
+    if isinstance(payload, str) and not payload.isascii():
+        return part.get_payload()
+    return payload
 
 
 def _reparse_encoded(children: list[Message], headers: dict[str, str]) -> list[Message]:
@@ -114,7 +127,7 @@ def _collect(msg: Message, state: _Walk) -> tuple[_Bodies, _Bodies, list[Attachm
     attachments: list[Attachment] = []
     broken = 0
     for part, depth in walk(msg, state):
-        if isinstance(part.get_payload(), list):
+        if isinstance(_payload(part), list):
             continue
         try:
             headers = header_map(part)
