@@ -67,16 +67,13 @@ def walk(msg: Message, state: _Walk | None = None) -> Iterator[tuple[Message, in
 
 
 def _payload(part: Message) -> object:
-    """``part.get_payload()`` as far as the walk reads it: the list of a multipart's
-    parts, else the leaf's payload. That call looks up the part's
-    Content-Transfer-Encoding and encodes the whole payload to look for surrogates
-    (twice a part); only an 8-bit payload (surrogates: not ASCII) needs it, and it is
-    made for that one, so what it raises on a broken charset label (``ValueError``:
-    a NUL in it) is raised as before."""
-    payload = part._payload
-    if isinstance(payload, str) and not payload.isascii():
-        return part.get_payload()
-    return payload
+    """A multipart's list of parts, else the leaf's payload as the parser left it: all
+    the walk asks is which of the two it is. Not ``part.get_payload()``: for a leaf it
+    encodes the whole payload to look for surrogates (twice a part), and an 8-bit one
+    it decodes with the part's charset label, which raises for a label with a NUL in it
+    (a whole mail lost to INTERNAL_ERROR for a text nobody reads there; the body's
+    bytes are decoded by ``decode_payload`` and ``decode_bytes``)."""
+    return part._payload
 
 
 def _reparse_encoded(children: list[Message], headers: dict[str, str]) -> list[Message]:
