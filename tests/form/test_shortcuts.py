@@ -16,11 +16,15 @@ from worker.form.cells import (
     cell_int,
     cell_text,
     cell_year,
+    id_text,
     number_or_none,
+    order_text,
     row_texts,
 )
 from worker.form.limits import FormLimits, describe_size
+from worker.form.model import Line
 from worker.form.sniff import sniff, take_archive
+from worker.form.table import _Columns, _line
 from worker.form.xlsxsheet import (
     _COLUMN_INDEXES,
     _FIRST_REFS,
@@ -310,3 +314,19 @@ def test_a_remembered_member_is_scanned_as_the_general_path_scans_it(xml: bytes)
         archive.writestr("x.xml", xml)
     for limits in (FormLimits(), FormLimits(max_cells=3), FormLimits(), FormLimits(max_cells=3)):
         assert _member_outcome(out.getvalue(), limits) == _general_outcome(out.getvalue(), limits)
+
+
+@pytest.mark.parametrize("value", _CELLS + ["120104196705307199", "12010419670530719x", "'0123", '="0123"',
+                                            "TJ 2018 0718", "张 三", "2017（补训）"])
+def test_a_line_reads_each_cell_as_the_general_functions_read_it(value: object) -> None:
+    """``_line``'s inline reads of common cells give what the general functions give."""
+    columns = {"seq": 0, "name": 1, "id_number": 2, "order_no": 3, "year": 4, "amount": 5}
+    cols = _Columns.of(columns)
+    for row in ((value,) * 6, (value,) * 3):  # also a row cut short, padded with None
+        texts = row_texts(row) + [""] * (6 - len(row))
+        cells = (*row, *[None] * (6 - len(row)))
+        assert _line(row, texts, 6, cols, 2) == Line(
+            position=2, row=7, seq=cell_int(cells[0]), name=unspaced(texts[1]),
+            id_number=id_text(cells[2], texts[2]), order_no=order_text(cells[3], texts[3]),
+            year=cell_year(cells[4]), year_raw=texts[4], amount=cell_amount(cells[5]),
+            amount_raw=texts[5])
