@@ -16,11 +16,15 @@ from worker.form.cells import (
     cell_int,
     cell_text,
     cell_year,
+    id_text,
     number_or_none,
+    order_text,
     row_texts,
 )
 from worker.form.limits import FormLimits, describe_size
+from worker.form.model import Line
 from worker.form.sniff import sniff, take_archive
+from worker.form.table import _Columns, _line
 from worker.form.xlsxsheet import (
     _COLUMN_INDEXES,
     _FIRST_REFS,
@@ -33,7 +37,7 @@ from worker.form.xlsxsheet import (
     columns_up_to,
 )
 from worker.form.xlsxstrings import _ESCAPE, _SPACED, differs
-from worker.form.xmlscan import _PREFIXED, _TAG, _Counter, _scan_whole, prefixed
+from worker.form.xmlscan import _PREFIXED, _TAG, _Counter, _scan_whole, as_utf8, prefixed, scan_member
 from worker.message.headers import address
 from worker.text import SPACES, normalize, number_text, parse_amount, squash, unspaced
 
@@ -272,3 +276,57 @@ def test_row_texts_is_cell_text_of_each_cell() -> None:
 def test_int_amounts_and_years_read_as_the_general_path_reads_them(value: object) -> None:
     assert cell_amount(value) == parse_amount(number_or_none(value))
     assert cell_year(value) == cell_int(value)
+
+
+def _member_outcome(data: bytes, limits: FormLimits) -> tuple[str, object]:
+    """``scan_member`` on the archive's one member: its bytes (and type) or its refusal."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    try:
+        found = scan_member(archive, archive.infolist()[0], limits)
+    except (FormUnreadable, ValueError, LookupError) as e:
+        return type(e).__name__, getattr(e, "detail", None)
+    return type(found).__name__, found
+
+
+def _general_outcome(data: bytes, limits: FormLimits) -> tuple[str, object]:
+    """The same without remembering: zipfile's bytes, as UTF-8, scanned whole."""
+    try:
+        content = as_utf8(zipfile.ZipFile(io.BytesIO(data)).read("x.xml"))
+        _scan_whole(content, limits)
+    except (FormUnreadable, ValueError, LookupError) as e:
+        return type(e).__name__, getattr(e, "detail", None)
+    return type(content).__name__, content
+
+
+@pytest.mark.parametrize("xml", [
+    b"<worksheet><sheetData><row>" + b"<c r=\"A1\"><v>1</v></c>" * 6 + b"</row></sheetData></worksheet>",
+    b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a "b">]><worksheet/>',
+    b"<worksheet><!doctype x><sheetData/></worksheet>",
+    b"<worksheet><![CDATA[<!DOCTYPE]]><!-- <!ENTITY --></worksheet>",
+    '<?xml version="1.0" encoding="UTF-16"?><sst><si><t>中文</t></si></sst>'.encode("utf-16"),
+    b'<?xml version="1.0" encoding="no-such-codec"?><sst/>',
+])
+def test_a_remembered_member_is_scanned_as_the_general_path_scans_it(xml: bytes) -> None:
+    """The stream-keyed memory gives the same bytes, of the same type, or the same
+    refusal, the first time and every time after, under whatever limits are given."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.xml", xml)
+    for limits in (FormLimits(), FormLimits(max_cells=3), FormLimits(), FormLimits(max_cells=3)):
+        assert _member_outcome(out.getvalue(), limits) == _general_outcome(out.getvalue(), limits)
+
+
+@pytest.mark.parametrize("value", _CELLS + ["120104196705307199", "12010419670530719x", "'0123", '="0123"',
+                                            "TJ 2018 0718", "张 三", "2017（补训）"])
+def test_a_line_reads_each_cell_as_the_general_functions_read_it(value: object) -> None:
+    """``_line``'s inline reads of common cells give what the general functions give."""
+    columns = {"seq": 0, "name": 1, "id_number": 2, "order_no": 3, "year": 4, "amount": 5}
+    cols = _Columns.of(columns)
+    for row in ((value,) * 6, (value,) * 3):  # also a row cut short, padded with None
+        texts = row_texts(row) + [""] * (6 - len(row))
+        cells = (*row, *[None] * (6 - len(row)))
+        assert _line(row, texts, 6, cols, 2) == Line(
+            position=2, row=7, seq=cell_int(cells[0]), name=unspaced(texts[1]),
+            id_number=id_text(cells[2], texts[2]), order_no=order_text(cells[3], texts[3]),
+            year=cell_year(cells[4]), year_raw=texts[4], amount=cell_amount(cells[5]),
+            amount_raw=texts[5])

@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from worker.form.zipmember import read_member
+from worker.form.zipmember import deflate_stream, deflated, read_member
 
 
 def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -127,3 +127,42 @@ def test_a_member_that_lies_about_its_size_is_not_inflated_past_it() -> None:
     assert outcome[0] == "BadZipFile"
     assert peak < 4 << 20
     assert outcome == _outcome(lambda a, i: a.read(i), archive, info)
+
+
+def _stream_outcome(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, object] | None:
+    """What the deflate-stream route gives, or None where it leaves the member to zipfile."""
+    stream = deflate_stream(archive, info)
+    found = None if stream is None else deflated(stream, info.file_size, info.CRC)
+    return None if found is None else ("ok", found)
+
+
+@pytest.mark.parametrize("data", [
+    _zip({"a.xml": BODY, "empty.xml": b"", "名字.xml": "中文".encode()}),
+    _zip({"a.xml": BODY}, zipfile.ZIP_STORED),
+    _patched(_zip({"a.xml": BODY}), 30, b"b"),  # the local header's name
+    _patched(_zip({"a.xml": BODY}), 0, b"PK\x05\x05"),  # its signature
+    _patched(_zip({"a.xml": BODY}), 30 + 5 + 5, b"\xff\xff\xff\xff"),  # the stream
+])
+def test_the_stream_route_gives_what_zipfile_gives_or_leaves_it(data: bytes) -> None:
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    for info in archive.infolist():
+        found = _stream_outcome(archive, info)
+        assert found is None or found == _outcome(lambda a, i: a.read(i), archive, info)
+
+
+def test_a_plain_deflated_member_takes_the_stream_route() -> None:
+    archive = zipfile.ZipFile(io.BytesIO(_zip({"a.xml": BODY})))
+    assert _stream_outcome(archive, archive.infolist()[0]) == ("ok", BODY)
+
+
+def test_a_cp437_name_is_read_as_zipfile_reads_it() -> None:
+    """A name without the UTF-8 flag: non-ASCII bytes go through cp437, ASCII as itself."""
+    data = _zip({"a.xml": BODY})
+    cp437 = _patched(data, 30, b"\x82")  # the local name "\x82.xml" against "a.xml": refused
+    archive = zipfile.ZipFile(io.BytesIO(cp437))
+    info = archive.infolist()[0]
+    assert _outcome(read_member, archive, info) == _outcome(lambda a, i: a.read(i), archive, info)
+    assert _stream_outcome(archive, info) is None
+    info.orig_filename = info.filename = "é.xml"  # what cp437 reads \x82 as
+    assert _outcome(read_member, archive, info) == _outcome(lambda a, i: a.read(i), archive, info)
+    assert _stream_outcome(archive, info) == _outcome(lambda a, i: a.read(i), archive, info)

@@ -34,7 +34,7 @@ from worker.form.labels import (
 )
 from worker.form.limits import FormLimits
 from worker.form.model import Line
-from worker.text import label_key, parse_amount, squash, unspaced
+from worker.text import CENT, label_key, number_text, parse_amount, squash, unspaced
 
 _TOTAL_PREFIX = re.compile(r"^(?:合计|总计)[:]?")
 _COUNT_IN_TEXT = re.compile(r"(?:共|人数[:]?)?(\d+)(?:人|名)|人数[:]?(\d+)")
@@ -149,20 +149,32 @@ class _Columns:
 
 def _line(row: Row, texts: list[str], index: int, cols: _Columns, position: int) -> Line:
     """The ``position``-th trainee line; ``texts``: the row's ``cell_text``s padded to
-    ``cols.width`` (already normalised, so squashing one only drops its whitespace)."""
+    ``cols.width`` (already normalised, so squashing one only drops its whitespace).
+
+    A cell's common kinds are read inline, as the general function reads them (every
+    call saved is saved on every line): an int 序号, 年度 or 金额 is ``cell_int``'s,
+    ``cell_year``'s and ``cell_amount``'s int case, a text or int ID or 订单号 cell is
+    its text as ``id_text`` and ``order_text`` give it, a one-word name is itself."""
     if len(row) < cols.width:
         row = (*row, *[None] * (cols.width - len(row)))
+    seq = None if cols.seq is None else row[cols.seq]
+    name = texts[cols.name]
+    id_number, id_raw = row[cols.id_number], texts[cols.id_number]
+    order_no, order_raw = row[cols.order_no], texts[cols.order_no]
+    year, amount = row[cols.year], row[cols.amount]
     return Line(
-        position=position,
-        row=index + 1,
-        seq=None if cols.seq is None else cell_int(row[cols.seq]),
-        name=unspaced(texts[cols.name]),
-        id_number=id_text(row[cols.id_number], texts[cols.id_number]),
-        order_no=order_text(row[cols.order_no], texts[cols.order_no]),
-        year=cell_year(row[cols.year]),
-        year_raw=texts[cols.year],
-        amount=cell_amount(row[cols.amount]),
-        amount_raw=texts[cols.amount],
+        position,
+        seq if type(seq) is int else cell_int(seq),
+        name if name.isalnum() else unspaced(name),
+        (id_raw if id_raw.isalnum() else number_text(id_raw)).upper()
+        if type(id_number) is str or type(id_number) is int else id_text(id_number, id_raw),
+        (order_raw if order_raw.isalnum() else number_text(order_raw))
+        if type(order_no) is str or type(order_no) is int else order_text(order_no, order_raw),
+        year if type(year) is int else cell_year(year),
+        Decimal(amount).quantize(CENT) if type(amount) is int else cell_amount(amount),
+        texts[cols.year],
+        texts[cols.amount],
+        index + 1,
     )
 
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from worker.errors import FormUnreadable
 from worker.form.limits import FormLimits
-from worker.form.zipmember import read_member
+from worker.form.zipmember import deflate_stream, deflated, read_member
 
 EXCEL_MAX_COLUMNS = 16384  # no valid row has more cells than Excel has columns
 UNSAFE_XML = "附件无法打开：文件含有不安全的 XML 内容"
@@ -85,6 +85,12 @@ def scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: FormLim
     (``read_member``; ``ZipExtFile.read(n)`` chunk by chunk below).
     Raises ValueError for an encoding that cannot be decoded.
     """
+    if info.file_size <= _REMEMBERED_SIZE and info.compress_size <= _REMEMBERED_STREAM:
+        stream = deflate_stream(archive, info)
+        if stream is not None:
+            vetted = _vetted(stream, info.file_size, info.CRC, limits.max_rows, limits.max_cells)
+            if vetted is not None:
+                return vetted
     content = None
     if info.file_size <= _CHUNK:
         content = as_utf8(read_member(archive, info))
@@ -120,7 +126,9 @@ def scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: FormLim
 
 def _scan_whole(content: bytes, limits: FormLimits) -> None:
     """Raise FormUnreadable if a part held whole carries a DTD or too many cells/strings."""
-    if _DTD.search(content):
+    # Both start with "<!": a byte search (a sheet has none but CDATA and comments) spares
+    # the regex's pass over the whole part.
+    if b"<!" in content and _DTD.search(content):
         raise FormUnreadable(UNSAFE_XML)
     named = prefixed(content)
     if not named and _below_limits(content, limits):
@@ -147,6 +155,33 @@ def _below_limits(content: bytes, limits: FormLimits) -> bool:
 # scanned again.  Keyed by the whole content, never a checksum; a refusal is not kept.
 _REMEMBERED_SIZE = 32 * 1024
 _scan_remembered = lru_cache(maxsize=128)(_scan_whole)
+# A small part is remembered by its deflate stream too: the same stream, size and CRC
+# inflate to the same bytes (keyed by the whole stream, never its checksum), so a part
+# seen before costs one lookup, not an inflate, a look at its encoding and a scan.
+_REMEMBERED_STREAM = 8 * 1024
+
+
+@lru_cache(maxsize=128)
+def _vetted(stream: bytes, size: int, crc: int, max_rows: int, max_cells: int) -> bytes | None:
+    """A small part's bytes as ``scan_member`` returns them, from its deflate stream
+    (``zipmember.deflate_stream``); None when the stream does not inflate to ``size``
+    bytes with ``crc`` (``zipfile`` decides then).  The scan reads only ``max_rows`` and
+    ``max_cells`` of the limits (``_Counter``, ``_below_limits``): they are the key, not
+    the whole FormLimits (whose hash is a Python-level call).  Raises as ``_scan_whole``
+    and ``as_utf8`` do; a refusal is not remembered."""
+    data = deflated(stream, size, crc)
+    if data is None:
+        return None
+    content = as_utf8(data)
+    _scan_whole(content, _scan_limits(max_rows, max_cells))
+    return content
+
+
+@lru_cache(maxsize=8)
+def _scan_limits(max_rows: int, max_cells: int) -> FormLimits:
+    """Limits with these two (all the scan reads), made once: a frozen dataclass's
+    ``__init__`` costs more than the lookup."""
+    return FormLimits(max_rows=max_rows, max_cells=max_cells)
 
 
 def encoding(head: bytes) -> str:

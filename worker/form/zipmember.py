@@ -51,36 +51,62 @@ def read_declared(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         return member.read(info.file_size + 1)
 
 
+def deflate_stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    """The member's deflate stream when ``read_member`` would inflate it itself (a
+    deflated member of an in-memory archive whose local header passes every check
+    ``ZipFile.open`` makes); None when ``zipfile`` must decide.  Inflated with
+    ``deflated(stream, info.file_size, info.CRC)``, it is what ``read_member`` gives
+    when that is not None."""
+    fp = archive.fp
+    if (info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > 0
+            and not info.flag_bits & _SPECIAL_FLAGS and type(fp) is io.BytesIO):
+        with fp.getbuffer() as view:
+            stream = _stream(view, info)
+            return None if stream is None else bytes(stream)
+    return None
+
+
 def _inflate(view: memoryview, info: zipfile.ZipInfo) -> bytes | None:
     """The member's bytes when every check ``ZipFile.open``/``read`` makes passes and
     the deflate stream yields exactly ``file_size`` bytes with the right CRC; None
     when ``zipfile`` must decide."""
-    start = info.header_offset
-    header = view[start:start + _LOCAL_HEADER.size]
-    if len(header) != _LOCAL_HEADER.size:
+    compressed = _stream(view, info)
+    if compressed is None:
         return None
-    fields = _LOCAL_HEADER.unpack(header)
+    if info.compress_size <= _REMEMBERED_SIZE and info.file_size <= _REMEMBERED_INFLATED:
+        return _remembered(bytes(compressed), info.file_size, info.CRC)
+    return deflated(compressed, info.file_size, info.CRC)
+
+
+def _stream(view: memoryview, info: zipfile.ZipInfo) -> memoryview | None:
+    """The member's compressed bytes when its local header passes every check
+    ``ZipFile.open`` makes; None when ``zipfile`` must decide."""
+    start = info.header_offset
+    name_start = start + _LOCAL_HEADER.size
+    if start < 0 or name_start > len(view):
+        return None
+    fields = _LOCAL_HEADER.unpack_from(view, start)  # no slice: a memoryview each
     if fields[0] != _LOCAL_MAGIC:
         return None
-    name_start = start + _LOCAL_HEADER.size
     name_length, extra_length = fields[10], fields[11]
-    try:
-        name = bytes(view[name_start:name_start + name_length]).decode(
-            "utf-8" if fields[3] & _UTF8_NAME else "cp437")
-    except UnicodeDecodeError:
-        return None
+    raw = bytes(view[name_start:name_start + name_length])
+    if raw.isascii():  # nearly every name: cp437 and UTF-8 both read ASCII as itself,
+        name = raw.decode("ascii")  # and cp437's codec is a Python-level charmap call
+    else:
+        try:
+            name = raw.decode("utf-8" if fields[3] & _UTF8_NAME else "cp437")
+        except UnicodeDecodeError:
+            return None
     if name != info.orig_filename:
         return None
     begin = name_start + name_length + extra_length
     compressed = view[begin:begin + info.compress_size]
     if len(compressed) != info.compress_size:
         return None
-    if info.compress_size <= _REMEMBERED_SIZE and info.file_size <= _REMEMBERED_INFLATED:
-        return _remembered(bytes(compressed), info.file_size, info.CRC)
-    return _deflated(compressed, info.file_size, info.CRC)
+    return compressed
 
 
-def _deflated(compressed: bytes | memoryview, size: int, crc: int) -> bytes | None:
+def deflated(compressed: bytes | memoryview, size: int, crc: int) -> bytes | None:
     """The deflate stream's bytes if it yields exactly ``size`` bytes with ``crc``."""
     try:
         data = zlib.decompressobj(-15).decompress(compressed, size + 1)
@@ -96,4 +122,4 @@ def _deflated(compressed: bytes | memoryview, size: int, crc: int) -> bytes | No
 # are inflated once (keyed by the whole compressed stream, not by its checksum).
 _REMEMBERED_SIZE = 8 * 1024
 _REMEMBERED_INFLATED = 32 * 1024
-_remembered = lru_cache(maxsize=128)(_deflated)
+_remembered = lru_cache(maxsize=128)(deflated)
