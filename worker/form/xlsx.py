@@ -78,8 +78,10 @@ def vet_zip(archive: zipfile.ZipFile, limits: FormLimits) -> dict[str, bytes]:
         if info.filename.lower().endswith((".xml", ".rels", ".vml")):
             try:
                 content = scan_member(archive, info, limits)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
-                raise FormUnreadable(CORRUPT) from e  # ValueError: an encoding that does not decode
+            except (zipfile.BadZipFile, OSError, ValueError, LookupError, EOFError,
+                    NotImplementedError) as e:
+                # ValueError: an encoding that does not decode; LookupError: one Python lacks
+                raise FormUnreadable(CORRUPT) from e
             if content is not None:
                 parts[info.filename] = content
     return parts
