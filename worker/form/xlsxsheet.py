@@ -73,6 +73,8 @@ _REF = re.compile(rb"([A-Z]+)(\d+)")
 #: reader would drop a trainee on it without a word; the unit is told instead.
 ROWS_OUT_OF_ORDER = ("附件表格中第 {rows} 行的行号重复或顺序颠倒（文件不是由 Excel 或 WPS 保存的），"
                      "这些行未能读取；请用 Excel 或 WPS 打开后另存一次再发送")
+CELLS_TWICE = ("附件表格中的 {cells} 单元格各写了两次且内容不同（文件不是由 Excel 或 WPS 保存的），"
+               "无法确定哪一个是您填写的；请用 Excel 或 WPS 打开后另存一次再发送")
 
 
 class SheetXmlError(ValueError):
@@ -218,8 +220,9 @@ def _row_number(text: str) -> int:
 def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSheet:
     """Rows and cells placed as openpyxl placed them, kept within the limits, every one
     written with its reference (Python speed: only for sheets no spreadsheet writes).
-    Raises FormUnreadable (``ROWS_OUT_OF_ORDER``) for a row with cells that openpyxl
-    would have skipped."""
+    Raises FormUnreadable: ``ROWS_OUT_OF_ORDER`` for a row with cells that openpyxl
+    would have skipped, ``CELLS_TWICE`` for a cell written twice in different ways
+    (openpyxl kept the later; which one the unit sees depends on the program)."""
     last = limits.max_rows
     out: list[bytes] = []
     number = 0  # the parser's row counter
@@ -227,6 +230,7 @@ def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSh
     kept = 0
     truncated = False
     skipped: list[int] = []  # rows with cells placed below a row already read
+    twice: list[str] = []  # cells written twice, differently
     for row in _ROW_ELEMENT.finditer(xml, start, stop):
         given = _attrs(row.group(2)).get(b"r")
         number = _row_number(given) if given is not None else number + 1
@@ -252,8 +256,11 @@ def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSh
                 column += 1
             if column <= limits.max_cols:
                 attrs = re.sub(rb"\sr\s*=\s*(?:\"[^\"]*\"|'[^']*')", b"", attrs)
-                cells[column] = b"<%sc r=\"%s%d\"%s%s" % (cell.group(1), column_letters(column), number,
-                                                          attrs, cell.group(3))
+                written = b"<%sc r=\"%s%d\"%s%s" % (cell.group(1), column_letters(column), number,
+                                                   attrs, cell.group(3))
+                if cells.get(column, written) != written:
+                    twice.append(f"{column_letters(column).decode()}{number}")
+                cells[column] = written
         prefix = row.group(1)
         body = b"".join(cells[c] for c in sorted(cells))
         # hidden kept: the reader must know which rows the unit does not see
@@ -262,6 +269,9 @@ def _rewrite(xml: bytes, start: int, stop: int, limits: FormLimits) -> BoundedSh
     if skipped:
         raise FormUnreadable(ROWS_OUT_OF_ORDER.format(
             rows="、".join(map(str, skipped[:5])) + (" 等" if len(skipped) > 5 else "")))
+    if twice:
+        raise FormUnreadable(CELLS_TWICE.format(
+            cells="、".join(twice[:5]) + (" 等" if len(twice) > 5 else "")))
     last_row = limits.max_rows if truncated else kept
     return BoundedSheet(xml[:start] + b"".join(out) + xml[stop:], truncated, last_row)
 
