@@ -44,7 +44,7 @@ from worker.form.xlsxpackage import (
     is_date_format,
     is_timedelta_format,
 )
-from worker.form.xlsxsheet import CELLS_TWICE, ROWS_OUT_OF_ORDER, cast_number
+from worker.form.xlsxsheet import CELLS_TWICE, FORMULAS_UNCALCULATED, ROWS_OUT_OF_ORDER, cast_number
 
 LIMITS = (FormLimits(), FormLimits(max_rows=10, max_cols=5), FormLimits(max_rows=3, max_cols=2))
 MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -175,7 +175,7 @@ CASES: dict[str, bytes] = {
         + row(2, cell("A2", "3", f="1+2"), cell("B2", "abc", t="str", f='"abc"'),
               cell("C2", "", t="str", f='""'), cell("D2", "1", t="b", f="TRUE()"),
               cell("E2", "#REF!", t="e", f="#REF!"))
-        + row(3, cell("A3", None, f="A1"), cell("B3", None, t="str"), cell("C3", "", t="n"),
+        + row(3, cell("A3", None), cell("B3", None, t="str"), cell("C3", "", t="n"),
               b'<c r="D3" s="1"/>', cell("E3", " x ", t="str", f='" x "'))),
     "shared strings": craft(b"".join(row(i + 1, cell(f"A{i + 1}", str(i), t="s"), cell(f"B{i + 1}", str(i)))
                                      for i in range(len(STRINGS))),
@@ -266,6 +266,21 @@ def test_a_cell_written_twice_differently_is_said(xml: bytes, named: str) -> Non
         read_xlsx(craft(xml, sst=b"<si><t>a</t></si><si><t>b</t></si>"), FormLimits())
     assert caught.value.detail == CELLS_TWICE.format(cells=named)
     assert "另存" in caught.value.detail
+
+
+@pytest.mark.parametrize(("xml", "named"), [
+    (row(3, cell("A3", None, f="A1")), "A3"),
+    (row(12, cell("B12", "x", t="inlineStr"), cell("F12", None, f="100+50"))
+     + row(13, cell("F13", "150", f="100+50")), "F12"),
+    (b"".join(row(n, cell(f"C{n}", None, t="str", f='"a"')) for n in range(1, 8)), "C1、C2、C3、C4、C5 等"),
+])
+def test_a_formula_never_calculated_is_said(xml: bytes, named: str) -> None:
+    """A script's formula with no saved result (openpyxl writes them so) read as an
+    empty cell: a unit who filled 金额 with =100+50 was told 未填写金额. Excel shows the
+    result; the file does not hold it: the unit is asked to save the file again."""
+    with pytest.raises(FormUnreadable) as caught:
+        read_xlsx(craft(xml), FormLimits())
+    assert caught.value.detail == FORMULAS_UNCALCULATED.format(cells=named)
 
 
 def test_an_id_stored_with_all_its_digits_keeps_them() -> None:

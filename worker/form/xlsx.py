@@ -23,7 +23,14 @@ from worker.form.cells import Sheet, trim
 from worker.form.limits import FormLimits, describe_size
 from worker.form.sniff import take_archive
 from worker.form.xlsxpackage import Package, SheetPart, read_package
-from worker.form.xlsxsheet import BoundedSheet, bound_sheet, cell_values, untyped
+from worker.form.xlsxsheet import (
+    FORMULAS_UNCALCULATED,
+    BoundedSheet,
+    bound_sheet,
+    cell_values,
+    uncalculated,
+    untyped,
+)
 from worker.form.xlsxstrings import (
     bound_strings,
     differs,
@@ -200,6 +207,9 @@ def _prepare(data: bytes, archive: zipfile.ZipFile, parts: dict[str, bytes], lim
             continue
         xml = parts.get(part.part) or read_member(archive, archive.getinfo(part.part))
         bounded = bound_sheet(xml, limits)
+        if formulas := uncalculated(bounded.xml):
+            raise FormUnreadable(FORMULAS_UNCALCULATED.format(
+                cells="、".join(formulas[:5]) + (" 等" if len(formulas) > 5 else "")))
         values, refused = cell_values(bounded.xml, package, bounded.prefixed)
         given = untyped(bounded.xml, bounded.prefixed) if refused else bounded.xml
         if given is not xml:

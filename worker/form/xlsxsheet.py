@@ -76,6 +76,30 @@ ROWS_OUT_OF_ORDER = ("附件表格中第 {rows} 行的行号重复或顺序颠�
 CELLS_TWICE = ("附件表格中的 {cells} 单元格各写了两次且内容不同（文件不是由 Excel 或 WPS 保存的），"
                "无法确定哪一个是您填写的；请用 Excel 或 WPS 打开后另存一次再发送")
 
+FORMULAS_UNCALCULATED = ("附件表格中的 {cells} 单元格是公式，文件里没有保存它的计算结果"
+                         "（文件不是由 Excel 或 WPS 保存的），读不出您看到的内容；"
+                         "请用 Excel 或 WPS 打开后另存一次再发送，或在这些单元格里直接填写内容")
+_FORMULA_IN_CELL = re.compile(rb"<(?:" + _P + rb")f[\s/>]")
+_VALUE_IN_CELL = re.compile(rb"<(?:" + _P + rb")v[\s/>]")
+
+
+def uncalculated(xml: bytes) -> list[str]:
+    """References of the cells holding a formula but no ``<v>``: a script wrote the
+    formula and nothing ever calculated it (Excel and WPS save each result, ECMA-376
+    Part 1 §18.3.1.40), so the value the unit sees is not in the file. Needs every cell
+    to carry its reference (``bound_sheet``). Most sheets have no ``<f>`` element: two
+    byte searches, no regex pass."""
+    if not any(tag in xml for tag in (b"<f>", b"<f ", b":f>", b":f ")):
+        return []
+    found = []
+    for cell in _CELL_ELEMENT.finditer(xml):
+        body = cell.group(3)
+        if _FORMULA_IN_CELL.search(body) and not _VALUE_IN_CELL.search(body):
+            ref = _attrs(cell.group(2)).get(b"r")
+            if ref is not None:
+                found.append(ref.upper())
+    return found
+
 
 class SheetXmlError(ValueError):
     """The sheet's XML breaks a rule openpyxl enforced (a bad row or cell reference)."""
