@@ -15,9 +15,7 @@ mail's date). Per size and repeat, two child processes run on the same mail file
 * floor  - the bare cost of reading the mails: ``email.message_from_bytes`` (compat32,
   the worker's parser), walk the parts, and read every spreadsheet attachment with
   python-calamine (every sheet, every row; ``--floor-reader openpyxl`` for the old
-  floor, openpyxl ``read_only``). No checks, no database, no moves. It keeps nothing,
-  so the child reads the same files ``FLOOR_PASSES`` times and reports its least
-  disturbed pass.
+  floor, openpyxl ``read_only``). No checks, no database, no moves.
 * intake - ``App.from_config(load_config(config.toml)).run_once()`` with the steps
   run_once does after the pass stubbed out on the App instance: ``print_pending``
   (rendering, measured by bench/render.py) and ``send_replies`` (SMTP). The bench
@@ -72,7 +70,6 @@ HERE = Path(__file__).resolve()
 GOAL_RATIO = 4.0        # issue 12 goal 1: intake per mail <= 4x the floor's
 GOAL_RSS_MB = 150.0     # ... with peak RSS under 150 MB
 GOAL_GROWTH = 0.10      # ... and flat: 3N's peak at most 10% above N's (the bench's reading)
-FLOOR_PASSES = 3        # the floor child's passes over the same mails; the least disturbed kept
 
 # --------------------------------------------------------------------------- children
 
@@ -131,39 +128,28 @@ def child_floor(maildir: str, out: str, reader: str) -> None:
 
     policy = email.policy.compat32  # the worker's parser
     startup = time.perf_counter() - t0
+    t1, c1 = time.perf_counter(), cpu_now()
+    mails = attachments = rows = 0
     paths = [e.path for sub in ("new", "cur") for e in os.scandir(os.path.join(maildir, sub))
              if e.is_file() and not e.name.startswith(".")]
-
-    def one_pass() -> tuple[int, int, int]:
-        mails = attachments = rows = 0
-        for path in paths:
-            with open(path, "rb") as f:
-                raw = f.read()
-            msg = email.message_from_bytes(raw, policy=policy)
-            mails += 1
-            for part in msg.walk():
-                if part.is_multipart():
-                    continue
-                if not part.get_filename() and part.get_content_disposition() != "attachment":
-                    continue
-                data = part.get_payload(decode=True)
-                attachments += 1
-                if isinstance(data, bytes) and data[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):
-                    rows += read(data)
-        return mails, attachments, rows
-
-    # The floor reads and keeps nothing, so it can run again on the same files: its
-    # least disturbed pass is kept (a pass is short, and a few ms of another process
-    # moved a repeat's marginal by a third). Intake changes its installation: one pass.
-    passes = []
-    for _ in range(FLOOR_PASSES):
-        t1, c1 = time.perf_counter(), cpu_now()
-        counts = one_pass()
-        passes.append((cpu_now() - c1, time.perf_counter() - t1, c1))
-    cpu, seconds, c1 = min(passes)
-    mails, attachments, rows = counts
-    child_report(out, (c1, c1 + cpu), seconds=seconds, work_cpu_s=cpu, startup_s=startup,
-                 processed=mails, attachments=attachments, rows=rows, passes=len(passes))
+    for path in paths:
+        with open(path, "rb") as f:
+            raw = f.read()
+        msg = email.message_from_bytes(raw, policy=policy)
+        mails += 1
+        for part in msg.walk():
+            if part.is_multipart():
+                continue
+            if not part.get_filename() and part.get_content_disposition() != "attachment":
+                continue
+            data = part.get_payload(decode=True)
+            attachments += 1
+            if isinstance(data, bytes) and data[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):
+                rows += read(data)
+    seconds, c2 = time.perf_counter() - t1, cpu_now()
+    cpu = c2 - c1
+    child_report(out, (c1, c2), seconds=seconds, work_cpu_s=cpu, startup_s=startup, processed=mails,
+                 attachments=attachments, rows=rows)
 
 
 def floor_reader_missing(reader: str) -> str | None:
